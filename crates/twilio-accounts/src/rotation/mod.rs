@@ -1,0 +1,1 @@
+//! Safe auth-token rotation (create secondary, verify, switch, promote, verify).
