@@ -1,0 +1,375 @@
+//! [`HttpClient`], the concrete client endpoint crates use, and its [`HttpClientBuilder`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use tower::util::BoxCloneSyncService;
+use tower::{Layer as _, Service, ServiceBuilder, ServiceExt as _};
+
+use crate::auth::AuthLayer;
+use crate::base_url::{BaseUrl, BaseUrlLayer};
+use crate::body::{BodyLimitLayer, DEFAULT_MAX_RESPONSE_BODY_BYTES};
+use crate::credentials::{Credentials, SharedCredentials};
+use crate::error::{BoxError, ConfigError, ConfigErrorKind, TransportError};
+use crate::headers::{HeadersLayer, UserAgent};
+use crate::retry::{RetryConfig, RetryLayer};
+use crate::timeout::{AttemptTimeoutLayer, DeadlineLayer};
+use crate::trace::TraceLayer;
+
+/// The type-erased service every layer of the client speaks: `Request<Bytes>` in,
+/// `Response<Bytes>` (body fully read) or [`TransportError`] out.
+pub type BoxedService = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, TransportError>;
+
+type TransportFactory = Arc<dyn Fn(usize) -> BoxedService + Send + Sync>;
+
+/// Default per-attempt timeout (Twilio's own server-side limit is 30 s).
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default overall deadline across all attempts and back-off.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The HTTP client endpoint crates send through. Cheap to clone (clones share the connection
+/// pool, the retry budget and the credentials handle), `Send + Sync`, and its `Debug` shows no
+/// secret.
+///
+/// The stack, outermost first: base URL resolution → tracing span → standard headers →
+/// overall deadline → retry → auth → per-attempt timeout → body limit → transport.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    service: BoxedService,
+    transport: BoxedService,
+    settings: Settings,
+    credentials: SharedCredentials,
+}
+
+#[derive(Clone, Debug)]
+struct Settings {
+    base_url: BaseUrl,
+    user_agent: UserAgent,
+    retry: RetryConfig,
+    attempt_timeout: Duration,
+    deadline: Duration,
+    max_response_body_bytes: usize,
+}
+
+impl HttpClient {
+    /// A builder with the defaults.
+    pub fn builder() -> HttpClientBuilder {
+        HttpClientBuilder::default()
+    }
+
+    /// Sends `request`, whose URI is a path and query (`/v1/Credentials/AWS?PageSize=50`) or an
+    /// absolute URI on the base URL, and returns the final response **whatever its status**,
+    /// with its body read into `Bytes`. Redirects are never followed.
+    ///
+    /// # Errors
+    /// [`TransportError`] when no response could be had: URI rejected (nothing sent), connect
+    /// failure, timeout, deadline, I/O error or body over the size limit, after any retries.
+    pub async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+        self.inner.service.clone().oneshot(request).await
+    }
+
+    /// The effective base URL (scheme and authority, after region/edge rewriting).
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.inner.settings.base_url
+    }
+
+    /// The credentials handle; [`SharedCredentials::replace`] on it affects this client and every
+    /// clone of it.
+    pub fn credentials(&self) -> &SharedCredentials {
+        &self.inner.credentials
+    }
+
+    /// The `User-Agent` sent.
+    pub fn user_agent(&self) -> &str {
+        self.inner.settings.user_agent.as_str()
+    }
+
+    /// The retry configuration.
+    pub fn retry_config(&self) -> &RetryConfig {
+        &self.inner.settings.retry
+    }
+
+    /// The per-attempt timeout.
+    pub fn attempt_timeout(&self) -> Duration {
+        self.inner.settings.attempt_timeout
+    }
+
+    /// The overall deadline of one call.
+    pub fn deadline(&self) -> Duration {
+        self.inner.settings.deadline
+    }
+
+    /// The maximum response body size.
+    pub fn max_response_body_bytes(&self) -> usize {
+        self.inner.settings.max_response_body_bytes
+    }
+
+    /// Same configuration, connection pool and retry budget, a separate credentials handle.
+    pub fn with_credentials(&self, credentials: Credentials) -> HttpClient {
+        let credentials = SharedCredentials::new(credentials);
+        let service = stack(&self.inner.settings, &credentials, self.inner.transport.clone());
+        HttpClient {
+            inner: Arc::new(ClientInner {
+                service,
+                transport: self.inner.transport.clone(),
+                settings: self.inner.settings.clone(),
+                credentials,
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.inner.settings;
+        f.debug_struct("HttpClient")
+            .field("base_url", &s.base_url)
+            .field("credentials", &self.inner.credentials)
+            .field("user_agent", &s.user_agent.as_str())
+            .field("retry", &s.retry)
+            .field("attempt_timeout", &s.attempt_timeout)
+            .field("deadline", &s.deadline)
+            .field("max_response_body_bytes", &s.max_response_body_bytes)
+            .finish()
+    }
+}
+
+fn stack(settings: &Settings, credentials: &SharedCredentials, transport: BoxedService) -> BoxedService {
+    let service = ServiceBuilder::new()
+        .layer(BaseUrlLayer::new(settings.base_url.clone()))
+        .layer(TraceLayer::new())
+        .layer(HeadersLayer::new(settings.user_agent.clone()))
+        .layer(DeadlineLayer::new(settings.deadline))
+        .layer(RetryLayer::new(settings.retry.clone()))
+        .layer(AuthLayer::new(credentials.clone()))
+        .layer(AttemptTimeoutLayer::new(settings.attempt_timeout))
+        .service(transport);
+    BoxCloneSyncService::new(service)
+}
+
+/// Builds an [`HttpClient`]; every setter takes and returns `Self`, and everything is checked in
+/// [`build`](Self::build).
+#[derive(Clone)]
+pub struct HttpClientBuilder {
+    credentials: Option<SharedCredentials>,
+    base_url: Option<String>,
+    region: Option<String>,
+    edge: Option<String>,
+    read_environment: bool,
+    attempt_timeout: Duration,
+    deadline: Duration,
+    retry: RetryConfig,
+    user_agent_extensions: Vec<String>,
+    max_response_body_bytes: usize,
+    connect_timeout: Duration,
+    pool_idle_timeout: Duration,
+    transport: Option<TransportFactory>,
+}
+
+impl Default for HttpClientBuilder {
+    fn default() -> Self {
+        Self {
+            credentials: None,
+            base_url: None,
+            region: None,
+            edge: None,
+            read_environment: true,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
+            retry: RetryConfig::default(),
+            user_agent_extensions: Vec::new(),
+            max_response_body_bytes: DEFAULT_MAX_RESPONSE_BODY_BYTES,
+            connect_timeout: Duration::from_secs(10),
+            pool_idle_timeout: Duration::from_secs(90),
+            transport: None,
+        }
+    }
+}
+
+impl fmt::Debug for HttpClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClientBuilder")
+            .field("credentials", &self.credentials)
+            .field("base_url", &self.base_url)
+            .field("region", &self.region)
+            .field("edge", &self.edge)
+            .field("read_environment", &self.read_environment)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("deadline", &self.deadline)
+            .field("retry", &self.retry)
+            .field("user_agent_extensions", &self.user_agent_extensions)
+            .field("max_response_body_bytes", &self.max_response_body_bytes)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("custom_transport", &self.transport.is_some())
+            .finish()
+    }
+}
+
+impl HttpClientBuilder {
+    /// The credentials (required). Pass a [`SharedCredentials`] to keep a handle for hot swaps.
+    pub fn credentials(mut self, credentials: impl Into<SharedCredentials>) -> Self {
+        self.credentials = Some(credentials.into());
+        self
+    }
+
+    /// Overrides the base URL (`https://host[:port]`; `http` only for loopback hosts), e.g. an
+    /// emulator's `http://127.0.0.1:PORT`. Region and edge apply to it only if it is a
+    /// `twilio.com` host.
+    pub fn base_url(mut self, url: &str) -> Self {
+        self.base_url = Some(url.to_owned());
+        self
+    }
+
+    /// The Twilio region (`au1`, `ie1`, `us1`…); beats `TWILIO_REGION`.
+    pub fn region(mut self, region: &str) -> Self {
+        self.region = Some(region.to_owned());
+        self
+    }
+
+    /// The Twilio edge location (`sydney`, `dublin`…); beats `TWILIO_EDGE`. An edge without a
+    /// region uses `us1`.
+    pub fn edge(mut self, edge: &str) -> Self {
+        self.edge = Some(edge.to_owned());
+        self
+    }
+
+    /// Whether `build()` reads `TWILIO_REGION` and `TWILIO_EDGE` for the settings not given
+    /// explicitly (default `true`; only for `twilio.com` base URLs).
+    pub fn read_environment(mut self, yes: bool) -> Self {
+        self.read_environment = yes;
+        self
+    }
+
+    /// The per-attempt timeout, covering the whole response body (default 30 s).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// The overall deadline of one call across all attempts and back-off (default 60 s).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The retry configuration (default [`RetryConfig::default`]).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Appends an extension to the `User-Agent` (visible ASCII, no spaces), e.g. `my-app/1.2`.
+    pub fn user_agent_extension(mut self, extension: &str) -> Self {
+        self.user_agent_extensions.push(extension.to_owned());
+        self
+    }
+
+    /// The maximum response body size in bytes (default 4 MiB).
+    pub fn max_response_body_bytes(mut self, max: usize) -> Self {
+        self.max_response_body_bytes = max;
+        self
+    }
+
+    /// The TCP connect timeout of the default transport (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long the default transport keeps an idle pooled connection (default 90 s).
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// Sends through `service` instead of the default transport: any `tower::Service` over
+    /// `http` types (another client, a proxy, a recorder, a test double). Its response body is
+    /// read with the size limit; its errors become [`TransportError`]s (return
+    /// [`TransportError::connect`] for "never sent" so every method may be retried).
+    /// Wrap a service that is not `Clone` in `tower::buffer::Buffer`.
+    pub fn transport<S, B>(mut self, service: S) -> Self
+    where
+        S: Service<Request<Bytes>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        self.transport = Some(Arc::new(move |max| {
+            BoxCloneSyncService::new(BodyLimitLayer::new(max).layer(service.clone()))
+        }));
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    ///
+    /// # Errors
+    /// [`ConfigError`]: missing credentials, invalid or insecure base URL, invalid region/edge,
+    /// invalid user-agent extension, zero timeout or body limit, TLS set-up failure, or no
+    /// transport (without the `default-client` feature).
+    pub fn build(self) -> Result<HttpClient, ConfigError> {
+        let credentials = self
+            .credentials
+            .ok_or_else(|| ConfigError::new(ConfigErrorKind::MissingCredentials, "credentials are required"))?;
+        if self.attempt_timeout.is_zero() || self.deadline.is_zero() || self.connect_timeout.is_zero() {
+            return Err(ConfigError::new(ConfigErrorKind::InvalidLimit, "timeouts must be greater than zero"));
+        }
+        if self.max_response_body_bytes == 0 {
+            return Err(ConfigError::new(ConfigErrorKind::InvalidLimit, "the response body limit must be greater than zero"));
+        }
+        let base = match &self.base_url {
+            Some(url) => BaseUrl::parse(url)?,
+            None => BaseUrl::twilio(),
+        };
+        let env = |name: &str| {
+            if self.read_environment && base.is_twilio() {
+                std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+            } else {
+                None
+            }
+        };
+        let region = self.region.clone().or_else(|| env("TWILIO_REGION"));
+        let edge = self.edge.clone().or_else(|| env("TWILIO_EDGE"));
+        let base_url = base.with_region_edge(region.as_deref(), edge.as_deref())?;
+        let user_agent = UserAgent::new(&self.user_agent_extensions)?;
+
+        let transport = match &self.transport {
+            Some(factory) => factory(self.max_response_body_bytes),
+            None => default_transport(self.connect_timeout, self.pool_idle_timeout, self.max_response_body_bytes)?,
+        };
+        let settings = Settings {
+            base_url,
+            user_agent,
+            retry: self.retry,
+            attempt_timeout: self.attempt_timeout,
+            deadline: self.deadline,
+            max_response_body_bytes: self.max_response_body_bytes,
+        };
+        let service = stack(&settings, &credentials, transport.clone());
+        Ok(HttpClient { inner: Arc::new(ClientInner { service, transport, settings, credentials }) })
+    }
+}
+
+#[cfg(feature = "default-client")]
+fn default_transport(connect: Duration, idle: Duration, max: usize) -> Result<BoxedService, ConfigError> {
+    let transport = crate::default_client::DefaultTransport::new(connect, idle)?;
+    Ok(BoxCloneSyncService::new(BodyLimitLayer::new(max).layer(transport)))
+}
+
+#[cfg(not(feature = "default-client"))]
+fn default_transport(_connect: Duration, _idle: Duration, _max: usize) -> Result<BoxedService, ConfigError> {
+    Err(ConfigError::new(
+        ConfigErrorKind::MissingTransport,
+        "no transport: enable the `default-client` feature or call `transport(..)`",
+    ))
+}

@@ -1,0 +1,164 @@
+//! The default transport: hyper 1 through hyper-util's pooled client, TLS by rustls with the
+//! `ring` provider passed explicitly (nothing process-global is installed), HTTP/1.1 and HTTP/2
+//! chosen by ALPN. Only this module names hyper or rustls; none of their types is public.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use pin_project_lite::pin_project;
+use tower::Service;
+
+use crate::error::{ConfigError, ConfigErrorKind, TransportError};
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// The default transport: a pooled hyper client with rustls. Cheap to clone; clones share the
+/// connection pool. Usable on its own as the innermost service of a custom stack (wrap it in
+/// [`BodyLimitLayer`](crate::BodyLimitLayer) to get `Response<Bytes>`).
+///
+/// It needs a Tokio runtime (with the I/O and time drivers) when it sends.
+#[derive(Clone)]
+pub struct DefaultTransport {
+    client: Client<Connector, Full<Bytes>>,
+}
+
+impl DefaultTransport {
+    /// Default connect timeout (TCP connect; the TLS handshake is bounded by the attempt timeout).
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default time an idle pooled connection is kept.
+    pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+    /// A transport with the given connect and pool idle timeouts.
+    ///
+    /// # Errors
+    /// [`ConfigError`] of kind `Tls` when the TLS configuration cannot be built (for example no
+    /// root certificate could be loaded).
+    pub fn new(connect_timeout: Duration, pool_idle_timeout: Duration) -> Result<Self, ConfigError> {
+        let tls_error = |e| ConfigError::new(ConfigErrorKind::Tls, "cannot build the TLS configuration").with_source(e);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        #[cfg(feature = "native-roots")]
+        {
+            let native = rustls_native_certs::load_native_certs();
+            for cert in native.certs {
+                // A certificate the parser rejects is skipped, like the platform would.
+                let _ = roots.add(cert);
+            }
+        }
+        if roots.is_empty() {
+            return Err(ConfigError::new(ConfigErrorKind::Tls, "no root certificate available"));
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(tls_error)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(connect_timeout));
+
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(pool_idle_timeout)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .build(connector);
+        Ok(Self { client })
+    }
+}
+
+impl fmt::Debug for DefaultTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DefaultTransport").finish_non_exhaustive()
+    }
+}
+
+impl Service<Request<Bytes>> for DefaultTransport {
+    type Response = Response<DefaultBody>;
+    type Error = TransportError;
+    type Future = DefaultFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        DefaultFuture { inner: self.client.request(req.map(Full::new)) }
+    }
+}
+
+pin_project! {
+    /// The response future of [`DefaultTransport`].
+    pub struct DefaultFuture {
+        #[pin]
+        inner: hyper_util::client::legacy::ResponseFuture,
+    }
+}
+
+impl fmt::Debug for DefaultFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DefaultFuture").finish_non_exhaustive()
+    }
+}
+
+impl Future for DefaultFuture {
+    type Output = Result<Response<DefaultBody>, TransportError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx).map(|result| match result {
+            Ok(response) => Ok(response.map(|inner| DefaultBody { inner })),
+            Err(e) if e.is_connect() => Err(TransportError::connect(e)),
+            Err(e) => Err(TransportError::io(e)),
+        })
+    }
+}
+
+pin_project! {
+    /// The streaming response body of [`DefaultTransport`].
+    pub struct DefaultBody {
+        #[pin]
+        inner: hyper::body::Incoming,
+    }
+}
+
+impl fmt::Debug for DefaultBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DefaultBody").finish_non_exhaustive()
+    }
+}
+
+impl Body for DefaultBody {
+    type Data = Bytes;
+    type Error = TransportError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
+        self.project().inner.poll_frame(cx).map_err(TransportError::io)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,135 @@
+//! The tower retry policy applying [`classify`](super::classify) and friends.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use http::{Request, Response};
+use tokio::time::{Instant, Sleep};
+use tower::Layer;
+
+use super::{Decision, Outcome, RetryConfig, RetryEvent, classify, parse_retry_after, retry_delay};
+use crate::error::TransportError;
+use crate::timeout::DeadlineAt;
+
+/// How many attempts a call took, stored in the extensions of the final response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts(pub u32);
+
+/// The `tower::retry::Policy` of this crate: one clone per call, counting its attempts.
+///
+/// For each outcome it asks [`classify`]; a retry then also needs an attempt left, a withdrawal
+/// from the [`RetryBudget`](super::RetryBudget), and (under a [`DeadlineLayer`](crate::DeadlineLayer))
+/// enough time left for the whole delay. Otherwise the last outcome is returned as it is, with
+/// the attempt count stamped on it ([`TransportError::attempts`], or [`Attempts`] in the
+/// response extensions).
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    config: Arc<RetryConfig>,
+    attempts: u32,
+}
+
+impl RetryPolicy {
+    /// A policy applying `config`.
+    pub fn new(config: RetryConfig) -> Self {
+        Self { config: Arc::new(config), attempts: 0 }
+    }
+
+    fn finish<R>(&self, result: &mut Result<Response<R>, TransportError>) -> Option<Sleep> {
+        match result {
+            Ok(response) => {
+                response.extensions_mut().insert(Attempts(self.attempts));
+            }
+            Err(error) => error.set_attempts(self.attempts),
+        }
+        None
+    }
+}
+
+impl<B: Clone, R> tower::retry::Policy<Request<B>, Response<R>, TransportError> for RetryPolicy {
+    type Future = Sleep;
+
+    fn retry(&mut self, req: &mut Request<B>, result: &mut Result<Response<R>, TransportError>) -> Option<Sleep> {
+        self.attempts = self.attempts.saturating_add(1);
+        let outcome = match result {
+            Ok(response) => Outcome::Status(response.status()),
+            Err(error) => Outcome::Error(error),
+        };
+        let Decision::Retry(reason) = classify(req.method(), outcome, &self.config) else {
+            return self.finish(result);
+        };
+        if self.attempts >= self.config.max_attempts {
+            tracing::debug!(attempt = self.attempts, reason = %reason, "not retrying: no attempts left");
+            return self.finish(result);
+        }
+        let retry_after = result.as_ref().ok().and_then(|r| parse_retry_after(r.headers(), SystemTime::now()));
+        let delay = retry_delay(self.attempts, retry_after, &self.config, fastrand::f64());
+        if let Some(DeadlineAt(at)) = req.extensions().get::<DeadlineAt>()
+            && Instant::now().checked_add(delay).is_none_or(|wake| wake >= *at)
+        {
+            tracing::debug!(attempt = self.attempts, reason = %reason, "not retrying: the deadline would pass");
+            return self.finish(result);
+        }
+        if let Some(budget) = &self.config.budget
+            && !budget.withdraw()
+        {
+            tracing::debug!(attempt = self.attempts, reason = %reason, "not retrying: retry budget exhausted");
+            return self.finish(result);
+        }
+        tracing::info!(
+            attempt = self.attempts,
+            reason = %reason,
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            "retrying request"
+        );
+        if let Some(hook) = &self.config.hook {
+            hook(&RetryEvent {
+                attempt: self.attempts,
+                reason,
+                delay,
+                method: req.method().clone(),
+                path: req.uri().path().to_owned(),
+            });
+        }
+        Some(tokio::time::sleep(delay))
+    }
+
+    fn clone_request(&mut self, req: &Request<B>) -> Option<Request<B>> {
+        if self.attempts == 0
+            && let Some(budget) = &self.config.budget
+        {
+            budget.deposit();
+        }
+        if self.config.max_attempts <= 1 {
+            return None;
+        }
+        let mut clone = Request::new(req.body().clone());
+        *clone.method_mut() = req.method().clone();
+        *clone.uri_mut() = req.uri().clone();
+        *clone.version_mut() = req.version();
+        *clone.headers_mut() = req.headers().clone();
+        *clone.extensions_mut() = req.extensions().clone();
+        Some(clone)
+    }
+}
+
+/// A layer applying [`RetryPolicy`] through `tower::retry::Retry`. Put a
+/// [`DeadlineLayer`](crate::DeadlineLayer) outside it and an
+/// [`AttemptTimeoutLayer`](crate::AttemptTimeoutLayer) inside it.
+#[derive(Debug, Clone)]
+pub struct RetryLayer {
+    policy: RetryPolicy,
+}
+
+impl RetryLayer {
+    /// Retries according to `config`.
+    pub fn new(config: RetryConfig) -> Self {
+        Self { policy: RetryPolicy::new(config) }
+    }
+}
+
+impl<S> Layer<S> for RetryLayer {
+    type Service = tower::retry::Retry<RetryPolicy, S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        tower::retry::Retry::new(self.policy.clone(), inner)
+    }
+}
