@@ -88,8 +88,11 @@ impl fmt::Display for ParseSidError {
 
 impl std::error::Error for ParseSidError {}
 
+/// Whether `b` is an ASCII hexadecimal digit, without branches (so loops vectorize).
+#[inline(always)]
 const fn is_hex(b: u8) -> bool {
-    b.is_ascii_hexdigit()
+    let lower = b | 0x20; // folds 'A'..='F' onto 'a'..='f'; maps no non-letter onto them
+    (b.wrapping_sub(b'0') < 10) | (lower.wrapping_sub(b'a') < 6)
 }
 
 /// Counts the Unicode scalar values in valid UTF-8 (bytes that are not continuation bytes).
@@ -97,66 +100,149 @@ const fn char_count(bytes: &[u8]) -> usize {
     let mut count = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] & 0xC0 != 0x80 {
-            count += 1;
-        }
+        count += (bytes[i] & 0xC0 != 0x80) as usize;
         i += 1;
     }
     count
 }
 
-/// Validates `s` as a SID with `prefix` and returns its bytes.
+/// Validates `s` as a SID with `prefix` and returns its bytes (`const` version, used by
+/// `from_static`; [`validate`] is the run-time version, tested to agree with this one).
 ///
-/// Checks, in order: length (in characters), prefix, hexadecimal digits.
-pub(crate) const fn validate(
+/// The fast path checks all 34 bytes without early exits; only a failing input goes
+/// through [`diagnose`] to find out what exactly is wrong.
+pub(crate) const fn validate_const(
     s: &str,
     prefix: &[u8; 2],
 ) -> Result<[u8; SID_LEN], ParseSidErrorKind> {
     let bytes = s.as_bytes();
-    if bytes.len() != SID_LEN {
-        // Any valid SID is 34 ASCII bytes, so a different byte length is always an error.
-        // It is a length error unless the input has 34 *characters* (some non-ASCII).
-        let found = char_count(bytes);
-        if found != SID_LEN {
-            return Err(ParseSidErrorKind::Length { found });
-        }
-        // 34 characters, some of them non-ASCII: report the first bad one.
-        if bytes[0] != prefix[0] || bytes[1] != prefix[1] {
-            return Err(ParseSidErrorKind::Prefix);
-        }
-        let mut i = 2;
-        let mut position = 3;
-        while i < bytes.len() {
-            if !is_hex(bytes[i]) {
-                return Err(ParseSidErrorKind::NonHexDigit { position });
+    if bytes.len() == SID_LEN {
+        if let Some(sid) = bytes.first_chunk::<SID_LEN>() {
+            let mut ok = (sid[0] == prefix[0]) & (sid[1] == prefix[1]);
+            let mut i = 2;
+            while i < SID_LEN {
+                ok &= is_hex(sid[i]);
+                i += 1;
             }
-            i += 1;
-            position += 1;
+            if ok {
+                return Ok(*sid);
+            }
         }
-        // Unreachable for valid UTF-8 (a non-ASCII byte was present), but stay total.
-        return Err(ParseSidErrorKind::Length { found: bytes.len() });
     }
-    // 34 bytes. If some are non-ASCII the input has fewer than 34 characters.
+    Err(diagnose(bytes, prefix))
+}
+
+/// Reads 8 bytes of `sid` starting at `at` as a little-endian word.
+#[inline(always)]
+fn word(sid: &[u8; SID_LEN], at: usize) -> u64 {
+    u64::from_le_bytes([
+        sid[at],
+        sid[at + 1],
+        sid[at + 2],
+        sid[at + 3],
+        sid[at + 4],
+        sid[at + 5],
+        sid[at + 6],
+        sid[at + 7],
+    ])
+}
+
+/// For every byte of `x` below 0x80: sets its high bit iff `lo <= byte <= hi`
+/// (SIMD within a register: no byte can carry into the next).
+#[inline(always)]
+fn bytes_in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let at_least_lo = x + ONES * u64::from(0x80 - lo);
+    let above_hi = x + ONES * u64::from(0x7f - hi);
+    at_least_lo & !above_hi & HIGH
+}
+
+/// Whether the 8 bytes of `x` are all ASCII hexadecimal digits.
+#[inline(always)]
+fn all_hex(x: u64) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const CASE: u64 = 0x2020_2020_2020_2020;
+    let digits = bytes_in_range(x & !HIGH, b'0', b'9');
+    let letters = bytes_in_range((x | CASE) & !HIGH, b'a', b'f');
+    (x & HIGH == 0) & (digits | letters == HIGH)
+}
+
+/// Validates `s` as a SID with `prefix` and returns its bytes.
+///
+/// Valid input takes one 34-byte copy and four word-sized checks; only failing input
+/// goes through [`diagnose`] to find out what exactly is wrong. Never allocates.
+#[inline]
+pub(crate) fn validate(s: &str, prefix: &[u8; 2]) -> Result<[u8; SID_LEN], ParseSidErrorKind> {
+    if let Ok(sid) = <[u8; SID_LEN]>::try_from(s.as_bytes()) {
+        let ok = (sid[0] == prefix[0])
+            & (sid[1] == prefix[1])
+            & all_hex(word(&sid, 2))
+            & all_hex(word(&sid, 10))
+            & all_hex(word(&sid, 18))
+            & all_hex(word(&sid, 26));
+        if ok {
+            return Ok(sid);
+        }
+    }
+    Err(diagnose_runtime(s, prefix))
+}
+
+/// Run-time twin of [`diagnose`], using the standard library's word-at-a-time scans.
+#[cold]
+#[inline(never)]
+fn diagnose_runtime(s: &str, prefix: &[u8; 2]) -> ParseSidErrorKind {
+    let found = if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    };
+    if found != SID_LEN {
+        return ParseSidErrorKind::Length { found };
+    }
+    // 34 characters, hence at least 34 bytes.
+    let bytes = s.as_bytes();
+    if bytes.get(..2) != Some(prefix.as_slice()) {
+        return ParseSidErrorKind::Prefix;
+    }
+    // Every byte before the first non-hex one is an ASCII character, so the byte index
+    // of the first non-hex byte is also its character index.
+    match bytes.iter().skip(2).position(|b| !b.is_ascii_hexdigit()) {
+        Some(index) => ParseSidErrorKind::NonHexDigit {
+            position: index + 3,
+        },
+        // Unreachable: such input passes the fast path. Stay total rather than panic.
+        None => ParseSidErrorKind::Length { found },
+    }
+}
+
+/// Explains why `bytes` (valid UTF-8) is not a valid SID with `prefix`.
+///
+///
+/// Checks, in order: length in characters, prefix, hexadecimal digits. Lengths and
+/// positions count characters, so they match what a person sees.
+#[cold]
+const fn diagnose(bytes: &[u8], prefix: &[u8; 2]) -> ParseSidErrorKind {
     let found = char_count(bytes);
     if found != SID_LEN {
-        return Err(ParseSidErrorKind::Length { found });
+        return ParseSidErrorKind::Length { found };
     }
+    // 34 characters, hence at least 34 bytes.
     if bytes[0] != prefix[0] || bytes[1] != prefix[1] {
-        return Err(ParseSidErrorKind::Prefix);
+        return ParseSidErrorKind::Prefix;
     }
-    let mut out = [0u8; SID_LEN];
-    out[0] = bytes[0];
-    out[1] = bytes[1];
+    // Every byte before the first non-hex one is an ASCII character, so the byte index
+    // of the first non-hex byte is also its character index.
     let mut i = 2;
-    while i < SID_LEN {
-        let b = bytes[i];
-        if !is_hex(b) {
-            return Err(ParseSidErrorKind::NonHexDigit { position: i + 1 });
+    while i < bytes.len() {
+        if !is_hex(bytes[i]) {
+            return ParseSidErrorKind::NonHexDigit { position: i + 1 };
         }
-        out[i] = b;
         i += 1;
     }
-    Ok(out)
+    // Unreachable (34 hex characters after a valid prefix pass the fast path), but
+    // stay total rather than panic.
+    ParseSidErrorKind::Length { found }
 }
 
 /// Views validated SID bytes as `&str`.
@@ -251,7 +337,7 @@ macro_rules! sid_types {
             #[doc = concat!("Panics if `s` is not a valid ", $human, ". Use [`parse`](Self::parse)")]
             /// for anything that is not a literal written in the source.
             pub const fn from_static(s: &'static str) -> Self {
-                match validate(s, &Self::PREFIX_BYTES) {
+                match validate_const(s, &Self::PREFIX_BYTES) {
                     Ok(bytes) => Self(bytes),
                     Err(ParseSidErrorKind::Length { .. }) => {
                         panic!(concat!("invalid ", $human, " literal: expected 34 characters"))
@@ -377,4 +463,47 @@ sid_types! {
     ApiKeySid, "SK", "API Key SID", "SK0123456789abcdef0123456789abcdef";
     /// The SID of a Messaging Service (`MG…`).
     MessagingServiceSid, "MG", "Messaging Service SID", "MG0123456789abcdef0123456789abcdef";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The branch-free helpers agree with the obvious definition for every byte.
+    #[test]
+    fn hex_helpers_agree_with_std() {
+        for b in 0..=255u8 {
+            assert_eq!(is_hex(b), b.is_ascii_hexdigit(), "byte {b:#x}");
+            let x = u64::from_le_bytes([b'0', b'a', b'F', b, b'9', b'f', b'A', b'0']);
+            assert_eq!(all_hex(x), b.is_ascii_hexdigit(), "byte {b:#x}");
+            let x = u64::from_le_bytes([b; 8]);
+            assert_eq!(all_hex(x), b.is_ascii_hexdigit(), "byte {b:#x}");
+        }
+    }
+
+    /// The run-time validator and the `const` one (used by `from_static`) agree.
+    #[test]
+    fn runtime_and_const_validators_agree() {
+        let valid = "AC0123456789abcdef0123456789ABCDEF";
+        let mut inputs: Vec<String> = vec![
+            String::new(),
+            valid.to_owned(),
+            format!("{valid}\n"),
+            valid[..33].to_owned(),
+            valid.replace('A', "a"),
+            format!("{}\u{0663}", &valid[..33]),
+            format!("{}\u{00e9}", &valid[..32]),
+            format!("\u{00e9}{}", &valid[1..]),
+        ];
+        for pos in 0..SID_LEN {
+            for c in ['g', '\0', ' ', '\u{ff21}', '\u{0663}', '\u{1d7d9}', '0', 'f', 'A'] {
+                let mut chars: Vec<char> = valid.chars().collect();
+                chars[pos] = c;
+                inputs.push(chars.iter().collect());
+            }
+        }
+        for s in &inputs {
+            assert_eq!(validate(s, b"AC"), validate_const(s, b"AC"), "{s:?}");
+        }
+    }
 }

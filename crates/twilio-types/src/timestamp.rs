@@ -134,6 +134,7 @@ pub fn parse(s: &str) -> Result<OffsetDateTime, ParseTimestampError> {
     };
     let rfc2822 = match OffsetDateTime::parse(s, &Rfc2822) {
         Ok(t) => {
+            let t = fix_rfc2822_negative_sub_hour_offset(s, t);
             // The parser checks the weekday's spelling, not that it matches the date.
             let has_weekday = s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic);
             if has_weekday && s.get(..3) != Some(weekday_abbreviation(&t)) {
@@ -149,6 +150,19 @@ pub fn parse(s: &str) -> Result<OffsetDateTime, ParseTimestampError> {
     Err(ParseTimestampError {
         inner: Inner::Syntax(if looks_like_rfc3339 { rfc3339 } else { rfc2822 }),
     })
+}
+
+/// `time`'s RFC 2822 parser reads a negative offset of less than an hour (`-0030`) as
+/// positive; the local date and time are right, so only the offset's sign is restored.
+fn fix_rfc2822_negative_sub_hour_offset(s: &str, t: OffsetDateTime) -> OffsetDateTime {
+    let zone = s.len().checked_sub(5).and_then(|start| s.get(start..));
+    let offset = t.offset();
+    if zone.is_some_and(|z| z.starts_with("-00")) && offset.is_positive() {
+        if let Ok(negated) = UtcOffset::from_whole_seconds(-offset.whole_seconds()) {
+            return t.replace_offset(negated);
+        }
+    }
+    t
 }
 
 /// Formats a date-time as RFC 3339: `2015-07-31T04:00:00Z`.
