@@ -1,0 +1,95 @@
+//! Auth Tokens: the secondary token (`/v1/AuthTokens/Secondary`) and its promotion to primary
+//! (`/v1/AuthTokens/Promote`).
+//!
+//! ```no_run
+//! # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+//! let secondary = client.secondary_auth_token().create().suppress_email_notification(true).send().await?;
+//! // … deploy the new token, then:
+//! let promoted = client.auth_token_promotion().update().send().await?;
+//! # Ok(()) }
+//! ```
+
+mod promotion_update;
+mod secondary_create;
+mod secondary_delete;
+
+pub use promotion_update::UpdateAuthTokenPromotion;
+pub use secondary_create::CreateSecondaryAuthToken;
+pub use secondary_delete::DeleteSecondaryAuthToken;
+
+use crate::client::Client;
+
+/// The name of the optional flag shared by the three operations.
+const SUPPRESS: &str = "SuppressEmailNotification";
+
+/// The secondary Auth Token, from [`Client::secondary_auth_token`].
+///
+/// ```no_run
+/// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+/// client.secondary_auth_token().delete().send().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SecondaryAuthTokenResource {
+    client: Client,
+}
+
+impl SecondaryAuthTokenResource {
+    pub(crate) fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// Creates a secondary Auth Token (`POST /v1/AuthTokens/Secondary`, operation
+    /// `CreateSecondaryAuthToken`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let created = client.secondary_auth_token().create().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create(&self) -> CreateSecondaryAuthToken {
+        CreateSecondaryAuthToken::new(self.client.clone())
+    }
+
+    /// Deletes the secondary Auth Token (`DELETE /v1/AuthTokens/Secondary`, operation
+    /// `DeleteSecondaryAuthToken`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// client.secondary_auth_token().delete().suppress_email_notification(true).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn delete(&self) -> DeleteSecondaryAuthToken {
+        DeleteSecondaryAuthToken::new(self.client.clone())
+    }
+}
+
+/// Auth Token promotion, from [`Client::auth_token_promotion`].
+///
+/// ```no_run
+/// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+/// client.auth_token_promotion().update().send().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthTokenPromotionResource {
+    client: Client,
+}
+
+impl AuthTokenPromotionResource {
+    pub(crate) fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// Promotes the secondary Auth Token to primary (`POST /v1/AuthTokens/Promote`, operation
+    /// `UpdateAuthTokenPromotion`). The old primary token stops working at once.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let promoted = client.auth_token_promotion().update().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn update(&self) -> UpdateAuthTokenPromotion {
+        UpdateAuthTokenPromotion::new(self.client.clone())
+    }
+}

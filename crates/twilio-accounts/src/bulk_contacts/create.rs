@@ -1,0 +1,106 @@
+//! `CreateBulkContacts`: `POST /v1/Contacts/Bulk`.
+
+use bytes::Bytes;
+use http::{Method, Request};
+
+use super::ContactItem;
+use crate::bulk_items::{MAX_ITEMS, push_json_items};
+use crate::client::Client;
+use crate::error::Error;
+use crate::form::Form;
+use crate::model::BulkContacts;
+use crate::{request, response};
+
+/// Upserts contacts in bulk. From `client.bulk_contacts().create(items)`.
+///
+/// ```no_run
+/// use twilio_accounts::bulk_contacts::ContactItem;
+/// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+/// let item = ContactItem::new("+15005550006", "ad388b5a46b33b874b0d41f7226db2ef", "US", "94105");
+/// let response = client.bulk_contacts().create([item]).send().await?;
+/// let failed = response.item_results()?.into_iter().filter(|r| !r.is_success()).count();
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until `.send()` is awaited"]
+pub struct CreateBulkContacts {
+    client: Client,
+    items: Vec<ContactItem>,
+}
+
+impl CreateBulkContacts {
+    pub(crate) fn new(client: Client, items: Vec<ContactItem>) -> Self {
+        Self { client, items }
+    }
+
+    pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
+        for (i, item) in self.items.iter().enumerate() {
+            item.check(i)?;
+        }
+        let mut body = Form::new();
+        push_json_items(&mut body, "Items", "items", &self.items, MAX_ITEMS)?;
+        request::build(Method::POST, "/v1/Contacts/Bulk", &Form::new(), &body)
+    }
+
+    /// Sends the request. Per-item outcomes are in [`BulkContacts::item_results`].
+    ///
+    /// # Errors
+    /// [`Error::Build`] for no items, too many, or an item with an empty field (nothing sent),
+    /// or any error of the call.
+    pub async fn send(self) -> Result<BulkContacts, Error> {
+        let request = self.build_request()?;
+        response::call(&self.client, "CreateBulkContacts", request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::test_support::*;
+    use crate::test_util::client;
+
+    #[test]
+    fn one_json_string_per_items_key() {
+        let items = [
+            ContactItem::new(
+                "+19999999999",
+                "ad388b5a46b33b874b0d41f7226db2eh",
+                "US",
+                "12345",
+            ),
+            ContactItem::new("+19", "02520cfa6c432f0e3ec3a38c122d428a", "US", "12 345"),
+        ];
+        let r = client()
+            .bulk_contacts()
+            .create(items)
+            .build_request()
+            .unwrap();
+        assert_eq!(r.uri(), "/v1/Contacts/Bulk");
+        assert_form(
+            &r,
+            &[
+                (
+                    "Items",
+                    r#"{"contact_id":"+19999999999","correlation_id":"ad388b5a46b33b874b0d41f7226db2eh","country_iso_code":"US","zip_code":"12345"}"#,
+                ),
+                (
+                    "Items",
+                    r#"{"contact_id":"+19","correlation_id":"02520cfa6c432f0e3ec3a38c122d428a","country_iso_code":"US","zip_code":"12 345"}"#,
+                ),
+            ],
+        );
+        assert!(std::str::from_utf8(r.body()).unwrap().contains("12%20345"));
+    }
+
+    #[test]
+    fn invalid_items_are_refused() {
+        assert!(client().bulk_contacts().create([]).build_request().is_err());
+        let many = (0..1001).map(|i| ContactItem::new("+1", i.to_string(), "US", "1"));
+        let e = client()
+            .bulk_contacts()
+            .create(many)
+            .build_request()
+            .unwrap_err();
+        assert!(e.to_string().contains("1000"));
+    }
+}

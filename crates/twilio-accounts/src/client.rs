@@ -1,0 +1,475 @@
+//! [`Client`] and [`ClientBuilder`].
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use tower::Service;
+use twilio_transport::{
+    BoxError, ConfigError, ConfigErrorKind, Credentials, HttpClient, HttpClientBuilder,
+    RetryConfig, SharedCredentials,
+};
+use twilio_types::AccountSid;
+
+use crate::auth_tokens::{AuthTokenPromotionResource, SecondaryAuthTokenResource};
+use crate::bulk_consents::BulkConsentsResource;
+use crate::bulk_contacts::BulkContactsResource;
+use crate::credentials::CredentialsResource;
+use crate::env;
+use crate::error::Error;
+use crate::messaging_geopermissions::MessagingGeopermissionsResource;
+use crate::safelist::SafelistResource;
+
+/// The Twilio Accounts v1 client: the entry point to every operation.
+///
+/// Cheap to clone (clones share one connection pool and one credentials handle), `Send` and
+/// `Sync`: build one and clone it into every task that needs it. It has no type parameters;
+/// a custom HTTP stack goes in through [`ClientBuilder::http_client`] or
+/// [`ClientBuilder::transport`].
+///
+/// ```no_run
+/// # async fn run() -> Result<(), twilio_accounts::Error> {
+/// let client = twilio_accounts::Client::from_env()?;
+/// let page = client.credentials().aws().list().page_size(20).send().await?;
+/// for credential in page.items {
+///     println!("{:?} {:?}", credential.sid, credential.friendly_name);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: HttpClient,
+}
+
+impl Client {
+    /// A client for `credentials` with the default configuration (`https://accounts.twilio.com`,
+    /// default timeouts and retries).
+    ///
+    /// ```no_run
+    /// use twilio_accounts::Client;
+    /// use twilio_transport::Credentials;
+    /// use twilio_types::{AccountSid, AuthToken};
+    ///
+    /// let account: AccountSid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?;
+    /// let token = AuthToken::new(std::env::var("MY_TOKEN")?)?;
+    /// let client = Client::new(Credentials::from_auth_token(account, token)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Panics
+    /// Only if the built-in TLS configuration cannot be built, which does not happen with the
+    /// bundled root certificates. [`Client::builder`] returns that case as an error instead.
+    #[cfg(feature = "default-client")]
+    pub fn new(credentials: Credentials) -> Self {
+        match Self::builder().credentials(credentials).build() {
+            Ok(client) => client,
+            Err(e) => panic!("the default HTTP client could not be built: {e}"),
+        }
+    }
+
+    /// A client configured from the environment: `TWILIO_ACCOUNT_SID` with
+    /// `TWILIO_AUTH_TOKEN`, or `TWILIO_API_KEY` + `TWILIO_API_SECRET` with
+    /// `TWILIO_ACCOUNT_SID`, plus the optional `TWILIO_REGION` and `TWILIO_EDGE`.
+    ///
+    /// ```no_run
+    /// let client = twilio_accounts::Client::from_env()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Build`] naming the variable that is missing or malformed (an `SK…` value in
+    /// `TWILIO_ACCOUNT_SID` is reported as "an Account SID starts with `AC`"). Secret values
+    /// are never echoed.
+    #[cfg(feature = "default-client")]
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup` instead of the
+    /// process environment (for tests, or configuration held elsewhere).
+    ///
+    /// ```
+    /// use twilio_accounts::{Client, Error};
+    ///
+    /// let err = Client::from_env_with(|name| match name {
+    ///     "TWILIO_ACCOUNT_SID" => Some("SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into()),
+    ///     _ => None,
+    /// })
+    /// .unwrap_err();
+    /// assert!(err.to_string().contains("starts with `AC`"));
+    /// ```
+    ///
+    /// # Errors
+    /// As [`from_env`](Self::from_env).
+    #[cfg(feature = "default-client")]
+    pub fn from_env_with(lookup: impl FnMut(&str) -> Option<String>) -> Result<Self, Error> {
+        ClientBuilder::from_env_with(lookup)?.build()
+    }
+
+    /// A builder for every setting: base URL, region, edge, timeouts, retries, user agent,
+    /// shared credentials, custom transport.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// # fn creds() -> twilio_transport::Credentials { unimplemented!() }
+    ///
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(creds())
+    ///     .region("au1")
+    ///     .edge("sydney")
+    ///     .attempt_timeout(Duration::from_secs(10))
+    ///     .user_agent_extension("my-app/1.2")
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client over an already configured [`HttpClient`] (custom transport, shared pool).
+    ///
+    /// ```no_run
+    /// # fn http() -> twilio_transport::HttpClient { unimplemented!() }
+    /// let client = twilio_accounts::Client::from_http_client(http());
+    /// ```
+    pub fn from_http_client(http: HttpClient) -> Self {
+        Self { http }
+    }
+
+    /// The account the client acts for (from its current credentials).
+    ///
+    /// ```no_run
+    /// # let client: twilio_accounts::Client = unimplemented!();
+    /// println!("{}", client.account_sid());
+    /// ```
+    pub fn account_sid(&self) -> AccountSid {
+        self.http.credentials().account_sid()
+    }
+
+    /// The credentials handle the client authenticates with. Replacing its content (for example
+    /// after promoting a new Auth Token) switches every clone of the client at once.
+    ///
+    /// ```no_run
+    /// # let client: twilio_accounts::Client = unimplemented!();
+    /// # let new_credentials: twilio_transport::Credentials = unimplemented!();
+    /// client.shared_credentials().replace(new_credentials);
+    /// ```
+    pub fn shared_credentials(&self) -> &SharedCredentials {
+        self.http.credentials()
+    }
+
+    /// The HTTP layer every operation goes through. For the `rotation` module, which sends
+    /// requests with other credentials or checks the base URL.
+    #[allow(dead_code)] // for the `rotation` module
+    pub(crate) fn http_client(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// A client with the same configuration and connection pool but a separate credentials
+    /// handle holding `credentials` (through [`HttpClient::with_credentials`]). For the
+    /// `rotation` module, which verifies a new token without touching the shared handle.
+    #[allow(dead_code)] // for the `rotation` module
+    pub(crate) fn with_credentials(&self, credentials: Credentials) -> Client {
+        Client {
+            http: self.http.with_credentials(credentials),
+        }
+    }
+
+    /// The secondary Auth Token (`/v1/AuthTokens/Secondary`): `create()`, `delete()`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let secondary = client.secondary_auth_token().create().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn secondary_auth_token(&self) -> SecondaryAuthTokenResource {
+        SecondaryAuthTokenResource::new(self.clone())
+    }
+
+    /// Auth Token promotion (`/v1/AuthTokens/Promote`): `update()`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let promoted = client.auth_token_promotion().update().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn auth_token_promotion(&self) -> AuthTokenPromotionResource {
+        AuthTokenPromotionResource::new(self.clone())
+    }
+
+    /// Stored credentials (`/v1/Credentials`): `aws()` and `public_key()`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let keys = client.credentials().public_key().list().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn credentials(&self) -> CredentialsResource {
+        CredentialsResource::new(self.clone())
+    }
+
+    /// The SafeList (`/v1/SafeList/Numbers`): `create()`, `fetch()`, `delete()`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let entry = client.safelist().fetch("+18001234567").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn safelist(&self) -> SafelistResource {
+        SafelistResource::new(self.clone())
+    }
+
+    /// Bulk consents (`/v1/Consents/Bulk`): `create(items)`.
+    ///
+    /// ```no_run
+    /// use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let item = ConsentItem::new("+15005550006", "ad388b5a46b33b874b0d41f7226db2ef", "+15005550001",
+    ///     ConsentStatus::OptIn, ConsentSource::Website);
+    /// let result = client.bulk_consents().create(vec![item]).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn bulk_consents(&self) -> BulkConsentsResource {
+        BulkConsentsResource::new(self.clone())
+    }
+
+    /// Bulk contacts (`/v1/Contacts/Bulk`): `create(items)`.
+    ///
+    /// ```no_run
+    /// use twilio_accounts::bulk_contacts::ContactItem;
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let item = ContactItem::new("+15005550006", "ad388b5a46b33b874b0d41f7226db2ef", "US", "94105");
+    /// let result = client.bulk_contacts().create(vec![item]).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn bulk_contacts(&self) -> BulkContactsResource {
+        BulkContactsResource::new(self.clone())
+    }
+
+    /// Messaging geo permissions (`/v1/Messaging/GeoPermissions`): `fetch()`, `update()`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let permissions = client.messaging_geopermissions().fetch().country_code("IN,PK").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn messaging_geopermissions(&self) -> MessagingGeopermissionsResource {
+        MessagingGeopermissionsResource::new(self.clone())
+    }
+}
+
+/// Configures a [`Client`]. Every setter takes and returns the builder; [`build`](Self::build)
+/// checks everything.
+///
+/// ```no_run
+/// # fn creds() -> twilio_transport::Credentials { unimplemented!() }
+/// let client = twilio_accounts::Client::builder()
+///     .credentials(creds())
+///     .base_url("http://127.0.0.1:4010")
+///     .build()?;
+/// # Ok::<(), twilio_accounts::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `.build()`"]
+pub struct ClientBuilder {
+    http: HttpClientBuilder,
+    custom: Option<HttpClient>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientBuilder {
+    /// An empty builder (same as [`Client::builder`]).
+    pub fn new() -> Self {
+        Self {
+            http: HttpClient::builder(),
+            custom: None,
+        }
+    }
+
+    /// A builder preset from the environment (see [`Client::from_env`]); more settings can
+    /// follow.
+    ///
+    /// ```no_run
+    /// let client = twilio_accounts::ClientBuilder::from_env()?
+    ///     .user_agent_extension("my-app/1.0")
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Build`] naming the variable that is missing or malformed.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
+    ///
+    /// ```
+    /// let err = twilio_accounts::ClientBuilder::from_env_with(|_| None).unwrap_err();
+    /// assert!(err.to_string().contains("TWILIO_ACCOUNT_SID"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Build`] naming the variable that is missing or malformed.
+    pub fn from_env_with(lookup: impl FnMut(&str) -> Option<String>) -> Result<Self, Error> {
+        let config = env::read(lookup)?;
+        // `lookup` is the only source: the transport must not read the process environment.
+        let mut builder = Self::new()
+            .read_environment(false)
+            .credentials(config.credentials);
+        if let Some(region) = config.region {
+            builder = builder.region(&region);
+        }
+        if let Some(edge) = config.edge {
+            builder = builder.edge(&edge);
+        }
+        Ok(builder)
+    }
+
+    fn map(mut self, f: impl FnOnce(HttpClientBuilder) -> HttpClientBuilder) -> Self {
+        self.http = f(self.http);
+        self
+    }
+
+    /// The credentials: a [`Credentials`] (the client gets its own handle) or a
+    /// [`SharedCredentials`] handle shared with other clients. Required unless
+    /// [`http_client`](Self::http_client) is used.
+    pub fn credentials(self, credentials: impl Into<SharedCredentials>) -> Self {
+        let credentials = credentials.into();
+        self.map(|b| b.credentials(credentials))
+    }
+
+    /// An explicit base URL such as `http://127.0.0.1:4010` (an emulator or mock); the default
+    /// is `https://accounts.twilio.com`.
+    pub fn base_url(self, url: &str) -> Self {
+        self.map(|b| b.base_url(url))
+    }
+
+    /// The Twilio region, such as `au1` (host `accounts.<edge>.<region>.twilio.com`).
+    pub fn region(self, region: &str) -> Self {
+        self.map(|b| b.region(region))
+    }
+
+    /// The Twilio edge location, such as `sydney` (region `us1` when none is set).
+    pub fn edge(self, edge: &str) -> Self {
+        self.map(|b| b.edge(edge))
+    }
+
+    /// The timeout of one attempt.
+    pub fn attempt_timeout(self, timeout: Duration) -> Self {
+        self.map(|b| b.attempt_timeout(timeout))
+    }
+
+    /// The overall deadline of a call, retries included.
+    pub fn deadline(self, deadline: Duration) -> Self {
+        self.map(|b| b.deadline(deadline))
+    }
+
+    /// The timeout for establishing a connection.
+    pub fn connect_timeout(self, timeout: Duration) -> Self {
+        self.map(|b| b.connect_timeout(timeout))
+    }
+
+    /// How long an idle pooled connection is kept.
+    pub fn pool_idle_timeout(self, timeout: Duration) -> Self {
+        self.map(|b| b.pool_idle_timeout(timeout))
+    }
+
+    /// The retry settings (see [`RetryConfig`]; [`RetryConfig::disabled`] turns retries off).
+    pub fn retry(self, retry: RetryConfig) -> Self {
+        self.map(|b| b.retry(retry))
+    }
+
+    /// Appends `extension` (such as `my-app/1.2`) to the `User-Agent` header. Can be called
+    /// several times.
+    pub fn user_agent_extension(self, extension: &str) -> Self {
+        self.map(|b| b.user_agent_extension(extension))
+    }
+
+    /// The largest response body accepted, in bytes.
+    pub fn max_response_body_bytes(self, max: usize) -> Self {
+        self.map(|b| b.max_response_body_bytes(max))
+    }
+
+    /// A custom transport: any `tower::Service` from `http::Request<Bytes>` to an
+    /// `http::Response` (see [`HttpClientBuilder::transport`]). It replaces the built-in HTTPS
+    /// client; authentication, retries and timeouts still apply.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{Request, Response};
+    /// # fn creds() -> twilio_transport::Credentials {
+    /// #     let sid = twilio_types::AccountSid::from_static("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    /// #     twilio_transport::Credentials::from_auth_token(sid, twilio_types::AuthToken::new("t").unwrap()).unwrap()
+    /// # }
+    ///
+    /// let canned = tower::service_fn(|_req: Request<Bytes>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::new(Bytes::from_static(b"{}"))))
+    /// });
+    /// let client = twilio_accounts::Client::builder().credentials(creds()).transport(canned).build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
+    pub fn transport<S, B>(self, service: S) -> Self
+    where
+        S: Service<Request<Bytes>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        self.map(|b| b.transport(service))
+    }
+
+    /// Whether `build()` also reads `TWILIO_REGION` and `TWILIO_EDGE` for a region or edge not
+    /// set here (default `true`; only applies to `twilio.com` base URLs).
+    pub fn read_environment(self, yes: bool) -> Self {
+        self.map(|b| b.read_environment(yes))
+    }
+
+    /// Uses an already built [`HttpClient`] as it is. Every other setting of this builder is
+    /// then ignored.
+    pub fn http_client(mut self, http: HttpClient) -> Self {
+        self.custom = Some(http);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Build`] naming the setting that is missing or invalid (no credentials, a base
+    /// URL that is not `https` outside loopback, a region that is not a DNS label, …); the
+    /// transport's configuration error is the `source()`.
+    pub fn build(self) -> Result<Client, Error> {
+        if let Some(http) = self.custom {
+            return Ok(Client { http });
+        }
+        self.http
+            .build()
+            .map(|http| Client { http })
+            .map_err(config_error)
+    }
+}
+
+fn config_error(e: ConfigError) -> Error {
+    let field = match e.kind() {
+        ConfigErrorKind::MissingCredentials => Some("credentials"),
+        ConfigErrorKind::InvalidBaseUrl | ConfigErrorKind::InsecureBaseUrl => Some("base_url"),
+        ConfigErrorKind::InvalidRegionOrEdge => Some("region/edge"),
+        ConfigErrorKind::InvalidUserAgent => Some("user_agent_extension"),
+        ConfigErrorKind::InvalidRetry => Some("retry"),
+        ConfigErrorKind::InvalidLimit => Some("timeouts/limits"),
+        _ => None,
+    };
+    Error::build_with_source(
+        field.map(Into::into),
+        "is invalid: the client was not built",
+        e,
+    )
+}

@@ -1,0 +1,251 @@
+//! Reading the client configuration from `TWILIO_*` environment variables.
+//!
+//! Pure: the variables come through a lookup function, so tests never touch the process
+//! environment. Errors name the variable and say what is wrong, and never contain a secret
+//! (SID prefixes may be quoted, token values never are).
+
+use twilio_transport::Credentials;
+use twilio_types::{AccountSid, ApiKeySecret, ApiKeySid, AuthToken, ParseSidErrorKind};
+
+use crate::error::Error;
+
+pub(crate) const ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
+pub(crate) const AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
+pub(crate) const API_KEY: &str = "TWILIO_API_KEY";
+pub(crate) const API_SECRET: &str = "TWILIO_API_SECRET";
+pub(crate) const REGION: &str = "TWILIO_REGION";
+pub(crate) const EDGE: &str = "TWILIO_EDGE";
+
+/// What the environment says.
+#[derive(Debug)]
+pub(crate) struct EnvConfig {
+    pub(crate) credentials: Credentials,
+    pub(crate) region: Option<String>,
+    pub(crate) edge: Option<String>,
+}
+
+/// Reads and checks the variables.
+pub(crate) fn read(mut lookup: impl FnMut(&str) -> Option<String>) -> Result<EnvConfig, Error> {
+    let mut get = |name: &'static str| lookup(name).filter(|v| !v.is_empty());
+
+    let account = get(ACCOUNT_SID).ok_or_else(|| {
+        Error::invalid_argument(
+            ACCOUNT_SID,
+            "is not set (it must hold your Account SID, `AC…`)",
+        )
+    })?;
+    let account = parse_sid::<AccountSid>(ACCOUNT_SID, account.trim(), "an Account SID", "AC")?;
+
+    let credentials = if let Some(key) = get(API_KEY) {
+        let key = parse_sid::<ApiKeySid>(API_KEY, key.trim(), "an API key SID", "SK")?;
+        let secret = get(API_SECRET).ok_or_else(|| {
+            Error::invalid_argument(
+                API_SECRET,
+                "is not set (it is required with TWILIO_API_KEY)",
+            )
+        })?;
+        let secret = ApiKeySecret::new(secret).map_err(|e| {
+            Error::build_with_source(Some(API_SECRET.into()), "is not a valid API key secret", e)
+        })?;
+        Credentials::from_api_key(account, key, secret).map_err(|e| {
+            Error::build_with_source(
+                Some(API_SECRET.into()),
+                "cannot be used for authentication",
+                e,
+            )
+        })?
+    } else {
+        let token = get(AUTH_TOKEN).ok_or_else(|| {
+            Error::invalid_argument(
+                AUTH_TOKEN,
+                "is not set (set it, or TWILIO_API_KEY and TWILIO_API_SECRET)",
+            )
+        })?;
+        let token = AuthToken::new(token).map_err(|e| {
+            Error::build_with_source(Some(AUTH_TOKEN.into()), "is not a valid Auth Token", e)
+        })?;
+        Credentials::from_auth_token(account, token).map_err(|e| {
+            Error::build_with_source(
+                Some(AUTH_TOKEN.into()),
+                "cannot be used for authentication",
+                e,
+            )
+        })?
+    };
+
+    let region = get(REGION).map(|r| check_label(REGION, r)).transpose()?;
+    let edge = get(EDGE).map(|e| check_label(EDGE, e)).transpose()?;
+    Ok(EnvConfig {
+        credentials,
+        region,
+        edge,
+    })
+}
+
+/// The SID prefixes people confuse, for a precise message.
+fn prefix_name(value: &str) -> Option<&'static str> {
+    match value.get(..2) {
+        Some("AC") => Some("an Account SID (`AC…`)"),
+        Some("SK") => Some("an API key SID (`SK…`)"),
+        Some("CR") => Some("a Credential SID (`CR…`)"),
+        Some("MG") => Some("a Messaging Service SID (`MG…`)"),
+        Some("PN") => Some("a phone number SID (`PN…`)"),
+        _ => None,
+    }
+}
+
+fn parse_sid<T>(
+    variable: &'static str,
+    value: &str,
+    what: &'static str,
+    prefix: &'static str,
+) -> Result<T, Error>
+where
+    T: std::str::FromStr<Err = twilio_types::ParseSidError>,
+{
+    value.parse::<T>().map_err(|e| {
+        let reason = match e.kind() {
+            ParseSidErrorKind::Prefix => match prefix_name(value) {
+                Some(found) => format!("holds {found}, but {what} starts with `{prefix}`"),
+                None => format!("is not {what}: {what} starts with `{prefix}`"),
+            },
+            _ => format!("is not {what} (`{prefix}` followed by 32 hexadecimal digits)"),
+        };
+        Error::build_with_source(Some(variable.into()), reason, e)
+    })
+}
+
+/// Region and edge names are DNS labels: ASCII letters, digits and inner `-`.
+fn check_label(variable: &'static str, value: String) -> Result<String, Error> {
+    let value = value.trim().to_owned();
+    let ok = value.len() <= 63
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if ok {
+        Ok(value)
+    } else {
+        Err(Error::invalid_argument(
+            variable,
+            "must be a name such as `au1` or `sydney` (letters, digits and `-`)",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    const AC: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const SK: &str = "SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const SECRET: &str = "s3cr3t-value-never-shown";
+
+    fn env(vars: &[(&str, &str)]) -> impl FnMut(&str) -> Option<String> + use<> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn err(vars: &[(&str, &str)]) -> (Option<String>, String, String) {
+        let e = read(env(vars)).unwrap_err();
+        let Error::Build(b) = &e else { panic!("{e:?}") };
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains(SECRET), "secret leaked: {text}");
+        (b.field().map(str::to_owned), e.to_string(), text)
+    }
+
+    #[test]
+    fn auth_token_flow() {
+        let c = read(env(&[(ACCOUNT_SID, AC), (AUTH_TOKEN, SECRET)])).unwrap();
+        assert_eq!(c.credentials.account_sid().as_str(), AC);
+        assert!(c.region.is_none() && c.edge.is_none());
+        assert!(!format!("{c:?}").contains(SECRET));
+    }
+
+    #[test]
+    fn api_key_flow_with_region_and_edge() {
+        let c = read(env(&[
+            (ACCOUNT_SID, AC),
+            (API_KEY, SK),
+            (API_SECRET, SECRET),
+            (REGION, "au1"),
+            (EDGE, "sydney"),
+        ]))
+        .unwrap();
+        assert_eq!(c.credentials.account_sid().as_str(), AC);
+        assert_eq!(c.region.as_deref(), Some("au1"));
+        assert_eq!(c.edge.as_deref(), Some("sydney"));
+    }
+
+    #[test]
+    fn missing_account_sid() {
+        let (field, display, _) = err(&[(AUTH_TOKEN, SECRET)]);
+        assert_eq!(field.as_deref(), Some(ACCOUNT_SID));
+        assert!(display.contains("is not set"), "{display}");
+    }
+
+    #[test]
+    fn api_key_in_account_sid_says_ac() {
+        let (field, display, _) = err(&[(ACCOUNT_SID, SK), (AUTH_TOKEN, SECRET)]);
+        assert_eq!(field.as_deref(), Some(ACCOUNT_SID));
+        assert!(display.contains("API key SID (`SK…`)"), "{display}");
+        assert!(display.contains("starts with `AC`"), "{display}");
+    }
+
+    #[test]
+    fn malformed_account_sid() {
+        let (field, display, _) = err(&[(ACCOUNT_SID, "ACxyz"), (AUTH_TOKEN, SECRET)]);
+        assert_eq!(field.as_deref(), Some(ACCOUNT_SID));
+        assert!(display.contains("32 hexadecimal digits"), "{display}");
+    }
+
+    #[test]
+    fn missing_token_and_secret() {
+        let (field, display, _) = err(&[(ACCOUNT_SID, AC)]);
+        assert_eq!(field.as_deref(), Some(AUTH_TOKEN));
+        assert!(display.contains("TWILIO_API_KEY"), "{display}");
+        let (field, _, _) = err(&[(ACCOUNT_SID, AC), (API_KEY, SK)]);
+        assert_eq!(field.as_deref(), Some(API_SECRET));
+    }
+
+    #[test]
+    fn account_sid_in_api_key() {
+        let (field, display, _) = err(&[(ACCOUNT_SID, AC), (API_KEY, AC), (API_SECRET, SECRET)]);
+        assert_eq!(field.as_deref(), Some(API_KEY));
+        assert!(display.contains("starts with `SK`"), "{display}");
+    }
+
+    #[test]
+    fn bad_token_is_not_echoed() {
+        let bad = "s3cr3t-value-never-shown with space";
+        let (field, _, text) = err(&[(ACCOUNT_SID, AC), (AUTH_TOKEN, bad)]);
+        assert_eq!(field.as_deref(), Some(AUTH_TOKEN));
+        assert!(!text.contains("with space"));
+        let (field, _, _) = err(&[(ACCOUNT_SID, AC), (API_KEY, SK), (API_SECRET, bad)]);
+        assert_eq!(field.as_deref(), Some(API_SECRET));
+    }
+
+    #[test]
+    fn bad_region_and_edge() {
+        let (field, _, _) = err(&[
+            (ACCOUNT_SID, AC),
+            (AUTH_TOKEN, SECRET),
+            (REGION, "au1.evil.com"),
+        ]);
+        assert_eq!(field.as_deref(), Some(REGION));
+        let (field, _, _) = err(&[(ACCOUNT_SID, AC), (AUTH_TOKEN, SECRET), (EDGE, "-x")]);
+        assert_eq!(field.as_deref(), Some(EDGE));
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let (field, display, _) = err(&[(ACCOUNT_SID, ""), (AUTH_TOKEN, SECRET)]);
+        assert_eq!(field.as_deref(), Some(ACCOUNT_SID));
+        assert!(display.contains("is not set"));
+    }
+}

@@ -1,0 +1,116 @@
+//! `UpdateMessagingGeopermissions`: `PATCH /v1/Messaging/GeoPermissions`.
+
+use bytes::Bytes;
+use http::{Method, Request};
+
+use super::GeoPermissionUpdate;
+use crate::bulk_items::{MAX_ITEMS, push_json_items};
+use crate::client::Client;
+use crate::error::Error;
+use crate::form::Form;
+use crate::model::MessagingGeopermissions;
+use crate::{request, response};
+
+/// Updates messaging geo permissions. From
+/// `client.messaging_geopermissions().update(permissions)`.
+///
+/// ```no_run
+/// use twilio_accounts::messaging_geopermissions::GeoPermissionUpdate;
+/// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+/// let result = client
+///     .messaging_geopermissions()
+///     .update([GeoPermissionUpdate::new("IN", false)])
+///     .send()
+///     .await?;
+/// for p in result.permission_entries()? {
+///     if p.error_code.unwrap_or(0) != 0 {
+///         println!("{:?} not updated: {:?}", p.country_code, p.error_messages);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until `.send()` is awaited"]
+pub struct UpdateMessagingGeopermissions {
+    client: Client,
+    permissions: Vec<GeoPermissionUpdate>,
+}
+
+impl UpdateMessagingGeopermissions {
+    pub(crate) fn new(client: Client, permissions: Vec<GeoPermissionUpdate>) -> Self {
+        Self {
+            client,
+            permissions,
+        }
+    }
+
+    pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
+        for (i, p) in self.permissions.iter().enumerate() {
+            p.check(i)?;
+        }
+        let mut body = Form::new();
+        push_json_items(
+            &mut body,
+            "Permissions",
+            "permissions",
+            &self.permissions,
+            MAX_ITEMS,
+        )?;
+        request::build(Method::PATCH, super::PATH, &Form::new(), &body)
+    }
+
+    /// Sends the request. Per-country outcomes are in
+    /// [`MessagingGeopermissions::permission_entries`].
+    ///
+    /// # Errors
+    /// [`Error::Build`] for no permissions or an empty country code (nothing sent), or any
+    /// error of the call.
+    pub async fn send(self) -> Result<MessagingGeopermissions, Error> {
+        let request = self.build_request()?;
+        response::call(&self.client, "UpdateMessagingGeopermissions", request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::test_support::*;
+    use crate::test_util::client;
+
+    #[test]
+    fn patch_with_one_json_string_per_permission() {
+        let r = client()
+            .messaging_geopermissions()
+            .update([
+                GeoPermissionUpdate::new("IN", false),
+                GeoPermissionUpdate::new("PK", true),
+            ])
+            .build_request()
+            .unwrap();
+        assert_eq!(r.method(), Method::PATCH);
+        assert_eq!(r.uri(), "/v1/Messaging/GeoPermissions");
+        assert_form(
+            &r,
+            &[
+                (
+                    "Permissions",
+                    r#"{"country_code":"IN","type":"country","enabled":false}"#,
+                ),
+                (
+                    "Permissions",
+                    r#"{"country_code":"PK","type":"country","enabled":true}"#,
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn empty_is_refused() {
+        let e = client()
+            .messaging_geopermissions()
+            .update([])
+            .build_request()
+            .unwrap_err();
+        assert!(e.to_string().contains("`permissions`"));
+    }
+}

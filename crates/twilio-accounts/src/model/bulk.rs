@@ -1,0 +1,122 @@
+//! `accounts.v1.bulk_consents` and `accounts.v1.bulk_contacts`.
+
+use serde_json::Value;
+
+use super::Decode;
+use crate::decode::{Fields, decode_objects};
+use crate::error::DecodeError;
+
+/// The per-item results of a bulk consents upsert (`POST /v1/Consents/Bulk`).
+///
+/// The spec leaves `items` untyped, so the raw JSON is kept in [`items`](Self::items) as Twilio
+/// sent it, and [`item_results`](Self::item_results) reads it as the documented list of
+/// [`BulkItemResult`]s.
+///
+/// ```
+/// use twilio_accounts::model::BulkConsents;
+///
+/// let r = BulkConsents::from_json(br#"{"items":[{"correlation_id":"c1","error_code":0,"error_messages":[]}]}"#)?;
+/// let results = r.item_results()?;
+/// assert!(results[0].is_success());
+/// # Ok::<(), twilio_accounts::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BulkConsents {
+    /// The `items` field exactly as received (any JSON).
+    pub items: Option<Value>,
+}
+
+/// The per-item results of a bulk contacts upsert (`POST /v1/Contacts/Bulk`).
+///
+/// ```
+/// use twilio_accounts::model::BulkContacts;
+///
+/// let r = BulkContacts::from_json(br#"{"items":[{"correlation_id":"c1","error_code":30647,"error_messages":["INVALID_CONTACT_ID"]}]}"#)?;
+/// assert_eq!(r.item_results()?[0].error_code, Some(30647));
+/// # Ok::<(), twilio_accounts::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BulkContacts {
+    /// The `items` field exactly as received (any JSON).
+    pub items: Option<Value>,
+}
+
+macro_rules! bulk_impls {
+    ($ty:ident) => {
+        impl $ty {
+            /// Decodes a response body. Any JSON in `items` is accepted here; the typed view
+            /// is checked by [`item_results`](Self::item_results).
+            ///
+            /// # Errors
+            /// A [`DecodeError`] when the body is not a JSON object.
+            pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
+                super::from_json(body)
+            }
+
+            /// `items` read as the documented list of results; empty when `items` is absent or
+            /// `null`.
+            ///
+            /// # Errors
+            /// A [`DecodeError`] naming the element and field (`items[1].error_code`) when
+            /// `items` is not a list of result objects.
+            pub fn item_results(&self) -> Result<Vec<BulkItemResult>, DecodeError> {
+                match &self.items {
+                    None | Some(Value::Null) => Ok(Vec::new()),
+                    Some(items) => decode_objects(items, "items", BulkItemResult::decode),
+                }
+            }
+        }
+
+        impl Decode for $ty {
+            fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
+                Ok(Self {
+                    items: f.raw("items"),
+                })
+            }
+        }
+    };
+}
+
+bulk_impls!(BulkConsents);
+bulk_impls!(BulkContacts);
+
+/// The outcome for one item of a bulk request, matched to it by `correlation_id`.
+///
+/// ```
+/// # use twilio_accounts::model::BulkConsents;
+/// # let r = BulkConsents::from_json(br#"{"items":[{"correlation_id":"c1","error_code":30646,"error_messages":["INVALID_CONTACT_ID"]}]}"#)?;
+/// for result in r.item_results()? {
+///     if !result.is_success() {
+///         println!("{:?}: {:?}", result.correlation_id, result.error_messages);
+///     }
+/// }
+/// # Ok::<(), twilio_accounts::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BulkItemResult {
+    /// The `correlation_id` of the request item.
+    pub correlation_id: Option<String>,
+    /// `0` for success, otherwise a Twilio error code (such as 30646).
+    pub error_code: Option<i64>,
+    /// The validation errors, such as `INVALID_CONTACT_ID`; empty on success.
+    pub error_messages: Option<Vec<String>>,
+}
+
+impl BulkItemResult {
+    /// Whether the item was accepted: `error_code` is `0` (or absent) and there are no error
+    /// messages.
+    pub fn is_success(&self) -> bool {
+        self.error_code.unwrap_or(0) == 0 && self.error_messages.as_ref().is_none_or(Vec::is_empty)
+    }
+
+    fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            correlation_id: f.string("correlation_id")?,
+            error_code: f.integer("error_code")?,
+            error_messages: f.strings("error_messages")?,
+        })
+    }
+}

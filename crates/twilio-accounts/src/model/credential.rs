@@ -1,0 +1,107 @@
+//! `accounts.v1.credential.credential_aws` and `accounts.v1.credential.credential_public_key`.
+
+use time::OffsetDateTime;
+use twilio_types::{AccountSid, CredentialSid};
+
+use super::{Decode, Page};
+use crate::decode::Fields;
+use crate::error::DecodeError;
+
+/// An AWS credential stored at Twilio (`/v1/Credentials/AWS`). The AWS secret itself is never
+/// returned.
+///
+/// ```
+/// use twilio_accounts::model::CredentialAws;
+///
+/// let c = CredentialAws::from_json(br#"{"sid":"CRaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","friendly_name":"ci"}"#)?;
+/// assert_eq!(c.friendly_name.as_deref(), Some("ci"));
+/// # Ok::<(), twilio_accounts::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CredentialAws {
+    /// The SID of the credential (`CR…`).
+    pub sid: Option<CredentialSid>,
+    /// The account that created the credential.
+    pub account_sid: Option<AccountSid>,
+    /// The name given to the credential.
+    pub friendly_name: Option<String>,
+    /// When the credential was created.
+    pub date_created: Option<OffsetDateTime>,
+    /// When the credential was last updated.
+    pub date_updated: Option<OffsetDateTime>,
+    /// The URL of this resource.
+    pub url: Option<String>,
+}
+
+/// A public key stored at Twilio (`/v1/Credentials/PublicKeys`).
+///
+/// ```
+/// use twilio_accounts::model::CredentialPublicKey;
+///
+/// let c = CredentialPublicKey::from_json(br#"{"sid":"CRaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#)?;
+/// assert!(c.sid.is_some());
+/// # Ok::<(), twilio_accounts::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CredentialPublicKey {
+    /// The SID of the credential (`CR…`).
+    pub sid: Option<CredentialSid>,
+    /// The account that created the credential.
+    pub account_sid: Option<AccountSid>,
+    /// The name given to the credential.
+    pub friendly_name: Option<String>,
+    /// When the credential was created.
+    pub date_created: Option<OffsetDateTime>,
+    /// When the credential was last updated.
+    pub date_updated: Option<OffsetDateTime>,
+    /// The URL of this resource.
+    pub url: Option<String>,
+}
+
+macro_rules! credential_impls {
+    ($ty:ident) => {
+        impl $ty {
+            /// Decodes a response body.
+            ///
+            /// # Errors
+            /// A [`DecodeError`] naming the field when the body is not a JSON object or a
+            /// field has the wrong type or format.
+            pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
+                super::from_json(body)
+            }
+        }
+
+        impl Decode for $ty {
+            fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
+                Ok(Self {
+                    sid: f.sid("sid")?,
+                    account_sid: f.sid("account_sid")?,
+                    friendly_name: f.string("friendly_name")?,
+                    date_created: f.timestamp("date_created")?,
+                    date_updated: f.timestamp("date_updated")?,
+                    url: f.string("url")?,
+                })
+            }
+        }
+
+        impl super::page::PageItem for $ty {
+            const KEY: &'static str = "credentials";
+        }
+
+        impl Page<$ty> {
+            /// Decodes a list response body (records under `credentials`, plus `meta`).
+            ///
+            /// # Errors
+            /// A [`DecodeError`] naming the field when the body is not a JSON object or a
+            /// field has the wrong type or format.
+            pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
+                super::from_json(body)
+            }
+        }
+    };
+}
+
+credential_impls!(CredentialAws);
+credential_impls!(CredentialPublicKey);

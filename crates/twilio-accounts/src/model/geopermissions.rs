@@ -1,0 +1,162 @@
+//! `accounts.v1.messaging_geopermissions`.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use super::Decode;
+use crate::decode::{Fields, decode_objects};
+use crate::error::DecodeError;
+
+/// Messaging geo permissions (`/v1/Messaging/GeoPermissions`), as returned by both the fetch
+/// and the update.
+///
+/// The spec leaves `permissions` untyped, so the raw JSON is kept in
+/// [`permissions`](Self::permissions) and [`permission_entries`](Self::permission_entries)
+/// reads it as the documented list of [`GeoPermission`]s.
+///
+/// ```
+/// use twilio_accounts::model::MessagingGeopermissions;
+///
+/// let g = MessagingGeopermissions::from_json(
+///     br#"{"permissions":[{"country_code":"IN","type":"country","enabled":false,"prefix":"+91"}]}"#,
+/// )?;
+/// let entries = g.permission_entries()?;
+/// assert_eq!(entries[0].country_code.as_deref(), Some("IN"));
+/// assert_eq!(entries[0].enabled, Some(false));
+/// # Ok::<(), twilio_accounts::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MessagingGeopermissions {
+    /// The `permissions` field exactly as received (any JSON).
+    pub permissions: Option<Value>,
+}
+
+impl MessagingGeopermissions {
+    /// Decodes a response body. Any JSON in `permissions` is accepted here; the typed view is
+    /// checked by [`permission_entries`](Self::permission_entries).
+    ///
+    /// # Errors
+    /// A [`DecodeError`] when the body is not a JSON object.
+    pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
+        super::from_json(body)
+    }
+
+    /// `permissions` read as the documented list; empty when absent or `null`.
+    ///
+    /// # Errors
+    /// A [`DecodeError`] naming the element and field (`permissions[0].enabled`) when
+    /// `permissions` is not a list of permission objects.
+    pub fn permission_entries(&self) -> Result<Vec<GeoPermission>, DecodeError> {
+        match &self.permissions {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(value) => decode_objects(value, "permissions", GeoPermission::decode),
+        }
+    }
+}
+
+impl Decode for MessagingGeopermissions {
+    fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            permissions: f.raw("permissions"),
+        })
+    }
+}
+
+/// The geo permission of one country. A fetch fills `prefix` and `message`; an update fills
+/// `error_code` and `error_messages`.
+///
+/// ```
+/// # use twilio_accounts::model::MessagingGeopermissions;
+/// # let g = MessagingGeopermissions::from_json(br#"{"permissions":[{"country_code":"PK","enabled":true}]}"#)?;
+/// for p in g.permission_entries()? {
+///     println!("{:?} enabled={:?}", p.country_code, p.enabled);
+/// }
+/// # Ok::<(), twilio_accounts::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GeoPermission {
+    /// The ISO country code, such as `IN`.
+    pub country_code: Option<String>,
+    /// The permission type (`type` on the wire), `country` today.
+    pub permission_type: Option<GeoPermissionType>,
+    /// Whether messaging to the country is enabled.
+    pub enabled: Option<bool>,
+    /// The dialling prefix, such as `+91` (fetch).
+    pub prefix: Option<String>,
+    /// A note such as `High Risk Country` (fetch).
+    pub message: Option<String>,
+    /// `0` when the update applied, otherwise a Twilio error code such as 30649 (update).
+    pub error_code: Option<i64>,
+    /// Why the update did not apply (update).
+    pub error_messages: Option<Vec<String>>,
+}
+
+impl GeoPermission {
+    fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            country_code: f.string("country_code")?,
+            permission_type: f.string("type")?.map(GeoPermissionType::from),
+            enabled: f.bool("enabled")?,
+            prefix: f.string("prefix")?,
+            message: f.string("message")?,
+            error_code: f.integer("error_code")?,
+            error_messages: f.strings("error_messages")?,
+        })
+    }
+}
+
+/// The type of a geo permission. Twilio documents `country` only; other values are kept in
+/// [`Other`](Self::Other).
+///
+/// ```
+/// use twilio_accounts::model::GeoPermissionType;
+///
+/// assert_eq!(GeoPermissionType::from("country"), GeoPermissionType::Country);
+/// assert_eq!(GeoPermissionType::Country.as_str(), "country");
+/// assert_eq!(GeoPermissionType::from("region").as_str(), "region");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GeoPermissionType {
+    /// `country`.
+    Country,
+    /// A value this version does not know.
+    Other(String),
+}
+
+impl GeoPermissionType {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            GeoPermissionType::Country => "country",
+            GeoPermissionType::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for GeoPermissionType {
+    fn from(s: &str) -> Self {
+        match s {
+            "country" => GeoPermissionType::Country,
+            other => GeoPermissionType::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for GeoPermissionType {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "country" => GeoPermissionType::Country,
+            _ => GeoPermissionType::Other(s),
+        }
+    }
+}
+
+impl fmt::Display for GeoPermissionType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,105 @@
+//! One page of a list response (`credentials` + `meta`).
+
+use serde_json::Number;
+
+use super::Decode;
+use crate::decode::Fields;
+use crate::error::DecodeError;
+
+/// A record type that comes in pages.
+pub(crate) trait PageItem: Decode {
+    /// The key of the records array in the page object.
+    const KEY: &'static str;
+}
+
+/// One page of a list: its records and the paging metadata.
+///
+/// Returned by the `list().send()` calls; `list().into_stream()` follows
+/// [`PageMeta::next_page_url`] for you.
+///
+/// ```
+/// use twilio_accounts::model::{CredentialAws, Page};
+///
+/// let page = Page::<CredentialAws>::from_json(
+///     br#"{"credentials":[],"meta":{"page":0,"page_size":50,"next_page_url":null,"key":"credentials"}}"#,
+/// )?;
+/// assert!(page.items.is_empty());
+/// assert_eq!(page.meta.page_size(), Some(50));
+/// assert!(page.meta.next_page_url.is_none());
+/// # Ok::<(), twilio_accounts::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Page<T> {
+    /// The records of this page (`credentials` on the wire); empty when absent or `null`.
+    pub items: Vec<T>,
+    /// The paging metadata; every field `None` when `meta` is absent or `null`.
+    pub meta: PageMeta,
+}
+
+/// The `meta` object of a list response.
+///
+/// `page` and `page_size` are kept as JSON numbers because the spec does not bound them;
+/// [`page`](Self::page) and [`page_size`](Self::page_size) read them as `i64`.
+///
+/// ```
+/// # use twilio_accounts::model::{CredentialAws, Page};
+/// # let page = Page::<CredentialAws>::from_json(br#"{"meta":{"page":-3}}"#)?;
+/// assert_eq!(page.meta.page(), Some(-3));
+/// # Ok::<(), twilio_accounts::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct PageMeta {
+    /// The URL of the first page.
+    pub first_page_url: Option<String>,
+    /// The key of the records array (`credentials`).
+    pub key: Option<String>,
+    /// The URL of the next page; `None` on the last page.
+    pub next_page_url: Option<String>,
+    /// The page index as sent.
+    pub page_number: Option<Number>,
+    /// The page size as sent.
+    pub page_size_number: Option<Number>,
+    /// The URL of the previous page; `None` on the first page.
+    pub previous_page_url: Option<String>,
+    /// The URL of this page.
+    pub url: Option<String>,
+}
+
+impl PageMeta {
+    /// `page` as an `i64`, when it is an integer in that range.
+    pub fn page(&self) -> Option<i64> {
+        self.page_number.as_ref().and_then(Number::as_i64)
+    }
+
+    /// `page_size` as an `i64`, when it is an integer in that range.
+    pub fn page_size(&self) -> Option<i64> {
+        self.page_size_number.as_ref().and_then(Number::as_i64)
+    }
+
+    fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            first_page_url: f.string("first_page_url")?,
+            key: f.string("key")?,
+            next_page_url: f.string("next_page_url")?,
+            page_number: f.number("page")?,
+            page_size_number: f.number("page_size")?,
+            previous_page_url: f.string("previous_page_url")?,
+            url: f.string("url")?,
+        })
+    }
+}
+
+impl<T: PageItem> Decode for Page<T> {
+    fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            items: f.objects(T::KEY, T::decode)?.unwrap_or_default(),
+            meta: f
+                .object("meta")?
+                .map(|m| PageMeta::decode(&m))
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+}

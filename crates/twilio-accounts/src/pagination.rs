@@ -1,0 +1,308 @@
+//! Paging: the parameters shared by the `list()` builders, and the lazy [`ItemStream`] that
+//! follows `meta.next_page_url`.
+//!
+//! A next-page URL is followed only when its scheme, host and port are those of the client's
+//! base URL; anything else stops the stream with an [`Error::Build`] and nothing is sent to it.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use http::{Method, Request, Uri};
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::form::Form;
+use crate::model::Page;
+use crate::model::page::PageItem;
+use crate::request;
+use crate::response;
+
+/// The largest page Twilio serves.
+pub(crate) const MAX_PAGE_SIZE: u32 = 1000;
+
+/// `PageSize`, `Page`, `PageToken` and the client-side `limit`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ListParams {
+    pub(crate) page_size: Option<u32>,
+    pub(crate) page: Option<u32>,
+    pub(crate) page_token: Option<String>,
+    pub(crate) limit: Option<u32>,
+}
+
+impl ListParams {
+    /// The query of the first page, after checking the values.
+    pub(crate) fn query(&self) -> Result<Form, Error> {
+        if let Some(size) = self.page_size {
+            if !(1..=MAX_PAGE_SIZE).contains(&size) {
+                return Err(Error::invalid_argument(
+                    "page_size",
+                    format!("must be between 1 and {MAX_PAGE_SIZE} (the API's limit), got {size}"),
+                ));
+            }
+        }
+        if self.limit == Some(0) {
+            return Err(Error::invalid_argument("limit", "must be at least 1"));
+        }
+        if let Some(token) = &self.page_token {
+            request::check_text("page_token", token, false)?;
+        }
+        // With a limit below the default page size, ask for no more than needed.
+        let page_size = self
+            .page_size
+            .or_else(|| self.limit.map(|l| l.min(MAX_PAGE_SIZE)));
+        let mut query = Form::new();
+        query.push_opt("PageSize", page_size.map(|n| n.to_string()));
+        query.push_opt("Page", self.page.map(|n| n.to_string()));
+        query.push_opt("PageToken", self.page_token.clone());
+        Ok(query)
+    }
+
+    /// The request for the first page of `path`.
+    pub(crate) fn first_request(&self, path: &str) -> Result<Request<Bytes>, Error> {
+        request::build(Method::GET, path, &self.query()?, &Form::new())
+    }
+}
+
+/// Sends the first-page request and applies the limit to the page.
+pub(crate) async fn first_page<T: PageItem>(
+    client: &Client,
+    operation: &'static str,
+    params: &ListParams,
+    path: &str,
+) -> Result<Page<T>, Error> {
+    let request = params.first_request(path)?;
+    let mut page: Page<T> = response::call(client, operation, request).await?;
+    if let Some(limit) = params.limit {
+        page.items
+            .truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
+    Ok(page)
+}
+
+/// The request for a `next_page_url`, or an error when it leaves the client's base URL.
+pub(crate) fn next_request(client: &Client, next_page_url: &str) -> Result<Request<Bytes>, Error> {
+    let refused = |reason: &'static str| Error::invalid_argument("meta.next_page_url", reason);
+    let uri: Uri = next_page_url.parse().map_err(|e| {
+        Error::build_with_source(
+            Some("meta.next_page_url".into()),
+            "is not a valid URL; not followed",
+            e,
+        )
+    })?;
+    let path_and_query = match (uri.scheme_str(), uri.authority()) {
+        (None, None) => uri.path_and_query(),
+        (Some(scheme), Some(authority)) => {
+            let base = client.http_client().base_url();
+            let default_port = |s: &str| match s {
+                "https" => Some(443),
+                "http" => Some(80),
+                _ => None,
+            };
+            let same_scheme = scheme.eq_ignore_ascii_case(base.scheme());
+            let same_host = authority.host().eq_ignore_ascii_case(base.host());
+            let same_port = authority.port_u16().or_else(|| default_port(scheme))
+                == base.port().or_else(|| default_port(base.scheme()));
+            if !(same_scheme && same_host && same_port) {
+                return Err(refused(
+                    "points to a different scheme or host than the client's base URL; not followed",
+                ));
+            }
+            uri.path_and_query()
+        }
+        _ => return Err(refused("is not an absolute URL or a path; not followed")),
+    };
+    let target = path_and_query.map_or("/", |pq| pq.as_str());
+    // The path and query are used verbatim: Twilio already encoded them.
+    request::build(Method::GET, target, &Form::new(), &Form::new())
+}
+
+/// Every item of a list, fetched page by page as the stream is polled. From the `list()`
+/// builders' `into_stream()`.
+///
+/// No request is sent until the first poll. Each page is requested only when the previous
+/// one is used up; the stream ends after the last page (`next_page_url` null) or when the
+/// builder's `limit` is reached. After an error the stream ends.
+///
+/// ```no_run
+/// use futures_util::TryStreamExt;
+/// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+/// let mut keys = client.credentials().public_key().list().page_size(100).into_stream();
+/// while let Some(key) = keys.try_next().await? {
+///     println!("{:?}", key.sid);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct ItemStream<T> {
+    inner: Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>,
+}
+
+impl<T> fmt::Debug for ItemStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ItemStream").finish_non_exhaustive()
+    }
+}
+
+impl<T> Stream for ItemStream<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().inner.as_mut().poll_next(cx)
+    }
+}
+
+struct State<T> {
+    client: Client,
+    operation: &'static str,
+    next: Option<Result<Request<Bytes>, Error>>,
+    buffer: VecDeque<T>,
+    remaining: Option<u64>,
+}
+
+/// A stream over every item, starting with the request built from `params` for `path`.
+pub(crate) fn item_stream<T: PageItem + Send + 'static>(
+    client: Client,
+    operation: &'static str,
+    params: &ListParams,
+    path: &str,
+) -> ItemStream<T> {
+    let state = State {
+        client,
+        operation,
+        next: Some(params.first_request(path)),
+        buffer: VecDeque::new(),
+        remaining: params.limit.map(u64::from),
+    };
+    let stream = futures_util::stream::unfold(state, |mut s| async move {
+        loop {
+            if s.remaining == Some(0) {
+                return None;
+            }
+            if let Some(item) = s.buffer.pop_front() {
+                if let Some(r) = s.remaining.as_mut() {
+                    *r -= 1;
+                }
+                return Some((Ok(item), s));
+            }
+            let request = match s.next.take()? {
+                Ok(request) => request,
+                Err(e) => return Some((Err(e), s)),
+            };
+            let current = request.uri().to_string();
+            match response::call::<Page<T>>(&s.client, s.operation, request).await {
+                Ok(page) => {
+                    s.buffer = page.items.into();
+                    s.next = page
+                        .meta
+                        .next_page_url
+                        .filter(|url| !url.is_empty())
+                        .map(|url| next_request(&s.client, &url))
+                        // A page that points at itself would loop forever: stop there.
+                        .filter(|next| !matches!(next, Ok(r) if r.uri().to_string() == current));
+                }
+                Err(e) => return Some((Err(e), s)),
+            }
+        }
+    });
+    ItemStream {
+        inner: Box::pin(stream),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::client;
+
+    #[test]
+    fn page_size_bounds() {
+        for bad in [0, 1001] {
+            let p = ListParams {
+                page_size: Some(bad),
+                ..Default::default()
+            };
+            let e = p.query().unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains("page_size") && text.contains("1000"),
+                "{text}"
+            );
+        }
+        for good in [1, 1000] {
+            let p = ListParams {
+                page_size: Some(good),
+                ..Default::default()
+            };
+            assert!(p.query().is_ok());
+        }
+    }
+
+    #[test]
+    fn limit_sets_page_size_when_unset() {
+        let p = ListParams {
+            limit: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(p.query().unwrap().encode(), "PageSize=7");
+        let p = ListParams {
+            limit: Some(5000),
+            ..Default::default()
+        };
+        assert_eq!(p.query().unwrap().encode(), "PageSize=1000");
+        let p = ListParams {
+            limit: Some(0),
+            ..Default::default()
+        };
+        assert!(p.query().is_err());
+    }
+
+    #[test]
+    fn all_params() {
+        let p = ListParams {
+            page_size: Some(50),
+            page: Some(2),
+            page_token: Some("PT abc".into()),
+            limit: None,
+        };
+        assert_eq!(
+            p.query().unwrap().encode(),
+            "PageSize=50&Page=2&PageToken=PT%20abc"
+        );
+    }
+
+    #[test]
+    fn next_url_on_the_base_host_is_followed_as_path() {
+        let c = client(); // base URL http://127.0.0.1:9
+        let r = next_request(
+            &c,
+            "http://127.0.0.1:9/v1/Credentials/AWS?PageSize=50&Page=1&PageToken=PA%2Bx",
+        )
+        .unwrap();
+        assert_eq!(
+            r.uri(),
+            "/v1/Credentials/AWS?PageSize=50&Page=1&PageToken=PA%2Bx"
+        );
+        assert_eq!(r.method(), Method::GET);
+        let r = next_request(&c, "/v1/Credentials/AWS?Page=2").unwrap();
+        assert_eq!(r.uri(), "/v1/Credentials/AWS?Page=2");
+    }
+
+    #[test]
+    fn next_url_elsewhere_is_refused() {
+        let c = client();
+        for url in [
+            "https://127.0.0.1:9/v1/Credentials/AWS",
+            "http://evil.example:9/v1/Credentials/AWS",
+            "http://127.0.0.1:10/v1/Credentials/AWS",
+            "https://accounts.twilio.com/v1/Credentials/AWS?Page=1",
+            "not a url",
+        ] {
+            let e = next_request(&c, url).unwrap_err();
+            let Error::Build(b) = &e else { panic!("{e:?}") };
+            assert_eq!(b.field(), Some("meta.next_page_url"), "{url}");
+        }
+    }
+}
