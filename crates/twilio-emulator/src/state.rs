@@ -229,6 +229,25 @@ mod tests {
         }
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn secondary_token_authenticates_only_after_its_propagation_delay() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let sid = AccountSid::parse("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").unwrap();
+        let mut account = Account::new(sid, AuthToken::new("primary").unwrap(), now);
+        let start = Instant::now();
+        account.secondary = Some(Token {
+            value: AuthToken::new("secondary").unwrap(),
+            created: now,
+            usable_at: Some(start + std::time::Duration::from_secs(60)),
+        });
+        assert!(account.token_matches(b"primary", start));
+        assert!(!account.token_matches(b"secondary", start));
+        assert!(!account.token_matches(b"secondary", start + std::time::Duration::from_secs(59)));
+        assert!(account.token_matches(b"secondary", start + std::time::Duration::from_secs(60)));
+        assert!(!account.token_matches(b"other", start + std::time::Duration::from_secs(60)));
+        assert!(!account.token_matches(b"", start));
+    }
+
     #[test]
     fn credential_store_pages() {
         let mut store = CredentialStore::default();
