@@ -18,10 +18,18 @@ use twilio_types::{
 type Checker = fn(&str) -> Result<&'static str, ParseSidError>;
 
 const TYPES: &[(&str, Checker)] = &[
-    (AccountSid::PREFIX, |s| AccountSid::parse(s).map(|_| "Account SID")),
-    (CredentialSid::PREFIX, |s| CredentialSid::parse(s).map(|_| "Credential SID")),
-    (SafelistSid::PREFIX, |s| SafelistSid::parse(s).map(|_| "SafeList SID")),
-    (ApiKeySid::PREFIX, |s| ApiKeySid::parse(s).map(|_| "API Key SID")),
+    (AccountSid::PREFIX, |s| {
+        AccountSid::parse(s).map(|_| "Account SID")
+    }),
+    (CredentialSid::PREFIX, |s| {
+        CredentialSid::parse(s).map(|_| "Credential SID")
+    }),
+    (SafelistSid::PREFIX, |s| {
+        SafelistSid::parse(s).map(|_| "SafeList SID")
+    }),
+    (ApiKeySid::PREFIX, |s| {
+        ApiKeySid::parse(s).map(|_| "API Key SID")
+    }),
     (MessagingServiceSid::PREFIX, |s| {
         MessagingServiceSid::parse(s).map(|_| "Messaging Service SID")
     }),
@@ -35,7 +43,10 @@ fn check(arg: &str) -> Result<&'static str, String> {
         Some((_, checker)) => checker(arg).map_err(|e| e.to_string()),
         None => {
             let known: Vec<String> = TYPES.iter().map(|(p, _)| format!("\"{p}\"")).collect();
-            Err(format!("not a known SID: expected one of the prefixes {}", known.join(", ")))
+            Err(format!(
+                "not a known SID: expected one of the prefixes {}",
+                known.join(", ")
+            ))
         }
     }
 }
@@ -56,5 +67,9 @@ fn main() -> ExitCode {
             }
         }
     }
-    if all_valid { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if all_valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -11,6 +11,15 @@ use zeroize::Zeroizing;
 ///
 /// Positions are **1-based** and count Unicode characters, not bytes. The rejected
 /// value itself is never part of the error.
+///
+/// ```
+/// use twilio_types::{ApiKeySecret, InvalidSecretErrorKind};
+///
+/// let kind = |s: &str| ApiKeySecret::new(s).unwrap_err().kind();
+/// assert_eq!(kind(""), InvalidSecretErrorKind::Empty);
+/// assert_eq!(kind("ab cd"), InvalidSecretErrorKind::Whitespace { position: 3 });
+/// assert_eq!(kind("ab\u{0}cd"), InvalidSecretErrorKind::Control { position: 3 });
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum InvalidSecretErrorKind {

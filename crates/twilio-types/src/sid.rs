@@ -14,6 +14,19 @@ pub(crate) const SID_LEN: usize = 34;
 ///
 /// Obtained from [`ParseSidError::kind`]. Positions and lengths count Unicode
 /// characters (scalar values), not bytes, so they match what a person sees.
+///
+/// ```
+/// use twilio_types::{CredentialSid, ParseSidErrorKind};
+///
+/// let kind = |s: &str| CredentialSid::parse(s).unwrap_err().kind();
+/// assert_eq!(kind("CR12"), ParseSidErrorKind::Length { found: 4 });
+/// assert_eq!(kind("cr0123456789abcdef0123456789abcdef"), ParseSidErrorKind::Prefix);
+/// // Position 3 is the first character after the prefix (1-based, in characters).
+/// assert_eq!(
+///     kind("CR\u{0663}123456789abcdef0123456789abcdef"),
+///     ParseSidErrorKind::NonHexDigit { position: 3 },
+/// );
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ParseSidErrorKind {
@@ -132,19 +145,13 @@ pub(crate) const fn validate_const(
     Err(diagnose(bytes, prefix))
 }
 
-/// Reads 8 bytes of `sid` starting at `at` as a little-endian word.
+/// Reads 8 bytes of `sid` starting at `at` as a little-endian word. (With the constant
+/// offsets used below the fallback is unreachable; it reads as "not hex".)
 #[inline(always)]
 fn word(sid: &[u8; SID_LEN], at: usize) -> u64 {
-    u64::from_le_bytes([
-        sid[at],
-        sid[at + 1],
-        sid[at + 2],
-        sid[at + 3],
-        sid[at + 4],
-        sid[at + 5],
-        sid[at + 6],
-        sid[at + 7],
-    ])
+    sid.get(at..at + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map_or(u64::MAX, u64::from_le_bytes)
 }
 
 /// For every byte of `x` below 0x80: sets its high bit iff `lo <= byte <= hi`
@@ -158,14 +165,20 @@ fn bytes_in_range(x: u64, lo: u8, hi: u8) -> u64 {
     at_least_lo & !above_hi & HIGH
 }
 
-/// Whether the 8 bytes of `x` are all ASCII hexadecimal digits.
+/// The high bit of each byte of `x` that is *not* an ASCII hexadecimal digit.
 #[inline(always)]
-fn all_hex(x: u64) -> bool {
+fn non_hex_bytes(x: u64) -> u64 {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     const CASE: u64 = 0x2020_2020_2020_2020;
     let digits = bytes_in_range(x & !HIGH, b'0', b'9');
     let letters = bytes_in_range((x | CASE) & !HIGH, b'a', b'f');
-    (x & HIGH == 0) & (digits | letters == HIGH)
+    (x & HIGH) | (!(digits | letters) & HIGH)
+}
+
+/// Whether the 8 bytes of `x` are all ASCII hexadecimal digits.
+#[inline(always)]
+fn all_hex(x: u64) -> bool {
+    non_hex_bytes(x) == 0
 }
 
 /// Validates `s` as a SID with `prefix` and returns its bytes.
@@ -174,15 +187,15 @@ fn all_hex(x: u64) -> bool {
 /// goes through [`diagnose`] to find out what exactly is wrong. Never allocates.
 #[inline]
 pub(crate) fn validate(s: &str, prefix: &[u8; 2]) -> Result<[u8; SID_LEN], ParseSidErrorKind> {
-    if let Ok(sid) = <[u8; SID_LEN]>::try_from(s.as_bytes()) {
+    if let Ok(sid) = <&[u8; SID_LEN]>::try_from(s.as_bytes()) {
         let ok = (sid[0] == prefix[0])
             & (sid[1] == prefix[1])
-            & all_hex(word(&sid, 2))
-            & all_hex(word(&sid, 10))
-            & all_hex(word(&sid, 18))
-            & all_hex(word(&sid, 26));
+            & all_hex(word(sid, 2))
+            & all_hex(word(sid, 10))
+            & all_hex(word(sid, 18))
+            & all_hex(word(sid, 26));
         if ok {
-            return Ok(sid);
+            return Ok(*sid);
         }
     }
     Err(diagnose_runtime(s, prefix))
@@ -192,6 +205,23 @@ pub(crate) fn validate(s: &str, prefix: &[u8; 2]) -> Result<[u8; SID_LEN], Parse
 #[cold]
 #[inline(never)]
 fn diagnose_runtime(s: &str, prefix: &[u8; 2]) -> ParseSidErrorKind {
+    // The common case: 34 ASCII characters with a wrong prefix or a non-hex character.
+    if let Ok(sid) = <&[u8; SID_LEN]>::try_from(s.as_bytes()) {
+        if sid.is_ascii() {
+            if sid[0] != prefix[0] || sid[1] != prefix[1] {
+                return ParseSidErrorKind::Prefix;
+            }
+            for start in [2, 10, 18, 26] {
+                let bad = non_hex_bytes(word(sid, start));
+                if bad != 0 {
+                    let index = start + bad.trailing_zeros() as usize / 8;
+                    return ParseSidErrorKind::NonHexDigit {
+                        position: index + 1,
+                    };
+                }
+            }
+        }
+    }
     let found = if s.is_ascii() {
         s.len()
     } else {
@@ -251,10 +281,7 @@ const fn diagnose(bytes: &[u8], prefix: &[u8; 2]) -> ParseSidErrorKind {
 /// unreachable; it returns `""` rather than panicking to keep the function total.
 #[inline]
 pub(crate) fn bytes_as_str(bytes: &[u8; SID_LEN]) -> &str {
-    match core::str::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(_) => "",
-    }
+    core::str::from_utf8(bytes).unwrap_or_default()
 }
 
 macro_rules! sid_types {
@@ -478,6 +505,20 @@ mod tests {
             assert_eq!(all_hex(x), b.is_ascii_hexdigit(), "byte {b:#x}");
             let x = u64::from_le_bytes([b; 8]);
             assert_eq!(all_hex(x), b.is_ascii_hexdigit(), "byte {b:#x}");
+            for at in 0..8 {
+                let mut bytes = *b"0123abcD";
+                bytes[at] = b;
+                let expected = if b.is_ascii_hexdigit() {
+                    0
+                } else {
+                    0x80 << (8 * at)
+                };
+                assert_eq!(
+                    non_hex_bytes(u64::from_le_bytes(bytes)),
+                    expected,
+                    "byte {b:#x} at {at}"
+                );
+            }
         }
     }
 
@@ -496,7 +537,17 @@ mod tests {
             format!("\u{00e9}{}", &valid[1..]),
         ];
         for pos in 0..SID_LEN {
-            for c in ['g', '\0', ' ', '\u{ff21}', '\u{0663}', '\u{1d7d9}', '0', 'f', 'A'] {
+            for c in [
+                'g',
+                '\0',
+                ' ',
+                '\u{ff21}',
+                '\u{0663}',
+                '\u{1d7d9}',
+                '0',
+                'f',
+                'A',
+            ] {
                 let mut chars: Vec<char> = valid.chars().collect();
                 chars[pos] = c;
                 inputs.push(chars.iter().collect());

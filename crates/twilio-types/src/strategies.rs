@@ -1,7 +1,7 @@
-//! [`proptest`](::proptest) strategies for SIDs and secrets (feature `proptest`).
+//! [`proptest`](mod@proptest) strategies for SIDs and secrets (feature `proptest`).
 //!
 //! Every SID type and both secret types also implement
-//! [`Arbitrary`](::proptest::arbitrary::Arbitrary), so `any::<AccountSid>()` yields valid
+//! [`Arbitrary`], so `any::<AccountSid>()` yields valid
 //! SIDs and `any::<AuthToken>()` header-safe tokens. The functions here add the string
 //! level: valid SID strings, near-miss invalid SID strings (one edit away from valid)
 //! and header-safe secret strings.

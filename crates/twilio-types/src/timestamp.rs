@@ -12,7 +12,7 @@
 //! * **RFC 2822** because parts of the spec describe it: `Fri, 31 Jul 2015 04:00:00 +0000`
 //!   (the weekday is optional but, when present, must match the date).
 //!
-//! No surrounding whitespace is allowed. Output ([`format`]) is always RFC 3339.
+//! No surrounding whitespace is allowed. Output ([`format()`]) is always RFC 3339.
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
@@ -238,7 +238,7 @@ fn is_rfc3339_representable(t: &OffsetDateTime) -> bool {
     (0..=9999).contains(&t.year()) && t.offset().seconds_past_minute() == 0
 }
 
-/// Serializes an [`OffsetDateTime`] as an RFC 3339 string ([`format`]).
+/// Serializes an [`OffsetDateTime`] as an RFC 3339 string ([`format()`]).
 ///
 /// For `#[serde(with = "twilio_types::timestamp")]`; see the [module docs](self).
 ///

@@ -13,9 +13,39 @@ const HEX: &[u8] = b"0123456789abcdefABCDEF";
 /// Substitution and insertion characters: hex look-alikes from all over Unicode, ASCII
 /// that sloppy validators accept, and real hex digits (for insertions).
 const TRICKY: &[char] = &[
-    'g', 'G', 'x', 'Z', 'O', ' ', '\t', '\n', '\r', '\0', '\u{7f}', '-', '+', '.', '\u{0663}',
-    '\u{0966}', '\u{FF10}', '\u{FF21}', '\u{FF41}', '\u{1D7D9}', '\u{00E9}', '\u{0430}',
-    '\u{00A0}', '\u{200B}', '\u{0301}', '\u{212A}', '\u{FEFF}', '0', '9', 'a', 'f', 'A', 'F',
+    'g',
+    'G',
+    'x',
+    'Z',
+    'O',
+    ' ',
+    '\t',
+    '\n',
+    '\r',
+    '\0',
+    '\u{7f}',
+    '-',
+    '+',
+    '.',
+    '\u{0663}',
+    '\u{0966}',
+    '\u{FF10}',
+    '\u{FF21}',
+    '\u{FF41}',
+    '\u{1D7D9}',
+    '\u{00E9}',
+    '\u{0430}',
+    '\u{00A0}',
+    '\u{200B}',
+    '\u{0301}',
+    '\u{212A}',
+    '\u{FEFF}',
+    '0',
+    '9',
+    'a',
+    'f',
+    'A',
+    'F',
 ];
 
 /// Strings generated from the spec's pattern: the prefix and 32 hex digits, mixed case.
@@ -171,14 +201,20 @@ fn oracle_generator_covers_both_outcomes() {
 
     let mut runner = TestRunner::new_with_rng(
         Config::default(),
-        proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
     );
     let strategy = arbitrary_or_near_valid("AC");
     let re = oracle("AC");
     let (mut valid, mut invalid) = (0, 0);
     for _ in 0..2000 {
         let s = strategy.new_tree(&mut runner).unwrap().current();
-        if re.is_match(&s) { valid += 1 } else { invalid += 1 }
+        if re.is_match(&s) {
+            valid += 1
+        } else {
+            invalid += 1
+        }
     }
     assert!(valid >= 100, "only {valid} valid inputs");
     assert!(invalid >= 100, "only {invalid} invalid inputs");

@@ -9,8 +9,13 @@ use twilio_types::timestamp;
 fn datetimes() -> impl Strategy<Value = OffsetDateTime> {
     let start = -2_208_988_800i64; // 1900-01-01T00:00:00Z
     let end = 7_258_118_400i64; // 2200-01-01T00:00:00Z
-    (start..end, 0u32..1_000_000_000, -(23 * 60 + 59)..=(23i32 * 60 + 59), any::<bool>()).prop_map(
-        |(secs, nanos, offset_minutes, utc)| {
+    (
+        start..end,
+        0u32..1_000_000_000,
+        -(23 * 60 + 59)..=(23i32 * 60 + 59),
+        any::<bool>(),
+    )
+        .prop_map(|(secs, nanos, offset_minutes, utc)| {
             let offset = if utc {
                 UtcOffset::UTC
             } else {
@@ -19,8 +24,7 @@ fn datetimes() -> impl Strategy<Value = OffsetDateTime> {
             (OffsetDateTime::from_unix_timestamp(secs).unwrap()
                 + time::Duration::nanoseconds(i64::from(nanos)))
             .to_offset(offset)
-        },
-    )
+        })
 }
 
 #[derive(Serialize, Deserialize)]

@@ -44,10 +44,22 @@ fn accepted_inputs() {
             "Fri, 31 Jul 2015 06:00:00 +0200",
             datetime!(2015-07-31 04:00:00 UTC),
         ),
-        ("Fri, 31 Jul 2015 03:30:00 -0030", datetime!(2015-07-31 04:00:00 UTC)),
-        ("Fri, 31 Jul 2015 04:30:00 +0030", datetime!(2015-07-31 04:00:00 UTC)),
-        ("Fri, 31 Jul 2015 02:30:00 -0130", datetime!(2015-07-31 04:00:00 UTC)),
-        ("2015-07-31T03:30:00-00:30", datetime!(2015-07-31 04:00:00 UTC)),
+        (
+            "Fri, 31 Jul 2015 03:30:00 -0030",
+            datetime!(2015-07-31 04:00:00 UTC),
+        ),
+        (
+            "Fri, 31 Jul 2015 04:30:00 +0030",
+            datetime!(2015-07-31 04:00:00 UTC),
+        ),
+        (
+            "Fri, 31 Jul 2015 02:30:00 -0130",
+            datetime!(2015-07-31 04:00:00 UTC),
+        ),
+        (
+            "2015-07-31T03:30:00-00:30",
+            datetime!(2015-07-31 04:00:00 UTC),
+        ),
     ];
     for (input, expected) in cases {
         let parsed = timestamp::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
