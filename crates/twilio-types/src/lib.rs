@@ -52,6 +52,12 @@
 //! `#[serde(with = "twilio_types::timestamp")]` and
 //! `#[serde(with = "twilio_types::timestamp::option", default)]`.
 //!
+//! # Example program
+//!
+//! `cargo run -p twilio-types --example check_sids -- SID...` prints the type of each
+//! SID given on the command line, or precisely why it is invalid (exit status 1 if any
+//! is).
+//!
 //! # Crate features
 //!
 //! * `proptest` (off by default): implements

@@ -184,7 +184,7 @@ fn all_hex(x: u64) -> bool {
 /// Validates `s` as a SID with `prefix` and returns its bytes.
 ///
 /// Valid input takes one 34-byte copy and four word-sized checks; only failing input
-/// goes through [`diagnose`] to find out what exactly is wrong. Never allocates.
+/// goes through [`diagnose_runtime`] to find out what exactly is wrong. Never allocates.
 #[inline]
 pub(crate) fn validate(s: &str, prefix: &[u8; 2]) -> Result<[u8; SID_LEN], ParseSidErrorKind> {
     if let Ok(sid) = <&[u8; SID_LEN]>::try_from(s.as_bytes()) {
@@ -247,7 +247,6 @@ fn diagnose_runtime(s: &str, prefix: &[u8; 2]) -> ParseSidErrorKind {
 }
 
 /// Explains why `bytes` (valid UTF-8) is not a valid SID with `prefix`.
-///
 ///
 /// Checks, in order: length in characters, prefix, hexadecimal digits. Lengths and
 /// positions count characters, so they match what a person sees.
@@ -322,6 +321,10 @@ macro_rules! sid_types {
 
             const PREFIX_BYTES: [u8; 2] = {
                 let p = $prefix.as_bytes();
+                assert!(
+                    p.len() == 2 && p[0].is_ascii_uppercase() && p[1].is_ascii_uppercase(),
+                    "a SID prefix is two ASCII capital letters"
+                );
                 [p[0], p[1]]
             };
 
