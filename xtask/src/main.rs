@@ -1,1 +1,133 @@
-fn main() {}
+//! Project automation for the Twilio Accounts v1 SDK workspace.
+//!
+//! ```text
+//! cargo xtask ci [--skip-contract] [--dynamic-runs N]
+//! cargo xtask contract [--dynamic-runs N]
+//! cargo xtask bench [--only NAME] [-- ARGS...]
+//! cargo xtask layering
+//! ```
+//!
+//! * `ci` runs exactly what CI runs, in order, and stops at the first failing step
+//!   (formatting, clippy, tests, rustdoc, dependency layering, the Prism contract check).
+//! * `contract` checks every Accounts v1 operation of the SDK against Twilio's OpenAPI
+//!   document with a pinned Prism (`prism mock`, dynamic responses, and `prism proxy --errors`
+//!   in front of the in-process emulator).
+//! * `bench` runs the workspace's benchmark targets and prints their output.
+//!
+//! Commands spawned by `ci` and `bench` inherit the environment, so they build into the
+//! checkout's normal target directory (or whatever `CARGO_TARGET_DIR` says).
+
+mod bench;
+mod ci;
+mod cmd;
+mod contract;
+mod layering;
+mod prism;
+mod spec_patch;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The error every command returns: a message meant for a human, naming what failed.
+pub(crate) type Result<T, E = String> = std::result::Result<T, E>;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  ci         run every CI step in order, stopping at the first failure:
+             fmt, clippy, test, doc, layering, contract
+               --skip-contract     leave out the Prism contract check
+               --dynamic-runs N    Prism dynamic responses per operation (default 30)
+  contract   check all 20 Accounts v1 operations of the SDK against the OpenAPI spec
+             with Prism (mock, dynamic mock, proxy in front of the emulator)
+               --dynamic-runs N    Prism dynamic responses per operation (default 30)
+  bench      run the workspace's benchmark targets (missing ones are skipped with a note)
+               --only NAME         run only the bench target NAME
+               -- ARGS...          pass ARGS to every benchmark binary
+  layering   only the dependency-layering checks of `ci`
+  help       print this message
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nxtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return Err("no command given".to_owned());
+    };
+    match command.as_str() {
+        "ci" => ci::run(&ci::Options::parse(rest)?),
+        "contract" => contract::run(&contract::Options::parse(rest)?),
+        "bench" => bench::run(&bench::Options::parse(rest)?),
+        "layering" if rest.is_empty() => layering::run(),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprint!("{USAGE}");
+            Err(format!("unknown command `{other}`"))
+        }
+    }
+}
+
+/// The workspace root (the directory holding the root `Cargo.toml`).
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map_or_else(|| manifest_dir.clone(), PathBuf::from)
+}
+
+/// Parses the value following a `--flag` as a positive integer.
+pub(crate) fn parse_count(flag: &str, value: Option<&String>) -> Result<usize> {
+    let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{flag} expects a positive integer, got `{value}`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_count_accepts_positive_integers_only() {
+        let v = |s: &str| s.to_owned();
+        assert_eq!(parse_count("--n", Some(&v("30"))), Ok(30));
+        assert!(parse_count("--n", Some(&v("0"))).is_err());
+        assert!(parse_count("--n", Some(&v("-1"))).is_err());
+        assert!(parse_count("--n", Some(&v("x"))).is_err());
+        assert_eq!(
+            parse_count("--n", None),
+            Err("--n needs a value".to_owned())
+        );
+    }
+
+    #[test]
+    fn workspace_root_holds_the_vendored_spec() {
+        assert!(
+            workspace_root()
+                .join("spec/twilio_accounts_v1.json")
+                .is_file()
+        );
+        assert!(workspace_root().join("Cargo.toml").is_file());
+    }
+
+    #[test]
+    fn unknown_commands_are_errors() {
+        assert!(run(&["frobnicate".to_owned()]).is_err());
+        assert!(run(&[]).is_err());
+    }
+}
