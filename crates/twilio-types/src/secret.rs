@@ -104,6 +104,16 @@ fn check_header_safe(value: &str) -> Result<(), InvalidSecretErrorKind> {
     Ok(())
 }
 
+/// Compares two byte strings without an early exit on the first difference.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // Keep the optimizer from turning the fold back into an early-exit comparison.
+    core::hint::black_box(diff) == 0
+}
+
 macro_rules! secret_types {
     ($(
         $(#[$meta:meta])*
@@ -177,6 +187,23 @@ macro_rules! secret_types {
             pub fn check_header_safe(&self) -> Result<(), InvalidSecretError> {
                 check_header_safe(&self.0)
                     .map_err(|kind| InvalidSecretError { kind, type_name: $human })
+            }
+        }
+
+        impl $name {
+            /// Whether the value equals `candidate`, compared in time that depends on
+            /// the lengths but not on where the values differ (for checking a presented
+            /// credential, as a server or a test double does).
+            ///
+            /// ```
+            #[doc = concat!("use twilio_types::", stringify!($name), ";")]
+            #[doc = concat!("let secret = ", stringify!($name), "::new(\"", $example, "\")?;")]
+            #[doc = concat!("assert!(secret.ct_eq(\"", $example, "\"));")]
+            /// assert!(!secret.ct_eq("something else"));
+            /// # Ok::<(), twilio_types::InvalidSecretError>(())
+            /// ```
+            pub fn ct_eq(&self, candidate: &str) -> bool {
+                constant_time_eq(self.0.as_bytes(), candidate.as_bytes())
             }
         }
 

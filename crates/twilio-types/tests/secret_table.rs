@@ -133,3 +133,17 @@ fn struct_holding_secret_is_redacted() {
     assert!(!dbg.contains("super-secret-token"), "{dbg}");
     assert_eq!(dbg, "Creds { token: AuthToken(** redacted **) }");
 }
+
+#[test]
+fn ct_eq_compares_values() {
+    let token = AuthToken::new("0123456789abcdef").unwrap();
+    assert!(token.ct_eq("0123456789abcdef"));
+    assert!(!token.ct_eq("0123456789abcdeF"));
+    assert!(!token.ct_eq("1123456789abcdef"));
+    assert!(!token.ct_eq("0123456789abcde"));
+    assert!(!token.ct_eq("0123456789abcdef0"));
+    assert!(!token.ct_eq(""));
+    let secret = ApiKeySecret::new("k").unwrap();
+    assert!(secret.ct_eq("k"));
+    assert!(!secret.ct_eq("K"));
+}
