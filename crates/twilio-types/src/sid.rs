@@ -445,8 +445,8 @@ macro_rules! sid_types {
 
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                         f.write_str(concat!(
-                            "a ", $human, " string (\"", $prefix,
-                            "\" followed by 32 hexadecimal digits)"
+                            "a string holding a SID: ", $human, "s are \"", $prefix,
+                            "\" followed by 32 hexadecimal digits"
                         ))
                     }
 
@@ -454,7 +454,7 @@ macro_rules! sid_types {
                         $name::parse(v).map_err(|err| {
                             E::custom(format_args!(
                                 concat!(
-                                    "{} (a ", $human, " is \"", $prefix,
+                                    "{} (", $human, "s are \"", $prefix,
                                     "\" followed by 32 hexadecimal digits)"
                                 ),
                                 err

@@ -226,6 +226,12 @@ fn serde_round_trip_and_errors() {
 
     let err = serde_json::from_str::<MessagingServiceSid>("\"MG12\"").unwrap_err();
     let msg = err.to_string();
+    assert_eq!(
+        msg,
+        "invalid Messaging Service SID: expected 34 characters, found 4 \
+         (Messaging Service SIDs are \"MG\" followed by 32 hexadecimal digits) \
+         at line 1 column 6"
+    );
     assert!(
         msg.contains("invalid Messaging Service SID: expected 34 characters, found 4"),
         "{msg}"
@@ -237,6 +243,11 @@ fn serde_round_trip_and_errors() {
     assert!(err.to_string().contains("expected prefix \"MG\""), "{err}");
 
     let err = serde_json::from_str::<MessagingServiceSid>("42").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid type: integer `42`, expected a string holding a SID: Messaging Service SIDs \
+         are \"MG\" followed by 32 hexadecimal digits at line 1 column 2"
+    );
     assert!(err.to_string().contains("Messaging Service SID"), "{err}");
     assert!(err.to_string().contains("\"MG\""), "{err}");
 }
