@@ -1,0 +1,82 @@
+//! [`TokenFingerprint`]: a short, non-reversible name for an Auth Token.
+
+use std::fmt;
+
+use sha2::{Digest as _, Sha256};
+use twilio_types::AuthToken;
+
+/// A short, non-reversible name for an Auth Token: the first 8 hexadecimal digits (32 bits) of
+/// the SHA-256 of the token.
+///
+/// The rotation report names tokens only by fingerprint, so it is safe to print, log and store.
+/// 32 bits of a hash cannot give the token back (a Twilio Auth Token carries 128 random bits),
+/// yet are plenty to tell the old token from the new one, or to check which token a
+/// configuration holds. The same fingerprint is easy to compute by hand:
+///
+/// ```text
+/// printf %s "$TWILIO_AUTH_TOKEN" | sha256sum | cut -c1-8
+/// ```
+///
+/// ```
+/// use twilio_accounts::rotation::TokenFingerprint;
+/// use twilio_types::AuthToken;
+///
+/// let token = AuthToken::new("0123456789abcdef0123456789abcdef")?;
+/// let fingerprint = TokenFingerprint::of(&token);
+/// assert_eq!(fingerprint.to_string().len(), 8);
+/// assert!(fingerprint.matches(&token));
+/// assert!(!format!("{fingerprint} {fingerprint:?}").contains("0123456789abcdef"));
+/// # Ok::<(), twilio_types::InvalidSecretError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenFingerprint([u8; 4]);
+
+impl TokenFingerprint {
+    /// The fingerprint of `token`.
+    pub fn of(token: &AuthToken) -> Self {
+        let digest = Sha256::digest(token.expose_secret().as_bytes());
+        Self([digest[0], digest[1], digest[2], digest[3]])
+    }
+
+    /// Whether `token` has this fingerprint (a quick check, not a proof: 32 bits can collide).
+    pub fn matches(&self, token: &AuthToken) -> bool {
+        Self::of(token) == *self
+    }
+}
+
+impl fmt::Display for TokenFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for TokenFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenFingerprint({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_the_sha256_prefix() {
+        // printf %s abc | sha256sum → ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+        let fp = TokenFingerprint::of(&AuthToken::new("abc").unwrap());
+        assert_eq!(fp.to_string(), "ba7816bf");
+        assert_eq!(format!("{fp:?}"), "TokenFingerprint(ba7816bf)");
+    }
+
+    #[test]
+    fn distinguishes_tokens() {
+        let a = AuthToken::new("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").unwrap();
+        let b = AuthToken::new("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab").unwrap();
+        assert_ne!(TokenFingerprint::of(&a), TokenFingerprint::of(&b));
+        assert!(TokenFingerprint::of(&a).matches(&a));
+        assert!(!TokenFingerprint::of(&a).matches(&b));
+    }
+}

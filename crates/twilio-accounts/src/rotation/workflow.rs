@@ -1,0 +1,698 @@
+//! The rotation itself: the steps, the verification loop, the clean-up and the resolution of
+//! an unclear promotion.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use tokio::time::{Instant, sleep};
+use tracing::Instrument as _;
+use twilio_transport::{Credentials, HttpClient, SharedCredentials};
+use twilio_types::{AccountSid, AuthToken};
+
+use super::report::{
+    AccountState, ClientToken, RotationError, RotationReport, RotationStep, StepOutcome, StepReport,
+};
+use super::{TokenFingerprint, VerifyBackoff};
+use crate::client::Client;
+use crate::error::Error;
+use crate::response::error_from_response;
+
+/// The read used to check that a token authenticates: cheap, side-effect free, and allowed for
+/// every account.
+const VERIFY_PATH: &str = "/v1/Credentials/AWS?PageSize=1";
+
+/// The options of one rotation.
+pub(super) struct Plan {
+    pub(super) suppress_email_notification: Option<bool>,
+    pub(super) propagation_window: Duration,
+    pub(super) backoff: VerifyBackoff,
+}
+
+/// What one authenticated read said about a token.
+enum Probe {
+    /// A 2xx answer: the token authenticates.
+    Works,
+    /// 401 or 403: the token is refused (revoked, or not propagated yet).
+    Refused(Error),
+    /// Anything else; `is_retryable()` tells whether to keep trying.
+    Failed(Error),
+}
+
+/// Whether a failed non-idempotent call (create, promote) may still have taken effect.
+fn may_have_happened(error: &Error) -> bool {
+    match error {
+        Error::Build(_) => false,
+        Error::Transport(e) => e.is_possibly_sent(),
+        // Twilio answers 4xx before acting; 5xx (and a proxy's HTML page) leave it open.
+        Error::Api(e) => e.status().is_server_error(),
+        Error::UnexpectedResponse(e) => !e.status().is_client_error(),
+        // A success status with a body we could not read: it happened.
+        Error::Decode(_) => true,
+        _ => true,
+    }
+}
+
+/// One authenticated read with whatever credentials `http` holds.
+async fn probe(http: &HttpClient) -> Probe {
+    let request = match Request::builder()
+        .method(Method::GET)
+        .uri(VERIFY_PATH)
+        .body(Bytes::new())
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return Probe::Failed(Error::build_with_source(
+                None,
+                "the verification request could not be built",
+                e,
+            ));
+        }
+    };
+    match http.send(request).await {
+        Ok(response) if response.status().is_success() => Probe::Works,
+        Ok(response)
+            if matches!(
+                response.status(),
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            ) =>
+        {
+            Probe::Refused(error_from_response(&response))
+        }
+        Ok(response) => Probe::Failed(error_from_response(&response)),
+        Err(e) => Probe::Failed(Error::Transport(e)),
+    }
+}
+
+/// A short, secret-free description of a failure for a step note.
+fn describe(error: &Error) -> Cow<'static, str> {
+    match (error.status(), error.code()) {
+        (Some(status), Some(code)) => format!("HTTP {} (code {code})", status.as_u16()).into(),
+        (Some(status), None) => format!("HTTP {}", status.as_u16()).into(),
+        _ => match error {
+            Error::Transport(e) if e.is_timeout() => "timed out".into(),
+            Error::Transport(e) if e.is_connect() => "could not connect".into(),
+            Error::Transport(_) => "connection failed".into(),
+            _ => "failed".into(),
+        },
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3}s", d.as_secs_f64())
+}
+
+struct Run<'a> {
+    client: &'a Client,
+    plan: Plan,
+    shared: SharedCredentials,
+    original: Credentials,
+    account_sid: AccountSid,
+    uses_api_key: bool,
+    start: Instant,
+    steps: Vec<StepReport>,
+    new_token: Option<TokenFingerprint>,
+    /// The new token itself; handed out only when it is (or may be) the primary.
+    new_secret: Option<AuthToken>,
+    client_token: ClientToken,
+}
+
+/// How a promotion ended, once known.
+enum Promotion {
+    /// It happened; the client should use this token (normally the one we created).
+    Done,
+    /// It did not happen (or was refused).
+    NotDone,
+    /// Could not be found out.
+    Unknown,
+}
+
+pub(super) async fn run(client: &Client, plan: Plan) -> Result<RotationReport, RotationError> {
+    let shared = client.http_client().credentials().clone();
+    let original = shared.current();
+    let account_sid = original.account_sid();
+    let uses_api_key = original.api_key_sid().is_some();
+    let span = tracing::info_span!("rotate_auth_token", account_sid = %account_sid);
+    let mut run = Run {
+        client,
+        plan,
+        shared,
+        original,
+        account_sid,
+        uses_api_key,
+        start: Instant::now(),
+        steps: Vec::new(),
+        new_token: None,
+        new_secret: None,
+        client_token: if uses_api_key {
+            ClientToken::ApiKey
+        } else {
+            ClientToken::Old
+        },
+    };
+    run.execute().instrument(span).await
+}
+
+impl Run<'_> {
+    fn record(
+        &mut self,
+        step: RotationStep,
+        outcome: StepOutcome,
+        started: Instant,
+        attempts: u32,
+        note: Option<Cow<'static, str>>,
+    ) {
+        let elapsed = started.elapsed();
+        let note_text = note.as_deref().unwrap_or("");
+        let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        match outcome {
+            StepOutcome::Failed => tracing::warn!(
+                step = step.name(),
+                outcome = "failed",
+                elapsed_ms,
+                attempts,
+                note = note_text,
+                "rotation step failed"
+            ),
+            StepOutcome::Succeeded => tracing::info!(
+                step = step.name(),
+                outcome = "succeeded",
+                elapsed_ms,
+                attempts,
+                note = note_text,
+                "rotation step done"
+            ),
+            StepOutcome::Skipped => tracing::info!(
+                step = step.name(),
+                outcome = "skipped",
+                note = note_text,
+                "rotation step skipped"
+            ),
+        }
+        self.steps.push(StepReport {
+            step,
+            outcome,
+            started: started.duration_since(self.start),
+            elapsed,
+            attempts,
+            note,
+        });
+    }
+
+    fn report(&self, state: AccountState) -> RotationReport {
+        RotationReport {
+            account_sid: self.account_sid,
+            state,
+            client_token: self.client_token,
+            new_token: self.new_token,
+            new_auth_token: match state {
+                AccountState::Rotated | AccountState::RotatedUnverified | AccountState::Unknown => {
+                    self.new_secret.clone()
+                }
+                _ => None,
+            },
+            steps: self.steps.clone(),
+            elapsed: self.start.elapsed(),
+            suppress_email_notification: self.plan.suppress_email_notification,
+        }
+    }
+
+    fn fail(&self, step: RotationStep, state: AccountState, error: Error) -> RotationError {
+        tracing::warn!(
+            failed_step = step.name(),
+            state = ?state,
+            elapsed_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "auth-token rotation did not complete"
+        );
+        RotationError {
+            failed_step: step,
+            report: Box::new(self.report(state)),
+            error,
+        }
+    }
+
+    async fn execute(&mut self) -> Result<RotationReport, RotationError> {
+        tracing::info!(
+            propagation_window_ms =
+                u64::try_from(self.plan.propagation_window.as_millis()).unwrap_or(u64::MAX),
+            api_key_client = self.uses_api_key,
+            "auth-token rotation started"
+        );
+
+        // 1. Create the secondary token.
+        let secondary = self.create_secondary().await?;
+        let fingerprint = TokenFingerprint::of(&secondary);
+        let new_credentials = match Credentials::from_auth_token(self.account_sid, secondary) {
+            Ok(c) => c,
+            Err(e) => {
+                // Not reachable with a header-safe token; handled all the same.
+                let error = Error::workflow(
+                    RotationStep::CreateSecondary.description(),
+                    "the new token cannot be used as a credential",
+                    Some(Error::build_with_source(None, "invalid credentials", e)),
+                );
+                let state = self.delete_secondary().await;
+                return Err(self.fail(RotationStep::CreateSecondary, state, error));
+            }
+        };
+
+        // 2. Verify it through a separate credentials handle.
+        let verifier = self
+            .client
+            .http_client()
+            .with_credentials(new_credentials.clone());
+        if let Err(error) = self
+            .verify(&verifier, RotationStep::VerifySecondary, fingerprint)
+            .await
+        {
+            let state = self.delete_secondary().await;
+            return Err(self.fail(RotationStep::VerifySecondary, state, error));
+        }
+
+        // 3. Switch every clone of the client to it.
+        let started = Instant::now();
+        if self.uses_api_key {
+            self.record(
+                RotationStep::SwitchCredentials,
+                StepOutcome::Skipped,
+                started,
+                0,
+                Some("the client authenticates with an API key, which keeps working".into()),
+            );
+        } else {
+            self.shared.replace(new_credentials.clone());
+            self.client_token = ClientToken::New;
+            self.record(
+                RotationStep::SwitchCredentials,
+                StepOutcome::Succeeded,
+                started,
+                0,
+                Some(format!("the client now uses token {fingerprint}").into()),
+            );
+        }
+
+        // 4. Promote.
+        match self.promote(&verifier, fingerprint).await {
+            Ok(()) => {}
+            Err((Promotion::NotDone, error)) => {
+                let state = self.roll_back().await;
+                return Err(self.fail(RotationStep::Promote, state, error));
+            }
+            Err((Promotion::Unknown, error)) => {
+                return Err(self.fail(RotationStep::Promote, AccountState::Unknown, error));
+            }
+            Err((Promotion::Done, _)) => {}
+        }
+
+        // 5. Verify the new primary, through the client itself when it uses the token.
+        let final_http = if self.uses_api_key {
+            verifier
+        } else {
+            self.client.http_client().clone()
+        };
+        if let Err(error) = self
+            .verify(&final_http, RotationStep::VerifyPrimary, fingerprint)
+            .await
+        {
+            return Err(self.fail(
+                RotationStep::VerifyPrimary,
+                AccountState::RotatedUnverified,
+                error,
+            ));
+        }
+        let report = self.report(AccountState::Rotated);
+        tracing::info!(
+            new_token = %fingerprint,
+            elapsed_ms = u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+            "auth-token rotation complete"
+        );
+        Ok(report)
+    }
+
+    /// Step 1. On failure, cleans up if the token may exist and returns the error.
+    async fn create_secondary(&mut self) -> Result<AuthToken, RotationError> {
+        let step = RotationStep::CreateSecondary;
+        let started = Instant::now();
+        let mut request = self.client.secondary_auth_token().create();
+        if let Some(suppress) = self.plan.suppress_email_notification {
+            request = request.suppress_email_notification(suppress);
+        }
+        let created = request.send().await;
+        let (error, may_exist) = match created {
+            Ok(created) => match created.secondary_auth_token {
+                Some(token) if token.check_header_safe().is_ok() => {
+                    let fingerprint = TokenFingerprint::of(&token);
+                    self.new_token = Some(fingerprint);
+                    self.new_secret = Some(token.clone());
+                    self.record(
+                        step,
+                        StepOutcome::Succeeded,
+                        started,
+                        1,
+                        Some(format!("new token {fingerprint}").into()),
+                    );
+                    return Ok(token);
+                }
+                _ => (
+                    Error::workflow(
+                        step.description(),
+                        "Twilio's answer did not contain a usable token",
+                        None,
+                    ),
+                    true,
+                ),
+            },
+            Err(cause) => {
+                let may_exist = may_have_happened(&cause);
+                let message = if may_exist {
+                    "no clear answer from Twilio: a secondary token may have been created"
+                } else {
+                    "Twilio did not create a secondary token"
+                };
+                (
+                    Error::workflow(step.description(), message, Some(cause)),
+                    may_exist,
+                )
+            }
+        };
+        let note = match &error {
+            Error::Workflow(w) => w.cause().map(describe),
+            _ => None,
+        };
+        self.record(step, StepOutcome::Failed, started, 1, note);
+        let state = if may_exist {
+            self.delete_secondary().await
+        } else {
+            AccountState::Unchanged
+        };
+        Err(self.fail(step, state, error))
+    }
+
+    /// Steps 2 and 5: authenticated reads until one succeeds, a permanent failure, or the end
+    /// of the propagation window.
+    async fn verify(
+        &mut self,
+        http: &HttpClient,
+        step: RotationStep,
+        fingerprint: TokenFingerprint,
+    ) -> Result<(), Error> {
+        let started = Instant::now();
+        let window = self.plan.propagation_window;
+        let deadline = started + window;
+        let mut attempt = 0u32;
+        let mut refused = 0u32;
+        loop {
+            attempt += 1;
+            let last = match probe(http).await {
+                Probe::Works => {
+                    let note = if refused > 0 {
+                        format!(
+                            "token {fingerprint} authenticates (refused {refused} time(s) while propagating)"
+                        )
+                    } else {
+                        format!("token {fingerprint} authenticates")
+                    };
+                    self.record(
+                        step,
+                        StepOutcome::Succeeded,
+                        started,
+                        attempt,
+                        Some(note.into()),
+                    );
+                    return Ok(());
+                }
+                Probe::Refused(e) => {
+                    refused += 1;
+                    e
+                }
+                Probe::Failed(e) if e.is_retryable() => e,
+                Probe::Failed(e) => {
+                    let note = format!("{} (not retried)", describe(&e));
+                    self.record(
+                        step,
+                        StepOutcome::Failed,
+                        started,
+                        attempt,
+                        Some(note.into()),
+                    );
+                    return Err(Error::workflow(
+                        step.description(),
+                        "the check of the new token failed with an answer that is not about authentication",
+                        Some(e),
+                    ));
+                }
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                let note = format!(
+                    "{} after {attempt} attempt(s) in {}",
+                    describe(&last),
+                    secs(now.duration_since(started))
+                );
+                self.record(
+                    step,
+                    StepOutcome::Failed,
+                    started,
+                    attempt,
+                    Some(note.into()),
+                );
+                let message = format!(
+                    "token {fingerprint} did not authenticate within the propagation window of {}",
+                    secs(window)
+                );
+                return Err(Error::workflow(step.description(), message, Some(last)));
+            }
+            let delay = self.plan.backoff.delay(attempt).min(deadline - now);
+            tracing::debug!(
+                step = step.name(),
+                attempt,
+                outcome = %describe(&last),
+                retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "token not accepted yet; retrying"
+            );
+            sleep(delay).await;
+        }
+    }
+
+    /// Step 4 (and, when needed, the resolution of an unclear answer).
+    async fn promote(
+        &mut self,
+        verifier: &HttpClient,
+        fingerprint: TokenFingerprint,
+    ) -> Result<(), (Promotion, Error)> {
+        let step = RotationStep::Promote;
+        let started = Instant::now();
+        let mut request = self.client.auth_token_promotion().update();
+        if let Some(suppress) = self.plan.suppress_email_notification {
+            request = request.suppress_email_notification(suppress);
+        }
+        let cause = match request.send().await {
+            Ok(promoted) => {
+                let note = match promoted.auth_token {
+                    Some(token) if !TokenFingerprint::of(&token).eq(&fingerprint) => {
+                        // Another rotation replaced our secondary in between: follow Twilio.
+                        if let (Ok(()), false) = (token.check_header_safe(), self.uses_api_key) {
+                            if let Ok(c) =
+                                Credentials::from_auth_token(self.account_sid, token.clone())
+                            {
+                                self.shared.replace(c);
+                            }
+                        }
+                        let other = TokenFingerprint::of(&token);
+                        self.new_token = Some(other);
+                        self.new_secret = Some(token);
+                        format!(
+                            "Twilio promoted token {other}, not {fingerprint} (another rotation ran at the same time?); the client follows"
+                        )
+                    }
+                    _ => format!("token {fingerprint} is the primary; the old token is revoked"),
+                };
+                self.record(step, StepOutcome::Succeeded, started, 1, Some(note.into()));
+                return Ok(());
+            }
+            Err(cause) => cause,
+        };
+        if !may_have_happened(&cause) {
+            self.record(
+                step,
+                StepOutcome::Failed,
+                started,
+                1,
+                Some(describe(&cause)),
+            );
+            let error = Error::workflow(
+                step.description(),
+                "Twilio refused the promotion",
+                Some(cause),
+            );
+            return Err((Promotion::NotDone, error));
+        }
+        let note = format!("{}: outcome unknown", describe(&cause));
+        self.record(step, StepOutcome::Failed, started, 1, Some(note.into()));
+        match self.resolve_promotion(verifier, fingerprint).await {
+            Promotion::Done => Ok(()),
+            Promotion::NotDone => Err((
+                Promotion::NotDone,
+                Error::workflow(
+                    step.description(),
+                    "the promotion failed without a clear answer, and did not happen",
+                    Some(cause),
+                ),
+            )),
+            Promotion::Unknown => Err((
+                Promotion::Unknown,
+                Error::workflow(
+                    step.description(),
+                    "the promotion failed without a clear answer, and whether it happened could not be found out",
+                    Some(cause),
+                ),
+            )),
+        }
+    }
+
+    /// Tries the old and the new token until the answers tell whether the promotion happened:
+    /// old refused + new works → it did; old works → it did not.
+    async fn resolve_promotion(
+        &mut self,
+        verifier: &HttpClient,
+        fingerprint: TokenFingerprint,
+    ) -> Promotion {
+        let step = RotationStep::ResolvePromotion;
+        let started = Instant::now();
+        if self.uses_api_key {
+            self.record(
+                step,
+                StepOutcome::Failed,
+                started,
+                0,
+                Some(
+                    "the client authenticates with an API key, so the old token cannot be tried"
+                        .into(),
+                ),
+            );
+            return Promotion::Unknown;
+        }
+        let old = self
+            .client
+            .http_client()
+            .with_credentials(self.original.clone());
+        let deadline = started + self.plan.propagation_window;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let old_probe = probe(&old).await;
+            let new_probe = probe(verifier).await;
+            match (&old_probe, &new_probe) {
+                (Probe::Refused(_), Probe::Works) => {
+                    let note = format!(
+                        "the old token is refused and token {fingerprint} works: the promotion happened"
+                    );
+                    self.record(
+                        step,
+                        StepOutcome::Succeeded,
+                        started,
+                        attempt,
+                        Some(note.into()),
+                    );
+                    return Promotion::Done;
+                }
+                (Probe::Works, _) => {
+                    let note = "the old token still works: the promotion did not happen";
+                    self.record(
+                        step,
+                        StepOutcome::Succeeded,
+                        started,
+                        attempt,
+                        Some(note.into()),
+                    );
+                    return Promotion::NotDone;
+                }
+                _ => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let note = format!(
+                    "no clear answer after {attempt} attempt(s) (old token: {}, new token: {})",
+                    probe_summary(&old_probe),
+                    probe_summary(&new_probe)
+                );
+                self.record(
+                    step,
+                    StepOutcome::Failed,
+                    started,
+                    attempt,
+                    Some(note.into()),
+                );
+                return Promotion::Unknown;
+            }
+            let delay = self.plan.backoff.delay(attempt).min(deadline - now);
+            tracing::debug!(
+                step = step.name(),
+                attempt,
+                old_token = probe_summary(&old_probe).as_ref(),
+                new_token = probe_summary(&new_probe).as_ref(),
+                retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "promotion outcome not clear yet; retrying"
+            );
+            sleep(delay).await;
+        }
+    }
+
+    /// Clean-up after a failed promotion: the client goes back to the old token, then the
+    /// secondary is deleted.
+    async fn roll_back(&mut self) -> AccountState {
+        if self.client_token == ClientToken::New {
+            let started = Instant::now();
+            self.shared.replace(self.original.clone());
+            self.client_token = ClientToken::Old;
+            self.record(
+                RotationStep::RestoreCredentials,
+                StepOutcome::Succeeded,
+                started,
+                0,
+                Some("the client uses the old token again".into()),
+            );
+        }
+        self.delete_secondary().await
+    }
+
+    /// Clean-up: deletes the secondary token with the old credentials. A `404` means there is
+    /// nothing to delete, which is as good.
+    async fn delete_secondary(&mut self) -> AccountState {
+        let step = RotationStep::DeleteSecondary;
+        let started = Instant::now();
+        let mut request = self.client.secondary_auth_token().delete();
+        if let Some(suppress) = self.plan.suppress_email_notification {
+            request = request.suppress_email_notification(suppress);
+        }
+        match request.send().await {
+            Ok(()) => {
+                let note = match self.new_token {
+                    Some(fp) => format!("token {fp} deleted"),
+                    None => "the secondary token was deleted".to_owned(),
+                };
+                self.record(step, StepOutcome::Succeeded, started, 1, Some(note.into()));
+                AccountState::Unchanged
+            }
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
+                let note = "there was no secondary token to delete";
+                self.record(step, StepOutcome::Succeeded, started, 1, Some(note.into()));
+                AccountState::Unchanged
+            }
+            Err(e) => {
+                let note = format!("{}: the secondary token may still exist", describe(&e));
+                self.record(step, StepOutcome::Failed, started, 1, Some(note.into()));
+                AccountState::UnchangedSecondaryRemains
+            }
+        }
+    }
+}
+
+fn probe_summary(probe: &Probe) -> Cow<'static, str> {
+    match probe {
+        Probe::Works => "works".into(),
+        Probe::Refused(e) => format!("refused, {}", describe(e)).into(),
+        Probe::Failed(e) => describe(e),
+    }
+}
