@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo xtask ci [--skip-contract] [--dynamic-runs N]
-//! cargo xtask contract [--dynamic-runs N]
+//! cargo xtask contract [--dynamic-runs N] [--verbose]
 //! cargo xtask bench [--only NAME] [-- ARGS...]
 //! cargo xtask layering
 //! ```
@@ -42,6 +42,7 @@ commands:
   contract   check all 20 Accounts v1 operations of the SDK against the OpenAPI spec
              with Prism (mock, dynamic mock, proxy in front of the emulator)
                --dynamic-runs N    Prism dynamic responses per operation (default 30)
+               --verbose, -v       print every request of the mock and proxy runs
   bench      run the workspace's benchmark targets (missing ones are skipped with a note)
                --only NAME         run only the bench target NAME
                -- ARGS...          pass ARGS to every benchmark binary

@@ -16,7 +16,7 @@ use twilio_types::{AccountSid, AuthToken, CredentialSid};
 use super::observe::Observed;
 use super::ops::Op;
 use super::report::{Check, Report};
-use super::{CALL_TIMEOUT, error_chain, proxy_args, verdict};
+use super::{CALL_TIMEOUT, Options, error_chain, proxy_args, verdict};
 use crate::Result;
 use crate::prism::Prism;
 
@@ -53,10 +53,16 @@ DQIDAQAB
 struct Harness {
     client: Client,
     wire: Observed,
+    verbose: bool,
 }
 
 impl Harness {
-    fn new(base_url: &str, credentials: Credentials, prefer_dynamic: bool) -> Result<Self> {
+    fn new(
+        base_url: &str,
+        credentials: Credentials,
+        prefer_dynamic: bool,
+        verbose: bool,
+    ) -> Result<Self> {
         let wire = Observed::new(prefer_dynamic);
         let client = Client::builder()
             .credentials(credentials)
@@ -67,7 +73,11 @@ impl Harness {
             .transport(wire.clone())
             .build()
             .map_err(|e| format!("could not build the SDK client: {}", error_chain(&e)))?;
-        Ok(Self { client, wire })
+        Ok(Self {
+            client,
+            wire,
+            verbose,
+        })
     }
 
     /// Runs one SDK call of `op` and judges it (see [`verdict`]); returns the decoded value.
@@ -80,6 +90,14 @@ impl Harness {
             return Err(format!("no answer within {CALL_TIMEOUT:?}"));
         };
         let exchanges = self.wire.take();
+        if self.verbose {
+            for e in &exchanges {
+                println!(
+                    "         > {} {} [{}] {}",
+                    e.method, e.path_and_query, e.status, e.request_body
+                );
+            }
+        }
         verdict(op, &sdk, &exchanges)?;
         sdk.map_err(|e| error_chain(&e))
     }
@@ -106,11 +124,12 @@ where
 /// `dynamic_runs` times with `Prefer: dynamic=true`.
 pub(super) async fn mock_checks(
     base_url: &str,
-    dynamic_runs: usize,
+    options: &Options,
     report: &mut Report,
 ) -> Result<()> {
+    let dynamic_runs = options.dynamic_runs;
     println!("\n    -- prism mock: every operation, all optional parameters and none");
-    let fixed = Harness::new(base_url, mock_credentials()?, false)?;
+    let fixed = Harness::new(base_url, mock_credentials()?, false, options.verbose)?;
     for op in Op::ALL {
         for (params, check) in [
             (Params::All, Check::MockAll),
@@ -123,7 +142,7 @@ pub(super) async fn mock_checks(
     }
 
     println!("\n    -- prism mock, Prefer: dynamic=true: {dynamic_runs} calls per operation");
-    let dynamic = Harness::new(base_url, mock_credentials()?, true)?;
+    let dynamic = Harness::new(base_url, mock_credentials()?, true, false)?;
     for op in Op::ALL {
         let mut passed = 0;
         for run in 0..dynamic_runs {
@@ -255,7 +274,7 @@ async fn mock_call(h: &Harness, op: Op, params: Params, typed: bool) -> Result<(
         Op::ListCredentialAws => {
             let mut b = c.credentials().aws().list();
             if all {
-                b = b.page_size(50).limit(200);
+                b = b.page_size(50).page(2).page_token("PTcontract").limit(200);
             }
             h.check(op, b.send()).await?;
         }
@@ -284,7 +303,7 @@ async fn mock_call(h: &Harness, op: Op, params: Params, typed: bool) -> Result<(
         Op::ListCredentialPublicKey => {
             let mut b = c.credentials().public_key().list();
             if all {
-                b = b.page_size(1000).limit(1);
+                b = b.page_size(1000).page(0).page_token("PTcontract").limit(1);
             }
             h.check(op, b.send()).await?;
         }
@@ -354,7 +373,12 @@ async fn mock_call(h: &Harness, op: Op, params: Params, typed: bool) -> Result<(
 
 /// `prism proxy --errors` in front of the in-process emulator: every operation on its success
 /// path, in an order that gives the stateful ones what they need.
-pub(super) async fn proxy_checks(bin: &Path, spec: &Path, report: &mut Report) -> Result<()> {
+pub(super) async fn proxy_checks(
+    bin: &Path,
+    spec: &Path,
+    options: &Options,
+    report: &mut Report,
+) -> Result<()> {
     println!("\n    -- prism proxy --errors in front of twilio-emulator: every operation");
     let emulator = Emulator::builder()
         .start()
@@ -373,7 +397,7 @@ pub(super) async fn proxy_checks(bin: &Path, spec: &Path, report: &mut Report) -
         })
         .await
         .map_err(|e| format!("prism proxy start-up task failed: {e}"))??;
-        let result = proxy_sequence(proxy.base_url(), &emulator, report).await;
+        let result = proxy_sequence(proxy.base_url(), &emulator, options.verbose, report).await;
         drop(proxy);
         result
     };
@@ -402,11 +426,16 @@ where
     value
 }
 
-async fn proxy_sequence(base_url: &str, emulator: &Emulator, report: &mut Report) -> Result<()> {
+async fn proxy_sequence(
+    base_url: &str,
+    emulator: &Emulator,
+    verbose: bool,
+    report: &mut Report,
+) -> Result<()> {
     let account = emulator.account_sid();
     let credentials = Credentials::from_auth_token(account, emulator.auth_token())
         .map_err(|e| format!("emulator credentials: {e}"))?;
-    let h = Harness::new(base_url, credentials, false)?;
+    let h = Harness::new(base_url, credentials, false, verbose)?;
     let c = h.client.clone();
 
     // Auth tokens: create/delete/promote, each with and without SuppressEmailNotification.
@@ -496,7 +525,7 @@ async fn proxy_sequence(base_url: &str, emulator: &Emulator, report: &mut Report
         report,
         Op::ListCredentialAws,
         "all params",
-        aws.list().page_size(1).limit(5).send(),
+        aws.list().page_size(1).page(0).limit(5).send(),
     )
     .await;
     step(
@@ -573,7 +602,7 @@ async fn proxy_sequence(base_url: &str, emulator: &Emulator, report: &mut Report
         report,
         Op::ListCredentialPublicKey,
         "all params",
-        keys.list().page_size(1).limit(5).send(),
+        keys.list().page_size(1).page(0).limit(5).send(),
     )
     .await;
     step(

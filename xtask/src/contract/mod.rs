@@ -31,11 +31,16 @@ use report::Report;
 pub(crate) struct Options {
     /// Dynamic (`Prefer: dynamic=true`) calls per operation.
     pub(crate) dynamic_runs: usize,
+    /// Print every request and response status of the mock and proxy runs.
+    pub(crate) verbose: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { dynamic_runs: 30 }
+        Self {
+            dynamic_runs: 30,
+            verbose: false,
+        }
     }
 }
 
@@ -48,6 +53,7 @@ impl Options {
                 "--dynamic-runs" => {
                     options.dynamic_runs = crate::parse_count("--dynamic-runs", iter.next())?;
                 }
+                "--verbose" | "-v" => options.verbose = true,
                 other => return Err(format!("contract: unknown option `{other}`")),
             }
         }
@@ -83,13 +89,9 @@ pub(crate) fn run(options: &Options) -> Result<()> {
 
     {
         let mock = Prism::start("prism mock", &bin, |port| mock_args(port, &spec))?;
-        runtime.block_on(calls::mock_checks(
-            mock.base_url(),
-            options.dynamic_runs,
-            &mut report,
-        ))?;
+        runtime.block_on(calls::mock_checks(mock.base_url(), options, &mut report))?;
     }
-    runtime.block_on(calls::proxy_checks(&bin, &spec, &mut report))?;
+    runtime.block_on(calls::proxy_checks(&bin, &spec, options, &mut report))?;
     drop(runtime);
 
     println!("\n{}", report.render());
@@ -278,6 +280,8 @@ mod tests {
         assert_eq!(Options::parse(&[]).unwrap().dynamic_runs, 30);
         let o = Options::parse(&["--dynamic-runs".to_owned(), "3".to_owned()]).unwrap();
         assert_eq!(o.dynamic_runs, 3);
+        assert!(!o.verbose);
+        assert!(Options::parse(&["-v".to_owned()]).unwrap().verbose);
         assert!(Options::parse(&["--x".to_owned()]).is_err());
     }
 }
