@@ -154,10 +154,10 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Outcome {
         tokio::time::sleep(latency).await;
     }
     let (parts, body) = request.into_parts();
-    let method = parts.method.as_str().to_owned();
-    let path = parts.uri.path().to_owned();
+    let method = parts.method.as_str();
+    let path = parts.uri.path();
 
-    match shared.faults.check(&method, &path, false) {
+    match shared.faults.check(method, path, false) {
         Decision::Proceed => {}
         Decision::Reset => return Outcome::Reset,
         Decision::Status(status) => return Outcome::Respond(fault_response(status, shared)),
@@ -181,26 +181,30 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Outcome {
             shared,
         )));
     }
-    let body = match Limited::new(body, shared.max_body_bytes).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                return Outcome::Respond(close(error_response(
-                    &ApiError::too_large(shared.max_body_bytes),
-                    shared,
-                )));
+    let body = if hyper::body::Body::is_end_stream(&body) {
+        Bytes::new()
+    } else {
+        match Limited::new(body, shared.max_body_bytes).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => {
+                if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                    return Outcome::Respond(close(error_response(
+                        &ApiError::too_large(shared.max_body_bytes),
+                        shared,
+                    )));
+                }
+                // The client broke the body off (or sent a malformed chunk): nobody to answer.
+                return Outcome::Reset;
             }
-            // The client broke the body off (or sent a malformed chunk): nobody to answer.
-            return Outcome::Reset;
         }
     };
 
-    let response = match process(&parts, &body, &path, shared) {
+    let response = match process(&parts, &body, path, shared) {
         Ok(reply) => success_response(reply, shared),
         Err(error) => error_response(&error, shared),
     };
 
-    match shared.faults.check(&method, &path, true) {
+    match shared.faults.check(method, path, true) {
         Decision::Proceed | Decision::RateLimited { .. } => Outcome::Respond(response),
         Decision::Reset => Outcome::Reset,
         Decision::Status(status) => Outcome::Respond(fault_response(status, shared)),
@@ -214,8 +218,10 @@ fn process(
     path: &str,
     shared: &Shared,
 ) -> Result<api::Reply, ApiError> {
-    let (username, password) = basic_credentials(parts).ok_or_else(ApiError::unauthenticated)?;
-    let principal = shared.registry.principal(&username).ok_or_else(ApiError::unauthenticated)?;
+    let mut buffer = [0u8; MAX_CREDENTIALS];
+    let (username, password) =
+        basic_credentials(parts, &mut buffer).ok_or_else(ApiError::unauthenticated)?;
+    let principal = shared.registry.principal(username).ok_or_else(ApiError::unauthenticated)?;
 
     let resource = api::resolve(path);
     let query = Params::parse_or_400(parts.uri.query().unwrap_or("").as_bytes(), "query string");
@@ -227,9 +233,9 @@ fn process(
     let instant = tokio::time::Instant::now();
     let mut guard = state::lock(&account);
     let authenticated = match &principal {
-        Principal::Account(_) => guard.token_matches(&password, instant),
+        Principal::Account(_) => guard.token_matches(password, instant),
         Principal::ApiKey(_, secret) => {
-            constant_time_eq(secret.expose_secret().as_bytes(), &password)
+            constant_time_eq(secret.expose_secret().as_bytes(), password)
         }
     };
     if !authenticated {
@@ -252,21 +258,29 @@ fn process(
     reply
 }
 
-/// Extracts `(username, password)` from `Authorization: Basic …`.
-fn basic_credentials(parts: &hyper::http::request::Parts) -> Option<(String, Vec<u8>)> {
+/// The longest decoded `user:password` accepted (longer ones cannot be ours: 401).
+const MAX_CREDENTIALS: usize = 768;
+
+/// Extracts `(username, password)` from `Authorization: Basic …`, decoding into `buffer`
+/// (no allocation on the hot path).
+fn basic_credentials<'b>(
+    parts: &hyper::http::request::Parts,
+    buffer: &'b mut [u8; MAX_CREDENTIALS],
+) -> Option<(&'b str, &'b [u8])> {
     let value = parts.headers.get(header::AUTHORIZATION)?.as_bytes();
     let (scheme, rest) = value.split_at_checked(6)?;
     if !scheme.eq_ignore_ascii_case(b"basic ") {
         return None;
     }
     let rest = rest.trim_ascii();
-    if rest.len() > 1024 {
+    if rest.len() > MAX_CREDENTIALS / 3 * 4 {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(rest).ok()?;
+    let len = base64::engine::general_purpose::STANDARD.decode_slice(rest, &mut buffer[..]).ok()?;
+    let decoded = &buffer[..len];
     let colon = decoded.iter().position(|&b| b == b':')?;
-    let username = std::str::from_utf8(&decoded[..colon]).ok()?.to_owned();
-    Some((username, decoded[colon + 1..].to_vec()))
+    let username = std::str::from_utf8(&decoded[..colon]).ok()?;
+    Some((username, &decoded[colon + 1..]))
 }
 
 fn is_form_content_type(value: Option<&HeaderValue>) -> bool {
@@ -332,21 +346,28 @@ mod tests {
     fn parses_basic_credentials() {
         let encoded = base64::engine::general_purpose::STANDARD.encode("ACabc:tok:en");
         let parts = parts_with_auth(format!("Basic {encoded}").as_bytes());
-        let (user, password) = basic_credentials(&parts).unwrap();
+        let mut buffer = [0; MAX_CREDENTIALS];
+        let (user, password) = basic_credentials(&parts, &mut buffer).unwrap();
         assert_eq!(user, "ACabc");
         assert_eq!(password, b"tok:en");
         let parts = parts_with_auth(format!("bAsIc   {encoded}  ").as_bytes());
-        assert!(basic_credentials(&parts).is_some());
+        assert!(basic_credentials(&parts, &mut buffer).is_some());
+        let longest = base64::engine::general_purpose::STANDARD.encode([b':'; MAX_CREDENTIALS]);
+        let parts = parts_with_auth(format!("Basic {longest}").as_bytes());
+        assert!(basic_credentials(&parts, &mut buffer).is_some());
+        let too_long = base64::engine::general_purpose::STANDARD.encode([b':'; MAX_CREDENTIALS + 1]);
+        let parts = parts_with_auth(format!("Basic {too_long}").as_bytes());
+        assert!(basic_credentials(&parts, &mut buffer).is_none());
     }
 
     #[test]
     fn rejects_malformed_basic_credentials() {
         for bad in [&b"Bearer abc"[..], b"Basic", b"Basic !!!", b"Basic YWJj", b"Basic \xff\xfe"] {
             let parts = parts_with_auth(bad);
-            assert!(basic_credentials(&parts).is_none(), "{bad:?}");
+            assert!(basic_credentials(&parts, &mut [0; MAX_CREDENTIALS]).is_none(), "{bad:?}");
         }
         let no_header = Request::builder().body(()).unwrap().into_parts().0;
-        assert!(basic_credentials(&no_header).is_none());
+        assert!(basic_credentials(&no_header, &mut [0; MAX_CREDENTIALS]).is_none());
     }
 
     #[test]
