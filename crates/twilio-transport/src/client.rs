@@ -7,12 +7,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
-use tower::util::BoxCloneSyncService;
 use tower::{Layer as _, Service, ServiceBuilder, ServiceExt as _};
 
 use crate::auth::AuthLayer;
 use crate::base_url::{BaseUrl, BaseUrlLayer};
-use crate::body::{BodyLimitLayer, DEFAULT_MAX_RESPONSE_BODY_BYTES};
+use crate::body::{BodyLimitLayer, BoxFuture, DEFAULT_MAX_RESPONSE_BODY_BYTES};
 use crate::credentials::{Credentials, SharedCredentials};
 use crate::error::{BoxError, ConfigError, ConfigErrorKind, TransportError};
 use crate::headers::{HeadersLayer, UserAgent};
@@ -20,11 +19,13 @@ use crate::retry::{RetryConfig, RetryLayer};
 use crate::timeout::{AttemptTimeoutLayer, DeadlineLayer};
 use crate::trace::TraceLayer;
 
-/// The type-erased service every layer of the client speaks: `Request<Bytes>` in,
-/// `Response<Bytes>` (body fully read) or [`TransportError`] out.
-pub type BoxedService = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, TransportError>;
-
-type TransportFactory = Arc<dyn Fn(usize) -> BoxedService + Send + Sync>;
+/// The whole stack, type-erased once: cloning the concrete stack for a call costs a few
+/// reference-count increments, and the call's future is the only allocation the erasure adds.
+type CallFn = dyn Fn(Request<Bytes>) -> BoxFuture<Result<Response<Bytes>, TransportError>> + Send + Sync;
+/// Rebuilds the stack around the same (concrete) transport with other credentials.
+type Rebuild = Arc<dyn Fn(&Settings, &SharedCredentials) -> Box<CallFn> + Send + Sync>;
+/// Makes a [`Rebuild`] once the body limit is known.
+type TransportFactory = Arc<dyn Fn(usize) -> Rebuild + Send + Sync>;
 
 /// Default per-attempt timeout (Twilio's own server-side limit is 30 s).
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,8 +44,8 @@ pub struct HttpClient {
 }
 
 struct ClientInner {
-    service: BoxedService,
-    transport: BoxedService,
+    call: Box<CallFn>,
+    rebuild: Rebuild,
     settings: Settings,
     credentials: SharedCredentials,
 }
@@ -73,7 +74,7 @@ impl HttpClient {
     /// [`TransportError`] when no response could be had: URI rejected (nothing sent), connect
     /// failure, timeout, deadline, I/O error or body over the size limit, after any retries.
     pub async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
-        self.inner.service.clone().oneshot(request).await
+        (self.inner.call)(request).await
     }
 
     /// The effective base URL (scheme and authority, after region/edge rewriting).
@@ -115,11 +116,11 @@ impl HttpClient {
     /// Same configuration, connection pool and retry budget, a separate credentials handle.
     pub fn with_credentials(&self, credentials: Credentials) -> HttpClient {
         let credentials = SharedCredentials::new(credentials);
-        let service = stack(&self.inner.settings, &credentials, self.inner.transport.clone());
+        let call = (self.inner.rebuild)(&self.inner.settings, &credentials);
         HttpClient {
             inner: Arc::new(ClientInner {
-                service,
-                transport: self.inner.transport.clone(),
+                call,
+                rebuild: self.inner.rebuild.clone(),
                 settings: self.inner.settings.clone(),
                 credentials,
             }),
@@ -142,17 +143,30 @@ impl fmt::Debug for HttpClient {
     }
 }
 
-fn stack(settings: &Settings, credentials: &SharedCredentials, transport: BoxedService) -> BoxedService {
+/// The default stack, outermost first. See the crate docs for why this order.
+fn stack<T>(settings: &Settings, credentials: &SharedCredentials, transport: T) -> Box<CallFn>
+where
+    T: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError> + Clone + Send + Sync + 'static,
+    T::Future: Send + 'static,
+{
     let service = ServiceBuilder::new()
         .layer(BaseUrlLayer::new(settings.base_url.clone()))
         .layer(TraceLayer::new())
         .layer(HeadersLayer::new(settings.user_agent.clone()))
         .layer(DeadlineLayer::new(settings.deadline))
-        .layer(RetryLayer::new(settings.retry.clone()))
+        .layer(RetryLayer::new(settings.retry.clone()).deadline(settings.deadline))
         .layer(AuthLayer::new(credentials.clone()))
         .layer(AttemptTimeoutLayer::new(settings.attempt_timeout))
         .service(transport);
-    BoxCloneSyncService::new(service)
+    Box::new(move |request| Box::pin(service.clone().oneshot(request)))
+}
+
+fn rebuild_for<T>(transport: T) -> Rebuild
+where
+    T: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError> + Clone + Send + Sync + 'static,
+    T::Future: Send + 'static,
+{
+    Arc::new(move |settings, credentials| stack(settings, credentials, transport.clone()))
 }
 
 /// Builds an [`HttpClient`]; every setter takes and returns `Self`, and everything is checked in
@@ -305,9 +319,7 @@ impl HttpClientBuilder {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        self.transport = Some(Arc::new(move |max| {
-            BoxCloneSyncService::new(BodyLimitLayer::new(max).layer(service.clone()))
-        }));
+        self.transport = Some(Arc::new(move |max| rebuild_for(BodyLimitLayer::new(max).layer(service.clone()))));
         self
     }
 
@@ -343,7 +355,7 @@ impl HttpClientBuilder {
         let base_url = base.with_region_edge(region.as_deref(), edge.as_deref())?;
         let user_agent = UserAgent::new(&self.user_agent_extensions)?;
 
-        let transport = match &self.transport {
+        let rebuild = match &self.transport {
             Some(factory) => factory(self.max_response_body_bytes),
             None => default_transport(self.connect_timeout, self.pool_idle_timeout, self.max_response_body_bytes)?,
         };
@@ -355,19 +367,19 @@ impl HttpClientBuilder {
             deadline: self.deadline,
             max_response_body_bytes: self.max_response_body_bytes,
         };
-        let service = stack(&settings, &credentials, transport.clone());
-        Ok(HttpClient { inner: Arc::new(ClientInner { service, transport, settings, credentials }) })
+        let call = rebuild(&settings, &credentials);
+        Ok(HttpClient { inner: Arc::new(ClientInner { call, rebuild, settings, credentials }) })
     }
 }
 
 #[cfg(feature = "default-client")]
-fn default_transport(connect: Duration, idle: Duration, max: usize) -> Result<BoxedService, ConfigError> {
+fn default_transport(connect: Duration, idle: Duration, max: usize) -> Result<Rebuild, ConfigError> {
     let transport = crate::default_client::DefaultTransport::new(connect, idle)?;
-    Ok(BoxCloneSyncService::new(BodyLimitLayer::new(max).layer(transport)))
+    Ok(rebuild_for(BodyLimitLayer::new(max).layer(transport)))
 }
 
 #[cfg(not(feature = "default-client"))]
-fn default_transport(_connect: Duration, _idle: Duration, _max: usize) -> Result<BoxedService, ConfigError> {
+fn default_transport(_connect: Duration, _idle: Duration, _max: usize) -> Result<Rebuild, ConfigError> {
     Err(ConfigError::new(
         ConfigErrorKind::MissingTransport,
         "no transport: enable the `default-client` feature or call `transport(..)`",

@@ -17,7 +17,7 @@ mod trace;
 pub use auth::{AuthLayer, AuthService};
 pub use base_url::{BaseUrl, BaseUrlLayer, BaseUrlService, DEFAULT_HOST};
 pub use body::{BodyLimitLayer, BodyLimitService, BoxFuture, DEFAULT_MAX_RESPONSE_BODY_BYTES, collect_limited};
-pub use client::{BoxedService, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE, HttpClient, HttpClientBuilder};
+pub use client::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE, HttpClient, HttpClientBuilder};
 pub use credentials::{Credentials, SharedCredentials};
 #[cfg(feature = "default-client")]
 pub use default_client::{DefaultBody, DefaultFuture, DefaultTransport};
@@ -25,4 +25,4 @@ pub use error::{BoxError, ConfigError, ConfigErrorKind, CredentialsError, Transp
 pub use headers::{HeadersLayer, HeadersService, UserAgent, VERSION};
 pub use retry::{Attempts, RetryBudget, RetryConfig, RetryConfigBuilder, RetryEvent, RetryLayer, RetryPolicy, RetryReason};
 pub use timeout::{AttemptTimeoutLayer, AttemptTimeoutService, DeadlineLayer, DeadlineService, TimeoutFuture};
-pub use trace::{TWILIO_REQUEST_ID, TraceLayer, TraceService};
+pub use trace::{TWILIO_REQUEST_ID, TraceFuture, TraceLayer, TraceService};

@@ -6,17 +6,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::Request;
 use pin_project_lite::pin_project;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 use tower::{Layer, Service};
 
 use crate::error::TransportError;
-
-/// The instant a call must be finished by, stored in the request extensions by
-/// [`DeadlineLayer`] so the retry policy never starts a back-off it cannot finish.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DeadlineAt(pub(crate) Instant);
 
 pin_project! {
     /// The future of [`AttemptTimeoutService`] and [`DeadlineService`].
@@ -97,9 +91,10 @@ where
 }
 
 /// A layer that fails a whole call with a [deadline](TransportError::is_deadline) error after
-/// `deadline`. Placed outside the retry layer it bounds every attempt and back-off together; it
-/// also records the deadline in the request so the retry policy gives up (returning the last
-/// real outcome) rather than sleep past it.
+/// `deadline`. Placed outside the retry layer it bounds every attempt and back-off together;
+/// give the same duration to [`RetryLayer::deadline`](crate::RetryLayer::deadline) so the retry
+/// policy gives up (returning the last real outcome) rather than start a back-off that cannot
+/// finish in time.
 #[derive(Debug, Clone, Copy)]
 pub struct DeadlineLayer {
     deadline: Duration,
@@ -126,9 +121,9 @@ pub struct DeadlineService<S> {
     deadline: Duration,
 }
 
-impl<S, B> Service<Request<B>> for DeadlineService<S>
+impl<S, R> Service<R> for DeadlineService<S>
 where
-    S: Service<Request<B>>,
+    S: Service<R>,
     S::Error: From<TransportError>,
 {
     type Response = S::Response;
@@ -139,21 +134,16 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let now = Instant::now();
-        let at = now.checked_add(self.deadline).unwrap_or(now + Duration::from_secs(86_400 * 365));
-        let at = match req.extensions().get::<DeadlineAt>() {
-            Some(outer) if outer.0 < at => outer.0,
-            _ => at,
-        };
-        req.extensions_mut().insert(DeadlineAt(at));
-        TimeoutFuture { sleep: tokio::time::sleep_until(at), inner: self.inner.call(req), deadline: true }
+    fn call(&mut self, req: R) -> Self::Future {
+        TimeoutFuture { sleep: tokio::time::sleep(self.deadline), inner: self.inner.call(req), deadline: true }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::Request;
+    use tokio::time::Instant;
     use tower::ServiceExt as _;
 
     fn slow(delay: Duration) -> impl Service<Request<()>, Response = u8, Error = TransportError, Future: Send> + Clone {
@@ -175,22 +165,13 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn deadline_fires_and_is_recorded_for_inner_layers() {
+    async fn deadline_fires() {
         let start = Instant::now();
-        let svc = DeadlineLayer::new(Duration::from_secs(5)).layer(tower::service_fn(|req: Request<()>| async move {
-            let at = req.extensions().get::<DeadlineAt>().unwrap().0;
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            Ok::<_, TransportError>(at)
-        }));
+        let svc = DeadlineLayer::new(Duration::from_secs(5)).layer(slow(Duration::from_secs(60)));
         let err = svc.oneshot(Request::new(())).await.unwrap_err();
         assert!(err.is_deadline());
         assert_eq!(start.elapsed(), Duration::from_secs(5));
-        // The tighter of two nested deadlines wins.
-        let inner = DeadlineLayer::new(Duration::from_secs(10))
-            .layer(tower::service_fn(|req: Request<()>| async move {
-                Ok::<_, TransportError>(req.extensions().get::<DeadlineAt>().unwrap().0)
-            }));
-        let at = DeadlineLayer::new(Duration::from_secs(3)).layer(inner).oneshot(Request::new(())).await.unwrap();
-        assert_eq!(at - Instant::now(), Duration::from_secs(3));
+        let svc = DeadlineLayer::new(Duration::from_secs(5)).layer(slow(Duration::from_secs(4)));
+        assert_eq!(svc.oneshot(Request::new(())).await.unwrap(), 7);
     }
 }

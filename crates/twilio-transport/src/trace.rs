@@ -1,14 +1,16 @@
 //! [`TraceLayer`]: one `tracing` span per call.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response};
+use pin_project_lite::pin_project;
 use tower::{Layer, Service};
-use tracing::Instrument as _;
+use tracing::Span;
 use tracing::field::Empty;
 
-use crate::body::BoxFuture;
 use crate::error::TransportError;
 use crate::retry::Attempts;
 
@@ -47,11 +49,10 @@ pub struct TraceService<S> {
 impl<S> Service<Request<Bytes>> for TraceService<S>
 where
     S: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError>,
-    S::Future: Send + 'static,
 {
     type Response = Response<Bytes>;
     type Error = TransportError;
-    type Future = BoxFuture<Result<Response<Bytes>, TransportError>>;
+    type Future = TraceFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -68,33 +69,56 @@ where
             request_id = Empty,
             error = Empty,
         );
-        let fut = {
+        let inner = {
             let _enter = span.enter();
             self.inner.call(req)
         };
-        let record = span.clone();
-        Box::pin(
-            async move {
-                let result = fut.await;
-                match &result {
-                    Ok(response) => {
-                        record.record("status", response.status().as_u16());
-                        let attempts = response.extensions().get::<Attempts>().map_or(1, |a| a.0);
-                        record.record("attempts", attempts);
-                        if let Some(id) = response.headers().get(TWILIO_REQUEST_ID).and_then(|v| v.to_str().ok()) {
-                            record.record("request_id", id);
-                        }
-                        tracing::debug!(status = response.status().as_u16(), "response received");
-                    }
-                    Err(error) => {
-                        record.record("attempts", error.attempts());
-                        record.record("error", tracing::field::display(error));
-                        tracing::debug!(error = %error, "request failed");
-                    }
-                }
-                result
+        TraceFuture { inner, span }
+    }
+}
+
+pin_project! {
+    /// The future of [`TraceService`]: polls the call inside its span and records the outcome.
+    #[derive(Debug)]
+    pub struct TraceFuture<F> {
+        #[pin]
+        inner: F,
+        span: Span,
+    }
+}
+
+impl<F> Future for TraceFuture<F>
+where
+    F: Future<Output = Result<Response<Bytes>, TransportError>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _enter = this.span.enter();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if !this.span.is_disabled() {
+            record(this.span, &result);
+        }
+        Poll::Ready(result)
+    }
+}
+
+fn record(span: &Span, result: &Result<Response<Bytes>, TransportError>) {
+    match result {
+        Ok(response) => {
+            span.record("status", response.status().as_u16());
+            let attempts = response.extensions().get::<Attempts>().map_or(1, |a| a.0);
+            span.record("attempts", attempts);
+            if let Some(id) = response.headers().get(TWILIO_REQUEST_ID).and_then(|v| v.to_str().ok()) {
+                span.record("request_id", id);
             }
-            .instrument(span),
-        )
+            tracing::debug!(status = response.status().as_u16(), "response received");
+        }
+        Err(error) => {
+            span.record("attempts", error.attempts());
+            span.record("error", tracing::field::display(error));
+            tracing::debug!(error = %error, "request failed");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The tower retry policy applying [`classify`](super::classify) and friends.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use http::{Request, Response};
 use tokio::time::{Instant, Sleep};
@@ -9,7 +9,6 @@ use tower::Layer;
 
 use super::{Decision, Outcome, RetryConfig, RetryEvent, classify, parse_retry_after, retry_delay};
 use crate::error::TransportError;
-use crate::timeout::DeadlineAt;
 
 /// How many attempts a call took, stored in the extensions of the final response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,20 +17,29 @@ pub struct Attempts(pub u32);
 /// The `tower::retry::Policy` of this crate: one clone per call, counting its attempts.
 ///
 /// For each outcome it asks [`classify`]; a retry then also needs an attempt left, a withdrawal
-/// from the [`RetryBudget`](super::RetryBudget), and (under a [`DeadlineLayer`](crate::DeadlineLayer))
+/// from the [`RetryBudget`](super::RetryBudget), and (with [`with_deadline`](Self::with_deadline))
 /// enough time left for the whole delay. Otherwise the last outcome is returned as it is, with
 /// the attempt count stamped on it ([`TransportError::attempts`], or [`Attempts`] in the
 /// response extensions).
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
     config: Arc<RetryConfig>,
+    deadline: Option<Duration>,
+    started: Option<Instant>,
     attempts: u32,
 }
 
 impl RetryPolicy {
     /// A policy applying `config`.
     pub fn new(config: RetryConfig) -> Self {
-        Self { config: Arc::new(config), attempts: 0 }
+        Self { config: Arc::new(config), deadline: None, started: None, attempts: 0 }
+    }
+
+    /// Never start a back-off that would end more than `deadline` after the call began (use the
+    /// duration given to the [`DeadlineLayer`](crate::DeadlineLayer) around it).
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
     }
 
     fn finish<R>(&self, result: &mut Result<Response<R>, TransportError>) -> Option<Sleep> {
@@ -63,8 +71,8 @@ impl<B: Clone, R> tower::retry::Policy<Request<B>, Response<R>, TransportError> 
         }
         let retry_after = result.as_ref().ok().and_then(|r| parse_retry_after(r.headers(), SystemTime::now()));
         let delay = retry_delay(self.attempts, retry_after, &self.config, fastrand::f64());
-        if let Some(DeadlineAt(at)) = req.extensions().get::<DeadlineAt>()
-            && Instant::now().checked_add(delay).is_none_or(|wake| wake >= *at)
+        if let (Some(deadline), Some(started)) = (self.deadline, self.started)
+            && started.elapsed().saturating_add(delay) >= deadline
         {
             tracing::debug!(attempt = self.attempts, reason = %reason, "not retrying: the deadline would pass");
             return self.finish(result);
@@ -94,10 +102,15 @@ impl<B: Clone, R> tower::retry::Policy<Request<B>, Response<R>, TransportError> 
     }
 
     fn clone_request(&mut self, req: &Request<B>) -> Option<Request<B>> {
-        if self.attempts == 0
-            && let Some(budget) = &self.config.budget
-        {
-            budget.deposit();
+        if self.attempts == 0 {
+            // The start of a call: `tower::retry::Retry` clones this policy for the call right
+            // after this, so the start time travels with the call.
+            if self.deadline.is_some() {
+                self.started = Some(Instant::now());
+            }
+            if let Some(budget) = &self.config.budget {
+                budget.deposit();
+            }
         }
         if self.config.max_attempts <= 1 {
             return None;
@@ -124,6 +137,12 @@ impl RetryLayer {
     /// Retries according to `config`.
     pub fn new(config: RetryConfig) -> Self {
         Self { policy: RetryPolicy::new(config) }
+    }
+
+    /// See [`RetryPolicy::with_deadline`].
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.policy = self.policy.with_deadline(deadline);
+        self
     }
 }
 

@@ -243,7 +243,7 @@ async fn policy_does_not_sleep_past_the_deadline() {
     let (svc, calls) = scripted(vec![Ok((429, Some("4"))), Ok((200, None))]);
     let start = tokio::time::Instant::now();
     let resp = DeadlineLayer::new(Duration::from_secs(3))
-        .layer(RetryLayer::new(no_budget(3)).layer(svc))
+        .layer(RetryLayer::new(no_budget(3)).deadline(Duration::from_secs(3)).layer(svc))
         .oneshot(Request::get("/").body(Bytes::new()).unwrap())
         .await
         .unwrap();
