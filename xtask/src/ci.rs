@@ -4,23 +4,36 @@ use std::time::{Duration, Instant};
 
 use crate::{Result, cmd, contract, layering};
 
+/// The names of the steps, in the order they run.
+pub(crate) const STEPS: [&str; 6] = ["fmt", "clippy", "test", "doc", "layering", "contract"];
+
 /// Options of `cargo xtask ci`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Options {
-    /// Leave out the Prism contract check (local iteration only; CI never sets it).
-    pub(crate) skip_contract: bool,
+    /// Steps left out (local iteration only; CI never skips anything).
+    pub(crate) skip: Vec<&'static str>,
     /// Options passed on to the contract step.
     pub(crate) contract: contract::Options,
 }
 
 impl Options {
     pub(crate) fn parse(args: &[String]) -> Result<Self> {
-        let mut skip_contract = false;
+        let mut skip = Vec::new();
         let mut contract_args = Vec::new();
         let mut iter = args.iter();
         while let Some(arg) = iter.next() {
             match arg.as_str() {
-                "--skip-contract" => skip_contract = true,
+                "--skip-contract" => skip.push(STEPS[5]),
+                "--skip" => {
+                    let name = iter.next().ok_or("--skip needs a step name")?;
+                    let step = STEPS.iter().find(|s| *s == name).ok_or_else(|| {
+                        format!(
+                            "--skip: unknown step `{name}` (steps: {})",
+                            STEPS.join(", ")
+                        )
+                    })?;
+                    skip.push(*step);
+                }
                 "--dynamic-runs" => {
                     contract_args.push(arg.clone());
                     contract_args.push(iter.next().cloned().ok_or("--dynamic-runs needs a value")?);
@@ -29,27 +42,18 @@ impl Options {
             }
         }
         Ok(Self {
-            skip_contract,
+            skip,
             contract: contract::Options::parse(&contract_args)?,
         })
     }
 }
 
-/// The names of the steps, in the order they run.
-pub(crate) const STEPS: [&str; 6] = ["fmt", "clippy", "test", "doc", "layering", "contract"];
-
-pub(crate) fn run(options: &Options) -> Result<()> {
-    let started = Instant::now();
-    let mut timings: Vec<(&str, Duration)> = Vec::new();
-
-    timings.push((
-        STEPS[0],
-        cmd::run_step(STEPS[0], &mut cmd::cargo(["fmt", "--all", "--", "--check"]))?,
-    ));
-    timings.push((
-        STEPS[1],
-        cmd::run_step(
-            STEPS[1],
+/// Runs step `name`.
+fn run_one(name: &str, options: &Options) -> Result<()> {
+    match name {
+        "fmt" => cmd::run_step(name, &mut cmd::cargo(["fmt", "--all", "--", "--check"])).map(drop),
+        "clippy" => cmd::run_step(
+            name,
             &mut cmd::cargo([
                 "clippy",
                 "--workspace",
@@ -59,36 +63,56 @@ pub(crate) fn run(options: &Options) -> Result<()> {
                 "-D",
                 "warnings",
             ]),
-        )?,
-    ));
-    timings.push((
-        STEPS[2],
-        cmd::run_step(
-            STEPS[2],
+        )
+        .map(drop),
+        "test" => cmd::run_step(
+            name,
             &mut cmd::cargo(["test", "--workspace", "--all-features"]),
-        )?,
-    ));
-    let mut doc = cmd::cargo(["doc", "--workspace", "--no-deps", "--all-features"]);
-    doc.env("RUSTDOCFLAGS", "-Dwarnings");
-    timings.push((STEPS[3], cmd::run_step(STEPS[3], &mut doc)?));
+        )
+        .map(drop),
+        "doc" => {
+            let mut doc = cmd::cargo(["doc", "--workspace", "--no-deps", "--all-features"]);
+            doc.env("RUSTDOCFLAGS", "-Dwarnings");
+            cmd::run_step(name, &mut doc).map(drop)
+        }
+        "layering" => {
+            println!("\n==> [layering] cargo tree checks");
+            layering::run()
+        }
+        "contract" => {
+            println!("\n==> [contract] cargo xtask contract");
+            contract::run(&options.contract).map_err(|e| format!("step `contract` failed: {e}"))
+        }
+        other => Err(format!("no such step `{other}`")),
+    }
+}
 
-    println!("\n==> [{}] cargo tree checks", STEPS[4]);
-    let layering_started = Instant::now();
-    layering::run()?;
-    timings.push((STEPS[4], layering_started.elapsed()));
-
-    if options.skip_contract {
-        println!("\n==> [{}] skipped (--skip-contract)", STEPS[5]);
-    } else {
-        println!("\n==> [{}] cargo xtask contract", STEPS[5]);
-        let contract_started = Instant::now();
-        contract::run(&options.contract).map_err(|e| format!("step `contract` failed: {e}"))?;
-        timings.push((STEPS[5], contract_started.elapsed()));
+pub(crate) fn run(options: &Options) -> Result<()> {
+    let started = Instant::now();
+    let mut timings: Vec<(&str, Option<Duration>)> = Vec::new();
+    for step in STEPS {
+        if options.skip.contains(&step) {
+            println!("\n==> [{step}] SKIPPED (--skip {step}); CI runs it");
+            timings.push((step, None));
+            continue;
+        }
+        let step_started = Instant::now();
+        run_one(step, options)?;
+        timings.push((step, Some(step_started.elapsed())));
     }
 
-    println!("\n==> ci passed in {}", cmd::human(started.elapsed()));
+    let skipped = timings.iter().filter(|(_, t)| t.is_none()).count();
+    if skipped == 0 {
+        println!("\n==> ci passed in {}", cmd::human(started.elapsed()));
+    } else {
+        println!(
+            "\n==> ci passed in {} with {skipped} step(s) SKIPPED: not a full CI run",
+            cmd::human(started.elapsed())
+        );
+    }
     for (step, took) in timings {
-        println!("    {step:<10} {}", cmd::human(took));
+        let took = took.map_or_else(|| "skipped".to_owned(), cmd::human);
+        println!("    {step:<10} {took}");
     }
     Ok(())
 }
@@ -104,14 +128,28 @@ mod tests {
     #[test]
     fn parses_options() {
         let default = Options::parse(&[]).unwrap();
-        assert!(!default.skip_contract);
+        assert!(default.skip.is_empty());
         assert_eq!(default.contract, contract::Options::default());
 
         let o = Options::parse(&args(&["--skip-contract", "--dynamic-runs", "5"])).unwrap();
-        assert!(o.skip_contract);
+        assert_eq!(o.skip, ["contract"]);
         assert_eq!(o.contract.dynamic_runs, 5);
 
+        let o = Options::parse(&args(&["--skip", "fmt", "--skip", "doc"])).unwrap();
+        assert_eq!(o.skip, ["fmt", "doc"]);
+
+        assert!(Options::parse(&args(&["--skip", "lint"])).is_err());
+        assert!(Options::parse(&args(&["--skip"])).is_err());
         assert!(Options::parse(&args(&["--dynamic-runs"])).is_err());
         assert!(Options::parse(&args(&["--fast"])).is_err());
+    }
+
+    #[test]
+    fn unknown_steps_are_refused() {
+        let options = Options::parse(&[]).unwrap();
+        assert_eq!(
+            run_one("lint", &options),
+            Err("no such step `lint`".to_owned())
+        );
     }
 }

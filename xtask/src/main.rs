@@ -1,7 +1,7 @@
 //! Project automation for the Twilio Accounts v1 SDK workspace.
 //!
 //! ```text
-//! cargo xtask ci [--skip-contract] [--dynamic-runs N]
+//! cargo xtask ci [--skip STEP]... [--skip-contract] [--dynamic-runs N]
 //! cargo xtask contract [--dynamic-runs N] [--verbose]
 //! cargo xtask bench [--only NAME] [-- ARGS...]
 //! cargo xtask layering
@@ -37,7 +37,8 @@ usage: cargo xtask <command> [options]
 commands:
   ci         run every CI step in order, stopping at the first failure:
              fmt, clippy, test, doc, layering, contract
-               --skip-contract     leave out the Prism contract check
+               --skip STEP         leave out STEP (repeatable; local iteration only)
+               --skip-contract     same as --skip contract
                --dynamic-runs N    Prism dynamic responses per operation (default 30)
   contract   check all 20 Accounts v1 operations of the SDK against the OpenAPI spec
              with Prism (mock, dynamic mock, proxy in front of the emulator)
