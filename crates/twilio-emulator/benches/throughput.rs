@@ -27,7 +27,11 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut opts = Options { seconds: 5, connections: 64, threads: 2 };
+    let mut opts = Options {
+        seconds: 5,
+        connections: 64,
+        threads: 2,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = |name: &str| -> u64 {
@@ -38,7 +42,11 @@ fn options() -> Options {
         };
         match arg.as_str() {
             "--seconds" => opts.seconds = number("--seconds").max(1),
-            "--connections" => opts.connections = usize::try_from(number("--connections")).unwrap_or(64).max(1),
+            "--connections" => {
+                opts.connections = usize::try_from(number("--connections"))
+                    .unwrap_or(64)
+                    .max(1)
+            }
             "--threads" => opts.threads = usize::try_from(number("--threads")).unwrap_or(2).max(1),
             // `cargo bench` passes `--bench`; ignore it and anything else it adds.
             _ => {}
@@ -58,7 +66,10 @@ fn main() {
 }
 
 async fn run(opts: Options) {
-    let emulator = Emulator::builder().start().await.expect("start the emulator");
+    let emulator = Emulator::builder()
+        .start()
+        .await
+        .expect("start the emulator");
     let addr = emulator.local_addr();
     let auth = emulator.basic_auth_header();
     let completed = Arc::new(AtomicU64::new(0));
@@ -74,8 +85,12 @@ async fn run(opts: Options) {
                 .await
                 .expect("handshake");
         tokio::spawn(conn);
-        let (auth, completed, measuring, stop) =
-            (auth.clone(), Arc::clone(&completed), Arc::clone(&measuring), Arc::clone(&stop));
+        let (auth, completed, measuring, stop) = (
+            auth.clone(),
+            Arc::clone(&completed),
+            Arc::clone(&measuring),
+            Arc::clone(&stop),
+        );
         workers.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let request = Request::post("/v1/AuthTokens/Secondary")
@@ -86,9 +101,13 @@ async fn run(opts: Options) {
                 if sender.ready().await.is_err() {
                     break;
                 }
-                let Ok(response) = sender.send_request(request).await else { break };
+                let Ok(response) = sender.send_request(request).await else {
+                    break;
+                };
                 let status = response.status();
-                let Ok(body) = response.into_body().collect().await else { break };
+                let Ok(body) = response.into_body().collect().await else {
+                    break;
+                };
                 assert_eq!(status, 201, "{:?}", body.to_bytes());
                 if measuring.load(Ordering::Relaxed) {
                     completed.fetch_add(1, Ordering::Relaxed);

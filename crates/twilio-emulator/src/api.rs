@@ -15,9 +15,7 @@ use crate::faults::Faults;
 use crate::form::{Params, encode};
 use crate::random::hex32;
 use crate::state::{Account, Consent, Contact, Credential, CredentialStore, Token};
-use crate::validate::{
-    COUNTRIES, country_index, is_e164, is_safelist_number, is_sid, parse_bool,
-};
+use crate::validate::{COUNTRIES, country_index, is_e164, is_safelist_number, is_sid, parse_bool};
 
 /// The largest number of `Items` one bulk request may carry (Twilio documents 25).
 pub(crate) const MAX_BULK_ITEMS: usize = 25;
@@ -192,11 +190,17 @@ pub(crate) struct Reply {
 
 impl Reply {
     fn json(status: StatusCode, value: &Value) -> Self {
-        Self { status, body: Some(value.to_string().into_bytes()) }
+        Self {
+            status,
+            body: Some(value.to_string().into_bytes()),
+        }
     }
 
     fn no_content() -> Self {
-        Self { status: StatusCode::NO_CONTENT, body: None }
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+        }
     }
 }
 
@@ -242,23 +246,39 @@ pub(crate) fn execute(
         Operation::CreateCredential(kind) => create_credential(kind, account, ctx, form),
         Operation::FetchCredential(kind, sid) => {
             let store = kind.store(account);
-            let credential = store.get(sid).ok_or_else(|| ApiError::not_found(ctx.path))?;
-            Ok(Reply::json(StatusCode::OK, &credential_json(kind, credential, ctx)))
+            let credential = store
+                .get(sid)
+                .ok_or_else(|| ApiError::not_found(ctx.path))?;
+            Ok(Reply::json(
+                StatusCode::OK,
+                &credential_json(kind, credential, ctx),
+            ))
         }
         Operation::UpdateCredential(kind, sid) => update_credential(kind, sid, account, ctx, form),
         Operation::DeleteCredential(kind, sid) => {
-            kind.store(account).remove(sid).ok_or_else(|| ApiError::not_found(ctx.path))?;
+            kind.store(account)
+                .remove(sid)
+                .ok_or_else(|| ApiError::not_found(ctx.path))?;
             Ok(Reply::no_content())
         }
         Operation::CreateSafelist => create_safelist(account, form),
         Operation::FetchSafelist => {
             let number = safelist_param(query)?;
-            let sid = account.safelist.get(number).ok_or_else(|| ApiError::not_found(ctx.path))?;
-            Ok(Reply::json(StatusCode::OK, &json!({ "sid": sid, "phone_number": number })))
+            let sid = account
+                .safelist
+                .get(number)
+                .ok_or_else(|| ApiError::not_found(ctx.path))?;
+            Ok(Reply::json(
+                StatusCode::OK,
+                &json!({ "sid": sid, "phone_number": number }),
+            ))
         }
         Operation::DeleteSafelist => {
             let number = safelist_param(query)?;
-            account.safelist.remove(number).ok_or_else(|| ApiError::not_found(ctx.path))?;
+            account
+                .safelist
+                .remove(number)
+                .ok_or_else(|| ApiError::not_found(ctx.path))?;
             Ok(Reply::no_content())
         }
         Operation::CreateBulkConsents => bulk_consents(account, form),
@@ -271,9 +291,8 @@ pub(crate) fn execute(
 fn suppress_email(params: &Params) -> Result<bool, ApiError> {
     match params.get("SuppressEmailNotification") {
         None => Ok(false),
-        Some(v) => parse_bool(v).ok_or_else(|| {
-            ApiError::invalid("SuppressEmailNotification", "must be true or false")
-        }),
+        Some(v) => parse_bool(v)
+            .ok_or_else(|| ApiError::invalid("SuppressEmailNotification", "must be true or false")),
     }
 }
 
@@ -326,7 +345,10 @@ fn create_secondary(
     if !suppress {
         account.email_notifications += 1;
     }
-    Ok(Reply { status: StatusCode::CREATED, body: Some(body) })
+    Ok(Reply {
+        status: StatusCode::CREATED,
+        body: Some(body),
+    })
 }
 
 fn far_future(now: Instant) -> Instant {
@@ -358,7 +380,10 @@ fn delete_secondary(
 
 fn promote(account: &mut Account, ctx: &Context<'_>, form: &Params) -> Result<Reply, ApiError> {
     let suppress = suppress_email(form)?;
-    let secondary = account.secondary.take().ok_or_else(|| ApiError::not_found(ctx.path))?;
+    let secondary = account
+        .secondary
+        .take()
+        .ok_or_else(|| ApiError::not_found(ctx.path))?;
     let body = json!({
         "account_sid": account.sid.as_str(),
         "auth_token": secondary.value.expose_secret(),
@@ -366,7 +391,11 @@ fn promote(account: &mut Account, ctx: &Context<'_>, form: &Params) -> Result<Re
         "date_updated": timestamp(ctx.now),
         "url": ctx.url("/v1/AuthTokens/Promote"),
     });
-    account.primary = Token { value: secondary.value, created: secondary.created, usable_at: None };
+    account.primary = Token {
+        value: secondary.value,
+        created: secondary.created,
+        usable_at: None,
+    };
     if !suppress {
         account.email_notifications += 1;
     }
@@ -387,9 +416,10 @@ fn credential_json(kind: CredentialKind, c: &Credential, ctx: &Context<'_>) -> V
 fn friendly_name(form: &Params) -> Result<Option<String>, ApiError> {
     match form.get("FriendlyName") {
         None => Ok(None),
-        Some(name) if name.chars().count() > MAX_FRIENDLY_NAME => {
-            Err(ApiError::invalid("FriendlyName", "must be at most 64 characters long"))
-        }
+        Some(name) if name.chars().count() > MAX_FRIENDLY_NAME => Err(ApiError::invalid(
+            "FriendlyName",
+            "must be at most 64 characters long",
+        )),
         Some(name) => Ok(Some(name.to_owned())),
     }
 }
@@ -437,7 +467,12 @@ fn create_credential(
     let owner = match form.get("AccountSid") {
         None => account.sid.as_str().to_owned(),
         Some(sid) if is_sid(sid, "AC") => sid.to_owned(),
-        Some(_) => return Err(ApiError::invalid("AccountSid", "must match ^AC[0-9a-fA-F]{32}$")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "AccountSid",
+                "must match ^AC[0-9a-fA-F]{32}$",
+            ));
+        }
     };
     let sid = hex32("CR").map_err(|_| ApiError::internal("Random number generator failed"))?;
     let credential = Credential {
@@ -460,8 +495,10 @@ fn update_credential(
     form: &Params,
 ) -> Result<Reply, ApiError> {
     let name = friendly_name(form)?;
-    let credential =
-        kind.store(account).get_mut(sid).ok_or_else(|| ApiError::not_found(ctx.path))?;
+    let credential = kind
+        .store(account)
+        .get_mut(sid)
+        .ok_or_else(|| ApiError::not_found(ctx.path))?;
     if let Some(name) = name {
         credential.friendly_name = Some(name);
         credential.updated = ctx.now;
@@ -477,7 +514,8 @@ enum PageToken {
 }
 
 fn parse_page_token(token: &str) -> Option<PageToken> {
-    let digits_ok = |d: &str| !d.is_empty() && d.len() <= 20 && d.bytes().all(|b| b.is_ascii_digit());
+    let digits_ok =
+        |d: &str| !d.is_empty() && d.len() <= 20 && d.bytes().all(|b| b.is_ascii_digit());
     if let Some(d) = token.strip_prefix("PA").filter(|d| digits_ok(d)) {
         return d.parse().ok().map(PageToken::After);
     }
@@ -497,14 +535,19 @@ fn list_credentials(
         None => 50,
         Some(v) => match v.parse::<u64>() {
             Ok(n @ 1..=1000) => n,
-            _ => return Err(ApiError::invalid("PageSize", "must be an integer from 1 to 1000")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "PageSize",
+                    "must be an integer from 1 to 1000",
+                ));
+            }
         },
     };
     let page = match query.get("Page") {
         None => 0,
-        Some(v) => {
-            v.parse::<u64>().map_err(|_| ApiError::invalid("Page", "must be an integer >= 0"))?
-        }
+        Some(v) => v
+            .parse::<u64>()
+            .map_err(|_| ApiError::invalid("Page", "must be an integer >= 0"))?,
     };
     let token = match query.get("PageToken") {
         None => None,
@@ -526,17 +569,30 @@ fn list_credentials(
     let next = items
         .last()
         .filter(|(seq, _)| store.any_after(*seq))
-        .map(|(seq, _)| format!("{base}?PageSize={page_size}&Page={}&PageToken=PA{seq}", page + 1));
-    let previous = items.first().filter(|(seq, _)| store.any_before(*seq)).map(|(seq, _)| {
-        format!("{base}?PageSize={page_size}&Page={}&PageToken=PB{seq}", page.saturating_sub(1))
-    });
+        .map(|(seq, _)| {
+            format!(
+                "{base}?PageSize={page_size}&Page={}&PageToken=PA{seq}",
+                page + 1
+            )
+        });
+    let previous = items
+        .first()
+        .filter(|(seq, _)| store.any_before(*seq))
+        .map(|(seq, _)| {
+            format!(
+                "{base}?PageSize={page_size}&Page={}&PageToken=PB{seq}",
+                page.saturating_sub(1)
+            )
+        });
     let mut url = format!("{base}?PageSize={page_size}&Page={page}");
     if let Some(t) = query.get("PageToken") {
         url.push_str("&PageToken=");
         url.push_str(&encode(t));
     }
-    let credentials: Vec<Value> =
-        items.iter().map(|(_, c)| credential_json(kind, c, ctx)).collect();
+    let credentials: Vec<Value> = items
+        .iter()
+        .map(|(_, c)| credential_json(kind, c, ctx))
+        .collect();
     let body = json!({
         "credentials": credentials,
         "meta": {
@@ -563,11 +619,16 @@ fn create_safelist(account: &mut Account, form: &Params) -> Result<Reply, ApiErr
             sid
         }
     };
-    Ok(Reply::json(StatusCode::CREATED, &json!({ "sid": sid, "phone_number": number })))
+    Ok(Reply::json(
+        StatusCode::CREATED,
+        &json!({ "sid": sid, "phone_number": number }),
+    ))
 }
 
 fn safelist_param(params: &Params) -> Result<&str, ApiError> {
-    let number = params.get("PhoneNumber").ok_or_else(|| ApiError::missing("PhoneNumber"))?;
+    let number = params
+        .get("PhoneNumber")
+        .ok_or_else(|| ApiError::missing("PhoneNumber"))?;
     if !is_safelist_number(number) {
         return Err(ApiError::invalid(
             "PhoneNumber",
@@ -586,7 +647,10 @@ fn json_objects(
     let mut objects = Vec::new();
     for (i, raw) in form.get_all(param).enumerate() {
         if i >= max {
-            return Err(ApiError::invalid(param, &format!("at most {max} items per request")));
+            return Err(ApiError::invalid(
+                param,
+                &format!("at most {max} items per request"),
+            ));
         }
         match serde_json::from_str::<Value>(raw) {
             Ok(Value::Object(map)) => objects.push(map),
@@ -647,7 +711,10 @@ fn bulk_consents(account: &mut Account, form: &Params) -> Result<Reply, ApiError
             errors.push("INVALID_STATUS");
         }
         let source = str_field(item, "source").filter(|s| {
-            matches!(*s, "website" | "offline" | "opt-in-message" | "opt-out-message" | "others")
+            matches!(
+                *s,
+                "website" | "offline" | "opt-in-message" | "opt-out-message" | "others"
+            )
         });
         if source.is_none() {
             errors.push("INVALID_SOURCE");
@@ -665,15 +732,21 @@ fn bulk_consents(account: &mut Account, form: &Params) -> Result<Reply, ApiError
         if let (true, Some(contact), Some(sender), Some(status), Some(source), Ok(date)) =
             (errors.is_empty(), contact, sender, status, source, date)
         {
-            account.consents.insert((contact.to_owned(), sender.to_owned()), Consent {
-                status: status.to_owned(),
-                source: source.to_owned(),
-                date_of_consent: date,
-            });
+            account.consents.insert(
+                (contact.to_owned(), sender.to_owned()),
+                Consent {
+                    status: status.to_owned(),
+                    source: source.to_owned(),
+                    date_of_consent: date,
+                },
+            );
         }
         results.push(item_result(item, 30646, errors));
     }
-    Ok(Reply::json(StatusCode::CREATED, &json!({ "items": results })))
+    Ok(Reply::json(
+        StatusCode::CREATED,
+        &json!({ "items": results }),
+    ))
 }
 
 fn bulk_contacts(account: &mut Account, form: &Params) -> Result<Reply, ApiError> {
@@ -690,7 +763,9 @@ fn bulk_contacts(account: &mut Account, form: &Params) -> Result<Reply, ApiError
         }
         let country = match item.get("country_iso_code") {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Some(Value::String(s))
+                if s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic()) =>
+            {
                 Ok(Some(s.to_ascii_uppercase()))
             }
             Some(_) => Err(()),
@@ -702,7 +777,8 @@ fn bulk_contacts(account: &mut Account, form: &Params) -> Result<Reply, ApiError
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s))
                 if (1..=16).contains(&s.len())
-                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-') =>
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-') =>
             {
                 Ok(Some(s.clone()))
             }
@@ -714,11 +790,20 @@ fn bulk_contacts(account: &mut Account, form: &Params) -> Result<Reply, ApiError
         if let (true, Some(contact), Ok(country_iso_code), Ok(zip_code)) =
             (errors.is_empty(), contact, country, zip)
         {
-            account.contacts.insert(contact.to_owned(), Contact { country_iso_code, zip_code });
+            account.contacts.insert(
+                contact.to_owned(),
+                Contact {
+                    country_iso_code,
+                    zip_code,
+                },
+            );
         }
         results.push(item_result(item, 30647, errors));
     }
-    Ok(Reply::json(StatusCode::CREATED, &json!({ "items": results })))
+    Ok(Reply::json(
+        StatusCode::CREATED,
+        &json!({ "items": results }),
+    ))
 }
 
 fn fetch_geo(account: &mut Account, query: &Params) -> Result<Reply, ApiError> {
@@ -728,7 +813,10 @@ fn fetch_geo(account: &mut Account, query: &Params) -> Result<Reply, ApiError> {
             let mut indices = Vec::new();
             for code in list.split(',').map(str::trim) {
                 let i = country_index(code).ok_or_else(|| {
-                    ApiError::invalid("CountryCode", "must be a comma-separated list of known ISO country codes")
+                    ApiError::invalid(
+                        "CountryCode",
+                        "must be a comma-separated list of known ISO country codes",
+                    )
                 })?;
                 if !indices.contains(&i) {
                     indices.push(i);
@@ -750,22 +838,39 @@ fn fetch_geo(account: &mut Account, query: &Params) -> Result<Reply, ApiError> {
             })
         })
         .collect();
-    Ok(Reply::json(StatusCode::OK, &json!({ "permissions": permissions })))
+    Ok(Reply::json(
+        StatusCode::OK,
+        &json!({ "permissions": permissions }),
+    ))
 }
 
 fn update_geo(account: &mut Account, form: &Params) -> Result<Reply, ApiError> {
     let items = json_objects(form, "Permissions", MAX_PERMISSIONS)?;
     let mut changes = Vec::with_capacity(items.len());
     for (n, item) in items.iter().enumerate() {
-        let index = str_field(item, "country_code").and_then(country_index).ok_or_else(|| {
-            ApiError::invalid("Permissions", &format!("item {n} has no known country_code"))
-        })?;
+        let index = str_field(item, "country_code")
+            .and_then(country_index)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "Permissions",
+                    &format!("item {n} has no known country_code"),
+                )
+            })?;
         if str_field(item, "type") != Some("country") {
-            return Err(ApiError::invalid("Permissions", &format!("item {n}: type must be \"country\"")));
+            return Err(ApiError::invalid(
+                "Permissions",
+                &format!("item {n}: type must be \"country\""),
+            ));
         }
-        let enabled = item.get("enabled").and_then(Value::as_bool).ok_or_else(|| {
-            ApiError::invalid("Permissions", &format!("item {n}: enabled must be a boolean"))
-        })?;
+        let enabled = item
+            .get("enabled")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "Permissions",
+                    &format!("item {n}: enabled must be a boolean"),
+                )
+            })?;
         changes.push((index, enabled));
     }
     let results: Vec<Value> = changes
@@ -792,7 +897,10 @@ fn update_geo(account: &mut Account, form: &Params) -> Result<Reply, ApiError> {
             }
         })
         .collect();
-    Ok(Reply::json(StatusCode::OK, &json!({ "permissions": results })))
+    Ok(Reply::json(
+        StatusCode::OK,
+        &json!({ "permissions": results }),
+    ))
 }
 
 #[cfg(test)]
@@ -803,7 +911,10 @@ mod tests {
     fn resolves_paths() {
         assert_eq!(resolve("/v1/AuthTokens/Promote"), Some(Resource::Promote));
         let sid = "CR0123456789abcdef0123456789abcdef";
-        assert_eq!(resolve(&format!("/v1/Credentials/AWS/{sid}")), Some(Resource::Aws(sid)));
+        assert_eq!(
+            resolve(&format!("/v1/Credentials/AWS/{sid}")),
+            Some(Resource::Aws(sid))
+        );
         assert_eq!(
             resolve(&format!("/v1/Credentials/PublicKeys/{sid}")),
             Some(Resource::PublicKey(sid))
@@ -817,7 +928,10 @@ mod tests {
 
     #[test]
     fn methods_map_to_operations() {
-        assert_eq!(operation(Resource::Promote, &Method::POST).unwrap(), Operation::Promote);
+        assert_eq!(
+            operation(Resource::Promote, &Method::POST).unwrap(),
+            Operation::Promote
+        );
         let err = operation(Resource::Promote, &Method::GET).unwrap_err();
         assert_eq!(err.status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(err.headers, [("allow", "POST".to_owned())]);
@@ -832,8 +946,14 @@ mod tests {
 
     #[test]
     fn page_tokens() {
-        assert!(matches!(parse_page_token("PA12"), Some(PageToken::After(12))));
-        assert!(matches!(parse_page_token("PB0"), Some(PageToken::Before(0))));
+        assert!(matches!(
+            parse_page_token("PA12"),
+            Some(PageToken::After(12))
+        ));
+        assert!(matches!(
+            parse_page_token("PB0"),
+            Some(PageToken::Before(0))
+        ));
         assert!(parse_page_token("PA").is_none());
         assert!(parse_page_token("PA-1").is_none());
         assert!(parse_page_token("PA99999999999999999999").is_none());

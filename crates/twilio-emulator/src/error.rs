@@ -32,7 +32,11 @@ pub enum ErrorKind {
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into(), source: None }
+        Self {
+            kind,
+            detail: detail.into(),
+            source: None,
+        }
     }
 
     pub(crate) fn with_source(
@@ -40,7 +44,11 @@ impl Error {
         detail: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        Self { kind, detail: detail.into(), source: Some(Box::new(source)) }
+        Self {
+            kind,
+            detail: detail.into(),
+            source: Some(Box::new(source)),
+        }
     }
 
     /// The category of this error.
@@ -57,7 +65,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -87,7 +97,12 @@ pub(crate) const CODE_INTERNAL: u32 = 20500;
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: u32, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), headers: Vec::new() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            headers: Vec::new(),
+        }
     }
 
     pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -111,8 +126,12 @@ impl ApiError {
     }
 
     pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, CODE_METHOD_NOT_ALLOWED, "Method not allowed")
-            .header("allow", allow)
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            CODE_METHOD_NOT_ALLOWED,
+            "Method not allowed",
+        )
+        .header("allow", allow)
     }
 
     pub(crate) fn missing(param: &str) -> Self {
@@ -152,8 +171,12 @@ impl ApiError {
     }
 
     pub(crate) fn too_many_requests(retry_after_secs: u64) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, CODE_TOO_MANY_REQUESTS, "Too Many Requests")
-            .header("retry-after", retry_after_secs.to_string())
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            CODE_TOO_MANY_REQUESTS,
+            "Too Many Requests",
+        )
+        .header("retry-after", retry_after_secs.to_string())
     }
 
     pub(crate) fn internal(message: impl Into<String>) -> Self {

@@ -57,7 +57,10 @@ impl fmt::Debug for Faults {
         f.debug_struct("Faults")
             .field("latency", &self.latency())
             .field("propagation_delay", &self.propagation_delay())
-            .field("rate_limit", &state.rate_limit.as_ref().map(|(limit, _, _)| *limit))
+            .field(
+                "rate_limit",
+                &state.rate_limit.as_ref().map(|(limit, _, _)| *limit),
+            )
             .field("rules", &state.rules)
             .finish()
     }
@@ -75,7 +78,10 @@ pub struct RateLimit {
 impl RateLimit {
     /// At most `max_requests` requests (0 refuses every request) per `window`.
     pub fn new(max_requests: u32, window: Duration) -> Self {
-        Self { max_requests, window }
+        Self {
+            max_requests,
+            window,
+        }
     }
 
     /// The number of requests admitted per window.
@@ -271,7 +277,11 @@ impl Faults {
 
     /// The number of fault rules still active.
     pub fn pending(&self) -> usize {
-        self.lock().rules.iter().filter(|r| r.remaining != Some(0)).count()
+        self.lock()
+            .rules
+            .iter()
+            .filter(|r| r.remaining != Some(0))
+            .count()
     }
 
     /// Removes every rule, the rate limit, the latency and the propagation delay.
@@ -301,7 +311,9 @@ impl Faults {
                 if *count >= limit.max_requests {
                     let left = limit.window.saturating_sub(now.duration_since(*start));
                     let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-                    return Decision::RateLimited { retry_after_secs: secs.max(1) };
+                    return Decision::RateLimited {
+                        retry_after_secs: secs.max(1),
+                    };
                 }
                 *count += 1;
             }
@@ -358,20 +370,46 @@ mod tests {
     #[test]
     fn filters_and_stages() {
         let f = Faults::new(1);
-        f.inject(Fault::reset().on("post", "/v1/AuthTokens/Promote").after_processing()).unwrap();
-        assert_eq!(f.check("POST", "/v1/AuthTokens/Promote", false), Decision::Proceed);
-        assert_eq!(f.check("GET", "/v1/AuthTokens/Promote", true), Decision::Proceed);
-        assert_eq!(f.check("POST", "/v1/AuthTokens/Promote", true), Decision::Reset);
-        assert_eq!(f.check("POST", "/v1/AuthTokens/Promote", true), Decision::Reset);
+        f.inject(
+            Fault::reset()
+                .on("post", "/v1/AuthTokens/Promote")
+                .after_processing(),
+        )
+        .unwrap();
+        assert_eq!(
+            f.check("POST", "/v1/AuthTokens/Promote", false),
+            Decision::Proceed
+        );
+        assert_eq!(
+            f.check("GET", "/v1/AuthTokens/Promote", true),
+            Decision::Proceed
+        );
+        assert_eq!(
+            f.check("POST", "/v1/AuthTokens/Promote", true),
+            Decision::Reset
+        );
+        assert_eq!(
+            f.check("POST", "/v1/AuthTokens/Promote", true),
+            Decision::Reset
+        );
         f.clear();
-        assert_eq!(f.check("POST", "/v1/AuthTokens/Promote", true), Decision::Proceed);
+        assert_eq!(
+            f.check("POST", "/v1/AuthTokens/Promote", true),
+            Decision::Proceed
+        );
     }
 
     #[test]
     fn invalid_status_is_rejected() {
         let f = Faults::new(1);
-        assert_eq!(f.inject(Fault::status(200)).unwrap_err().kind(), ErrorKind::InvalidConfig);
-        assert_eq!(f.inject(Fault::status(600)).unwrap_err().kind(), ErrorKind::InvalidConfig);
+        assert_eq!(
+            f.inject(Fault::status(200)).unwrap_err().kind(),
+            ErrorKind::InvalidConfig
+        );
+        assert_eq!(
+            f.inject(Fault::status(600)).unwrap_err().kind(),
+            ErrorKind::InvalidConfig
+        );
         assert_eq!(f.pending(), 0);
     }
 
@@ -391,7 +429,9 @@ mod tests {
     fn partial_probability_fires_sometimes() {
         let f = Faults::new(42);
         f.inject(Fault::status(500).probability(0.5)).unwrap();
-        let fired = (0..1000).filter(|_| f.check("GET", "/", false) != Decision::Proceed).count();
+        let fired = (0..1000)
+            .filter(|_| f.check("GET", "/", false) != Decision::Proceed)
+            .count();
         assert!((300..700).contains(&fired), "{fired}");
     }
 
@@ -401,9 +441,19 @@ mod tests {
         f.set_rate_limit(Some(RateLimit::new(2, Duration::from_secs(10))));
         assert_eq!(f.check("GET", "/", false), Decision::Proceed);
         assert_eq!(f.check("GET", "/", false), Decision::Proceed);
-        assert_eq!(f.check("GET", "/", false), Decision::RateLimited { retry_after_secs: 10 });
+        assert_eq!(
+            f.check("GET", "/", false),
+            Decision::RateLimited {
+                retry_after_secs: 10
+            }
+        );
         tokio::time::advance(Duration::from_millis(7500)).await;
-        assert_eq!(f.check("GET", "/", false), Decision::RateLimited { retry_after_secs: 3 });
+        assert_eq!(
+            f.check("GET", "/", false),
+            Decision::RateLimited {
+                retry_after_secs: 3
+            }
+        );
         tokio::time::advance(Duration::from_millis(2500)).await;
         assert_eq!(f.check("GET", "/", false), Decision::Proceed);
         f.set_rate_limit(None);

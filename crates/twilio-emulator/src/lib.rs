@@ -155,7 +155,10 @@ impl fmt::Debug for EmulatorBuilder {
             .field("port", &self.port)
             .field("account", &self.account.as_ref().map(|(sid, _)| sid))
             .field("extra_accounts", &self.extra_accounts.len())
-            .field("api_keys", &self.api_keys.iter().map(|(sid, _)| sid).collect::<Vec<_>>())
+            .field(
+                "api_keys",
+                &self.api_keys.iter().map(|(sid, _)| sid).collect::<Vec<_>>(),
+            )
             .field("max_body_bytes", &self.max_body_bytes)
             .field("latency", &self.latency)
             .field("rate_limit", &self.rate_limit)
@@ -265,7 +268,10 @@ impl EmulatorBuilder {
     /// [`ErrorKind::Random`] when the OS random number generator fails.
     pub async fn start(self) -> Result<Emulator, Error> {
         if self.max_body_bytes == 0 {
-            return Err(Error::new(ErrorKind::InvalidConfig, "max_body_bytes must be at least 1"));
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "max_body_bytes must be at least 1",
+            ));
         }
         let seed = match self.fault_seed {
             Some(seed) => seed,
@@ -313,9 +319,9 @@ impl EmulatorBuilder {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| Error::with_source(ErrorKind::Bind, format!("cannot bind {addr}"), e))?;
-        let local_addr = listener.local_addr().map_err(|e| {
-            Error::with_source(ErrorKind::Bind, "cannot read the bound address", e)
-        })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| Error::with_source(ErrorKind::Bind, "cannot read the bound address", e))?;
         let shown = if local_addr.ip().is_unspecified() {
             let loopback = match local_addr.ip() {
                 IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -337,18 +343,30 @@ impl EmulatorBuilder {
         let task = tokio::spawn(server::serve(listener, Arc::clone(&shared), shutdown_rx));
         let account_sid = state::lock(&main).sid;
         tracing::debug!(base_url = %shared.base_url, %account_sid, "twilio emulator started");
-        Ok(Emulator { shared, main, account_sid, local_addr, shutdown, task: Some(task) })
+        Ok(Emulator {
+            shared,
+            main,
+            account_sid,
+            local_addr,
+            shutdown,
+            task: Some(task),
+        })
     }
 }
 
 fn random_error(e: getrandom::Error) -> Error {
-    Error::with_source(ErrorKind::Random, "the OS random number generator failed", e)
+    Error::with_source(
+        ErrorKind::Random,
+        "the OS random number generator failed",
+        e,
+    )
 }
 
 fn random_account() -> Result<(AccountSid, AuthToken), Error> {
     let sid = random::hex32("AC").map_err(random_error)?;
-    let sid = AccountSid::parse(&sid)
-        .map_err(|e| Error::with_source(ErrorKind::Random, "generated an invalid account SID", e))?;
+    let sid = AccountSid::parse(&sid).map_err(|e| {
+        Error::with_source(ErrorKind::Random, "generated an invalid account SID", e)
+    })?;
     let token = random::hex32("").map_err(random_error)?;
     let token = AuthToken::new(token)
         .map_err(|e| Error::with_source(ErrorKind::Random, "generated an invalid token", e))?;
@@ -442,7 +460,11 @@ pub struct AccountSnapshot {
 impl AccountSnapshot {
     fn of(account: &Account) -> Self {
         let sids = |store: &state::CredentialStore| {
-            store.page_after(None, usize::MAX).into_iter().map(|(_, c)| c.sid.clone()).collect()
+            store
+                .page_after(None, usize::MAX)
+                .into_iter()
+                .map(|(_, c)| c.sid.clone())
+                .collect()
         };
         Self {
             account_sid: account.sid,
@@ -579,15 +601,24 @@ impl Emulator {
 
     /// The main account's secondary token, if one exists.
     pub fn secondary_auth_token(&self) -> Option<AuthToken> {
-        state::lock(&self.main).secondary.as_ref().map(|t| t.value.clone())
+        state::lock(&self.main)
+            .secondary
+            .as_ref()
+            .map(|t| t.value.clone())
     }
 
     /// `Basic …` for the main account and its current primary token, ready for an
     /// `Authorization` header in raw-HTTP tests. It contains the (local, test-only) token.
     pub fn basic_auth_header(&self) -> String {
-        let credentials =
-            format!("{}:{}", self.account_sid.as_str(), self.auth_token().expose_secret());
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials))
+        let credentials = format!(
+            "{}:{}",
+            self.account_sid.as_str(),
+            self.auth_token().expose_secret()
+        );
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        )
     }
 
     /// Token-change e-mails Twilio would have sent for the main account.
@@ -627,9 +658,14 @@ impl Emulator {
     /// [`ErrorKind::InvalidConfig`] when the SID is already in use.
     pub fn add_account_with(&self, sid: AccountSid, auth_token: AuthToken) -> Result<(), Error> {
         if self.shared.registry.contains(sid.as_str()) {
-            return Err(Error::new(ErrorKind::InvalidConfig, format!("account {sid} exists")));
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!("account {sid} exists"),
+            ));
         }
-        self.shared.registry.insert_account(Account::new(sid, auth_token, api::now_utc()));
+        self.shared
+            .registry
+            .insert_account(Account::new(sid, auth_token, api::now_utc()));
         Ok(())
     }
 
@@ -640,16 +676,23 @@ impl Emulator {
     /// [`ErrorKind::UnknownAccount`] for an unknown account; [`ErrorKind::Random`] when the
     /// OS random number generator fails.
     pub fn add_api_key(&self, account: &AccountSid) -> Result<ApiKey, Error> {
-        let target = self.shared.registry.account(account.as_str()).ok_or_else(|| {
-            Error::new(ErrorKind::UnknownAccount, format!("no account {account}"))
-        })?;
+        let target = self
+            .shared
+            .registry
+            .account(account.as_str())
+            .ok_or_else(|| {
+                Error::new(ErrorKind::UnknownAccount, format!("no account {account}"))
+            })?;
         let sid = random::hex32("SK").map_err(random_error)?;
-        let sid = ApiKeySid::parse(&sid)
-            .map_err(|e| Error::with_source(ErrorKind::Random, "generated an invalid key SID", e))?;
+        let sid = ApiKeySid::parse(&sid).map_err(|e| {
+            Error::with_source(ErrorKind::Random, "generated an invalid key SID", e)
+        })?;
         let secret = random::hex32("").map_err(random_error)?;
         let secret = ApiKeySecret::new(secret)
             .map_err(|e| Error::with_source(ErrorKind::Random, "generated an invalid secret", e))?;
-        self.shared.registry.insert_api_key(&sid, secret.clone(), target);
+        self.shared
+            .registry
+            .insert_api_key(&sid, secret.clone(), target);
         Ok(ApiKey { sid, secret })
     }
 

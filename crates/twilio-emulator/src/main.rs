@@ -55,35 +55,53 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed, String> 
             _ => (flag.clone(), None),
         };
         let mut value = |what: &str| -> Result<String, String> {
-            inline.clone().or_else(|| argv.next()).ok_or_else(|| format!("{name} needs {what}"))
+            inline
+                .clone()
+                .or_else(|| argv.next())
+                .ok_or_else(|| format!("{name} needs {what}"))
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(Parsed::Exit(USAGE)),
             "-V" | "--version" => {
-                return Ok(Parsed::Exit(concat!("twilio-emulator ", env!("CARGO_PKG_VERSION"), "\n")));
+                return Ok(Parsed::Exit(concat!(
+                    "twilio-emulator ",
+                    env!("CARGO_PKG_VERSION"),
+                    "\n"
+                )));
             }
             "--host" => {
                 let v = value("an IP address")?;
-                args.host = Some(v.parse().map_err(|_| format!("--host: not an IP address: {v}"))?);
+                args.host = Some(
+                    v.parse()
+                        .map_err(|_| format!("--host: not an IP address: {v}"))?,
+                );
             }
             "--port" => {
                 let v = value("a port")?;
-                args.port = v.parse().map_err(|_| format!("--port: not a port number: {v}"))?;
+                args.port = v
+                    .parse()
+                    .map_err(|_| format!("--port: not a port number: {v}"))?;
             }
             "--account-sid" => args.account_sid = Some(value("an account SID")?),
             "--auth-token" => args.auth_token = Some(value("a token")?),
             "--max-body-bytes" => {
                 let v = value("a byte count")?;
-                args.max_body_bytes =
-                    Some(v.parse().map_err(|_| format!("--max-body-bytes: not a number: {v}"))?);
+                args.max_body_bytes = Some(
+                    v.parse()
+                        .map_err(|_| format!("--max-body-bytes: not a number: {v}"))?,
+                );
             }
             "--latency-ms" => {
                 let v = value("milliseconds")?;
-                args.latency_ms = v.parse().map_err(|_| format!("--latency-ms: not a number: {v}"))?;
+                args.latency_ms = v
+                    .parse()
+                    .map_err(|_| format!("--latency-ms: not a number: {v}"))?;
             }
             "--rate-limit" => {
                 let v = value("N/SECS")?;
-                let parsed = v.split_once('/').and_then(|(n, s)| Some((n.parse().ok()?, s.parse().ok()?)));
+                let parsed = v
+                    .split_once('/')
+                    .and_then(|(n, s)| Some((n.parse().ok()?, s.parse().ok()?)));
                 match parsed {
                     Some((n, secs)) if secs > 0 => args.rate_limit = Some((n, secs)),
                     _ => return Err(format!("--rate-limit: expected N/SECS, got {v}")),
@@ -126,17 +144,25 @@ async fn run(args: Args) -> Result<(), String> {
         builder = builder.rate_limit(RateLimit::new(n, Duration::from_secs(secs)));
     }
     let emulator = builder.start().await.map_err(|e| {
-        let cause = std::error::Error::source(&e).map(|s| format!(": {s}")).unwrap_or_default();
+        let cause = std::error::Error::source(&e)
+            .map(|s| format!(": {s}"))
+            .unwrap_or_default();
         format!("{e}{cause}")
     })?;
 
     // The token printed here is a local test credential of this emulator process, not a
     // Twilio secret; printing it is the point of the program.
-    println!("Twilio Accounts v1 emulator listening on {}", emulator.base_url());
+    println!(
+        "Twilio Accounts v1 emulator listening on {}",
+        emulator.base_url()
+    );
     println!();
     println!("Local test credentials (valid only against this emulator):");
     println!("  TWILIO_ACCOUNT_SID={}", emulator.account_sid());
-    println!("  TWILIO_AUTH_TOKEN={}", emulator.auth_token().expose_secret());
+    println!(
+        "  TWILIO_AUTH_TOKEN={}",
+        emulator.auth_token().expose_secret()
+    );
     println!();
     println!("Example:");
     println!(
@@ -186,7 +212,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the Tokio runtime: {e}");
@@ -212,9 +241,15 @@ mod tests {
 
     #[test]
     fn parses_flags() {
-        let Ok(Parsed::Run(args)) =
-            parse(&["--port", "4010", "--host=0.0.0.0", "--latency-ms", "5", "--rate-limit", "10/2"])
-        else {
+        let Ok(Parsed::Run(args)) = parse(&[
+            "--port",
+            "4010",
+            "--host=0.0.0.0",
+            "--latency-ms",
+            "5",
+            "--rate-limit",
+            "10/2",
+        ]) else {
             panic!("expected run");
         };
         assert_eq!(args.port, 4010);

@@ -38,7 +38,10 @@ impl RequestIds {
         let mut prefix = String::with_capacity(18);
         prefix.push_str("RQ");
         push_hex(&mut prefix, &bytes);
-        Ok(Self { prefix, counter: AtomicU64::new(0) })
+        Ok(Self {
+            prefix,
+            counter: AtomicU64::new(0),
+        })
     }
 
     pub(crate) fn next(&self) -> String {

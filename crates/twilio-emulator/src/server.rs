@@ -187,7 +187,10 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Outcome {
         match Limited::new(body, shared.max_body_bytes).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(error) => {
-                if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                if error
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
                     return Outcome::Respond(close(error_response(
                         &ApiError::too_large(shared.max_body_bytes),
                         shared,
@@ -221,7 +224,10 @@ fn process(
     let mut buffer = [0u8; MAX_CREDENTIALS];
     let (username, password) =
         basic_credentials(parts, &mut buffer).ok_or_else(ApiError::unauthenticated)?;
-    let principal = shared.registry.principal(username).ok_or_else(ApiError::unauthenticated)?;
+    let principal = shared
+        .registry
+        .principal(username)
+        .ok_or_else(ApiError::unauthenticated)?;
 
     let resource = api::resolve(path);
     let query = Params::parse_or_400(parts.uri.query().unwrap_or("").as_bytes(), "query string");
@@ -252,7 +258,13 @@ fn process(
     } else {
         Params::default()
     };
-    let ctx = Context { base_url: &shared.base_url, path, now, instant, faults: &shared.faults };
+    let ctx = Context {
+        base_url: &shared.base_url,
+        path,
+        now,
+        instant,
+        faults: &shared.faults,
+    };
     let reply = api::execute(operation, &mut guard, &ctx, &query, &form);
     drop(guard);
     reply
@@ -276,7 +288,9 @@ fn basic_credentials<'b>(
     if rest.len() > MAX_CREDENTIALS / 3 * 4 {
         return None;
     }
-    let len = base64::engine::general_purpose::STANDARD.decode_slice(rest, &mut buffer[..]).ok()?;
+    let len = base64::engine::general_purpose::STANDARD
+        .decode_slice(rest, &mut buffer[..])
+        .ok()?;
     let decoded = &buffer[..len];
     let colon = decoded.iter().position(|&b| b == b':')?;
     let username = std::str::from_utf8(&decoded[..colon]).ok()?;
@@ -297,7 +311,10 @@ fn base_response(status: StatusCode, body: Option<Vec<u8>>, shared: &Shared) -> 
     *response.status_mut() = status;
     let headers = response.headers_mut();
     if has_body {
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     if let Ok(id) = HeaderValue::from_str(&shared.request_ids.next()) {
         headers.insert("twilio-request-id", id);
@@ -326,7 +343,9 @@ fn fault_response(status: u16, shared: &Shared) -> Response<Body> {
 
 /// Asks hyper to close the connection after this response (the request body was not read).
 fn close(mut response: Response<Body>) -> Response<Body> {
-    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
 
@@ -336,7 +355,10 @@ mod tests {
 
     fn parts_with_auth(value: &[u8]) -> hyper::http::request::Parts {
         let request = Request::builder()
-            .header(header::AUTHORIZATION, HeaderValue::from_bytes(value).unwrap())
+            .header(
+                header::AUTHORIZATION,
+                HeaderValue::from_bytes(value).unwrap(),
+            )
             .body(())
             .unwrap();
         request.into_parts().0
@@ -355,16 +377,26 @@ mod tests {
         let longest = base64::engine::general_purpose::STANDARD.encode([b':'; MAX_CREDENTIALS]);
         let parts = parts_with_auth(format!("Basic {longest}").as_bytes());
         assert!(basic_credentials(&parts, &mut buffer).is_some());
-        let too_long = base64::engine::general_purpose::STANDARD.encode([b':'; MAX_CREDENTIALS + 1]);
+        let too_long =
+            base64::engine::general_purpose::STANDARD.encode([b':'; MAX_CREDENTIALS + 1]);
         let parts = parts_with_auth(format!("Basic {too_long}").as_bytes());
         assert!(basic_credentials(&parts, &mut buffer).is_none());
     }
 
     #[test]
     fn rejects_malformed_basic_credentials() {
-        for bad in [&b"Bearer abc"[..], b"Basic", b"Basic !!!", b"Basic YWJj", b"Basic \xff\xfe"] {
+        for bad in [
+            &b"Bearer abc"[..],
+            b"Basic",
+            b"Basic !!!",
+            b"Basic YWJj",
+            b"Basic \xff\xfe",
+        ] {
             let parts = parts_with_auth(bad);
-            assert!(basic_credentials(&parts, &mut [0; MAX_CREDENTIALS]).is_none(), "{bad:?}");
+            assert!(
+                basic_credentials(&parts, &mut [0; MAX_CREDENTIALS]).is_none(),
+                "{bad:?}"
+            );
         }
         let no_header = Request::builder().body(()).unwrap().into_parts().0;
         assert!(basic_credentials(&no_header, &mut [0; MAX_CREDENTIALS]).is_none());

@@ -72,13 +72,22 @@ impl CredentialStore {
         if after == Some(u64::MAX) {
             return Vec::new();
         }
-        self.by_seq.range(start..).take(n).map(|(s, c)| (*s, c)).collect()
+        self.by_seq
+            .range(start..)
+            .take(n)
+            .map(|(s, c)| (*s, c))
+            .collect()
     }
 
     /// The last `n` credentials with sequence numbers below `before`, in ascending order.
     pub(crate) fn page_before(&self, before: u64, n: usize) -> Vec<(u64, &Credential)> {
-        let mut page: Vec<_> =
-            self.by_seq.range(..before).rev().take(n).map(|(s, c)| (*s, c)).collect();
+        let mut page: Vec<_> = self
+            .by_seq
+            .range(..before)
+            .rev()
+            .take(n)
+            .map(|(s, c)| (*s, c))
+            .collect();
         page.reverse();
         page
     }
@@ -128,7 +137,11 @@ impl Account {
     pub(crate) fn new(sid: AccountSid, token: AuthToken, now: OffsetDateTime) -> Self {
         Self {
             sid,
-            primary: Token { value: token, created: now, usable_at: None },
+            primary: Token {
+                value: token,
+                created: now,
+                usable_at: None,
+            },
             secondary: None,
             aws: CredentialStore::default(),
             public_keys: CredentialStore::default(),
@@ -171,7 +184,8 @@ impl Registry {
     pub(crate) fn insert_account(&self, account: Account) -> Arc<Mutex<Account>> {
         let sid = account.sid.as_str().to_owned();
         let account = Arc::new(Mutex::new(account));
-        self.write().insert(sid, Principal::Account(Arc::clone(&account)));
+        self.write()
+            .insert(sid, Principal::Account(Arc::clone(&account)));
         account
     }
 
@@ -181,7 +195,10 @@ impl Registry {
         secret: ApiKeySecret,
         account: Arc<Mutex<Account>>,
     ) {
-        self.write().insert(key.as_str().to_owned(), Principal::ApiKey(account, Arc::new(secret)));
+        self.write().insert(
+            key.as_str().to_owned(),
+            Principal::ApiKey(account, Arc::new(secret)),
+        );
     }
 
     pub(crate) fn contains(&self, username: &str) -> bool {
@@ -257,7 +274,11 @@ mod tests {
         assert_eq!(store.page_after(None, usize::MAX).len(), 5);
         let first: Vec<_> = store.page_after(None, 2).iter().map(|(s, _)| *s).collect();
         assert_eq!(first, [0, 1]);
-        let next: Vec<_> = store.page_after(Some(1), 2).iter().map(|(s, _)| *s).collect();
+        let next: Vec<_> = store
+            .page_after(Some(1), 2)
+            .iter()
+            .map(|(s, _)| *s)
+            .collect();
         assert_eq!(next, [2, 3]);
         let prev: Vec<_> = store.page_before(2, 2).iter().map(|(s, _)| *s).collect();
         assert_eq!(prev, [0, 1]);
@@ -270,8 +291,13 @@ mod tests {
         assert!(store.remove("cr2").is_none());
         assert!(store.remove("CR2").is_some());
         assert!(store.get("CR2").is_none());
-        assert_eq!(store.page_after(Some(1), 2).iter().map(|(s, _)| *s).collect::<Vec<_>>(), [
-            3, 4
-        ]);
+        assert_eq!(
+            store
+                .page_after(Some(1), 2)
+                .iter()
+                .map(|(s, _)| *s)
+                .collect::<Vec<_>>(),
+            [3, 4]
+        );
     }
 }

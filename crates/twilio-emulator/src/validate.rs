@@ -46,15 +46,30 @@ pub(crate) struct Country {
 }
 
 const fn c(code: &'static str, prefix: &'static str) -> Country {
-    Country { code, prefix, high_risk: false, enabled_by_default: false }
+    Country {
+        code,
+        prefix,
+        high_risk: false,
+        enabled_by_default: false,
+    }
 }
 
 const fn risky(code: &'static str, prefix: &'static str) -> Country {
-    Country { code, prefix, high_risk: true, enabled_by_default: true }
+    Country {
+        code,
+        prefix,
+        high_risk: true,
+        enabled_by_default: true,
+    }
 }
 
 const fn home(code: &'static str, prefix: &'static str) -> Country {
-    Country { code, prefix, high_risk: false, enabled_by_default: true }
+    Country {
+        code,
+        prefix,
+        high_risk: false,
+        enabled_by_default: true,
+    }
 }
 
 /// The countries the emulator knows, sorted by code. `US` and `CA` start enabled; the
@@ -116,7 +131,9 @@ pub(crate) const COUNTRIES: &[Country] = &[
 /// The table index of `code` (ASCII case-insensitive).
 pub(crate) fn country_index(code: &str) -> Option<usize> {
     let upper = code.to_ascii_uppercase();
-    COUNTRIES.binary_search_by(|c| c.code.cmp(upper.as_str())).ok()
+    COUNTRIES
+        .binary_search_by(|c| c.code.cmp(upper.as_str()))
+        .ok()
 }
 
 #[cfg(test)]

@@ -12,19 +12,28 @@ use twilio_emulator::Emulator;
 
 /// Writes `request`, reads until the server closes, returns (status, body).
 async fn raw(emu: &Emulator, request: &[u8]) -> (u16, String) {
-    let mut tcp = tokio::net::TcpStream::connect(emu.local_addr()).await.unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
     // The server may answer and close before reading everything (e.g. 413): ignore write errors.
     let _ = tcp.write_all(request).await;
     let mut out = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut out)).await;
-    assert!(read.is_ok(), "server neither answered nor closed for {:?}", String::from_utf8_lossy(&request[..request.len().min(200)]));
+    assert!(
+        read.is_ok(),
+        "server neither answered nor closed for {:?}",
+        String::from_utf8_lossy(&request[..request.len().min(200)])
+    );
     let text = String::from_utf8_lossy(&out).into_owned();
     let status = text
         .strip_prefix("HTTP/1.1 ")
         .and_then(|rest| rest.get(..3))
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -44,14 +53,19 @@ fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> V
 
 fn twilio_error(status: u16, body: &str, want_status: u16, want_code: u64, case: &str) {
     assert_eq!(status, want_status, "{case}: {body}");
-    let json: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{case}: not JSON ({e}): {body}"));
+    let json: Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{case}: not JSON ({e}): {body}"));
     assert_eq!(json["code"], want_code, "{case}: {json}");
     assert_eq!(json["status"], want_status, "{case}: {json}");
 }
 
 #[tokio::test]
 async fn hostile_requests_get_twilio_errors_and_the_server_keeps_serving() {
-    let emu = Emulator::builder().max_body_bytes(64 * 1024).start().await.unwrap();
+    let emu = Emulator::builder()
+        .max_body_bytes(64 * 1024)
+        .start()
+        .await
+        .unwrap();
     let auth = emu.basic_auth_header();
     let sid = emu.account_sid();
     let form = ("Content-Type", "application/x-www-form-urlencoded");
@@ -130,21 +144,39 @@ async fn hostile_requests_get_twilio_errors_and_the_server_keeps_serving() {
         b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n".to_vec(),
         b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n".to_vec(),
         b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".to_vec(),
-        format!("GET / HTTP/1.1\r\n{}\r\n", (0..200).map(|i| format!("X-{i}: y\r\n")).collect::<String>()).into_bytes(),
+        format!(
+            "GET / HTTP/1.1\r\n{}\r\n",
+            (0..200)
+                .map(|i| format!("X-{i}: y\r\n"))
+                .collect::<String>()
+        )
+        .into_bytes(),
         format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(1_000_000)).into_bytes(),
         // Announced body never sent in full: the client gives up.
-        b"POST /v1/AuthTokens/Secondary HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc".to_vec(),
+        b"POST /v1/AuthTokens/Secondary HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"
+            .to_vec(),
     ];
     for bytes in &garbage {
-        let mut tcp = tokio::net::TcpStream::connect(emu.local_addr()).await.unwrap();
+        let mut tcp = tokio::net::TcpStream::connect(emu.local_addr())
+            .await
+            .unwrap();
         let _ = tcp.write_all(bytes).await;
         let _ = tcp.shutdown().await;
         let mut out = Vec::new();
         let read = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut out)).await;
-        assert!(read.is_ok(), "hung on {:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(60)]));
+        assert!(
+            read.is_ok(),
+            "hung on {:?}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(60)])
+        );
         let text = String::from_utf8_lossy(&out);
         if let Some(code) = text.strip_prefix("HTTP/1.1 ").and_then(|r| r.get(..1)) {
-            assert_eq!(code, "4", "{:?} -> {text}", String::from_utf8_lossy(&bytes[..bytes.len().min(60)]));
+            assert_eq!(
+                code,
+                "4",
+                "{:?} -> {text}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(60)])
+            );
         }
     }
 
@@ -155,7 +187,16 @@ async fn hostile_requests_get_twilio_errors_and_the_server_keeps_serving() {
     assert!(snapshot.safelist().is_empty());
     assert!(snapshot.consents().is_empty());
     assert!(snapshot.contacts().is_empty());
-    let (status, body) = raw(&emu, &request("POST", "/v1/AuthTokens/Secondary", &[("Authorization", &auth)], b"")).await;
+    let (status, body) = raw(
+        &emu,
+        &request(
+            "POST",
+            "/v1/AuthTokens/Secondary",
+            &[("Authorization", &auth)],
+            b"",
+        ),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     assert!(emu.secondary_auth_token().is_some());
 }
@@ -165,14 +206,28 @@ async fn pipelined_requests_on_one_connection_are_each_answered() {
     let emu = Emulator::start().await.unwrap();
     let auth = emu.basic_auth_header();
     let mut bytes = Vec::new();
-    for path in ["/v1/Nope", "/v1/Credentials/AWS", "/v1/Credentials/AWS/CRbad"] {
-        bytes.extend_from_slice(format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n").as_bytes());
+    for path in [
+        "/v1/Nope",
+        "/v1/Credentials/AWS",
+        "/v1/Credentials/AWS/CRbad",
+    ] {
+        bytes.extend_from_slice(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n").as_bytes(),
+        );
     }
     bytes.extend_from_slice(format!("GET /v1/Credentials/AWS HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n").as_bytes());
-    let mut tcp = tokio::net::TcpStream::connect(emu.local_addr()).await.unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
     tcp.write_all(&bytes).await.unwrap();
     let mut out = String::new();
-    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_string(&mut out)).await.unwrap().unwrap();
-    let statuses: Vec<&str> = out.match_indices("HTTP/1.1 ").map(|(i, _)| &out[i + 9..i + 12]).collect();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    let statuses: Vec<&str> = out
+        .match_indices("HTTP/1.1 ")
+        .map(|(i, _)| &out[i + 9..i + 12])
+        .collect();
     assert_eq!(statuses, ["404", "200", "404", "200"]);
 }

@@ -39,17 +39,60 @@ async fn mixed_concurrent_requests_keep_state_consistent() {
             for step in 0..40u32 {
                 let choice = (task * 7 + step * 13) % 10;
                 let (method, path, body, auth) = match choice {
-                    0 | 1 => (Method::GET, "/v1/Credentials/AWS?PageSize=5".to_owned(), String::new(), &key_auth),
-                    2 => (Method::POST, "/v1/Credentials/AWS".to_owned(), form(&[("Credentials", "A:B"), ("FriendlyName", &format!("t{task}s{step}"))]), &key_auth),
+                    0 | 1 => (
+                        Method::GET,
+                        "/v1/Credentials/AWS?PageSize=5".to_owned(),
+                        String::new(),
+                        &key_auth,
+                    ),
+                    2 => (
+                        Method::POST,
+                        "/v1/Credentials/AWS".to_owned(),
+                        form(&[
+                            ("Credentials", "A:B"),
+                            ("FriendlyName", &format!("t{task}s{step}")),
+                        ]),
+                        &key_auth,
+                    ),
                     3 => match mine.pop() {
-                        Some(cr) => (Method::DELETE, format!("/v1/Credentials/AWS/{cr}"), String::new(), &key_auth),
-                        None => (Method::GET, "/v1/Credentials/AWS".to_owned(), String::new(), &key_auth),
+                        Some(cr) => (
+                            Method::DELETE,
+                            format!("/v1/Credentials/AWS/{cr}"),
+                            String::new(),
+                            &key_auth,
+                        ),
+                        None => (
+                            Method::GET,
+                            "/v1/Credentials/AWS".to_owned(),
+                            String::new(),
+                            &key_auth,
+                        ),
                     },
-                    4 | 5 => (Method::POST, "/v1/AuthTokens/Secondary".to_owned(), String::new(), &key_auth),
-                    6 => (Method::DELETE, "/v1/AuthTokens/Secondary".to_owned(), String::new(), &key_auth),
-                    7 | 8 => (Method::POST, "/v1/AuthTokens/Promote".to_owned(), String::new(), &key_auth),
+                    4 | 5 => (
+                        Method::POST,
+                        "/v1/AuthTokens/Secondary".to_owned(),
+                        String::new(),
+                        &key_auth,
+                    ),
+                    6 => (
+                        Method::DELETE,
+                        "/v1/AuthTokens/Secondary".to_owned(),
+                        String::new(),
+                        &key_auth,
+                    ),
+                    7 | 8 => (
+                        Method::POST,
+                        "/v1/AuthTokens/Promote".to_owned(),
+                        String::new(),
+                        &key_auth,
+                    ),
                     // The original primary: works until the first promotion, 401 after.
-                    _ => (Method::GET, "/v1/Messaging/GeoPermissions?CountryCode=US".to_owned(), String::new(), &original_auth),
+                    _ => (
+                        Method::GET,
+                        "/v1/Messaging/GeoPermissions?CountryCode=US".to_owned(),
+                        String::new(),
+                        &original_auth,
+                    ),
                 };
                 let ct = (!body.is_empty()).then_some(common::FORM);
                 let resp = conn.send(method.clone(), &path, Some(auth), ct, body).await;
@@ -61,9 +104,18 @@ async fn mixed_concurrent_requests_keep_state_consistent() {
                         log.created_credentials.push(cr.clone());
                         mine.push(cr);
                     }
-                    (3, 204) => log.deleted_credentials.push(path.rsplit('/').next().unwrap().to_owned()),
-                    (4 | 5, 201) => log.created_tokens.push(resp.json()["secondary_auth_token"].as_str().unwrap().to_owned()),
-                    (7 | 8, 200) => log.promoted_tokens.push(resp.json()["auth_token"].as_str().unwrap().to_owned()),
+                    (3, 204) => log
+                        .deleted_credentials
+                        .push(path.rsplit('/').next().unwrap().to_owned()),
+                    (4 | 5, 201) => log.created_tokens.push(
+                        resp.json()["secondary_auth_token"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    ),
+                    (7 | 8, 200) => log
+                        .promoted_tokens
+                        .push(resp.json()["auth_token"].as_str().unwrap().to_owned()),
                     (0 | 1 | 3, 200) | (6, 204 | 404) | (7 | 8, 404) => {}
                     (9, 200 | 401) => {}
                     other => panic!("unexpected {other:?} for {method} {path}: {:?}", resp.body),
@@ -84,7 +136,10 @@ async fn mixed_concurrent_requests_keep_state_consistent() {
         }
     }
     assert!(all.statuses.keys().all(|&s| s < 500), "{:?}", all.statuses);
-    assert!(!all.promoted_tokens.is_empty(), "the mix should promote at least once");
+    assert!(
+        !all.promoted_tokens.is_empty(),
+        "the mix should promote at least once"
+    );
 
     // Every token is fresh; every promoted token was created once and promoted once.
     let created: HashSet<_> = all.created_tokens.iter().collect();
@@ -97,13 +152,29 @@ async fn mixed_concurrent_requests_keep_state_consistent() {
     // Clear the secondary slot, then exactly one of all tokens ever seen authenticates,
     // and it is the emulator's current primary, one of the promoted tokens.
     let mut conn = Conn::open(addr).await;
-    let resp = conn.send(Method::DELETE, "/v1/AuthTokens/Secondary", Some(&key_auth), None, "").await;
+    let resp = conn
+        .send(
+            Method::DELETE,
+            "/v1/AuthTokens/Secondary",
+            Some(&key_auth),
+            None,
+            "",
+        )
+        .await;
     assert!(resp.status == 204 || resp.status == 404);
     let primary = emu.auth_token().expose_secret().to_owned();
     assert!(promoted.contains(&primary));
     let mut working = Vec::new();
     for token in std::iter::once(&original).chain(all.created_tokens.iter()) {
-        let resp = conn.send(Method::GET, "/v1/Credentials/AWS?PageSize=1", Some(&basic(sid.as_str(), token)), None, "").await;
+        let resp = conn
+            .send(
+                Method::GET,
+                "/v1/Credentials/AWS?PageSize=1",
+                Some(&basic(sid.as_str(), token)),
+                None,
+                "",
+            )
+            .await;
         match resp.status {
             200 => working.push(token.clone()),
             401 => {}
@@ -123,9 +194,15 @@ async fn mixed_concurrent_requests_keep_state_consistent() {
     let base = emu.base_url();
     let mut path = "/v1/Credentials/AWS?PageSize=7".to_owned();
     loop {
-        let page = conn.send(Method::GET, &path, Some(&key_auth), None, "").await.json();
+        let page = conn
+            .send(Method::GET, &path, Some(&key_auth), None, "")
+            .await
+            .json();
         for c in page["credentials"].as_array().unwrap() {
-            assert!(listed.insert(c["sid"].as_str().unwrap().to_owned()), "listed twice");
+            assert!(
+                listed.insert(c["sid"].as_str().unwrap().to_owned()),
+                "listed twice"
+            );
         }
         match page["meta"]["next_page_url"].as_str() {
             Some(next) => path = next.strip_prefix(&base).unwrap().to_owned(),

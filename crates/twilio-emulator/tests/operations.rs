@@ -27,12 +27,18 @@ async fn base_url_and_credentials() {
 async fn fixed_account_is_reproducible() {
     let sid = AccountSid::parse("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").unwrap();
     let token = AuthToken::new("fixed-token").unwrap();
-    let emu = Emulator::builder().account(sid, token).start().await.unwrap();
+    let emu = Emulator::builder()
+        .account(sid, token)
+        .start()
+        .await
+        .unwrap();
     assert_eq!(emu.account_sid(), sid);
     assert_eq!(emu.auth_token().expose_secret(), "fixed-token");
     let mut conn = Conn::open(emu.local_addr()).await;
     let auth = basic(sid.as_str(), "fixed-token");
-    let resp = conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "").await;
+    let resp = conn
+        .send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "")
+        .await;
     assert_eq!(resp.status, 200);
     emu.shutdown().await;
 }
@@ -44,10 +50,22 @@ async fn secondary_create_delete_and_promote() {
     let old_auth = env.auth();
 
     // Delete and promote without a secondary: 404 / 20404.
-    let body = env.delete("/v1/AuthTokens/Secondary").await.assert_error(404, 20404);
-    assert_eq!(body["message"], "The requested resource /AuthTokens/Secondary was not found");
-    let body = env.post("/v1/AuthTokens/Promote", "").await.assert_error(404, 20404);
-    assert_eq!(body["message"], "The requested resource /AuthTokens/Promote was not found");
+    let body = env
+        .delete("/v1/AuthTokens/Secondary")
+        .await
+        .assert_error(404, 20404);
+    assert_eq!(
+        body["message"],
+        "The requested resource /AuthTokens/Secondary was not found"
+    );
+    let body = env
+        .post("/v1/AuthTokens/Promote", "")
+        .await
+        .assert_error(404, 20404);
+    assert_eq!(
+        body["message"],
+        "The requested resource /AuthTokens/Promote was not found"
+    );
 
     // Create: 201 with a fresh token.
     let resp = env.post("/v1/AuthTokens/Secondary", "").await;
@@ -58,37 +76,74 @@ async fn secondary_create_delete_and_promote() {
     assert_eq!(created["account_sid"], env.emu.account_sid().as_str());
     assert_timestamp(&created["date_created"]);
     assert_timestamp(&created["date_updated"]);
-    assert_eq!(created["url"], format!("{}/v1/AuthTokens/Secondary", env.emu.base_url()));
+    assert_eq!(
+        created["url"],
+        format!("{}/v1/AuthTokens/Secondary", env.emu.base_url())
+    );
     let first = created["secondary_auth_token"].as_str().unwrap().to_owned();
     assert_eq!(first.len(), 32);
     assert_ne!(first, old_primary.expose_secret());
-    assert_eq!(env.emu.secondary_auth_token().unwrap().expose_secret(), first);
+    assert_eq!(
+        env.emu.secondary_auth_token().unwrap().expose_secret(),
+        first
+    );
 
     // The secondary authenticates like the primary.
     let sid = env.emu.account_sid();
     let mut conn = Conn::open(env.emu.local_addr()).await;
     let with_first = basic(sid.as_str(), &first);
-    let resp = conn.send(Method::GET, "/v1/Credentials/AWS", Some(&with_first), None, "").await;
+    let resp = conn
+        .send(
+            Method::GET,
+            "/v1/Credentials/AWS",
+            Some(&with_first),
+            None,
+            "",
+        )
+        .await;
     assert_eq!(resp.status, 200);
 
     // Creating again replaces it: the first secondary stops working.
-    let second = env.post("/v1/AuthTokens/Secondary", "SuppressEmailNotification=true").await;
+    let second = env
+        .post("/v1/AuthTokens/Secondary", "SuppressEmailNotification=true")
+        .await;
     assert_eq!(second.status, 201);
-    let second = second.json()["secondary_auth_token"].as_str().unwrap().to_owned();
+    let second = second.json()["secondary_auth_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(second, first);
-    conn.send(Method::GET, "/v1/Credentials/AWS", Some(&with_first), None, "")
-        .await
-        .assert_error(401, 20003);
+    conn.send(
+        Method::GET,
+        "/v1/Credentials/AWS",
+        Some(&with_first),
+        None,
+        "",
+    )
+    .await
+    .assert_error(401, 20003);
 
     // Delete: 204, empty body, then the secondary is refused.
-    let resp = env.req(Method::DELETE, "/v1/AuthTokens/Secondary?SuppressEmailNotification=false", "").await;
+    let resp = env
+        .req(
+            Method::DELETE,
+            "/v1/AuthTokens/Secondary?SuppressEmailNotification=false",
+            "",
+        )
+        .await;
     assert_eq!(resp.status, 204);
     assert!(resp.body.is_empty());
     assert_request_id(&resp);
     let with_second = basic(sid.as_str(), &second);
-    conn.send(Method::GET, "/v1/Credentials/AWS", Some(&with_second), None, "")
-        .await
-        .assert_error(401, 20003);
+    conn.send(
+        Method::GET,
+        "/v1/Credentials/AWS",
+        Some(&with_second),
+        None,
+        "",
+    )
+    .await
+    .assert_error(401, 20003);
     assert!(env.emu.secondary_auth_token().is_none());
 
     // Promote: 200 with the new primary; the old primary fails from then on.
@@ -96,23 +151,44 @@ async fn secondary_create_delete_and_promote() {
         .as_str()
         .unwrap()
         .to_owned();
-    let resp = env.post("/v1/AuthTokens/Promote", "SuppressEmailNotification=True").await;
+    let resp = env
+        .post("/v1/AuthTokens/Promote", "SuppressEmailNotification=True")
+        .await;
     assert_eq!(resp.status, 200);
     let promoted = resp.json();
     assert_eq!(promoted["auth_token"], third.as_str());
     assert_eq!(promoted["account_sid"], sid.as_str());
     assert_timestamp(&promoted["date_created"]);
     assert_timestamp(&promoted["date_updated"]);
-    assert_eq!(promoted["url"], format!("{}/v1/AuthTokens/Promote", env.emu.base_url()));
+    assert_eq!(
+        promoted["url"],
+        format!("{}/v1/AuthTokens/Promote", env.emu.base_url())
+    );
     assert_eq!(env.emu.auth_token().expose_secret(), third);
     assert!(env.emu.secondary_auth_token().is_none());
-    conn.send(Method::GET, "/v1/Credentials/AWS", Some(&old_auth), None, "")
-        .await
-        .assert_error(401, 20003);
-    let resp = conn.send(Method::GET, "/v1/Credentials/AWS", Some(&env.auth()), None, "").await;
+    conn.send(
+        Method::GET,
+        "/v1/Credentials/AWS",
+        Some(&old_auth),
+        None,
+        "",
+    )
+    .await
+    .assert_error(401, 20003);
+    let resp = conn
+        .send(
+            Method::GET,
+            "/v1/Credentials/AWS",
+            Some(&env.auth()),
+            None,
+            "",
+        )
+        .await;
     assert_eq!(resp.status, 200);
     // The slot is empty again.
-    env.post("/v1/AuthTokens/Promote", "").await.assert_error(404, 20404);
+    env.post("/v1/AuthTokens/Promote", "")
+        .await
+        .assert_error(404, 20404);
 
     // Notifications: create (1) + delete (2) + create (3); the suppressed ones are not counted.
     assert_eq!(env.emu.email_notifications(), 3);
@@ -121,14 +197,28 @@ async fn secondary_create_delete_and_promote() {
 #[tokio::test]
 async fn suppress_email_notification_is_validated() {
     let env = Env::start().await;
-    let body = env.post("/v1/AuthTokens/Secondary", "SuppressEmailNotification=yes").await.assert_error(400, 20001);
-    assert!(body["message"].as_str().unwrap().contains("SuppressEmailNotification"));
-    assert!(env.emu.secondary_auth_token().is_none());
-    env.post("/v1/AuthTokens/Secondary", "").await;
-    env.post("/v1/AuthTokens/Promote", "SuppressEmailNotification=1").await.assert_error(400, 20001);
-    env.req(Method::DELETE, "/v1/AuthTokens/Secondary?SuppressEmailNotification=", "")
+    let body = env
+        .post("/v1/AuthTokens/Secondary", "SuppressEmailNotification=yes")
         .await
         .assert_error(400, 20001);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("SuppressEmailNotification")
+    );
+    assert!(env.emu.secondary_auth_token().is_none());
+    env.post("/v1/AuthTokens/Secondary", "").await;
+    env.post("/v1/AuthTokens/Promote", "SuppressEmailNotification=1")
+        .await
+        .assert_error(400, 20001);
+    env.req(
+        Method::DELETE,
+        "/v1/AuthTokens/Secondary?SuppressEmailNotification=",
+        "",
+    )
+    .await
+    .assert_error(400, 20001);
     // Nothing changed.
     assert!(env.emu.secondary_auth_token().is_some());
 }
@@ -147,28 +237,62 @@ async fn api_keys_and_extra_accounts() {
 
     // The API key acts on the main account.
     let key_auth = basic(key_sid.as_str(), "key-secret");
-    let resp = conn.send(Method::POST, "/v1/AuthTokens/Secondary", Some(&key_auth), None, "").await;
+    let resp = conn
+        .send(
+            Method::POST,
+            "/v1/AuthTokens/Secondary",
+            Some(&key_auth),
+            None,
+            "",
+        )
+        .await;
     assert_eq!(resp.status, 201);
     assert_eq!(resp.json()["account_sid"], emu.account_sid().as_str());
     assert!(emu.secondary_auth_token().is_some());
-    conn.send(Method::GET, "/v1/Credentials/AWS", Some(&basic(key_sid.as_str(), "wrong")), None, "")
-        .await
-        .assert_error(401, 20003);
+    conn.send(
+        Method::GET,
+        "/v1/Credentials/AWS",
+        Some(&basic(key_sid.as_str(), "wrong")),
+        None,
+        "",
+    )
+    .await
+    .assert_error(401, 20003);
 
     // The other account has its own state.
     let other_auth = basic(other.as_str(), "other-token");
-    let resp = conn.send(Method::POST, "/v1/AuthTokens/Promote", Some(&other_auth), None, "").await;
+    let resp = conn
+        .send(
+            Method::POST,
+            "/v1/AuthTokens/Promote",
+            Some(&other_auth),
+            None,
+            "",
+        )
+        .await;
     resp.assert_error(404, 20404);
     // Another account's token does not open the main account.
-    conn.send(Method::GET, "/v1/Credentials/AWS", Some(&basic(emu.account_sid().as_str(), "other-token")), None, "")
-        .await
-        .assert_error(401, 20003);
+    conn.send(
+        Method::GET,
+        "/v1/Credentials/AWS",
+        Some(&basic(emu.account_sid().as_str(), "other-token")),
+        None,
+        "",
+    )
+    .await
+    .assert_error(401, 20003);
 
     // Runtime additions.
     let added = emu.add_account().unwrap();
     let key = emu.add_api_key(&added.account_sid()).unwrap();
     let resp = conn
-        .send(Method::POST, "/v1/AuthTokens/Secondary", Some(&basic(key.sid().as_str(), key.secret().expose_secret())), None, "")
+        .send(
+            Method::POST,
+            "/v1/AuthTokens/Secondary",
+            Some(&basic(key.sid().as_str(), key.secret().expose_secret())),
+            None,
+            "",
+        )
         .await;
     assert_eq!(resp.status, 201);
     assert_eq!(resp.json()["account_sid"], added.account_sid().as_str());
@@ -177,9 +301,21 @@ async fn api_keys_and_extra_accounts() {
     let unknown = AccountSid::parse("ACdddddddddddddddddddddddddddddddd").unwrap();
     assert!(emu.add_api_key(&unknown).is_err());
     assert!(emu.account_snapshot(&unknown).is_none());
-    assert!(emu.add_account_with(other, AuthToken::new("x").unwrap()).is_err());
-    emu.add_account_with(unknown, AuthToken::new("d-token").unwrap()).unwrap();
-    let resp = conn.send(Method::GET, "/v1/Credentials/AWS", Some(&basic(unknown.as_str(), "d-token")), None, "").await;
+    assert!(
+        emu.add_account_with(other, AuthToken::new("x").unwrap())
+            .is_err()
+    );
+    emu.add_account_with(unknown, AuthToken::new("d-token").unwrap())
+        .unwrap();
+    let resp = conn
+        .send(
+            Method::GET,
+            "/v1/Credentials/AWS",
+            Some(&basic(unknown.as_str(), "d-token")),
+            None,
+            "",
+        )
+        .await;
     assert_eq!(resp.status, 200);
 }
 
@@ -193,7 +329,11 @@ async fn duplicate_accounts_are_rejected_at_start() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), twilio_emulator::ErrorKind::InvalidConfig);
-    let err = Emulator::builder().max_body_bytes(0).start().await.unwrap_err();
+    let err = Emulator::builder()
+        .max_body_bytes(0)
+        .start()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), twilio_emulator::ErrorKind::InvalidConfig);
 }
 
@@ -202,7 +342,10 @@ fn assert_credential(v: &Value, env: &Env, collection: &str) -> String {
     assert_sid(&v["account_sid"], "AC");
     assert_timestamp(&v["date_created"]);
     assert_timestamp(&v["date_updated"]);
-    assert_eq!(v["url"], format!("{}/v1/Credentials/{collection}/{sid}", env.emu.base_url()));
+    assert_eq!(
+        v["url"],
+        format!("{}/v1/Credentials/{collection}/{sid}", env.emu.base_url())
+    );
     assert_eq!(v.as_object().unwrap().len(), 6, "{v}");
     sid
 }
@@ -212,7 +355,12 @@ async fn credential_lifecycle(collection: &str, secret_param: &str, secret: &str
     let list_path = format!("/v1/Credentials/{collection}");
 
     // Create.
-    let resp = env.post(&list_path, &form(&[(secret_param, secret), ("FriendlyName", "first")])).await;
+    let resp = env
+        .post(
+            &list_path,
+            &form(&[(secret_param, secret), ("FriendlyName", "first")]),
+        )
+        .await;
     assert_eq!(resp.status, 201, "{:?}", resp.body);
     let created = resp.json();
     let sid = assert_credential(&created, &env, collection);
@@ -221,26 +369,63 @@ async fn credential_lifecycle(collection: &str, secret_param: &str, secret: &str
 
     // Create with AccountSid and without FriendlyName.
     let sub = "AC0123456789abcdef0123456789abcdef";
-    let resp = env.post(&list_path, &form(&[(secret_param, secret), ("AccountSid", sub)])).await;
+    let resp = env
+        .post(
+            &list_path,
+            &form(&[(secret_param, secret), ("AccountSid", sub)]),
+        )
+        .await;
     assert_eq!(resp.status, 201);
     let second = resp.json();
     assert_eq!(second["account_sid"], sub);
     assert_eq!(second["friendly_name"], Value::Null);
 
     // Create errors; none of them stores anything.
-    let body = env.post(&list_path, &form(&[("FriendlyName", "x")])).await.assert_error(400, 20001);
-    assert!(body["message"].as_str().unwrap().contains(secret_param), "{body}");
+    let body = env
+        .post(&list_path, &form(&[("FriendlyName", "x")]))
+        .await
+        .assert_error(400, 20001);
+    assert!(
+        body["message"].as_str().unwrap().contains(secret_param),
+        "{body}"
+    );
     let long = "x".repeat(65);
-    let body = env.post(&list_path, &form(&[(secret_param, secret), ("FriendlyName", &long)])).await.assert_error(400, 20001);
+    let body = env
+        .post(
+            &list_path,
+            &form(&[(secret_param, secret), ("FriendlyName", &long)]),
+        )
+        .await
+        .assert_error(400, 20001);
     assert!(body["message"].as_str().unwrap().contains("FriendlyName"));
     let ok64 = "é".repeat(64);
-    assert_eq!(env.post(&list_path, &form(&[(secret_param, secret), ("FriendlyName", &ok64)])).await.status, 201);
-    let body = env.post(&list_path, &form(&[(secret_param, secret), ("AccountSid", "AC123")])).await.assert_error(400, 20001);
+    assert_eq!(
+        env.post(
+            &list_path,
+            &form(&[(secret_param, secret), ("FriendlyName", &ok64)])
+        )
+        .await
+        .status,
+        201
+    );
+    let body = env
+        .post(
+            &list_path,
+            &form(&[(secret_param, secret), ("AccountSid", "AC123")]),
+        )
+        .await
+        .assert_error(400, 20001);
     assert!(body["message"].as_str().unwrap().contains("AccountSid"));
-    env.post(&list_path, &form(&[(secret_param, "not valid")])).await.assert_error(400, 20001);
+    env.post(&list_path, &form(&[(secret_param, "not valid")]))
+        .await
+        .assert_error(400, 20001);
     env.post(&list_path, "").await.assert_error(400, 20001);
     assert_eq!(
-        if collection == "AWS" { env.emu.snapshot().aws_credentials().len() } else { env.emu.snapshot().public_key_credentials().len() },
+        if collection == "AWS" {
+            env.emu.snapshot().aws_credentials().len()
+        } else {
+            env.emu.snapshot().public_key_credentials().len()
+        },
         3
     );
 
@@ -249,8 +434,14 @@ async fn credential_lifecycle(collection: &str, secret_param: &str, secret: &str
     let resp = env.get(&item).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json(), created);
-    let body = env.get(&format!("{list_path}/{CR_UNKNOWN}")).await.assert_error(404, 20404);
-    assert_eq!(body["message"], format!("The requested resource /Credentials/{collection}/{CR_UNKNOWN} was not found"));
+    let body = env
+        .get(&format!("{list_path}/{CR_UNKNOWN}"))
+        .await
+        .assert_error(404, 20404);
+    assert_eq!(
+        body["message"],
+        format!("The requested resource /Credentials/{collection}/{CR_UNKNOWN} was not found")
+    );
 
     // Update.
     let resp = env.post(&item, &form(&[("FriendlyName", "renamed")])).await;
@@ -260,16 +451,26 @@ async fn credential_lifecycle(collection: &str, secret_param: &str, secret: &str
     assert_eq!(updated["sid"], sid.as_str());
     assert_eq!(updated["date_created"], created["date_created"]);
     assert_eq!(env.get(&item).await.json()["friendly_name"], "renamed");
-    env.post(&item, &form(&[("FriendlyName", &long)])).await.assert_error(400, 20001);
+    env.post(&item, &form(&[("FriendlyName", &long)]))
+        .await
+        .assert_error(400, 20001);
     assert_eq!(env.get(&item).await.json()["friendly_name"], "renamed");
     let unchanged = env.post(&item, "").await;
     assert_eq!(unchanged.status, 200);
     assert_eq!(unchanged.json()["friendly_name"], "renamed");
-    env.post(&format!("{list_path}/{CR_UNKNOWN}"), "FriendlyName=x").await.assert_error(404, 20404);
+    env.post(&format!("{list_path}/{CR_UNKNOWN}"), "FriendlyName=x")
+        .await
+        .assert_error(404, 20404);
 
     // The other collection does not see this credential.
-    let other = if collection == "AWS" { "PublicKeys" } else { "AWS" };
-    env.get(&format!("/v1/Credentials/{other}/{sid}")).await.assert_error(404, 20404);
+    let other = if collection == "AWS" {
+        "PublicKeys"
+    } else {
+        "AWS"
+    };
+    env.get(&format!("/v1/Credentials/{other}/{sid}"))
+        .await
+        .assert_error(404, 20404);
 
     // Delete.
     let resp = env.delete(&item).await;
@@ -288,8 +489,14 @@ async fn credential_lifecycle(collection: &str, secret_param: &str, secret: &str
     assert_eq!(list["meta"]["page_size"], 50);
     assert_eq!(list["meta"]["next_page_url"], Value::Null);
     assert_eq!(list["meta"]["previous_page_url"], Value::Null);
-    assert_eq!(list["meta"]["first_page_url"], format!("{}{list_path}?PageSize=50&Page=0", env.emu.base_url()));
-    assert_eq!(list["meta"]["url"], format!("{}{list_path}?PageSize=50&Page=0", env.emu.base_url()));
+    assert_eq!(
+        list["meta"]["first_page_url"],
+        format!("{}{list_path}?PageSize=50&Page=0", env.emu.base_url())
+    );
+    assert_eq!(
+        list["meta"]["url"],
+        format!("{}{list_path}?PageSize=50&Page=0", env.emu.base_url())
+    );
     for c in list["credentials"].as_array().unwrap() {
         assert_credential(c, &env, collection);
     }
@@ -297,12 +504,22 @@ async fn credential_lifecycle(collection: &str, secret_param: &str, secret: &str
 
 #[tokio::test]
 async fn aws_credentials_lifecycle() {
-    credential_lifecycle("AWS", "Credentials", "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY").await;
+    credential_lifecycle(
+        "AWS",
+        "Credentials",
+        "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn public_key_credentials_lifecycle() {
-    credential_lifecycle("PublicKeys", "PublicKey", "-----BEGIN PUBLIC KEY-----MIIBIjANB.pa9xQIDAQAB-----END PUBLIC KEY-----").await;
+    credential_lifecycle(
+        "PublicKeys",
+        "PublicKey",
+        "-----BEGIN PUBLIC KEY-----MIIBIjANB.pa9xQIDAQAB-----END PUBLIC KEY-----",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -310,25 +527,36 @@ async fn pagination_follows_next_and_previous_page_urls() {
     let env = Env::start().await;
     let mut created = Vec::new();
     for i in 0..23 {
-        let resp = env.post("/v1/Credentials/AWS", &form(&[("Credentials", "A:B"), ("FriendlyName", &format!("n{i}"))])).await;
+        let resp = env
+            .post(
+                "/v1/Credentials/AWS",
+                &form(&[("Credentials", "A:B"), ("FriendlyName", &format!("n{i}"))]),
+            )
+            .await;
         created.push(resp.json()["sid"].as_str().unwrap().to_owned());
     }
     // Delete one in the middle: pages must skip it without gaps or repeats.
-    env.delete(&format!("/v1/Credentials/AWS/{}", created.remove(11))).await;
+    env.delete(&format!("/v1/Credentials/AWS/{}", created.remove(11)))
+        .await;
 
     let base = env.emu.base_url();
     let mut url = format!("{base}/v1/Credentials/AWS?PageSize=5");
     let mut seen = Vec::new();
     let mut pages = Vec::new();
     loop {
-        let path = url.strip_prefix(&base).expect("meta URLs point at the emulator");
+        let path = url
+            .strip_prefix(&base)
+            .expect("meta URLs point at the emulator");
         let page = env.get(path).await;
         assert_eq!(page.status, 200);
         let page = page.json();
         assert_eq!(page["meta"]["page"], pages.len());
         assert_eq!(page["meta"]["page_size"], 5);
         assert_eq!(page["meta"]["key"], "credentials");
-        assert_eq!(page["meta"]["first_page_url"], format!("{base}/v1/Credentials/AWS?PageSize=5&Page=0"));
+        assert_eq!(
+            page["meta"]["first_page_url"],
+            format!("{base}/v1/Credentials/AWS?PageSize=5&Page=0")
+        );
         for c in page["credentials"].as_array().unwrap() {
             seen.push(c["sid"].as_str().unwrap().to_owned());
         }
@@ -344,24 +572,51 @@ async fn pagination_follows_next_and_previous_page_urls() {
 
     // Walk back from the last page with previous_page_url.
     let mut back = Vec::new();
-    let mut prev = pages[4]["meta"]["previous_page_url"].as_str().map(str::to_owned);
+    let mut prev = pages[4]["meta"]["previous_page_url"]
+        .as_str()
+        .map(str::to_owned);
     while let Some(url) = prev {
         let page = env.get(url.strip_prefix(&base).unwrap()).await.json();
-        let sids: Vec<String> = page["credentials"].as_array().unwrap().iter().map(|c| c["sid"].as_str().unwrap().to_owned()).collect();
+        let sids: Vec<String> = page["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["sid"].as_str().unwrap().to_owned())
+            .collect();
         back.push(sids);
-        prev = page["meta"]["previous_page_url"].as_str().map(str::to_owned);
+        prev = page["meta"]["previous_page_url"]
+            .as_str()
+            .map(str::to_owned);
     }
     assert_eq!(back.len(), 4);
     assert_eq!(back.concat().len(), 20);
     assert_eq!(back.last().unwrap(), &created[..5]);
 
     // Parameter checks.
-    for bad in ["PageSize=0", "PageSize=1001", "PageSize=abc", "PageSize=-1", "Page=-1", "Page=x", "PageToken=bogus", "PageToken=PA"] {
-        let body = env.get(&format!("/v1/Credentials/AWS?{bad}")).await.assert_error(400, 20001);
+    for bad in [
+        "PageSize=0",
+        "PageSize=1001",
+        "PageSize=abc",
+        "PageSize=-1",
+        "Page=-1",
+        "Page=x",
+        "PageToken=bogus",
+        "PageToken=PA",
+    ] {
+        let body = env
+            .get(&format!("/v1/Credentials/AWS?{bad}"))
+            .await
+            .assert_error(400, 20001);
         let param = bad.split('=').next().unwrap();
-        assert!(body["message"].as_str().unwrap().contains(param), "{bad}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(param),
+            "{bad}: {body}"
+        );
     }
-    let max = env.get("/v1/Credentials/PublicKeys?PageSize=1000&Page=3").await.json();
+    let max = env
+        .get("/v1/Credentials/PublicKeys?PageSize=1000&Page=3")
+        .await
+        .json();
     assert_eq!(max["meta"]["page_size"], 1000);
     assert_eq!(max["meta"]["page"], 3);
     assert_eq!(max["credentials"], json!([]));
@@ -370,43 +625,85 @@ async fn pagination_follows_next_and_previous_page_urls() {
 #[tokio::test]
 async fn safelist() {
     let env = Env::start().await;
-    let resp = env.post("/v1/SafeList/Numbers", "PhoneNumber=%2B18001234567").await;
+    let resp = env
+        .post("/v1/SafeList/Numbers", "PhoneNumber=%2B18001234567")
+        .await;
     assert_eq!(resp.status, 201);
     let created = resp.json();
     let sid = assert_sid(&created["sid"], "GN");
     assert_eq!(created["phone_number"], "+18001234567");
     assert_eq!(created.as_object().unwrap().len(), 2);
     // Adding again returns the same entry.
-    let again = env.post("/v1/SafeList/Numbers", "PhoneNumber=%2B18001234567").await;
+    let again = env
+        .post("/v1/SafeList/Numbers", "PhoneNumber=%2B18001234567")
+        .await;
     assert_eq!(again.status, 201);
     assert_eq!(again.json()["sid"], sid.as_str());
     // A 1k prefix.
-    assert_eq!(env.post("/v1/SafeList/Numbers", "PhoneNumber=%2B18001234").await.status, 201);
+    assert_eq!(
+        env.post("/v1/SafeList/Numbers", "PhoneNumber=%2B18001234")
+            .await
+            .status,
+        201
+    );
 
-    let fetched = env.get("/v1/SafeList/Numbers?PhoneNumber=%2B18001234567").await;
+    let fetched = env
+        .get("/v1/SafeList/Numbers?PhoneNumber=%2B18001234567")
+        .await;
     assert_eq!(fetched.status, 200);
     assert_eq!(fetched.json(), created);
-    env.get("/v1/SafeList/Numbers?PhoneNumber=%2B18009999999").await.assert_error(404, 20404);
-    let body = env.get("/v1/SafeList/Numbers").await.assert_error(400, 20001);
+    env.get("/v1/SafeList/Numbers?PhoneNumber=%2B18009999999")
+        .await
+        .assert_error(404, 20404);
+    let body = env
+        .get("/v1/SafeList/Numbers")
+        .await
+        .assert_error(400, 20001);
     assert!(body["message"].as_str().unwrap().contains("PhoneNumber"));
-    for bad in ["18001234567", "%2B0800", "%2B1", "%2B1800abc", "%2B1234567890123456"] {
-        env.get(&format!("/v1/SafeList/Numbers?PhoneNumber={bad}")).await.assert_error(400, 20001);
-        env.post("/v1/SafeList/Numbers", &format!("PhoneNumber={bad}")).await.assert_error(400, 20001);
+    for bad in [
+        "18001234567",
+        "%2B0800",
+        "%2B1",
+        "%2B1800abc",
+        "%2B1234567890123456",
+    ] {
+        env.get(&format!("/v1/SafeList/Numbers?PhoneNumber={bad}"))
+            .await
+            .assert_error(400, 20001);
+        env.post("/v1/SafeList/Numbers", &format!("PhoneNumber={bad}"))
+            .await
+            .assert_error(400, 20001);
     }
-    env.post("/v1/SafeList/Numbers", "").await.assert_error(400, 20001);
+    env.post("/v1/SafeList/Numbers", "")
+        .await
+        .assert_error(400, 20001);
     assert_eq!(env.emu.snapshot().safelist(), ["+18001234", "+18001234567"]);
 
-    let resp = env.delete("/v1/SafeList/Numbers?PhoneNumber=%2B18001234567").await;
+    let resp = env
+        .delete("/v1/SafeList/Numbers?PhoneNumber=%2B18001234567")
+        .await;
     assert_eq!(resp.status, 204);
-    env.delete("/v1/SafeList/Numbers?PhoneNumber=%2B18001234567").await.assert_error(404, 20404);
-    env.delete("/v1/SafeList/Numbers").await.assert_error(400, 20001);
-    env.get("/v1/SafeList/Numbers?PhoneNumber=%2B18001234567").await.assert_error(404, 20404);
+    env.delete("/v1/SafeList/Numbers?PhoneNumber=%2B18001234567")
+        .await
+        .assert_error(404, 20404);
+    env.delete("/v1/SafeList/Numbers")
+        .await
+        .assert_error(400, 20001);
+    env.get("/v1/SafeList/Numbers?PhoneNumber=%2B18001234567")
+        .await
+        .assert_error(404, 20404);
     assert_eq!(env.emu.snapshot().safelist(), ["+18001234"]);
 }
 
 fn items(objects: &[Value]) -> String {
-    let pairs: Vec<(String, String)> = objects.iter().map(|o| ("Items".to_owned(), o.to_string())).collect();
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(String, String)> = objects
+        .iter()
+        .map(|o| ("Items".to_owned(), o.to_string()))
+        .collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     form(&refs)
 }
 
@@ -435,24 +732,45 @@ async fn bulk_consents_validate_each_item() {
     assert_eq!(snapshot.consents().len(), 2);
     assert_eq!(snapshot.consents()[1].contact_id, "+19999999999");
     assert_eq!(snapshot.consents()[1].status, "opt-out");
-    assert_eq!(snapshot.consents()[1].date_of_consent.as_deref(), Some("2025-02-28T10:05:27Z"));
+    assert_eq!(
+        snapshot.consents()[1].date_of_consent.as_deref(),
+        Some("2025-02-28T10:05:27Z")
+    );
 
     // Upsert: the same contact and sender flips to opt-in.
-    let body = items(&[json!({"contact_id":"+19999999999","correlation_id":"ad388b5a46b33b874b0d41f7226db2ef","sender_id":"MG00000000000000000000000000000001","status":"opt-in","source":"offline"})]);
+    let body = items(&[
+        json!({"contact_id":"+19999999999","correlation_id":"ad388b5a46b33b874b0d41f7226db2ef","sender_id":"MG00000000000000000000000000000001","status":"opt-in","source":"offline"}),
+    ]);
     assert_eq!(env.post("/v1/Consents/Bulk", &body).await.status, 201);
     let snapshot = env.emu.snapshot();
     assert_eq!(snapshot.consents().len(), 2);
     assert_eq!(snapshot.consents()[1].status, "opt-in");
 
     // Whole-request errors.
-    env.post("/v1/Consents/Bulk", "").await.assert_error(400, 20001);
-    env.post("/v1/Consents/Bulk", "Other=1").await.assert_error(400, 20001);
-    let body = env.post("/v1/Consents/Bulk", "Items=not-json").await.assert_error(400, 20001);
+    env.post("/v1/Consents/Bulk", "")
+        .await
+        .assert_error(400, 20001);
+    env.post("/v1/Consents/Bulk", "Other=1")
+        .await
+        .assert_error(400, 20001);
+    let body = env
+        .post("/v1/Consents/Bulk", "Items=not-json")
+        .await
+        .assert_error(400, 20001);
     assert!(body["message"].as_str().unwrap().contains("Items"));
-    env.post("/v1/Consents/Bulk", &form(&[("Items", "[1,2]")])).await.assert_error(400, 20001);
+    env.post("/v1/Consents/Bulk", &form(&[("Items", "[1,2]")]))
+        .await
+        .assert_error(400, 20001);
     let many: Vec<Value> = (0..26).map(|i| json!({"contact_id":"+14155550100","correlation_id":format!("{i:032}"),"sender_id":"+14155550199","status":"opt-in","source":"others"})).collect();
-    env.post("/v1/Consents/Bulk", &items(&many)).await.assert_error(400, 20001);
-    assert_eq!(env.post("/v1/Consents/Bulk", &items(&many[..25])).await.status, 201);
+    env.post("/v1/Consents/Bulk", &items(&many))
+        .await
+        .assert_error(400, 20001);
+    assert_eq!(
+        env.post("/v1/Consents/Bulk", &items(&many[..25]))
+            .await
+            .status,
+        201
+    );
 }
 
 #[tokio::test]
@@ -477,8 +795,12 @@ async fn bulk_contacts_validate_each_item() {
     assert_eq!(contacts.len(), 1);
     assert_eq!(contacts[0].contact_id, "+19999999999");
     assert_eq!(contacts[0].country_iso_code.as_deref(), Some("US"));
-    env.post("/v1/Contacts/Bulk", "").await.assert_error(400, 20001);
-    env.post("/v1/Contacts/Bulk", "Items=%7B").await.assert_error(400, 20001);
+    env.post("/v1/Contacts/Bulk", "")
+        .await
+        .assert_error(400, 20001);
+    env.post("/v1/Contacts/Bulk", "Items=%7B")
+        .await
+        .assert_error(400, 20001);
 }
 
 #[tokio::test]
@@ -489,7 +811,10 @@ async fn geo_permissions() {
     let all = all.json();
     assert!(all["permissions"].as_array().unwrap().len() > 40);
 
-    let resp = env.get("/v1/Messaging/GeoPermissions?CountryCode=IN,PK,US").await.json();
+    let resp = env
+        .get("/v1/Messaging/GeoPermissions?CountryCode=IN,PK,US")
+        .await
+        .json();
     assert_eq!(
         resp,
         json!({"permissions":[
@@ -498,16 +823,29 @@ async fn geo_permissions() {
             {"country_code":"US","type":"country","enabled":true,"prefix":"+1","message":""},
         ]})
     );
-    let body = env.get("/v1/Messaging/GeoPermissions?CountryCode=IN,XX").await.assert_error(400, 20001);
+    let body = env
+        .get("/v1/Messaging/GeoPermissions?CountryCode=IN,XX")
+        .await
+        .assert_error(400, 20001);
     assert!(body["message"].as_str().unwrap().contains("CountryCode"));
-    env.get("/v1/Messaging/GeoPermissions?CountryCode=").await.assert_error(400, 20001);
+    env.get("/v1/Messaging/GeoPermissions?CountryCode=")
+        .await
+        .assert_error(400, 20001);
 
     // PATCH, the spec's example: IN changes, PK (high risk) cannot.
     let patch = form(&[
-        ("Permissions", r#"{"country_code": "IN","type": "country", "enabled": true}"#),
-        ("Permissions", r#"{"country_code": "PK","type": "country", "enabled": false}"#),
+        (
+            "Permissions",
+            r#"{"country_code": "IN","type": "country", "enabled": true}"#,
+        ),
+        (
+            "Permissions",
+            r#"{"country_code": "PK","type": "country", "enabled": false}"#,
+        ),
     ]);
-    let resp = env.req(Method::PATCH, "/v1/Messaging/GeoPermissions", &patch).await;
+    let resp = env
+        .req(Method::PATCH, "/v1/Messaging/GeoPermissions", &patch)
+        .await;
     assert_eq!(resp.status, 200);
     assert_eq!(
         resp.json(),
@@ -516,26 +854,51 @@ async fn geo_permissions() {
             {"country_code":"PK","type":"country","enabled":true,"error_code":30649,"error_messages":["High risk country permission cannot be updated"]},
         ]})
     );
-    let after = env.get("/v1/Messaging/GeoPermissions?CountryCode=in,pk").await.json();
+    let after = env
+        .get("/v1/Messaging/GeoPermissions?CountryCode=in,pk")
+        .await
+        .json();
     assert_eq!(after["permissions"][0]["enabled"], true);
     assert_eq!(after["permissions"][1]["enabled"], true);
-    assert!(env.emu.snapshot().enabled_countries().contains(&"IN".to_owned()));
+    assert!(
+        env.emu
+            .snapshot()
+            .enabled_countries()
+            .contains(&"IN".to_owned())
+    );
 
     // Whole-request errors change nothing.
     for bad in [
         "".to_owned(),
         form(&[("Permissions", "nope")]),
-        form(&[("Permissions", r#"{"country_code":"XX","type":"country","enabled":true}"#)]),
-        form(&[("Permissions", r#"{"country_code":"US","type":"region","enabled":false}"#)]),
-        form(&[("Permissions", r#"{"country_code":"US","type":"country","enabled":"no"}"#)]),
+        form(&[(
+            "Permissions",
+            r#"{"country_code":"XX","type":"country","enabled":true}"#,
+        )]),
+        form(&[(
+            "Permissions",
+            r#"{"country_code":"US","type":"region","enabled":false}"#,
+        )]),
+        form(&[(
+            "Permissions",
+            r#"{"country_code":"US","type":"country","enabled":"no"}"#,
+        )]),
         form(&[
-            ("Permissions", r#"{"country_code":"US","type":"country","enabled":false}"#),
+            (
+                "Permissions",
+                r#"{"country_code":"US","type":"country","enabled":false}"#,
+            ),
             ("Permissions", r#"{"country_code":"US","type":"country"}"#),
         ]),
     ] {
-        env.req(Method::PATCH, "/v1/Messaging/GeoPermissions", &bad).await.assert_error(400, 20001);
+        env.req(Method::PATCH, "/v1/Messaging/GeoPermissions", &bad)
+            .await
+            .assert_error(400, 20001);
     }
-    let us = env.get("/v1/Messaging/GeoPermissions?CountryCode=US").await.json();
+    let us = env
+        .get("/v1/Messaging/GeoPermissions?CountryCode=US")
+        .await
+        .json();
     assert_eq!(us["permissions"][0]["enabled"], true);
 }
 
@@ -543,13 +906,26 @@ async fn geo_permissions() {
 async fn routing_errors() {
     let env = Env::start().await;
     let body = env.get("/v1/Nope").await.assert_error(404, 20404);
-    assert_eq!(body["message"], "The requested resource /Nope was not found");
-    env.get("/v2/Credentials/AWS").await.assert_error(404, 20404);
+    assert_eq!(
+        body["message"],
+        "The requested resource /Nope was not found"
+    );
+    env.get("/v2/Credentials/AWS")
+        .await
+        .assert_error(404, 20404);
     env.get("/v1/Credentials").await.assert_error(404, 20404);
-    env.get("/v1/Credentials/AWS/").await.assert_error(404, 20404);
-    env.get("/v1/Credentials/AWS/CRshort").await.assert_error(404, 20404);
-    env.get("/v1/Credentials/AWS/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").await.assert_error(404, 20404);
-    env.get("/v1/Credentials/PublicKeys/CRzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").await.assert_error(404, 20404);
+    env.get("/v1/Credentials/AWS/")
+        .await
+        .assert_error(404, 20404);
+    env.get("/v1/Credentials/AWS/CRshort")
+        .await
+        .assert_error(404, 20404);
+    env.get("/v1/Credentials/AWS/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .await
+        .assert_error(404, 20404);
+    env.get("/v1/Credentials/PublicKeys/CRzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")
+        .await
+        .assert_error(404, 20404);
 
     let resp = env.get("/v1/AuthTokens/Promote").await;
     resp.assert_error(405, 20004);
@@ -557,16 +933,27 @@ async fn routing_errors() {
     let resp = env.req(Method::PUT, "/v1/AuthTokens/Secondary", "").await;
     resp.assert_error(405, 20004);
     assert_eq!(resp.header("allow"), Some("POST, DELETE"));
-    env.req(Method::PATCH, "/v1/Credentials/AWS", "").await.assert_error(405, 20004);
-    env.req(Method::DELETE, "/v1/Messaging/GeoPermissions", "").await.assert_error(405, 20004);
-    env.req(Method::OPTIONS, "/v1/SafeList/Numbers", "").await.assert_error(405, 20004);
-    env.req(Method::GET, "/v1/Consents/Bulk", "").await.assert_error(405, 20004);
+    env.req(Method::PATCH, "/v1/Credentials/AWS", "")
+        .await
+        .assert_error(405, 20004);
+    env.req(Method::DELETE, "/v1/Messaging/GeoPermissions", "")
+        .await
+        .assert_error(405, 20004);
+    env.req(Method::OPTIONS, "/v1/SafeList/Numbers", "")
+        .await
+        .assert_error(405, 20004);
+    env.req(Method::GET, "/v1/Consents/Bulk", "")
+        .await
+        .assert_error(405, 20004);
 
     // Unauthenticated requests get 401 before any routing.
     let mut conn = Conn::open(env.emu.local_addr()).await;
     let resp = conn.send(Method::GET, "/v1/Nope", None, None, "").await;
     resp.assert_error(401, 20003);
-    assert_eq!(resp.header("www-authenticate"), Some("Basic realm=\"Twilio API\""));
+    assert_eq!(
+        resp.header("www-authenticate"),
+        Some("Basic realm=\"Twilio API\"")
+    );
 }
 
 #[tokio::test]
@@ -574,26 +961,104 @@ async fn content_type_and_body_checks() {
     let env = Env::start().await;
     let auth = env.auth();
     let mut conn = Conn::open(env.emu.local_addr()).await;
-    let resp = conn.send(Method::POST, "/v1/SafeList/Numbers", Some(&auth), Some("application/json"), r#"{"PhoneNumber":"+18001234567"}"#).await;
+    let resp = conn
+        .send(
+            Method::POST,
+            "/v1/SafeList/Numbers",
+            Some(&auth),
+            Some("application/json"),
+            r#"{"PhoneNumber":"+18001234567"}"#,
+        )
+        .await;
     resp.assert_error(415, 20001);
-    let resp = conn.send(Method::POST, "/v1/SafeList/Numbers", Some(&auth), None, "PhoneNumber=%2B18001234567").await;
+    let resp = conn
+        .send(
+            Method::POST,
+            "/v1/SafeList/Numbers",
+            Some(&auth),
+            None,
+            "PhoneNumber=%2B18001234567",
+        )
+        .await;
     resp.assert_error(415, 20001);
-    let resp = conn.send(Method::POST, "/v1/SafeList/Numbers", Some(&auth), Some("application/x-www-form-urlencoded; charset=UTF-8"), "PhoneNumber=%2B18001234567").await;
+    let resp = conn
+        .send(
+            Method::POST,
+            "/v1/SafeList/Numbers",
+            Some(&auth),
+            Some("application/x-www-form-urlencoded; charset=UTF-8"),
+            "PhoneNumber=%2B18001234567",
+        )
+        .await;
     assert_eq!(resp.status, 201);
     // An empty body needs no content type.
-    let resp = conn.send(Method::POST, "/v1/AuthTokens/Secondary", Some(&auth), Some("text/plain"), "").await;
+    let resp = conn
+        .send(
+            Method::POST,
+            "/v1/AuthTokens/Secondary",
+            Some(&auth),
+            Some("text/plain"),
+            "",
+        )
+        .await;
     assert_eq!(resp.status, 201);
     // Malformed forms.
-    conn.send(Method::POST, "/v1/SafeList/Numbers", Some(&auth), Some(FORM), "PhoneNumber=%zz").await.assert_error(400, 20001);
-    conn.send(Method::POST, "/v1/SafeList/Numbers", Some(&auth), Some(FORM), &b"PhoneNumber=%FF%FE"[..]).await.assert_error(400, 20001);
-    conn.send(Method::POST, "/v1/SafeList/Numbers", Some(&auth), Some(FORM), &b"PhoneNumber=\xff"[..]).await.assert_error(400, 20001);
-    conn.send(Method::GET, "/v1/SafeList/Numbers?PhoneNumber=%E0%80", Some(&auth), None, "").await.assert_error(400, 20001);
+    conn.send(
+        Method::POST,
+        "/v1/SafeList/Numbers",
+        Some(&auth),
+        Some(FORM),
+        "PhoneNumber=%zz",
+    )
+    .await
+    .assert_error(400, 20001);
+    conn.send(
+        Method::POST,
+        "/v1/SafeList/Numbers",
+        Some(&auth),
+        Some(FORM),
+        &b"PhoneNumber=%FF%FE"[..],
+    )
+    .await
+    .assert_error(400, 20001);
+    conn.send(
+        Method::POST,
+        "/v1/SafeList/Numbers",
+        Some(&auth),
+        Some(FORM),
+        &b"PhoneNumber=\xff"[..],
+    )
+    .await
+    .assert_error(400, 20001);
+    conn.send(
+        Method::GET,
+        "/v1/SafeList/Numbers?PhoneNumber=%E0%80",
+        Some(&auth),
+        None,
+        "",
+    )
+    .await
+    .assert_error(400, 20001);
     // Over the limit.
     let big = vec![b'a'; twilio_emulator::DEFAULT_MAX_BODY_BYTES + 1];
-    let resp = Conn::open(env.emu.local_addr()).await.send(Method::POST, "/v1/SafeList/Numbers", Some(&auth), Some(FORM), big).await;
+    let resp = Conn::open(env.emu.local_addr())
+        .await
+        .send(
+            Method::POST,
+            "/v1/SafeList/Numbers",
+            Some(&auth),
+            Some(FORM),
+            big,
+        )
+        .await;
     resp.assert_error(413, 20001);
     // Still serving.
-    assert_eq!(env.get("/v1/SafeList/Numbers?PhoneNumber=%2B18001234567").await.status, 200);
+    assert_eq!(
+        env.get("/v1/SafeList/Numbers?PhoneNumber=%2B18001234567")
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -603,7 +1068,12 @@ async fn shutdown_and_drop_stop_the_server() {
     // An idle keep-alive connection does not hold shutdown up.
     let mut conn = Conn::open(addr).await;
     let auth = emu.basic_auth_header();
-    assert_eq!(conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "").await.status, 200);
+    assert_eq!(
+        conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "")
+            .await
+            .status,
+        200
+    );
     emu.shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 

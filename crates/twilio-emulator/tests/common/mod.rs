@@ -37,20 +37,33 @@ impl Resp {
 
     /// Asserts a Twilio error body with this status and code, and the standard headers.
     pub fn assert_error(&self, status: u16, code: u64) -> Value {
-        assert_eq!(self.status, status, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(
+            self.status,
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
         assert_eq!(self.header("content-type"), Some("application/json"));
         let body = self.json();
         assert_eq!(body["code"], code, "{body}");
         assert_eq!(body["status"], status, "{body}");
-        assert_eq!(body["more_info"], format!("https://www.twilio.com/docs/errors/{code}"));
-        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        assert_eq!(
+            body["more_info"],
+            format!("https://www.twilio.com/docs/errors/{code}")
+        );
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
         assert_request_id(self);
         body
     }
 }
 
 pub fn assert_request_id(resp: &Resp) {
-    let id = resp.header("twilio-request-id").expect("Twilio-Request-Id header");
+    let id = resp
+        .header("twilio-request-id")
+        .expect("Twilio-Request-Id header");
     assert_eq!(id.len(), 34, "{id}");
     assert!(id.starts_with("RQ"), "{id}");
     assert!(id[2..].bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
@@ -58,7 +71,10 @@ pub fn assert_request_id(resp: &Resp) {
 
 /// `Basic base64(user:password)`.
 pub fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }
 
 /// Percent-encodes a form value.
@@ -76,7 +92,11 @@ pub fn enc(value: &str) -> String {
 
 /// `key=value&...`, encoded.
 pub fn form(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// One keep-alive HTTP/1.1 connection.
@@ -88,8 +108,9 @@ pub struct Conn {
 impl Conn {
     pub async fn open(addr: SocketAddr) -> Self {
         let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.expect("handshake");
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+            .await
+            .expect("handshake");
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -121,7 +142,11 @@ impl Conn {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.into_body().collect().await?.to_bytes();
-        Ok(Resp { status, headers, body })
+        Ok(Resp {
+            status,
+            headers,
+            body,
+        })
     }
 
     pub async fn send(
@@ -132,7 +157,9 @@ impl Conn {
         content_type: Option<&str>,
         body: impl Into<Bytes>,
     ) -> Resp {
-        self.try_send(method, path, auth, content_type, body).await.expect("request failed")
+        self.try_send(method, path, auth, content_type, body)
+            .await
+            .expect("request failed")
     }
 }
 
@@ -143,7 +170,9 @@ pub struct Env {
 
 impl Env {
     pub async fn start() -> Self {
-        Self { emu: Emulator::builder().start().await.expect("start") }
+        Self {
+            emu: Emulator::builder().start().await.expect("start"),
+        }
     }
 
     pub fn auth(&self) -> String {
@@ -154,7 +183,10 @@ impl Env {
     pub async fn req(&self, method: Method, path: &str, body: &str) -> Resp {
         let auth = self.auth();
         let ct = (!body.is_empty()).then_some(FORM);
-        Conn::open(self.emu.local_addr()).await.send(method, path, Some(&auth), ct, body.to_owned()).await
+        Conn::open(self.emu.local_addr())
+            .await
+            .send(method, path, Some(&auth), ct, body.to_owned())
+            .await
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -172,7 +204,9 @@ impl Env {
 
 /// Asserts an RFC 3339 UTC timestamp with whole seconds (`2015-07-31T04:00:00Z`).
 pub fn assert_timestamp(v: &Value) {
-    let s = v.as_str().unwrap_or_else(|| panic!("timestamp not a string: {v}"));
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("timestamp not a string: {v}"));
     assert_eq!(s.len(), 20, "{s}");
     assert!(s.ends_with('Z'), "{s}");
     assert!(twilio_types::timestamp::parse(s).is_ok(), "{s}");
@@ -180,7 +214,9 @@ pub fn assert_timestamp(v: &Value) {
 
 /// Asserts `SID` shape: prefix + 32 hex.
 pub fn assert_sid(v: &Value, prefix: &str) -> String {
-    let s = v.as_str().unwrap_or_else(|| panic!("sid not a string: {v}"));
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("sid not a string: {v}"));
     assert_eq!(s.len(), 34, "{s}");
     assert!(s.starts_with(prefix), "{s}");
     assert!(s[2..].bytes().all(|b| b.is_ascii_hexdigit()), "{s}");
