@@ -6,27 +6,18 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::form::Form;
 
-/// Twilio's documented maximum number of items per bulk request.
-pub(crate) const MAX_ITEMS: usize = 1000;
-
 /// Appends every item as `key=<json>`; an empty list is refused (the parameter is required).
+/// No upper bound is enforced here: Twilio's limit is not in the spec, so the server says.
 pub(crate) fn push_json_items<T: Serialize>(
     form: &mut Form,
     key: &'static str,
     field: &'static str,
     items: &[T],
-    max: usize,
 ) -> Result<(), Error> {
     if items.is_empty() {
         return Err(Error::invalid_argument(
             field,
             "must contain at least one item",
-        ));
-    }
-    if items.len() > max {
-        return Err(Error::invalid_argument(
-            field,
-            format!("must contain at most {max} items, got {}", items.len()),
         ));
     }
     for item in items {

@@ -24,7 +24,10 @@ impl Capture {
 
 impl io::Write for Capture {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -43,7 +46,9 @@ impl<'a> MakeWriter<'a> for Capture {
 
 fn client(emulator: &Emulator) -> Client {
     Client::builder()
-        .credentials(Credentials::from_auth_token(emulator.account_sid(), emulator.auth_token()).unwrap())
+        .credentials(
+            Credentials::from_auth_token(emulator.account_sid(), emulator.auth_token()).unwrap(),
+        )
         .base_url(&emulator.base_url())
         .build()
         .unwrap()
@@ -61,7 +66,11 @@ fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -77,12 +86,19 @@ fn base64(input: &[u8]) -> String {
 #[track_caller]
 fn assert_clean(what: &str, text: &str, secrets: &[String]) {
     for secret in secrets {
-        assert!(!text.contains(secret.as_str()), "{what} contains a secret:\n{text}");
+        assert!(
+            !text.contains(secret.as_str()),
+            "{what} contains a secret:\n{text}"
+        );
     }
 }
 
 fn debug_and_display_of_error(err: &twilio_accounts::rotation::RotationError) -> String {
-    let mut text = format!("{err}\n{err:?}\n{err:#?}\n{}\n{:?}\n", err.report(), err.report());
+    let mut text = format!(
+        "{err}\n{err:?}\n{err:#?}\n{}\n{:?}\n",
+        err.report(),
+        err.report()
+    );
     let mut cause: Option<&dyn std::error::Error> = Some(err);
     while let Some(c) = cause {
         text.push_str(&format!("{c}\n{c:?}\n"));
@@ -119,15 +135,26 @@ async fn tracing_output_debug_and_display_hold_fingerprints_only() {
     // A rotation whose promotion answer is lost, then found out.
     emulator
         .faults()
-        .inject(Fault::status(503).on("POST", "/v1/AuthTokens/Promote").after_processing().times(1))
+        .inject(
+            Fault::status(503)
+                .on("POST", "/v1/AuthTokens/Promote")
+                .after_processing()
+                .times(1),
+        )
         .unwrap();
     let resolved = client.rotate_auth_token().send().await.unwrap();
     let newer = emulator.auth_token();
     secrets.extend(forms(account, &newer));
-    assert_clean("the resolved report", &format!("{resolved}\n{resolved:?}"), &secrets);
+    assert_clean(
+        "the resolved report",
+        &format!("{resolved}\n{resolved:?}"),
+        &secrets,
+    );
 
     // A failed rotation leaving a secondary token behind (so its value is known here).
-    emulator.faults().set_propagation_delay(Duration::from_secs(3600));
+    emulator
+        .faults()
+        .set_propagation_delay(Duration::from_secs(3600));
     emulator
         .faults()
         .inject(Fault::status(400).on("DELETE", "/v1/AuthTokens/Secondary"))
@@ -151,8 +178,14 @@ async fn tracing_output_debug_and_display_hold_fingerprints_only() {
     assert!(logs.contains("rotation step done"), "{logs}");
     assert!(logs.contains("rotation step failed"), "{logs}");
     assert!(logs.contains("promote"), "{logs}");
-    assert!(logs.contains(&TokenFingerprint::of(&new).to_string()), "{logs}");
-    assert!(logs.contains(&TokenFingerprint::of(&secondary).to_string()), "{logs}");
+    assert!(
+        logs.contains(&TokenFingerprint::of(&new).to_string()),
+        "{logs}"
+    );
+    assert!(
+        logs.contains(&TokenFingerprint::of(&secondary).to_string()),
+        "{logs}"
+    );
     emulator.shutdown().await;
 }
 

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::{Method, Request};
 
 use super::ConsentItem;
-use crate::bulk_items::{MAX_ITEMS, push_json_items};
+use crate::bulk_items::push_json_items;
 use crate::client::Client;
 use crate::error::Error;
 use crate::form::Form;
@@ -41,7 +41,7 @@ impl CreateBulkConsents {
             item.check(i)?;
         }
         let mut body = Form::new();
-        push_json_items(&mut body, "Items", "items", &self.items, MAX_ITEMS)?;
+        push_json_items(&mut body, "Items", "items", &self.items)?;
         request::build(Method::POST, "/v1/Consents/Bulk", &Form::new(), &body)
     }
 
@@ -49,7 +49,7 @@ impl CreateBulkConsents {
     /// [`BulkConsents::item_results`].
     ///
     /// # Errors
-    /// [`Error::Build`] for no items, too many, or an item with an empty field (nothing sent),
+    /// [`Error::Build`] for no items or an item with an empty field (nothing sent),
     /// or any error of the call.
     pub async fn send(self) -> Result<BulkConsents, Error> {
         let request = self.build_request()?;

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::{Method, Request};
 
 use super::GeoPermissionUpdate;
-use crate::bulk_items::{MAX_ITEMS, push_json_items};
+use crate::bulk_items::push_json_items;
 use crate::client::Client;
 use crate::error::Error;
 use crate::form::Form;
@@ -49,13 +49,7 @@ impl UpdateMessagingGeopermissions {
             p.check(i)?;
         }
         let mut body = Form::new();
-        push_json_items(
-            &mut body,
-            "Permissions",
-            "permissions",
-            &self.permissions,
-            MAX_ITEMS,
-        )?;
+        push_json_items(&mut body, "Permissions", "permissions", &self.permissions)?;
         request::build(Method::PATCH, super::PATH, &Form::new(), &body)
     }
 
