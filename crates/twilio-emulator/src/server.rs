@@ -111,9 +111,13 @@ async fn connection(
         })
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
+    // No header-read timeout: tests often pause Tokio's clock, and a paused clock jumps
+    // ahead whenever the runtime idles, which would close idle keep-alive connections
+    // under a client that is about to reuse them. A stalled client only holds its own
+    // task, and shutdown closes every connection after its grace period.
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(None)
         .keep_alive(true);
     let mut conn = builder.serve_connection(TokioIo::new(stream), service);
     let mut shutting_down = *shutdown.borrow();

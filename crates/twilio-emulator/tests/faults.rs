@@ -277,3 +277,45 @@ async fn propagation_delay_keeps_a_new_secondary_from_authenticating() {
         .await;
     assert_eq!(resp.status, 200);
 }
+
+#[tokio::test(start_paused = true)]
+async fn propagation_delay_follows_a_paused_tokio_clock() {
+    let emu = Emulator::builder()
+        .propagation_delay(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let env = Env { emu };
+    let sid = env.emu.account_sid();
+    let created = env.post("/v1/AuthTokens/Secondary", "").await.json();
+    let auth = basic(
+        sid.as_str(),
+        created["secondary_auth_token"].as_str().unwrap(),
+    );
+    let mut conn = Conn::open(env.emu.local_addr()).await;
+    conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "")
+        .await
+        .assert_error(401, 20003);
+    // An idle keep-alive connection survives the clock jumping ahead.
+    tokio::time::sleep(Duration::from_secs(59)).await;
+    conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "")
+        .await
+        .assert_error(401, 20003);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "")
+            .await
+            .status,
+        200
+    );
+    // Latency follows the paused clock too: a minute passes in no real time.
+    env.emu.faults().set_latency(Duration::from_secs(60));
+    let start = tokio::time::Instant::now();
+    assert_eq!(
+        conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "")
+            .await
+            .status,
+        200
+    );
+    assert!(start.elapsed() >= Duration::from_secs(60));
+}
