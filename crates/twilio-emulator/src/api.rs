@@ -572,7 +572,7 @@ fn list_credentials(
         .map(|(seq, _)| {
             format!(
                 "{base}?PageSize={page_size}&Page={}&PageToken=PA{seq}",
-                page + 1
+                page.saturating_add(1)
             )
         });
     let previous = items

@@ -613,6 +613,21 @@ async fn pagination_follows_next_and_previous_page_urls() {
             "{bad}: {body}"
         );
     }
+    let huge = env
+        .get("/v1/Credentials/AWS?PageSize=1&Page=18446744073709551615")
+        .await;
+    assert_eq!(huge.status, 200);
+    let huge = huge.json();
+    assert_eq!(huge["meta"]["page"], u64::MAX);
+    assert!(
+        huge["meta"]["next_page_url"]
+            .as_str()
+            .unwrap()
+            .contains("Page=18446744073709551615&")
+    );
+    env.get("/v1/Credentials/AWS?Page=18446744073709551616")
+        .await
+        .assert_error(400, 20001);
     let max = env
         .get("/v1/Credentials/PublicKeys?PageSize=1000&Page=3")
         .await
