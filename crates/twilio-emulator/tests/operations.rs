@@ -1105,3 +1105,38 @@ async fn shutdown_and_drop_stop_the_server() {
     }
     assert!(refused, "the listener should close after drop");
 }
+
+#[tokio::test]
+async fn debug_output_never_shows_secrets() {
+    let key_sid = ApiKeySid::parse("SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb").unwrap();
+    let builder = Emulator::builder()
+        .account(
+            AccountSid::parse("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").unwrap(),
+            AuthToken::new("primary-secret-value").unwrap(),
+        )
+        .api_key(key_sid, ApiKeySecret::new("key-secret-value").unwrap());
+    let builder_debug = format!("{builder:?}");
+    let emu = builder.start().await.unwrap();
+    let env = Env { emu };
+    env.post("/v1/AuthTokens/Secondary", "").await;
+    let secondary = env.emu.secondary_auth_token().unwrap();
+    let key = env.emu.add_api_key(&env.emu.account_sid()).unwrap();
+    let outputs = [
+        builder_debug,
+        format!("{:?}", env.emu),
+        format!("{:?}", env.emu.snapshot()),
+        format!("{key:?}"),
+        format!("{:?}", env.emu.faults()),
+    ];
+    for output in &outputs {
+        for secret in [
+            "primary-secret-value",
+            "key-secret-value",
+            secondary.expose_secret(),
+            key.secret().expose_secret(),
+        ] {
+            assert!(!output.contains(secret), "{output}");
+        }
+    }
+    assert!(outputs[0].contains("SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"));
+}
