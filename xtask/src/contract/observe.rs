@@ -182,6 +182,100 @@ mod tests {
         assert!(e.problem().unwrap().starts_with("sl-violations: "));
     }
 
+    /// Serves one HTTP/1.1 exchange on loopback with `response`, returning what it received.
+    async fn one_shot_server(response: String) -> (String, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut received = Vec::new();
+            let mut buf = [0_u8; 4096];
+            // Read the head and the (small, length-delimited) body.
+            loop {
+                let n = socket.read(&mut buf).await.unwrap();
+                received.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&received);
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if received.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+                assert!(n > 0, "client closed early");
+            }
+            socket.write_all(response.as_bytes()).await.unwrap();
+            socket.shutdown().await.unwrap();
+            String::from_utf8(received).unwrap()
+        });
+        (base, server)
+    }
+
+    #[tokio::test]
+    async fn records_prism_errors_and_adds_the_prefer_header() {
+        use tower::ServiceExt as _;
+        let problem = r#"{"title":"Invalid request","status":422}"#;
+        let response = format!(
+            "HTTP/1.1 422 Unprocessable Entity\r\ncontent-type: application/problem+json\r\n\
+                 sl-violations: [{{\"message\":\"bad\"}}]\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{problem}",
+            problem.len()
+        );
+        let (base, server) = one_shot_server(response).await;
+        let wire = Observed::new(true);
+        let request = Request::post(format!("{base}/v1/Consents/Bulk"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Bytes::from_static(b"Items=%7B%7D"))
+            .unwrap();
+        let response = wire.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 422);
+
+        let received = server.await.unwrap().to_ascii_lowercase();
+        assert!(received.contains("prefer: dynamic=true"), "{received}");
+        assert!(received.ends_with("items=%7b%7d"), "{received}");
+
+        let exchanges = wire.take();
+        assert_eq!(exchanges.len(), 1);
+        let e = &exchanges[0];
+        assert_eq!(
+            (e.method.as_str(), e.path_and_query.as_str()),
+            ("POST", "/v1/Consents/Bulk")
+        );
+        assert_eq!(e.status, 422);
+        assert_eq!(e.violations.as_deref(), Some(r#"[{"message":"bad"}]"#));
+        assert_eq!(e.error_body.as_deref(), Some(problem));
+        assert!(wire.take().is_empty(), "take() drains the log");
+    }
+
+    #[tokio::test]
+    async fn success_is_recorded_without_a_body_and_without_prefer_when_static() {
+        use tower::ServiceExt as _;
+        let (base, server) =
+            one_shot_server("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_owned())
+                .await;
+        let wire = Observed::new(false);
+        let request = Request::delete(format!("{base}/v1/SafeList/Numbers?PhoneNumber=%2B1"))
+            .body(Bytes::new())
+            .unwrap();
+        let response = wire.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 204);
+        let received = server.await.unwrap().to_ascii_lowercase();
+        assert!(!received.contains("prefer:"), "{received}");
+        let exchanges = wire.take();
+        assert_eq!(exchanges.len(), 1);
+        assert_eq!(
+            exchanges[0].path_and_query,
+            "/v1/SafeList/Numbers?PhoneNumber=%2B1"
+        );
+        assert_eq!(exchanges[0].problem(), None);
+    }
+
     #[test]
     fn snippets_are_bounded() {
         assert_eq!(snippet(b"abc"), "abc");
