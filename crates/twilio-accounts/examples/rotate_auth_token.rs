@@ -105,14 +105,21 @@ async fn emulated() -> ExitCode {
     println!("Auth Token rotation, against the in-process Twilio Accounts emulator");
     println!("(no TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN set; nothing leaves this machine)\n");
 
-    let emulator = match Emulator::builder().propagation_delay(DEMO_PROPAGATION).start().await {
+    let emulator = match Emulator::builder()
+        .propagation_delay(DEMO_PROPAGATION)
+        .start()
+        .await
+    {
         Ok(emulator) => emulator,
         Err(e) => return fail("could not start the emulator", &e),
     };
     let old_token = emulator.auth_token();
     println!("emulator:      {}", emulator.base_url());
     println!("account:       {}", emulator.account_sid());
-    println!("current token: {} (fingerprint)", TokenFingerprint::of(&old_token));
+    println!(
+        "current token: {} (fingerprint)",
+        TokenFingerprint::of(&old_token)
+    );
     println!(
         "               new tokens take {:.1}s to authenticate here, like Twilio's propagation delay\n",
         DEMO_PROPAGATION.as_secs_f64()
@@ -126,7 +133,10 @@ async fn emulated() -> ExitCode {
     let result = client
         .rotate_auth_token()
         .suppress_email_notification(true)
-        .verify_backoff(VerifyBackoff::new(Duration::from_millis(200), Duration::from_secs(2)))
+        .verify_backoff(VerifyBackoff::new(
+            Duration::from_millis(200),
+            Duration::from_secs(2),
+        ))
         .send()
         .await;
     let report = match result {
@@ -148,10 +158,19 @@ async fn emulated() -> ExitCode {
         Ok(client) => client,
         Err(e) => return fail("could not build a client with the old token", &*e),
     };
-    match old_client.credentials().aws().list().page_size(1).send().await {
+    match old_client
+        .credentials()
+        .aws()
+        .list()
+        .page_size(1)
+        .send()
+        .await
+    {
         Err(e) if e.status().is_some_and(|s| s.as_u16() == 401) => println!(
             "  old token {old_fp}: refused, HTTP 401{}",
-            e.code().map(|c| format!(" (Twilio error {c})")).unwrap_or_default()
+            e.code()
+                .map(|c| format!(" (Twilio error {c})"))
+                .unwrap_or_default()
         ),
         Err(e) => {
             ok = false;
@@ -173,14 +192,20 @@ async fn emulated() -> ExitCode {
     println!(
         "  emulator state: primary {}, secondary slot {}",
         TokenFingerprint::of(&emulator.auth_token()),
-        if secondary.is_some() { "NOT empty" } else { "empty" }
+        if secondary.is_some() {
+            "NOT empty"
+        } else {
+            "empty"
+        }
     );
     ok &= secondary.is_none() && report.new_token() == Some(new_fp);
     emulator.shutdown().await;
 
     if ok {
         println!("\ndone: the account's Auth Token was rotated and the old token no longer works.");
-        println!("To rotate a real account: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and run this again.");
+        println!(
+            "To rotate a real account: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and run this again."
+        );
         ExitCode::SUCCESS
     } else {
         println!("\nthe rotation reported success, but the checks above disagree.");
@@ -190,7 +215,10 @@ async fn emulated() -> ExitCode {
 
 fn client_for(emulator: &Emulator, token: AuthToken) -> Result<Client, Box<dyn StdError>> {
     let credentials = Credentials::from_auth_token(emulator.account_sid(), token)?;
-    Ok(Client::builder().credentials(credentials).base_url(&emulator.base_url()).build()?)
+    Ok(Client::builder()
+        .credentials(credentials)
+        .base_url(&emulator.base_url())
+        .build()?)
 }
 
 /// With credentials in the environment but without `--live`: explain, change nothing.
@@ -199,10 +227,18 @@ fn explain_live() {
     println!("TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are set (account {sid}).");
     println!("Nothing was changed: rotating a real account's Auth Token revokes the current one,");
     println!("so this example does it only when asked explicitly:\n");
-    println!("  cargo run -p twilio-accounts --example rotate_auth_token -- --live --write-token new-token.txt\n");
-    println!("It then creates a secondary token, verifies it, promotes it, verifies it again, and writes");
-    println!("the new token to new-token.txt (owner-only permissions). Update every place that uses the");
-    println!("old token (TWILIO_AUTH_TOKEN included) right after. Add --suppress-email to ask Twilio not");
+    println!(
+        "  cargo run -p twilio-accounts --example rotate_auth_token -- --live --write-token new-token.txt\n"
+    );
+    println!(
+        "It then creates a secondary token, verifies it, promotes it, verifies it again, and writes"
+    );
+    println!(
+        "the new token to new-token.txt (owner-only permissions). Update every place that uses the"
+    );
+    println!(
+        "old token (TWILIO_AUTH_TOKEN included) right after. Add --suppress-email to ask Twilio not"
+    );
     println!("to e-mail the account's owners.\n");
     println!("To see a rotation without touching your account, run with --emulator.");
 }
@@ -210,7 +246,9 @@ fn explain_live() {
 /// `--live`: the real account.
 async fn live(args: &Args) -> ExitCode {
     let Some(path) = &args.write_token else {
-        eprintln!("error: --live needs --write-token FILE: the old token stops working, so the new one");
+        eprintln!(
+            "error: --live needs --write-token FILE: the old token stops working, so the new one"
+        );
         eprintln!("must be kept somewhere (the example never prints tokens).\n\n{USAGE}");
         return ExitCode::from(2);
     };
@@ -223,7 +261,10 @@ async fn live(args: &Args) -> ExitCode {
         Ok(file) => file,
         Err(e) => return fail(&format!("cannot create {}", path.display()), &e),
     };
-    println!("rotating the Auth Token of {} on Twilio ...\n", client.account_sid());
+    println!(
+        "rotating the Auth Token of {} on Twilio ...\n",
+        client.account_sid()
+    );
     let mut request = client.rotate_auth_token();
     if args.suppress_email {
         request = request.suppress_email_notification(true);
@@ -239,9 +280,16 @@ async fn live(args: &Args) -> ExitCode {
     if failure.is_none() {
         print_steps(&report);
     }
-    let mut code = if failure.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    let mut code = if failure.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
     match report.new_auth_token() {
-        Some(token) => match file.write_all(token.expose_secret().as_bytes()).and_then(|()| file.sync_all()) {
+        Some(token) => match file
+            .write_all(token.expose_secret().as_bytes())
+            .and_then(|()| file.sync_all())
+        {
             Ok(()) => println!(
                 "\nthe new token (fingerprint {}) is in {}: update TWILIO_AUTH_TOKEN and your other configuration now.",
                 TokenFingerprint::of(token),
@@ -249,13 +297,18 @@ async fn live(args: &Args) -> ExitCode {
             ),
             Err(e) => {
                 code = fail(&format!("could not write {}", path.display()), &e);
-                eprintln!("the new primary token is shown in the Twilio Console (Account > API keys & tokens).");
+                eprintln!(
+                    "the new primary token is shown in the Twilio Console (Account > API keys & tokens)."
+                );
             }
         },
         None => {
             drop(file);
             let _ = std::fs::remove_file(path);
-            println!("\nthe old token is still the primary; {} was not kept.", path.display());
+            println!(
+                "\nthe old token is still the primary; {} was not kept.",
+                path.display()
+            );
         }
     }
     code
@@ -264,12 +317,19 @@ async fn live(args: &Args) -> ExitCode {
 #[cfg(unix)]
 fn create_private(path: &PathBuf) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
 }
 
 #[cfg(not(unix))]
 fn create_private(path: &PathBuf) -> std::io::Result<File> {
-    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 fn print_steps(report: &RotationReport) {
@@ -295,7 +355,11 @@ fn print_steps(report: &RotationReport) {
             println!("         {note}");
         }
     }
-    println!("\n  result after {:.3}s: {}", report.elapsed().as_secs_f64(), report.state());
+    println!(
+        "\n  result after {:.3}s: {}",
+        report.elapsed().as_secs_f64(),
+        report.state()
+    );
 }
 
 fn print_failure(err: &RotationError) {
@@ -315,7 +379,9 @@ fn print_failure(err: &RotationError) {
         AccountState::RotatedUnverified => {
             "the new token IS the primary; store it, then check again in a minute (propagation)."
         }
-        _ => "check in the Twilio Console which token is the primary; the client holds the one that works.",
+        _ => {
+            "check in the Twilio Console which token is the primary; the client holds the one that works."
+        }
     };
     eprintln!("\n{advice}");
 }

@@ -254,3 +254,34 @@ impl Default for VerifyBackoff {
         Self::new(Duration::from_millis(500), Duration::from_secs(8))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_never_overflows() {
+        let b = VerifyBackoff::new(Duration::from_millis(300), Duration::from_secs(2));
+        let delays: Vec<_> = (1..=6).map(|n| b.delay(n)).collect();
+        assert_eq!(
+            delays,
+            [300, 600, 1200, 2000, 2000, 2000].map(Duration::from_millis)
+        );
+        assert_eq!(b.delay(0), Duration::from_millis(300));
+        assert_eq!(b.delay(u32::MAX), Duration::from_secs(2));
+        let huge = VerifyBackoff::new(Duration::MAX, Duration::MAX);
+        assert_eq!(huge.delay(40), Duration::MAX);
+    }
+
+    #[test]
+    fn backoff_bounds_are_sanitised() {
+        let b = VerifyBackoff::new(Duration::ZERO, Duration::ZERO);
+        assert_eq!(b.initial(), VerifyBackoff::MIN_DELAY);
+        assert_eq!(b.max(), VerifyBackoff::MIN_DELAY);
+        let d = VerifyBackoff::default();
+        assert_eq!(
+            (d.initial(), d.max()),
+            (Duration::from_millis(500), Duration::from_secs(8))
+        );
+    }
+}

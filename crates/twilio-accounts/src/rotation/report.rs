@@ -382,7 +382,10 @@ impl fmt::Debug for RotationReport {
             .field("new_token", &self.new_token)
             .field("steps", &self.steps)
             .field("elapsed", &self.elapsed)
-            .field("suppress_email_notification", &self.suppress_email_notification)
+            .field(
+                "suppress_email_notification",
+                &self.suppress_email_notification,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -505,5 +508,105 @@ impl StdError for RotationError {
 impl From<RotationError> for Error {
     fn from(err: RotationError) -> Self {
         err.error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(state: AccountState) -> RotationReport {
+        RotationReport {
+            account_sid: AccountSid::from_static("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            state,
+            client_token: ClientToken::New,
+            new_token: Some(TokenFingerprint::of(&AuthToken::new("abc").unwrap())),
+            new_auth_token: Some(AuthToken::new("s3cr3t-token-value").unwrap()),
+            steps: vec![
+                StepReport {
+                    step: RotationStep::CreateSecondary,
+                    outcome: StepOutcome::Succeeded,
+                    started: Duration::ZERO,
+                    elapsed: Duration::from_millis(12),
+                    attempts: 1,
+                    note: Some("new token ba7816bf".into()),
+                },
+                StepReport {
+                    step: RotationStep::VerifySecondary,
+                    outcome: StepOutcome::Failed,
+                    started: Duration::from_millis(12),
+                    elapsed: Duration::from_secs(60),
+                    attempts: 9,
+                    note: None,
+                },
+            ],
+            elapsed: Duration::from_millis(60_100),
+            suppress_email_notification: Some(true),
+        }
+    }
+
+    #[test]
+    fn display_lists_steps_fingerprint_and_state() {
+        let text = report(AccountState::Unchanged).to_string();
+        let expected = "auth-token rotation of ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n   \
+            1. create a secondary token                   ok      at    0.000s took   0.012s - new token ba7816bf\n   \
+            2. verify the secondary token                 FAILED  at    0.012s took  60.000s (9 attempts)\n  \
+            new token fingerprint: ba7816bf\n  \
+            result after 60.100s: unchanged: the old token is still the primary, no secondary token is left, and the client uses the old token";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn debug_and_error_hide_the_token_and_keep_the_cause_in_source() {
+        let r = report(AccountState::RotatedUnverified);
+        assert_eq!(
+            r.new_auth_token().map(AuthToken::expose_secret),
+            Some("s3cr3t-token-value")
+        );
+        let err = RotationError {
+            failed_step: RotationStep::VerifyPrimary,
+            report: Box::new(r),
+            error: Error::workflow("verify the new primary token", "not yet", None),
+        };
+        let text = format!("{err} {err:?} {:?} {}", err.report(), err.report());
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert_eq!(
+            err.to_string(),
+            "auth-token rotation stopped at \"verify the new primary token\"; account state: \
+             rotated but not verified: the new token is the primary and the client uses it, \
+             but it did not authenticate within the propagation window"
+        );
+        let source = StdError::source(&err).unwrap().to_string();
+        assert_eq!(source, "verify the new primary token failed: not yet");
+        assert!(!err.to_string().contains("not yet"));
+        assert_eq!(err.failed_step(), RotationStep::VerifyPrimary);
+        let (error, report) = err.into_parts();
+        assert!(matches!(error, Error::Workflow(_)));
+        assert_eq!(
+            report
+                .step(RotationStep::CreateSecondary)
+                .unwrap()
+                .attempts(),
+            1
+        );
+        assert!(report.step(RotationStep::Promote).is_none());
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let all = [
+            RotationStep::CreateSecondary,
+            RotationStep::VerifySecondary,
+            RotationStep::SwitchCredentials,
+            RotationStep::Promote,
+            RotationStep::ResolvePromotion,
+            RotationStep::VerifyPrimary,
+            RotationStep::RestoreCredentials,
+            RotationStep::DeleteSecondary,
+        ];
+        let names: std::collections::BTreeSet<_> = all.iter().map(|s| s.name()).collect();
+        let descriptions: std::collections::BTreeSet<_> =
+            all.iter().map(|s| s.description()).collect();
+        assert_eq!((names.len(), descriptions.len()), (all.len(), all.len()));
     }
 }

@@ -696,3 +696,66 @@ fn probe_summary(probe: &Probe) -> Cow<'static, str> {
         Probe::Failed(e) => describe(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ApiError, DecodeError, UnexpectedResponse};
+    use twilio_transport::TransportError;
+
+    fn api(status: u16) -> Error {
+        Error::Api(ApiError {
+            status: StatusCode::from_u16(status).unwrap(),
+            code: Some(20000 + u32::from(status)),
+            message: None,
+            more_info: None,
+            details: None,
+            request_id: None,
+        })
+    }
+
+    #[test]
+    fn which_failures_may_have_taken_effect() {
+        assert!(!may_have_happened(&api(400)));
+        assert!(!may_have_happened(&api(404)));
+        assert!(!may_have_happened(&api(429)));
+        assert!(may_have_happened(&api(500)));
+        assert!(may_have_happened(&api(503)));
+        assert!(!may_have_happened(&Error::Transport(
+            TransportError::connect("refused")
+        )));
+        assert!(may_have_happened(&Error::Transport(TransportError::io(
+            "reset"
+        ))));
+        assert!(!may_have_happened(&Error::invalid_argument("x", "bad")));
+        let html = |status| {
+            Error::UnexpectedResponse(UnexpectedResponse {
+                status: StatusCode::from_u16(status).unwrap(),
+                content_type: Some("text/html".into()),
+                snippet: String::new(),
+                request_id: None,
+            })
+        };
+        assert!(may_have_happened(&html(502)));
+        assert!(!may_have_happened(&html(403)));
+        let decode = Error::Decode(DecodeError::new(None, "not json"));
+        assert!(
+            may_have_happened(&decode),
+            "a 2xx with an unreadable body did happen"
+        );
+    }
+
+    #[test]
+    fn descriptions_name_status_and_code_only() {
+        assert_eq!(describe(&api(401)), "HTTP 401 (code 20401)");
+        assert_eq!(
+            describe(&Error::Transport(TransportError::connect("x"))),
+            "could not connect"
+        );
+        assert_eq!(
+            describe(&Error::Transport(TransportError::io("x"))),
+            "connection failed"
+        );
+        assert_eq!(secs(Duration::from_millis(1500)), "1.500s");
+    }
+}
