@@ -45,7 +45,7 @@
 //!
 //! - `default-client` (default): the built-in HTTPS client of `twilio-transport` (hyper +
 //!   rustls). Without it, give the builder a transport ([`ClientBuilder::transport`]) or an
-//!   [`HttpClient`](twilio_transport::HttpClient) ([`ClientBuilder::http_client`]).
+//!   [`HttpClient`] ([`ClientBuilder::http_client`]).
 //!
 //! The guides in `docs/guide/` cover configuration, errors, pagination and testing.
 

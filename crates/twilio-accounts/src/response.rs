@@ -271,4 +271,27 @@ mod tests {
         let s: Safelist = decode_response(&r).unwrap();
         assert_eq!(s.phone_number.as_deref(), Some("+1"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_response_maps_without_panicking(
+            status in 100u16..600,
+            content_type in proptest::option::of("[ -~]{0,40}"),
+            body in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..300),
+        ) {
+            let mut b = Response::builder().status(status);
+            if let Some(ct) = &content_type {
+                b = b.header(header::CONTENT_TYPE, ct.as_str());
+            }
+            let r = b.body(Bytes::from(body)).unwrap();
+            match decode_response::<Safelist>(&r) {
+                Ok(_) => proptest::prop_assert!(r.status().is_success()),
+                Err(Error::UnexpectedResponse(u)) => {
+                    proptest::prop_assert!(u.body_snippet().chars().count() <= SNIPPET_CHARS);
+                    proptest::prop_assert!(!u.body_snippet().chars().any(char::is_control));
+                }
+                Err(_) => {}
+            }
+        }
+    }
 }

@@ -16,11 +16,19 @@ fn examples() -> Vec<(String, String, Vec<u8>)> {
     let mut out = Vec::new();
     for item in spec["paths"].as_object().unwrap().values() {
         for op in item.as_object().unwrap().values() {
-            let Some(id) = op.get("operationId").and_then(|v| v.as_str()) else { continue };
+            let Some(id) = op.get("operationId").and_then(|v| v.as_str()) else {
+                continue;
+            };
             for response in op["responses"].as_object().unwrap().values() {
-                let Some(examples) = response.pointer("/content/application~1json/examples") else { continue };
+                let Some(examples) = response.pointer("/content/application~1json/examples") else {
+                    continue;
+                };
                 for (name, example) in examples.as_object().unwrap() {
-                    out.push((id.to_owned(), name.clone(), serde_json::to_vec(&example["value"]).unwrap()));
+                    out.push((
+                        id.to_owned(),
+                        name.clone(),
+                        serde_json::to_vec(&example["value"]).unwrap(),
+                    ));
                 }
             }
         }
@@ -43,7 +51,10 @@ fn check_credential_fields(
     assert_eq!(account.as_deref(), Some(AC));
     assert_eq!(name, Some("friendly_name"));
     assert_eq!(created, Some(datetime!(2015-07-31 04:00:00 UTC)));
-    assert_eq!(url, Some(format!("https://accounts.twilio.com/v1/Credentials/{segment}/{CR}").as_str()));
+    assert_eq!(
+        url,
+        Some(format!("https://accounts.twilio.com/v1/Credentials/{segment}/{CR}").as_str())
+    );
 }
 
 #[test]
@@ -58,13 +69,22 @@ fn every_spec_example_decodes() {
             "UpdateAuthTokenPromotion" => {
                 let m = AuthTokenPromotion::from_json(body).expect(&context);
                 assert_eq!(m.account_sid.map(|s| s.to_string()).as_deref(), Some(AC));
-                assert_eq!(m.auth_token.as_ref().map(|t| t.expose_secret()), Some("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"));
+                assert_eq!(
+                    m.auth_token.as_ref().map(|t| t.expose_secret()),
+                    Some("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
+                );
                 assert_eq!(m.date_updated, Some(datetime!(2015-07-31 04:00:00 UTC)));
-                assert_eq!(m.url.as_deref(), Some("https://accounts.twilio.com/v1/AuthTokens/Promote"));
+                assert_eq!(
+                    m.url.as_deref(),
+                    Some("https://accounts.twilio.com/v1/AuthTokens/Promote")
+                );
             }
             "CreateSecondaryAuthToken" => {
                 let m = SecondaryAuthToken::from_json(body).expect(&context);
-                assert_eq!(m.secondary_auth_token.as_ref().map(|t| t.expose_secret()), Some("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"));
+                assert_eq!(
+                    m.secondary_auth_token.as_ref().map(|t| t.expose_secret()),
+                    Some("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
+                );
                 assert_eq!(m.date_created, Some(datetime!(2015-07-31 04:00:00 UTC)));
                 assert_eq!(m.account_sid.map(|s| s.to_string()).as_deref(), Some(AC));
             }
@@ -74,8 +94,19 @@ fn every_spec_example_decodes() {
                 assert_eq!(r.len(), 2);
                 assert!(r[0].is_success());
                 assert_eq!(r[1].error_code, Some(30646));
-                assert_eq!(r[1].error_messages.as_deref(), Some(&["INVALID_CONTACT_ID".to_owned(), "INVALID_DATE_OF_CONSENT".to_owned()][..]));
-                assert_eq!(r[1].correlation_id.as_deref(), Some("02520cfa6c432f0e3ec3a38c122d428d"));
+                assert_eq!(
+                    r[1].error_messages.as_deref(),
+                    Some(
+                        &[
+                            "INVALID_CONTACT_ID".to_owned(),
+                            "INVALID_DATE_OF_CONSENT".to_owned()
+                        ][..]
+                    )
+                );
+                assert_eq!(
+                    r[1].correlation_id.as_deref(),
+                    Some("02520cfa6c432f0e3ec3a38c122d428d")
+                );
             }
             "CreateBulkContacts" => {
                 let m = BulkContacts::from_json(body).expect(&context);
@@ -90,26 +121,59 @@ fn every_spec_example_decodes() {
                 assert_eq!(p.meta.page(), Some(0));
                 assert_eq!(p.meta.page_size(), Some(50));
                 assert_eq!(p.meta.next_page_url, None);
-                assert_eq!(p.meta.first_page_url.as_deref(), Some("https://accounts.twilio.com/v1/Credentials/AWS?PageSize=50&Page=0"));
+                assert_eq!(
+                    p.meta.first_page_url.as_deref(),
+                    Some("https://accounts.twilio.com/v1/Credentials/AWS?PageSize=50&Page=0")
+                );
                 for c in p.items {
-                    check_credential_fields(c.sid.map(|s| s.to_string()), c.account_sid.map(|s| s.to_string()), c.friendly_name.as_deref(), c.date_created, c.url.as_deref(), "AWS");
+                    check_credential_fields(
+                        c.sid.map(|s| s.to_string()),
+                        c.account_sid.map(|s| s.to_string()),
+                        c.friendly_name.as_deref(),
+                        c.date_created,
+                        c.url.as_deref(),
+                        "AWS",
+                    );
                 }
             }
             "ListCredentialPublicKey" => {
                 let p = Page::<CredentialPublicKey>::from_json(body).expect(&context);
                 assert_eq!(p.meta.page_size(), Some(50));
                 for c in p.items {
-                    check_credential_fields(c.sid.map(|s| s.to_string()), c.account_sid.map(|s| s.to_string()), c.friendly_name.as_deref(), c.date_created, c.url.as_deref(), "PublicKeys");
+                    check_credential_fields(
+                        c.sid.map(|s| s.to_string()),
+                        c.account_sid.map(|s| s.to_string()),
+                        c.friendly_name.as_deref(),
+                        c.date_created,
+                        c.url.as_deref(),
+                        "PublicKeys",
+                    );
                 }
             }
             "CreateCredentialAws" | "FetchCredentialAws" | "UpdateCredentialAws" => {
                 let c = CredentialAws::from_json(body).expect(&context);
-                check_credential_fields(c.sid.map(|s| s.to_string()), c.account_sid.map(|s| s.to_string()), c.friendly_name.as_deref(), c.date_created, c.url.as_deref(), "AWS");
+                check_credential_fields(
+                    c.sid.map(|s| s.to_string()),
+                    c.account_sid.map(|s| s.to_string()),
+                    c.friendly_name.as_deref(),
+                    c.date_created,
+                    c.url.as_deref(),
+                    "AWS",
+                );
                 assert_eq!(c.date_updated, Some(datetime!(2015-07-31 04:00:00 UTC)));
             }
-            "CreateCredentialPublicKey" | "FetchCredentialPublicKey" | "UpdateCredentialPublicKey" => {
+            "CreateCredentialPublicKey"
+            | "FetchCredentialPublicKey"
+            | "UpdateCredentialPublicKey" => {
                 let c = CredentialPublicKey::from_json(body).expect(&context);
-                check_credential_fields(c.sid.map(|s| s.to_string()), c.account_sid.map(|s| s.to_string()), c.friendly_name.as_deref(), c.date_created, c.url.as_deref(), "PublicKeys");
+                check_credential_fields(
+                    c.sid.map(|s| s.to_string()),
+                    c.account_sid.map(|s| s.to_string()),
+                    c.friendly_name.as_deref(),
+                    c.date_created,
+                    c.url.as_deref(),
+                    "PublicKeys",
+                );
             }
             "FetchMessagingGeopermissions" => {
                 let m = MessagingGeopermissions::from_json(body).expect(&context);
@@ -119,17 +183,26 @@ fn every_spec_example_decodes() {
                 assert_eq!(p[0].prefix.as_deref(), Some("+91"));
                 assert_eq!(p[0].enabled, Some(false));
                 assert_eq!(p[1].message.as_deref(), Some("High Risk Country"));
-                assert_eq!(p[1].permission_type, Some(twilio_accounts::model::GeoPermissionType::Country));
+                assert_eq!(
+                    p[1].permission_type,
+                    Some(twilio_accounts::model::GeoPermissionType::Country)
+                );
             }
             "UpdateMessagingGeopermissions" => {
                 let m = MessagingGeopermissions::from_json(body).expect(&context);
                 let p = m.permission_entries().expect(&context);
                 assert_eq!(p[1].error_code, Some(30649));
-                assert_eq!(p[1].error_messages.as_deref(), Some(&["High risk country permission cannot be updated".to_owned()][..]));
+                assert_eq!(
+                    p[1].error_messages.as_deref(),
+                    Some(&["High risk country permission cannot be updated".to_owned()][..])
+                );
             }
             "CreateSafelist" | "FetchSafelist" => {
                 let m = Safelist::from_json(body).expect(&context);
-                assert_eq!(m.sid.map(|s| s.to_string()).as_deref(), Some("GNaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+                assert_eq!(
+                    m.sid.map(|s| s.to_string()).as_deref(),
+                    Some("GNaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+                );
                 assert_eq!(m.phone_number.as_deref(), Some("+18001234567"));
             }
             other => panic!("no model mapped for the example of {other}"),
@@ -143,12 +216,40 @@ fn every_field_null_or_absent_decodes_to_none() {
     for body in [&all_null[..], b"{}"] {
         let c = CredentialAws::from_json(body).unwrap();
         assert!(c.sid.is_none() && c.date_created.is_none() && c.url.is_none());
-        assert!(AuthTokenPromotion::from_json(body).unwrap().auth_token.is_none());
-        assert!(SecondaryAuthToken::from_json(body).unwrap().secondary_auth_token.is_none());
+        assert!(
+            AuthTokenPromotion::from_json(body)
+                .unwrap()
+                .auth_token
+                .is_none()
+        );
+        assert!(
+            SecondaryAuthToken::from_json(body)
+                .unwrap()
+                .secondary_auth_token
+                .is_none()
+        );
         assert!(Safelist::from_json(body).unwrap().sid.is_none());
-        assert!(BulkConsents::from_json(body).unwrap().item_results().unwrap().is_empty());
-        assert!(BulkContacts::from_json(body).unwrap().item_results().unwrap().is_empty());
-        assert!(MessagingGeopermissions::from_json(body).unwrap().permission_entries().unwrap().is_empty());
+        assert!(
+            BulkConsents::from_json(body)
+                .unwrap()
+                .item_results()
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            BulkContacts::from_json(body)
+                .unwrap()
+                .item_results()
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            MessagingGeopermissions::from_json(body)
+                .unwrap()
+                .permission_entries()
+                .unwrap()
+                .is_empty()
+        );
         let p = Page::<CredentialPublicKey>::from_json(body).unwrap();
         assert!(p.items.is_empty() && p.meta.next_page_url.is_none());
     }
@@ -162,7 +263,10 @@ fn prism_dynamic_shapes_decode() {
     let page = br#"{"credentials":[{"sid":"CRaBcDeF0123456789abcdefABCDEF0123","account_sid":"AC0123456789abcdefABCDEF0123456789","friendly_name":"esse proident voluptate do et","date_created":"1894-10-12T16:18:34.0Z","date_updated":null,"url":"https://ZcWW.ebbzMv.8T,b0qDJ","extra":{"x":1}}],
         "meta":{"page":-81274612,"page_size":1e300,"key":"Lorem","next_page_url":null,"first_page_url":"https://a.b,c","url":"http://x.y"}}"#;
     let p = Page::<CredentialAws>::from_json(page).unwrap();
-    assert_eq!(p.items[0].date_created, Some(datetime!(1894-10-12 16:18:34 UTC)));
+    assert_eq!(
+        p.items[0].date_created,
+        Some(datetime!(1894-10-12 16:18:34 UTC))
+    );
     assert_eq!(p.meta.page(), Some(-81_274_612));
     assert_eq!(p.meta.page_size(), None);
     assert!(p.meta.page_size_number.is_some());
@@ -173,11 +277,19 @@ fn prism_dynamic_shapes_decode() {
         // The typed view reports the mismatch instead of panicking.
         let _ = m.item_results();
         let body = format!(r#"{{"permissions":{items}}}"#);
-        assert!(MessagingGeopermissions::from_json(body.as_bytes()).unwrap().permissions.is_some());
+        assert!(
+            MessagingGeopermissions::from_json(body.as_bytes())
+                .unwrap()
+                .permissions
+                .is_some()
+        );
     }
     let t = br#"{"auth_token":"esse proident voluptate do et","date_created":"2020-01-01T00:00:00.123456+02:00"}"#;
     let m = AuthTokenPromotion::from_json(t).unwrap();
-    assert_eq!(m.auth_token.unwrap().expose_secret(), "esse proident voluptate do et");
+    assert_eq!(
+        m.auth_token.unwrap().expose_secret(),
+        "esse proident voluptate do et"
+    );
 }
 
 #[test]
@@ -202,7 +314,13 @@ fn malformed_values_name_their_field() {
     let e = Safelist::from_json(br#"{"sid":"GN"}"#).unwrap_err();
     assert_eq!(e.field(), Some("sid"));
     let m = MessagingGeopermissions::from_json(br#"{"permissions":[{"enabled":"yes"}]}"#).unwrap();
-    assert_eq!(m.permission_entries().unwrap_err().field(), Some("permissions[0].enabled"));
+    assert_eq!(
+        m.permission_entries().unwrap_err().field(),
+        Some("permissions[0].enabled")
+    );
     let m = BulkContacts::from_json(br#"{"items":[{"error_messages":["a",1]}]}"#).unwrap();
-    assert_eq!(m.item_results().unwrap_err().field(), Some("items[0].error_messages[1]"));
+    assert_eq!(
+        m.item_results().unwrap_err().field(),
+        Some("items[0].error_messages[1]")
+    );
 }

@@ -19,13 +19,27 @@ fn cred(i: usize) -> String {
 fn page(items: std::ops::Range<usize>, next: Option<&str>) -> Canned {
     let items: Vec<String> = items.map(cred).collect();
     let next = next.map_or("null".to_owned(), |n| format!("\"{n}\""));
-    Canned::json(200, format!(r#"{{"credentials":[{}],"meta":{{"key":"credentials","page_size":3,"next_page_url":{next}}}}}"#, items.join(",")))
+    Canned::json(
+        200,
+        format!(
+            r#"{{"credentials":[{}],"meta":{{"key":"credentials","page_size":3,"next_page_url":{next}}}}}"#,
+            items.join(",")
+        ),
+    )
 }
 
 fn three_pages() -> Vec<Canned> {
     vec![
-        page(0..3, Some(&format!("{BASE}/v1/Credentials/AWS?PageSize=3&Page=1&PageToken=PA%2B1"))),
-        page(3..6, Some("/v1/Credentials/AWS?PageSize=3&Page=2&PageToken=PA2")),
+        page(
+            0..3,
+            Some(&format!(
+                "{BASE}/v1/Credentials/AWS?PageSize=3&Page=1&PageToken=PA%2B1"
+            )),
+        ),
+        page(
+            3..6,
+            Some("/v1/Credentials/AWS?PageSize=3&Page=2&PageToken=PA2"),
+        ),
         page(6..7, None),
     ]
 }
@@ -33,11 +47,21 @@ fn three_pages() -> Vec<Canned> {
 #[tokio::test]
 async fn send_returns_one_page() {
     let (client, recorder) = canned_client(three_pages());
-    let p = client.credentials().aws().list().page_size(3).send().await.unwrap();
+    let p = client
+        .credentials()
+        .aws()
+        .list()
+        .page_size(3)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(p.items.len(), 3);
     assert!(p.meta.next_page_url.is_some());
     assert_eq!(recorder.count(), 1);
-    assert_eq!(pq(&recorder.requests()[0]), "/v1/Credentials/AWS?PageSize=3");
+    assert_eq!(
+        pq(&recorder.requests()[0]),
+        "/v1/Credentials/AWS?PageSize=3"
+    );
 }
 
 #[tokio::test]
@@ -52,7 +76,12 @@ async fn stream_follows_every_page_lazily() {
     assert_eq!(rest.len(), 6);
     assert_eq!(rest.last().unwrap().friendly_name.as_deref(), Some("c6"));
     let uris: Vec<String> = recorder.requests().iter().map(pq).collect();
-    assert!(recorder.requests().iter().all(|r| r.uri().authority().unwrap() == "127.0.0.1:4010"));
+    assert!(
+        recorder
+            .requests()
+            .iter()
+            .all(|r| r.uri().authority().unwrap() == "127.0.0.1:4010")
+    );
     assert_eq!(
         uris,
         [
@@ -66,14 +95,33 @@ async fn stream_follows_every_page_lazily() {
 #[tokio::test]
 async fn limit_caps_items_and_requests() {
     let (client, recorder) = canned_client(three_pages());
-    let items: Vec<_> = client.credentials().public_key().list().page_size(3).limit(4).into_stream().try_collect().await.unwrap();
+    let items: Vec<_> = client
+        .credentials()
+        .public_key()
+        .list()
+        .page_size(3)
+        .limit(4)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(items.len(), 4);
     assert_eq!(recorder.count(), 2);
 
     let (client, recorder) = canned_client(three_pages());
-    let p = client.credentials().aws().list().limit(2).send().await.unwrap();
+    let p = client
+        .credentials()
+        .aws()
+        .list()
+        .limit(2)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(p.items.len(), 2);
-    assert_eq!(pq(&recorder.requests()[0]), "/v1/Credentials/AWS?PageSize=2");
+    assert_eq!(
+        pq(&recorder.requests()[0]),
+        "/v1/Credentials/AWS?PageSize=2"
+    );
 }
 
 #[tokio::test]
@@ -85,12 +133,24 @@ async fn next_page_on_another_host_is_refused_without_a_request() {
         "http://127.0.0.1:4011/v1/Credentials/AWS?Page=1",
     ] {
         let (client, recorder) = canned_client(vec![page(0..2, Some(next)), page(2..4, None)]);
-        let results: Vec<Result<_, Error>> = client.credentials().aws().list().into_stream().collect().await;
+        let results: Vec<Result<_, Error>> = client
+            .credentials()
+            .aws()
+            .list()
+            .into_stream()
+            .collect()
+            .await;
         assert_eq!(results.len(), 3, "{next}");
         assert!(results[0].is_ok() && results[1].is_ok());
-        let Err(Error::Build(b)) = &results[2] else { panic!("{next}: {:?}", results[2]) };
+        let Err(Error::Build(b)) = &results[2] else {
+            panic!("{next}: {:?}", results[2])
+        };
         assert_eq!(b.field(), Some("meta.next_page_url"));
-        assert_eq!(recorder.count(), 1, "{next}: nothing sent to the other host");
+        assert_eq!(
+            recorder.count(),
+            1,
+            "{next}: nothing sent to the other host"
+        );
     }
 }
 
@@ -100,12 +160,25 @@ async fn errors_end_the_stream() {
         page(0..1, Some("/v1/Credentials/AWS?Page=1")),
         Canned::json(500, r#"{"code":20500,"message":"Internal"}"#),
     ]);
-    let results: Vec<_> = client.credentials().aws().list().into_stream().collect().await;
+    let results: Vec<_> = client
+        .credentials()
+        .aws()
+        .list()
+        .into_stream()
+        .collect()
+        .await;
     assert_eq!(results.len(), 2);
     assert_eq!(results[1].as_ref().unwrap_err().code(), Some(20500));
 
     let (client, recorder) = canned_client(vec![Canned::json(200, "{}")]);
-    let results: Vec<_> = client.credentials().aws().list().page_size(0).into_stream().collect().await;
+    let results: Vec<_> = client
+        .credentials()
+        .aws()
+        .list()
+        .page_size(0)
+        .into_stream()
+        .collect()
+        .await;
     assert_eq!(results.len(), 1);
     assert!(matches!(results[0], Err(Error::Build(_))));
     assert_eq!(recorder.count(), 0);
@@ -114,7 +187,14 @@ async fn errors_end_the_stream() {
 #[tokio::test]
 async fn a_page_pointing_at_itself_does_not_loop() {
     let (client, recorder) = canned_client(vec![page(0..0, Some("/v1/Credentials/AWS"))]);
-    let items: Vec<_> = client.credentials().aws().list().into_stream().try_collect().await.unwrap();
+    let items: Vec<_> = client
+        .credentials()
+        .aws()
+        .list()
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
     assert!(items.is_empty());
     assert!(recorder.count() <= 2);
 }

@@ -17,7 +17,10 @@ pub const BASE: &str = "http://127.0.0.1:4010";
 
 /// The vendored OpenAPI document.
 pub fn spec() -> serde_json::Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/twilio_accounts_v1.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../spec/twilio_accounts_v1.json"
+    );
     let text = std::fs::read_to_string(path).expect("the vendored spec");
     serde_json::from_str(&text).expect("the spec is JSON")
 }
@@ -50,7 +53,11 @@ impl Canned {
         }
     }
 
-    pub fn with_content_type(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Self {
+    pub fn with_content_type(
+        status: u16,
+        content_type: &'static str,
+        body: impl Into<Bytes>,
+    ) -> Self {
         Self {
             status,
             headers: vec![("content-type", content_type)],
@@ -95,7 +102,11 @@ pub fn canned_client(responses: Vec<Canned>) -> (Client, Recorder) {
         async move {
             seen.requests.lock().unwrap().push(req);
             let mut q = queue.lock().unwrap();
-            let canned = if q.len() > 1 { q.pop_front().unwrap() } else { q.front().cloned().unwrap() };
+            let canned = if q.len() > 1 {
+                q.pop_front().unwrap()
+            } else {
+                q.front().cloned().unwrap()
+            };
             Ok::<_, std::convert::Infallible>(canned.response())
         }
     });

@@ -1,0 +1,164 @@
+//! `Debug` (and `Display`, where there is one) of every model, builder, client and error
+//! never contains a token or secret set in the test.
+
+mod common;
+
+use common::{Canned, TOKEN, canned_client};
+use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
+use twilio_accounts::bulk_contacts::ContactItem;
+use twilio_accounts::credentials::AwsCredentials;
+use twilio_accounts::messaging_geopermissions::GeoPermissionUpdate;
+use twilio_accounts::model::{
+    AuthTokenPromotion, BulkConsents, BulkContacts, CredentialAws, CredentialPublicKey,
+    MessagingGeopermissions, Page, Safelist, SecondaryAuthToken,
+};
+use twilio_accounts::{Client, ClientBuilder, Error};
+use twilio_types::CredentialSid;
+
+const RESPONSE_TOKEN: &str = "resp-SECRET-token-91b2";
+const AWS_SECRET: &str = "aws-SECRET-wJalrXUtnFEMI";
+const API_SECRET: &str = "api-SECRET-5c4d";
+const SID: CredentialSid = CredentialSid::from_static("CRaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+
+#[track_caller]
+fn assert_clean(text: &str) {
+    for secret in [TOKEN, RESPONSE_TOKEN, AWS_SECRET, API_SECRET] {
+        assert!(!text.contains(secret), "leaked {secret:?} in {text}");
+    }
+}
+
+#[test]
+fn models_redact_tokens() {
+    let promotion =
+        AuthTokenPromotion::from_json(format!(r#"{{"auth_token":"{RESPONSE_TOKEN}"}}"#).as_bytes())
+            .unwrap();
+    assert_eq!(
+        promotion.auth_token.as_ref().unwrap().expose_secret(),
+        RESPONSE_TOKEN
+    );
+    assert_clean(&format!("{promotion:?} {promotion:#?}"));
+    let secondary = SecondaryAuthToken::from_json(
+        format!(r#"{{"secondary_auth_token":"{RESPONSE_TOKEN}"}}"#).as_bytes(),
+    )
+    .unwrap();
+    assert_clean(&format!("{secondary:?} {secondary:#?}"));
+    let others = format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+        CredentialAws::from_json(b"{}").unwrap(),
+        CredentialPublicKey::from_json(b"{}").unwrap(),
+        Safelist::from_json(b"{}").unwrap(),
+        BulkConsents::from_json(b"{}").unwrap(),
+        BulkContacts::from_json(b"{}").unwrap(),
+        MessagingGeopermissions::from_json(b"{}").unwrap(),
+        Page::<CredentialAws>::from_json(b"{}").unwrap(),
+    );
+    assert_clean(&others);
+}
+
+#[test]
+fn client_and_builders_redact_credentials() {
+    let (client, _) = canned_client(vec![Canned::json(200, "{}")]);
+    assert_clean(&format!("{client:?} {client:#?}"));
+    assert_clean(&format!(
+        "{:?}",
+        Client::builder().credentials(common::credentials())
+    ));
+    let aws = AwsCredentials::new("AKIAIOSFODNN7EXAMPLE", AWS_SECRET).unwrap();
+    assert_clean(&format!("{aws:?}"));
+    let builders = format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+        client
+            .credentials()
+            .aws()
+            .create(aws.clone())
+            .friendly_name("n"),
+        client.credentials().aws().list().page_size(5),
+        client.credentials().aws().fetch(SID),
+        client.credentials().public_key().update(SID),
+        client.secondary_auth_token().create(),
+        client.auth_token_promotion().update(),
+        client.safelist().delete("+1800"),
+        client.bulk_consents().create([ConsentItem::new(
+            "+1",
+            "c",
+            "s",
+            ConsentStatus::OptIn,
+            ConsentSource::Others
+        )]),
+        client
+            .bulk_contacts()
+            .create([ContactItem::new("+1", "c", "US", "1")]),
+        client
+            .messaging_geopermissions()
+            .update([GeoPermissionUpdate::new("IN", true)]),
+    );
+    assert_clean(&builders);
+    assert_clean(&format!(
+        "{:?}",
+        client.credentials().aws().list().into_stream()
+    ));
+}
+
+#[test]
+fn env_errors_and_builders_redact_secrets() {
+    let vars = |name: &str| match name {
+        "TWILIO_ACCOUNT_SID" => Some("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_owned()),
+        "TWILIO_API_KEY" => Some("SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_owned()),
+        "TWILIO_API_SECRET" => Some(API_SECRET.to_owned()),
+        _ => None,
+    };
+    let builder = ClientBuilder::from_env_with(vars).unwrap();
+    assert_clean(&format!("{builder:?}"));
+    let client = builder.build().unwrap();
+    assert_clean(&format!("{client:?}"));
+    let bad_secret = format!("{API_SECRET} with space");
+    let err = ClientBuilder::from_env_with(|name| match name {
+        "TWILIO_API_SECRET" => Some(bad_secret.clone()),
+        other => vars(other),
+    })
+    .unwrap_err();
+    assert_clean(&format!(
+        "{err} {err:?} {:?}",
+        std::error::Error::source(&err)
+    ));
+}
+
+#[tokio::test]
+async fn errors_redact_credentials() {
+    let (client, _) = canned_client(vec![Canned::json(
+        401,
+        r#"{"code":20003,"message":"Authenticate","status":401}"#,
+    )]);
+    let err = client
+        .credentials()
+        .aws()
+        .create(AwsCredentials::new("AKID", AWS_SECRET).unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Api(_)));
+    let mut text = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        text.push_str(&format!(" {s} {s:?}"));
+        source = s.source();
+    }
+    assert_clean(&text);
+
+    let err = AwsCredentials::new("AKID", format!("{AWS_SECRET} x")).unwrap_err();
+    assert_clean(&format!("{err} {err:?}"));
+    let (client, _) = canned_client(vec![Canned::json(
+        200,
+        format!(r#"{{"secondary_auth_token":"{RESPONSE_TOKEN}","date_created":"bad"}}"#),
+    )]);
+    let err = client
+        .secondary_auth_token()
+        .create()
+        .send()
+        .await
+        .unwrap_err();
+    assert_clean(&format!(
+        "{err} {err:?} {:?}",
+        std::error::Error::source(&err)
+    ));
+}
