@@ -20,6 +20,9 @@ use super::{CALL_TIMEOUT, Options, error_chain, proxy_args, verdict};
 use crate::Result;
 use crate::prism::Prism;
 
+/// How a call that timed out is reported.
+const NO_ANSWER: &str = "no answer within";
+
 /// Which optional parameters a call sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Params {
@@ -87,7 +90,7 @@ impl Harness {
     {
         self.wire.take();
         let Ok(sdk) = tokio::time::timeout(CALL_TIMEOUT, call).await else {
-            return Err(format!("no answer within {CALL_TIMEOUT:?}"));
+            return Err(format!("{NO_ANSWER} {CALL_TIMEOUT:?}"));
         };
         let exchanges = self.wire.take();
         if self.verbose {
@@ -153,7 +156,12 @@ pub(super) async fn mock_checks(
             };
             let outcome = mock_call(&dynamic, op, params, false).await;
             passed += usize::from(outcome.is_ok());
+            let hung = outcome.as_ref().is_err_and(|e| e.starts_with(NO_ANSWER));
             report.record(op, Check::Dynamic, outcome);
+            if hung {
+                // One hang is a verdict; do not wait for it `dynamic_runs` times.
+                break;
+            }
         }
         println!("       {:<30} {passed}/{dynamic_runs}", op.id());
     }
@@ -405,25 +413,37 @@ pub(super) async fn proxy_checks(
     outcome
 }
 
-/// Records one proxied call and returns its value, if it passed.
-async fn step<T, E>(
-    h: &Harness,
-    report: &mut Report,
-    op: Op,
-    what: &str,
-    call: impl Future<Output = Result<T, E>>,
-) -> Option<T>
-where
-    E: std::error::Error,
-{
-    let outcome = h.check(op, call).await;
-    let (verdict, value) = match outcome {
-        Ok(value) => (Ok(()), Some(value)),
-        Err(why) => (Err(why), None),
-    };
-    print_outcome(op, what, &verdict);
-    report.record(op, Check::Proxy, verdict);
-    value
+/// The proxied calls, recorded in the report as they run.
+struct Proxied<'a> {
+    h: Harness,
+    report: &'a mut Report,
+}
+
+impl Proxied<'_> {
+    /// Runs and records one call; returns its value, if it passed.
+    async fn run<T, E>(
+        &mut self,
+        op: Op,
+        what: &str,
+        call: impl Future<Output = Result<T, E>>,
+    ) -> Option<T>
+    where
+        E: std::error::Error,
+    {
+        let outcome = self.h.check(op, call).await;
+        let (verdict, value) = match outcome {
+            Ok(value) => (Ok(()), Some(value)),
+            Err(why) => (Err(why), None),
+        };
+        print_outcome(op, what, &verdict);
+        self.report.record(op, Check::Proxy, verdict);
+        value
+    }
+
+    /// Records that `op` could not be called because its set-up failed.
+    fn not_possible(&mut self, op: Op, why: &str) {
+        self.report.record(op, Check::Proxy, Err(why.to_owned()));
+    }
 }
 
 async fn proxy_sequence(
@@ -437,45 +457,28 @@ async fn proxy_sequence(
         .map_err(|e| format!("emulator credentials: {e}"))?;
     let h = Harness::new(base_url, credentials, false, verbose)?;
     let c = h.client.clone();
+    let mut p = Proxied { h, report };
 
     // Auth tokens: create/delete/promote, each with and without SuppressEmailNotification.
     let s = c.secondary_auth_token();
-    step(
-        &h,
-        report,
+    p.run(
         Op::CreateSecondaryAuthToken,
         "all params",
         s.create().suppress_email_notification(true).send(),
     )
     .await;
-    step(
-        &h,
-        report,
+    p.run(
         Op::DeleteSecondaryAuthToken,
         "all params",
         s.delete().suppress_email_notification(true).send(),
     )
     .await;
-    step(
-        &h,
-        report,
-        Op::CreateSecondaryAuthToken,
-        "no params",
-        s.create().send(),
-    )
-    .await;
-    step(
-        &h,
-        report,
-        Op::DeleteSecondaryAuthToken,
-        "no params",
-        s.delete().send(),
-    )
-    .await;
+    p.run(Op::CreateSecondaryAuthToken, "no params", s.create().send())
+        .await;
+    p.run(Op::DeleteSecondaryAuthToken, "no params", s.delete().send())
+        .await;
     for (what, suppress) in [("all params", true), ("no params", false)] {
-        step(
-            &h,
-            report,
+        p.run(
             Op::CreateSecondaryAuthToken,
             "for promote",
             s.create().send(),
@@ -485,14 +488,8 @@ async fn proxy_sequence(
         if suppress {
             promote = promote.suppress_email_notification(true);
         }
-        step(
-            &h,
-            report,
-            Op::UpdateAuthTokenPromotion,
-            what,
-            promote.send(),
-        )
-        .await;
+        p.run(Op::UpdateAuthTokenPromotion, what, promote.send())
+            .await;
         // The old primary token is gone: continue with the promoted one.
         let promoted = Credentials::from_auth_token(account, emulator.auth_token())
             .map_err(|e| format!("emulator credentials after promotion: {e}"))?;
@@ -501,130 +498,92 @@ async fn proxy_sequence(
 
     // AWS credentials.
     let aws = c.credentials().aws();
-    let first = step(
-        &h,
-        report,
-        Op::CreateCredentialAws,
-        "all params",
-        aws.create(aws_credentials()?)
-            .friendly_name("contract check")
-            .account_sid(account)
-            .send(),
-    )
-    .await;
-    let second = step(
-        &h,
-        report,
-        Op::CreateCredentialAws,
-        "no params",
-        aws.create(aws_credentials()?).send(),
-    )
-    .await;
-    step(
-        &h,
-        report,
+    let first = p
+        .run(
+            Op::CreateCredentialAws,
+            "all params",
+            aws.create(aws_credentials()?)
+                .friendly_name("contract check")
+                .account_sid(account)
+                .send(),
+        )
+        .await;
+    let second = p
+        .run(
+            Op::CreateCredentialAws,
+            "no params",
+            aws.create(aws_credentials()?).send(),
+        )
+        .await;
+    p.run(
         Op::ListCredentialAws,
         "all params",
         aws.list().page_size(1).page(0).limit(5).send(),
     )
     .await;
-    step(
-        &h,
-        report,
-        Op::ListCredentialAws,
-        "no params",
-        aws.list().send(),
-    )
-    .await;
+    p.run(Op::ListCredentialAws, "no params", aws.list().send())
+        .await;
     for (n, created) in [first, second].into_iter().enumerate() {
         let Some(sid) = created.and_then(|c| c.sid) else {
-            report.record(
+            p.not_possible(
                 Op::FetchCredentialAws,
-                Check::Proxy,
-                Err("no AWS credential was created to fetch".into()),
+                "no AWS credential was created to fetch",
             );
             continue;
         };
-        step(
-            &h,
-            report,
-            Op::FetchCredentialAws,
-            "created",
-            aws.fetch(sid).send(),
-        )
-        .await;
+        p.run(Op::FetchCredentialAws, "created", aws.fetch(sid).send())
+            .await;
         let update = if n == 0 {
             aws.update(sid).friendly_name("renamed")
         } else {
             aws.update(sid)
         };
-        step(
-            &h,
-            report,
+        p.run(
             Op::UpdateCredentialAws,
             if n == 0 { "all params" } else { "no params" },
             update.send(),
         )
         .await;
-        step(
-            &h,
-            report,
-            Op::DeleteCredentialAws,
-            "created",
-            aws.delete(sid).send(),
-        )
-        .await;
+        p.run(Op::DeleteCredentialAws, "created", aws.delete(sid).send())
+            .await;
     }
 
     // Public keys.
     let keys = c.credentials().public_key();
-    let first = step(
-        &h,
-        report,
-        Op::CreateCredentialPublicKey,
-        "all params",
-        keys.create(PUBLIC_KEY)
-            .friendly_name("contract check key")
-            .account_sid(account)
-            .send(),
-    )
-    .await;
-    let second = step(
-        &h,
-        report,
-        Op::CreateCredentialPublicKey,
-        "no params",
-        keys.create(PUBLIC_KEY).send(),
-    )
-    .await;
-    step(
-        &h,
-        report,
+    let first = p
+        .run(
+            Op::CreateCredentialPublicKey,
+            "all params",
+            keys.create(PUBLIC_KEY)
+                .friendly_name("contract check key")
+                .account_sid(account)
+                .send(),
+        )
+        .await;
+    let second = p
+        .run(
+            Op::CreateCredentialPublicKey,
+            "no params",
+            keys.create(PUBLIC_KEY).send(),
+        )
+        .await;
+    p.run(
         Op::ListCredentialPublicKey,
         "all params",
         keys.list().page_size(1).page(0).limit(5).send(),
     )
     .await;
-    step(
-        &h,
-        report,
-        Op::ListCredentialPublicKey,
-        "no params",
-        keys.list().send(),
-    )
-    .await;
+    p.run(Op::ListCredentialPublicKey, "no params", keys.list().send())
+        .await;
     for (n, created) in [first, second].into_iter().enumerate() {
         let Some(sid) = created.and_then(|c| c.sid) else {
-            report.record(
+            p.not_possible(
                 Op::FetchCredentialPublicKey,
-                Check::Proxy,
-                Err("no public key was created to fetch".into()),
+                "no public key was created to fetch",
             );
             continue;
         };
-        step(
-            &h,
-            report,
+        p.run(
             Op::FetchCredentialPublicKey,
             "created",
             keys.fetch(sid).send(),
@@ -635,17 +594,13 @@ async fn proxy_sequence(
         } else {
             keys.update(sid)
         };
-        step(
-            &h,
-            report,
+        p.run(
             Op::UpdateCredentialPublicKey,
             if n == 0 { "all params" } else { "no params" },
             update.send(),
         )
         .await;
-        step(
-            &h,
-            report,
+        p.run(
             Op::DeleteCredentialPublicKey,
             "created",
             keys.delete(sid).send(),
@@ -655,44 +610,26 @@ async fn proxy_sequence(
 
     // SafeList: create, then fetch and delete the created number.
     let safelist = c.safelist();
-    step(
-        &h,
-        report,
+    p.run(
         Op::CreateSafelist,
         "required",
         safelist.create(PHONE).send(),
     )
     .await;
-    step(
-        &h,
-        report,
-        Op::FetchSafelist,
-        "created",
-        safelist.fetch(PHONE).send(),
-    )
-    .await;
-    step(
-        &h,
-        report,
-        Op::DeleteSafelist,
-        "created",
-        safelist.delete(PHONE).send(),
-    )
-    .await;
+    p.run(Op::FetchSafelist, "created", safelist.fetch(PHONE).send())
+        .await;
+    p.run(Op::DeleteSafelist, "created", safelist.delete(PHONE).send())
+        .await;
 
     // Bulk upserts and geo permissions.
     for (what, params) in [("all params", Params::All), ("no params", Params::None)] {
-        step(
-            &h,
-            report,
+        p.run(
             Op::CreateBulkConsents,
             what,
             c.bulk_consents().create(consent_items(params)?).send(),
         )
         .await;
-        step(
-            &h,
-            report,
+        p.run(
             Op::CreateBulkContacts,
             what,
             c.bulk_contacts().create(contact_items(params)).send(),
@@ -702,17 +639,9 @@ async fn proxy_sequence(
         if params == Params::All {
             fetch = fetch.country_code("IN,PK,US");
         }
-        step(
-            &h,
-            report,
-            Op::FetchMessagingGeopermissions,
-            what,
-            fetch.send(),
-        )
-        .await;
-        step(
-            &h,
-            report,
+        p.run(Op::FetchMessagingGeopermissions, what, fetch.send())
+            .await;
+        p.run(
             Op::UpdateMessagingGeopermissions,
             what,
             c.messaging_geopermissions()

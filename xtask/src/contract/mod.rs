@@ -62,7 +62,7 @@ impl Options {
 }
 
 /// A call that takes longer than this fails (Prism and the emulator answer in milliseconds).
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub(crate) fn run(options: &Options) -> Result<()> {
     let started = Instant::now();
