@@ -430,27 +430,47 @@ async fn a_connection_dropped_before_the_promotion_is_rolled_back() {
 }
 
 /// A transport that forwards to the emulator and, once a promotion has been sent, answers
-/// every verification read itself with `status_after` (401: a token still propagating; 503:
-/// nothing can be found out). With `lose_promotion_answer`, the promotion is processed but its
-/// answer is replaced by a dropped connection.
+/// verification reads itself: with 200 when they carry `old_accepted` (the old token's
+/// revocation lagging behind), else with `status_after` if set (401: a token still
+/// propagating; 503: nothing can be found out). With `lose_promotion_answer`, the promotion is
+/// processed but its answer is replaced by a dropped connection.
 #[derive(Clone)]
 struct AfterPromotion {
     inner: DefaultTransport,
-    status_after: StatusCode,
+    status_after: Option<StatusCode>,
+    old_accepted: Option<String>,
     lose_promotion_answer: bool,
     promoted: Arc<AtomicBool>,
     answered: Arc<AtomicU32>,
 }
 
 impl AfterPromotion {
-    fn new(status_after: StatusCode, lose_promotion_answer: bool) -> Self {
+    fn new(status_after: Option<StatusCode>, lose_promotion_answer: bool) -> Self {
         Self {
             inner: DefaultTransport::new(Duration::from_secs(5), Duration::from_secs(30)).unwrap(),
             status_after,
+            old_accepted: None,
             lose_promotion_answer,
             promoted: Arc::default(),
             answered: Arc::default(),
         }
+    }
+
+    fn in_reply(status: StatusCode) -> Response<Full<Bytes>> {
+        let body = if status.is_success() {
+            "{}".to_owned()
+        } else {
+            format!(
+                r#"{{"code":{},"message":"injected","more_info":"https://www.twilio.com/docs/errors","status":{}}}"#,
+                20000 + status.as_u16(),
+                status.as_u16()
+            )
+        };
+        Response::builder()
+            .status(status)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
     }
 }
 
@@ -467,19 +487,21 @@ impl tower::Service<Request<Bytes>> for AfterPromotion {
         let is_promote = request.method() == Method::POST && request.uri().path() == PROMOTE;
         let is_check = request.method() == Method::GET && request.uri().path() == CHECK;
         if is_check && self.promoted.load(Ordering::SeqCst) {
-            self.answered.fetch_add(1, Ordering::SeqCst);
-            let status = self.status_after;
-            let body = format!(
-                r#"{{"code":{},"message":"injected","more_info":"https://www.twilio.com/docs/errors","status":{}}}"#,
-                20000 + status.as_u16(),
-                status.as_u16()
-            );
-            let response = Response::builder()
-                .status(status)
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(body)))
-                .unwrap();
-            return Box::pin(async move { Ok(response) });
+            let authorization = request
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            let status =
+                if self.old_accepted.is_some() && authorization == self.old_accepted.as_deref() {
+                    Some(StatusCode::OK)
+                } else {
+                    self.status_after
+                };
+            if let Some(status) = status {
+                self.answered.fetch_add(1, Ordering::SeqCst);
+                let response = Self::in_reply(status);
+                return Box::pin(async move { Ok(response) });
+            }
         }
         let promoted = Arc::clone(&self.promoted);
         let lose = self.lose_promotion_answer;
@@ -514,7 +536,7 @@ async fn an_unresolvable_promotion_leaves_the_client_on_the_token_that_works_eit
     let old = emulator.auth_token();
     let client = client_over(
         &emulator,
-        AfterPromotion::new(StatusCode::SERVICE_UNAVAILABLE, true),
+        AfterPromotion::new(Some(StatusCode::SERVICE_UNAVAILABLE), true),
     );
 
     let err = client
@@ -545,10 +567,58 @@ async fn an_unresolvable_promotion_leaves_the_client_on_the_token_that_works_eit
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_lost_promotion_answer_with_a_lagging_revocation_is_still_found_out() {
+    let emulator = emulator().await;
+    let old = emulator.auth_token();
+    let mut transport = AfterPromotion::new(None, true);
+    transport.old_accepted = Some(emulator.basic_auth_header());
+    let client = client_over(&emulator, transport);
+
+    let report = client
+        .rotate_auth_token()
+        .send()
+        .await
+        .expect("the promotion happened, and the rotation finds out");
+
+    assert_eq!(report.state(), AccountState::Rotated);
+    assert_eq!(report.client_token(), ClientToken::New);
+    assert_eq!(
+        steps(&report),
+        [
+            (RotationStep::CreateSecondary, StepOutcome::Succeeded),
+            (RotationStep::VerifySecondary, StepOutcome::Succeeded),
+            (RotationStep::SwitchCredentials, StepOutcome::Succeeded),
+            (RotationStep::Promote, StepOutcome::Failed),
+            (RotationStep::ResolvePromotion, StepOutcome::Succeeded),
+            (RotationStep::RestoreCredentials, StepOutcome::Succeeded),
+            // The emulator has revoked the old token: the clean-up is refused, a contradiction.
+            (RotationStep::DeleteSecondary, StepOutcome::Failed),
+            (RotationStep::ResolvePromotion, StepOutcome::Succeeded),
+            (RotationStep::VerifyPrimary, StepOutcome::Succeeded),
+        ]
+    );
+    let note = report
+        .step(RotationStep::ResolvePromotion)
+        .unwrap()
+        .note()
+        .unwrap();
+    assert!(note.contains("happened after all"), "{note}");
+    let new = emulator.auth_token();
+    assert_ne!(new.expose_secret(), old.expose_secret());
+    assert_eq!(report.new_token(), Some(TokenFingerprint::of(&new)));
+    assert_eq!(
+        report.new_auth_token().map(AuthToken::expose_secret),
+        Some(new.expose_secret())
+    );
+    client.credentials().aws().list().send().await.unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_failing_final_check_reports_rotated_unverified_and_keeps_the_new_token() {
     let emulator = emulator().await;
     let old = emulator.auth_token();
-    let transport = AfterPromotion::new(StatusCode::UNAUTHORIZED, false);
+    let transport = AfterPromotion::new(Some(StatusCode::UNAUTHORIZED), false);
     let refused = Arc::clone(&transport.answered);
     let client = client_over(&emulator, transport);
 
@@ -709,4 +779,26 @@ async fn an_api_key_client_keeps_its_key() {
     );
     client.credentials().aws().list().send().await.unwrap();
     emulator.shutdown().await;
+}
+
+#[test]
+fn the_builder_future_and_results_can_cross_tasks() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<twilio_accounts::rotation::RotateAuthToken>();
+    send_sync::<twilio_accounts::rotation::RotationReport>();
+    send_sync::<twilio_accounts::rotation::RotationError>();
+    let client = Client::builder()
+        .credentials(
+            Credentials::from_auth_token(
+                "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse().unwrap(),
+                AuthToken::new("token").unwrap(),
+            )
+            .unwrap(),
+        )
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    let future = client.rotate_auth_token().send();
+    send(&future); // so `tokio::spawn(client.rotate_auth_token().send())` works
 }

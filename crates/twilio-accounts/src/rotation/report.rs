@@ -201,9 +201,11 @@ pub enum AccountState {
     /// (`client.secondary_auth_token().delete()`) or run the rotation again (which replaces it).
     UnchangedSecondaryRemains,
     /// Whether the promotion happened could not be found out (no clear answer from Twilio).
-    /// The client uses the new token, which works either way: as the primary if the promotion
-    /// happened, as the still-existing secondary if it did not. Run the rotation again later, or
-    /// check in the Twilio Console which token is the primary.
+    /// The client normally keeps the new token, which works either way: as the primary if the
+    /// promotion happened, as the still-existing secondary if it did not
+    /// ([`RotationReport::client_token`] says which token it holds, and
+    /// [`RotationReport::new_auth_token`] hands the new one over). Store the new token, then
+    /// check in the Twilio Console which token is the primary, or run the rotation again later.
     Unknown,
 }
 
@@ -234,7 +236,7 @@ impl AccountState {
                 "unchanged, but the secondary token created by this rotation could not be deleted and still works; the client uses the old token"
             }
             Self::Unknown => {
-                "unknown: it could not be determined whether the promotion happened; the client uses the new token, which works either way"
+                "unknown: it could not be determined whether the promotion happened; keep the new token (see the report for which token the client holds)"
             }
         }
     }

@@ -116,6 +116,27 @@ struct Run<'a> {
     /// The new token itself; handed out only when it is (or may be) the primary.
     new_secret: Option<AuthToken>,
     client_token: ClientToken,
+    /// The promotion got no clear answer and had to be found out.
+    promotion_unclear: bool,
+}
+
+/// How a clean-up `DELETE` of the secondary token ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cleanup {
+    Deleted,
+    NothingThere,
+    /// 401/403: the old token was refused.
+    Refused,
+    Failed,
+}
+
+impl Cleanup {
+    fn state(self) -> AccountState {
+        match self {
+            Self::Deleted | Self::NothingThere => AccountState::Unchanged,
+            Self::Refused | Self::Failed => AccountState::UnchangedSecondaryRemains,
+        }
+    }
 }
 
 /// How a promotion ended, once known.
@@ -145,6 +166,7 @@ pub(super) async fn run(client: &Client, plan: Plan) -> Result<RotationReport, R
         steps: Vec::new(),
         new_token: None,
         new_secret: None,
+        promotion_unclear: false,
         client_token: if uses_api_key {
             ClientToken::ApiKey
         } else {
@@ -252,7 +274,7 @@ impl Run<'_> {
                     "the new token cannot be used as a credential",
                     Some(Error::build_with_source(None, "invalid credentials", e)),
                 );
-                let state = self.delete_secondary().await;
+                let state = self.delete_secondary().await.state();
                 return Err(self.fail(RotationStep::CreateSecondary, state, error));
             }
         };
@@ -266,7 +288,7 @@ impl Run<'_> {
             .verify(&verifier, RotationStep::VerifySecondary, fingerprint)
             .await
         {
-            let state = self.delete_secondary().await;
+            let state = self.delete_secondary().await.state();
             return Err(self.fail(RotationStep::VerifySecondary, state, error));
         }
 
@@ -296,8 +318,30 @@ impl Run<'_> {
         match self.promote(&verifier, fingerprint).await {
             Ok(()) => {}
             Err((Promotion::NotDone, error)) => {
-                let state = self.roll_back().await;
-                return Err(self.fail(RotationStep::Promote, state, error));
+                let cleanup = self.roll_back().await;
+                // After an unclear promotion, an empty secondary slot, or the old token refused
+                // after all, contradicts "it did not happen" (the old token's revocation may
+                // lag behind on some services): ask the new token.
+                let contradicted = matches!(cleanup, Cleanup::NothingThere | Cleanup::Refused);
+                if !(self.promotion_unclear && contradicted) {
+                    return Err(self.fail(RotationStep::Promote, cleanup.state(), error));
+                }
+                match self
+                    .promoted_after_all(&verifier, &new_credentials, fingerprint, cleanup)
+                    .await
+                {
+                    Some(true) => {}
+                    Some(false) => {
+                        return Err(self.fail(
+                            RotationStep::Promote,
+                            AccountState::Unchanged,
+                            error,
+                        ));
+                    }
+                    None => {
+                        return Err(self.fail(RotationStep::Promote, AccountState::Unknown, error));
+                    }
+                }
             }
             Err((Promotion::Unknown, error)) => {
                 return Err(self.fail(RotationStep::Promote, AccountState::Unknown, error));
@@ -382,7 +426,7 @@ impl Run<'_> {
         };
         self.record(step, StepOutcome::Failed, started, 1, note);
         let state = if may_exist {
-            self.delete_secondary().await
+            self.delete_secondary().await.state()
         } else {
             AccountState::Unchanged
         };
@@ -528,6 +572,7 @@ impl Run<'_> {
             );
             return Err((Promotion::NotDone, error));
         }
+        self.promotion_unclear = true;
         let note = format!("{}: outcome unknown", describe(&cause));
         self.record(step, StepOutcome::Failed, started, 1, Some(note.into()));
         match self.resolve_promotion(verifier, fingerprint).await {
@@ -641,7 +686,7 @@ impl Run<'_> {
 
     /// Clean-up after a failed promotion: the client goes back to the old token, then the
     /// secondary is deleted.
-    async fn roll_back(&mut self) -> AccountState {
+    async fn roll_back(&mut self) -> Cleanup {
         if self.client_token == ClientToken::New {
             let started = Instant::now();
             self.shared.replace(self.original.clone());
@@ -659,7 +704,7 @@ impl Run<'_> {
 
     /// Clean-up: deletes the secondary token with the old credentials. A `404` means there is
     /// nothing to delete, which is as good.
-    async fn delete_secondary(&mut self) -> AccountState {
+    async fn delete_secondary(&mut self) -> Cleanup {
         let step = RotationStep::DeleteSecondary;
         let started = Instant::now();
         let mut request = self.client.secondary_auth_token().delete();
@@ -673,18 +718,111 @@ impl Run<'_> {
                     None => "the secondary token was deleted".to_owned(),
                 };
                 self.record(step, StepOutcome::Succeeded, started, 1, Some(note.into()));
-                AccountState::Unchanged
+                Cleanup::Deleted
             }
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
                 let note = "there was no secondary token to delete";
                 self.record(step, StepOutcome::Succeeded, started, 1, Some(note.into()));
-                AccountState::Unchanged
+                Cleanup::NothingThere
             }
             Err(e) => {
                 let note = format!("{}: the secondary token may still exist", describe(&e));
                 self.record(step, StepOutcome::Failed, started, 1, Some(note.into()));
-                AccountState::UnchangedSecondaryRemains
+                if matches!(
+                    e.status(),
+                    Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                ) {
+                    Cleanup::Refused
+                } else {
+                    Cleanup::Failed
+                }
             }
+        }
+    }
+
+    /// After the roll-back of an unclear promotion found no secondary token (or the old token
+    /// was refused after all): if the new token
+    /// works, it can only be the primary (the promotion happened; the old token's revocation
+    /// had not reached the service that accepted it), and the client moves to it again. If it
+    /// is refused, the old token is the primary. `None` when neither answer came within the
+    /// propagation window.
+    async fn promoted_after_all(
+        &mut self,
+        verifier: &HttpClient,
+        new_credentials: &Credentials,
+        fingerprint: TokenFingerprint,
+        cleanup: Cleanup,
+    ) -> Option<bool> {
+        let step = RotationStep::ResolvePromotion;
+        let started = Instant::now();
+        let deadline = started + self.plan.propagation_window;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let last = match probe(verifier).await {
+                Probe::Works => {
+                    if !self.uses_api_key {
+                        self.shared.replace(new_credentials.clone());
+                        self.client_token = ClientToken::New;
+                    }
+                    let note = format!(
+                        "token {fingerprint} still works although the clean-up contradicts a pending secondary: the promotion happened after all; the client uses it again"
+                    );
+                    self.record(
+                        step,
+                        StepOutcome::Succeeded,
+                        started,
+                        attempt,
+                        Some(note.into()),
+                    );
+                    return Some(true);
+                }
+                Probe::Refused(e) if cleanup == Cleanup::NothingThere => {
+                    let note = format!(
+                        "no secondary token is left and token {fingerprint} is refused ({}): the old token stays the primary",
+                        describe(&e)
+                    );
+                    self.record(
+                        step,
+                        StepOutcome::Succeeded,
+                        started,
+                        attempt,
+                        Some(note.into()),
+                    );
+                    return Some(false);
+                }
+                Probe::Refused(e) => {
+                    let note = format!(
+                        "both the old token and token {fingerprint} were refused ({})",
+                        describe(&e)
+                    );
+                    self.record(
+                        step,
+                        StepOutcome::Failed,
+                        started,
+                        attempt,
+                        Some(note.into()),
+                    );
+                    return None;
+                }
+                Probe::Failed(e) => e,
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                let note = format!(
+                    "token {fingerprint} gave no clear answer ({}) after {attempt} attempt(s)",
+                    describe(&last)
+                );
+                self.record(
+                    step,
+                    StepOutcome::Failed,
+                    started,
+                    attempt,
+                    Some(note.into()),
+                );
+                return None;
+            }
+            sleep(self.plan.backoff.delay(attempt).min(deadline - now)).await;
         }
     }
 }
