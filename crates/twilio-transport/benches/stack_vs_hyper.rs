@@ -3,7 +3,8 @@
 //! against one minimal HTTP/1.1 keep-alive server on loopback.
 //!
 //! Run: `cargo bench -p twilio-transport --bench stack_vs_hyper`
-//! (`BENCH_REQUESTS=N` changes the number of requests per measurement, default 20000).
+//! (`BENCH_REQUESTS=N` requests per measurement, default 40000, interleaved in `BENCH_ROUNDS`
+//! rounds, default 40).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -138,7 +139,7 @@ async fn throughput(target: &Target, concurrency: usize, n: usize) -> f64 {
 }
 
 fn main() {
-    let n: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let n: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(40_000);
     let (port, connections) = start_server();
     let base = format!("http://127.0.0.1:{port}");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -157,8 +158,25 @@ fn main() {
         headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        let bare = Client::builder(TokioExecutor::new()).build(connector);
-        let targets = [("bare hyper-util", Target::Bare { client: bare, base: base.clone(), headers }), ("full stack", Target::Stack(stack))];
+        let bare = Client::builder(TokioExecutor::new()).build(connector.clone());
+        // Also the same layers over the bare client (bring-your-own transport), which separates
+        // the cost of the layers from that of the default connector (rustls-capable, pool timer).
+        let byo = HttpClient::builder()
+            .credentials(stack.credentials().clone())
+            .base_url(&base)
+            .read_environment(false)
+            .transport(
+                tower::ServiceBuilder::new()
+                    .map_request(|r: Request<Bytes>| r.map(Full::new))
+                    .service(Client::builder(TokioExecutor::new()).build(connector.clone())),
+            )
+            .build()
+            .unwrap();
+        let targets = [
+            ("bare hyper-util", Target::Bare { client: bare, base: base.clone(), headers }),
+            ("full stack", Target::Stack(stack)),
+            ("layers over bare", Target::Stack(byo)),
+        ];
 
         println!("stack_vs_hyper: {n} requests per measurement, HTTP/1.1 keep-alive on 127.0.0.1");
         for (_, t) in &targets {
@@ -167,12 +185,13 @@ fn main() {
 
         // Interleaved in rounds so that drift and other load on the machine affect both alike;
         // the ratios reported are the medians of the per-round ratios.
-        let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
-        let mut lat: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+        let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+        let mut lat: [Vec<Duration>; 3] = Default::default();
+        let mut byo_p50_ratios = Vec::new();
         let mut round_p50_ratios = Vec::new();
         let before = connections.load(Ordering::SeqCst);
         for _ in 0..rounds {
-            let mut p50s = [0.0f64; 2];
+            let mut p50s = [0.0f64; 3];
             for (i, (_, t)) in targets.iter().enumerate() {
                 let mut round = sequential(t, n / rounds).await;
                 round.sort();
@@ -180,25 +199,28 @@ fn main() {
                 lat[i].extend(round);
             }
             round_p50_ratios.push(p50s[1] / p50s[0]);
+            byo_p50_ratios.push(p50s[2] / p50s[0]);
         }
         let new_conns = connections.load(Ordering::SeqCst) - before;
-        let mut p = [(Duration::ZERO, Duration::ZERO); 2];
-        for i in 0..2 {
+        let mut p = [(Duration::ZERO, Duration::ZERO); 3];
+        for i in 0..3 {
             lat[i].sort();
             p[i] = (percentile(&lat[i], 0.50), percentile(&lat[i], 0.99));
             println!("  sequential {:<16} p50 {:>7.1} us   p99 {:>7.1} us", targets[i].0, p[i].0.as_secs_f64() * 1e6, p[i].1.as_secs_f64() * 1e6);
         }
-        println!("  new TCP connections during the {} sequential requests: {new_conns}", rounds * (n / rounds) * 2);
+        println!("  new TCP connections during the {} sequential requests: {new_conns}", rounds * (n / rounds) * 3);
         let p50_ratio = p[1].0.as_secs_f64() / p[0].0.as_secs_f64();
         let p99_ratio = p[1].1.as_secs_f64() / p[0].1.as_secs_f64();
         println!(
             "  ratio stack/bare: p50 {p50_ratio:.3}x overall, {:.3}x median of rounds (target <= 1.10)   p99 {p99_ratio:.3}x",
             median(&mut round_p50_ratios)
         );
+        println!("  ratio layers-over-bare/bare: p50 {:.3}x median of rounds", median(&mut byo_p50_ratios));
 
         for concurrency in [1usize, 16, 64] {
-            let mut rps = [0.0f64; 2];
+            let mut rps = [0.0f64; 3];
             let mut ratios = Vec::new();
+            let mut byo_ratios = Vec::new();
             let before = connections.load(Ordering::SeqCst);
             // Grow the pools to this concurrency first, then measure.
             for (_, t) in &targets {
@@ -206,21 +228,24 @@ fn main() {
             }
             let warm = connections.load(Ordering::SeqCst);
             for _ in 0..rounds {
-                let mut round = [0.0f64; 2];
+                let mut round = [0.0f64; 3];
                 for (i, (_, t)) in targets.iter().enumerate() {
                     round[i] = throughput(t, concurrency, n / rounds).await;
                     rps[i] += round[i] / rounds as f64;
                 }
                 ratios.push(round[1] / round[0]);
+                byo_ratios.push(round[2] / round[0]);
             }
             let after = connections.load(Ordering::SeqCst);
             println!(
-                "  concurrency {concurrency:>2}: bare {:>8.0} req/s   stack {:>8.0} req/s   ratio {:.3}x (median of rounds {:.3}x){}   connections: {} opened warming up, {} while measuring",
+                "  concurrency {concurrency:>2}: bare {:>6.0} req/s  stack {:>6.0} req/s  ratio {:.3}x (median of rounds {:.3}x){}  layers over bare {:>6.0} req/s ({:.3}x)  connections: {} opened warming up, {} while measuring",
                 rps[0],
                 rps[1],
                 rps[1] / rps[0],
                 median(&mut ratios),
                 if concurrency == 64 { " (target >= 0.90)" } else { "" },
+                rps[2],
+                median(&mut byo_ratios),
                 warm - before,
                 after - warm
             );

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::{Buf, Bytes, BytesMut};
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::BodyExt as _;
+use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use crate::error::{BoxError, TransportError};
@@ -18,8 +18,8 @@ use crate::error::{BoxError, TransportError};
 /// far below this).
 pub const DEFAULT_MAX_RESPONSE_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// A boxed, `Send` future.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+// A boxed, `Send` future.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// A layer that reads the whole response body into `Bytes`, up to `max_bytes` (a larger body,
 /// announced or actual, ends the read with [`TransportError::is_body_too_large`]). Errors of the
@@ -61,28 +61,151 @@ impl<S, B> Service<Request<Bytes>> for BodyLimitService<S>
 where
     S: Service<Request<Bytes>, Response = Response<B>>,
     S::Error: Into<BoxError>,
-    S::Future: Send + 'static,
-    B: Body + Send + 'static,
-    B::Data: Send,
+    B: Body,
     B::Error: Into<BoxError>,
 {
     type Response = Response<Bytes>;
     type Error = TransportError;
-    type Future = BoxFuture<Result<Response<Bytes>, TransportError>>;
+    type Future = BodyLimitFuture<S::Future, B>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx).map_err(TransportError::from_transport_error)
     }
 
     fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        let fut = self.inner.call(req);
-        let max = self.max_bytes;
-        Box::pin(async move {
-            let response = fut.await.map_err(TransportError::from_transport_error)?;
-            let (parts, body) = response.into_parts();
-            let body = collect_limited(body, max).await?;
-            Ok(Response::from_parts(parts, body))
-        })
+        BodyLimitFuture { state: State::Waiting { future: self.inner.call(req), max: self.max_bytes } }
+    }
+}
+
+pin_project! {
+    /// The future of [`BodyLimitService`]: waits for the response head, then reads the body.
+    pub struct BodyLimitFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, B> {
+        Waiting { #[pin] future: F, max: usize },
+        Reading { parts: Option<http::response::Parts>, #[pin] collect: Limited<B> },
+    }
+}
+
+impl<F, B> std::fmt::Debug for BodyLimitFuture<F, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyLimitFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for BodyLimitFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Response<Bytes>, TransportError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProj::Waiting { future, max } => {
+                    let response = std::task::ready!(future.poll(cx)).map_err(TransportError::from_transport_error)?;
+                    let (parts, body) = response.into_parts();
+                    let collect = Limited::new(body, *max);
+                    state.set(State::Reading { parts: Some(parts), collect });
+                }
+                StateProj::Reading { parts, collect } => {
+                    let body = std::task::ready!(collect.poll(cx))?;
+                    let Some(parts) = parts.take() else {
+                        // Polled again after completion: report it as an error, not a panic.
+                        return Poll::Ready(Err(TransportError::other("response future polled after completion")));
+                    };
+                    return Poll::Ready(Ok(Response::from_parts(parts, body)));
+                }
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// Reads a body into one `Bytes`, failing as soon as it is known to exceed `max` bytes.
+    struct Limited<B> {
+        #[pin]
+        body: B,
+        max: usize,
+        len: usize,
+        first: Option<Bytes>,
+        rest: Option<BytesMut>,
+        checked_hint: bool,
+    }
+}
+
+impl<B> Limited<B> {
+    fn new(body: B, max: usize) -> Self {
+        Self { body, max, len: 0, first: None, rest: None, checked_hint: false }
+    }
+}
+
+impl<B> Future for Limited<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Bytes, TransportError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if !*this.checked_hint {
+            *this.checked_hint = true;
+            let lower = this.body.size_hint().lower();
+            if usize::try_from(lower).map_or(true, |lower| lower > *this.max) {
+                return Poll::Ready(Err(TransportError::body_too_large()));
+            }
+        }
+        loop {
+            let Some(frame) = std::task::ready!(this.body.as_mut().poll_frame(cx)) else {
+                let out = match (this.first.take(), this.rest.take()) {
+                    (_, Some(buf)) => buf.freeze(),
+                    (Some(f), None) => f,
+                    (None, None) => Bytes::new(),
+                };
+                return Poll::Ready(Ok(out));
+            };
+            let frame = frame.map_err(TransportError::from_transport_error)?;
+            let Ok(mut data) = frame.into_data() else { continue };
+            let n = data.remaining();
+            *this.len = this.len.saturating_add(n);
+            if *this.len > *this.max {
+                return Poll::Ready(Err(TransportError::body_too_large()));
+            }
+            if n == 0 {
+                continue;
+            }
+            match (this.first.as_ref(), this.rest.as_mut()) {
+                (None, _) => *this.first = Some(data.copy_to_bytes(n)),
+                (Some(f), None) => {
+                    let upper = this.body.size_hint().upper().and_then(|u| usize::try_from(u).ok()).unwrap_or(0);
+                    let mut buf = BytesMut::with_capacity(this.len.saturating_add(upper).min(*this.max));
+                    buf.extend_from_slice(f);
+                    put(&mut buf, data);
+                    *this.rest = Some(buf);
+                }
+                (Some(_), Some(buf)) => put(buf, data),
+            }
+        }
+    }
+}
+
+fn put(buf: &mut BytesMut, mut data: impl Buf) {
+    while data.has_remaining() {
+        let chunk = data.chunk();
+        let n = chunk.len();
+        buf.extend_from_slice(chunk);
+        data.advance(n);
     }
 }
 
@@ -95,41 +218,7 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let hint = body.size_hint();
-    if usize::try_from(hint.lower()).map_or(true, |lower| lower > max) {
-        return Err(TransportError::body_too_large());
-    }
-    let mut body = std::pin::pin!(body);
-    let mut first: Option<Bytes> = None;
-    let mut rest: Option<BytesMut> = None;
-    let mut len = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(TransportError::from_transport_error)?;
-        let Ok(mut data) = frame.into_data() else { continue };
-        let n = data.remaining();
-        len = len.saturating_add(n);
-        if len > max {
-            return Err(TransportError::body_too_large());
-        }
-        if n == 0 {
-            continue;
-        }
-        match (&mut first, &mut rest) {
-            (None, _) => first = Some(data.copy_to_bytes(n)),
-            (Some(f), None) => {
-                let mut buf = BytesMut::with_capacity(len.max(hint.upper().and_then(|u| usize::try_from(u).ok()).unwrap_or(0)).min(max));
-                buf.extend_from_slice(f);
-                buf.extend_from_slice(&data.copy_to_bytes(n));
-                rest = Some(buf);
-            }
-            (Some(_), Some(buf)) => buf.extend_from_slice(&data.copy_to_bytes(n)),
-        }
-    }
-    Ok(match (first, rest) {
-        (_, Some(buf)) => buf.freeze(),
-        (Some(f), None) => f,
-        (None, None) => Bytes::new(),
-    })
+    Limited::new(body, max).await
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::credentials::{Credentials, SharedCredentials};
 use crate::error::{BoxError, ConfigError, ConfigErrorKind, TransportError};
 use crate::headers::{HeadersLayer, UserAgent};
 use crate::retry::{RetryConfig, RetryLayer};
-use crate::timeout::{AttemptTimeoutLayer, DeadlineLayer};
+use crate::timeout::AttemptTimeoutLayer;
 use crate::trace::TraceLayer;
 
 /// The whole stack, type-erased once: cloning the concrete stack for a call costs a few
@@ -36,8 +36,9 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// pool, the retry budget and the credentials handle), `Send + Sync`, and its `Debug` shows no
 /// secret.
 ///
-/// The stack, outermost first: base URL resolution → tracing span → standard headers →
-/// overall deadline → retry → auth → per-attempt timeout → body limit → transport.
+/// The stack, outermost first: base URL resolution → tracing span → standard headers → retry
+/// (deadline-aware) → auth → per-attempt timeout (also ending the last attempt at the overall
+/// deadline) → body limit → transport.
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Arc<ClientInner>,
@@ -153,10 +154,9 @@ where
         .layer(BaseUrlLayer::new(settings.base_url.clone()))
         .layer(TraceLayer::new())
         .layer(HeadersLayer::new(settings.user_agent.clone()))
-        .layer(DeadlineLayer::new(settings.deadline))
         .layer(RetryLayer::new(settings.retry.clone()).deadline(settings.deadline))
         .layer(AuthLayer::new(credentials.clone()))
-        .layer(AttemptTimeoutLayer::new(settings.attempt_timeout))
+        .layer(AttemptTimeoutLayer::new(settings.attempt_timeout).call_deadline(settings.deadline))
         .service(transport);
     Box::new(move |request| Box::pin(service.clone().oneshot(request)))
 }

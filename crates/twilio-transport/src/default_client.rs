@@ -30,7 +30,9 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 /// It needs a Tokio runtime (with the I/O and time drivers) when it sends.
 #[derive(Clone)]
 pub struct DefaultTransport {
-    client: Client<Connector, Full<Bytes>>,
+    // In an `Arc`: the stack clones its transport for every call, and a hyper-util client
+    // clone is several reference counts.
+    client: Arc<Client<Connector, Full<Bytes>>>,
 }
 
 impl DefaultTransport {
@@ -82,7 +84,7 @@ impl DefaultTransport {
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .build(connector);
-        Ok(Self { client })
+        Ok(Self { client: Arc::new(client) })
     }
 }
 

@@ -16,7 +16,7 @@ mod trace;
 
 pub use auth::{AuthLayer, AuthService};
 pub use base_url::{BaseUrl, BaseUrlLayer, BaseUrlService, DEFAULT_HOST};
-pub use body::{BodyLimitLayer, BodyLimitService, BoxFuture, DEFAULT_MAX_RESPONSE_BODY_BYTES, collect_limited};
+pub use body::{BodyLimitFuture, BodyLimitLayer, BodyLimitService, DEFAULT_MAX_RESPONSE_BODY_BYTES, collect_limited};
 pub use client::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE, HttpClient, HttpClientBuilder};
 pub use credentials::{Credentials, SharedCredentials};
 #[cfg(feature = "default-client")]

@@ -7,7 +7,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
-use tokio::time::Sleep;
+use http::Request;
+use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
 use crate::error::TransportError;
@@ -44,24 +45,45 @@ where
     }
 }
 
+/// The instant a whole call must end by, put on each retried request by the
+/// [`RetryPolicy`](crate::RetryPolicy) when it has a deadline, so that
+/// [`AttemptTimeoutService`] can cut the last attempt short.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallDeadline(pub(crate) Instant);
+
 /// A layer that fails one attempt (sending and reading the whole body) with a
 /// [timeout](TransportError::is_timeout) error after `timeout`.
+///
+/// With [`call_deadline`](Self::call_deadline) it also enforces the overall deadline of a call
+/// with the same single timer: the first attempt ends at the earlier of the two, and later
+/// attempts at the deadline the retry policy records on them (give the same duration to
+/// [`RetryLayer::deadline`](crate::RetryLayer::deadline)), failing with
+/// [`is_deadline`](TransportError::is_deadline) when that is what ends them. This is how the
+/// default stack bounds a call without a second timer; [`DeadlineLayer`] is the stand-alone
+/// alternative.
 #[derive(Debug, Clone, Copy)]
 pub struct AttemptTimeoutLayer {
     timeout: Duration,
+    call_deadline: Option<Duration>,
 }
 
 impl AttemptTimeoutLayer {
     /// Times out each call after `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        Self { timeout }
+        Self { timeout, call_deadline: None }
+    }
+
+    /// Also ends attempts at the call's overall deadline (see the type docs).
+    pub fn call_deadline(mut self, deadline: Duration) -> Self {
+        self.call_deadline = Some(deadline);
+        self
     }
 }
 
 impl<S> Layer<S> for AttemptTimeoutLayer {
     type Service = AttemptTimeoutService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        AttemptTimeoutService { inner, timeout: self.timeout }
+        AttemptTimeoutService { inner, timeout: self.timeout, call_deadline: self.call_deadline }
     }
 }
 
@@ -70,11 +92,12 @@ impl<S> Layer<S> for AttemptTimeoutLayer {
 pub struct AttemptTimeoutService<S> {
     inner: S,
     timeout: Duration,
+    call_deadline: Option<Duration>,
 }
 
-impl<S, R> Service<R> for AttemptTimeoutService<S>
+impl<S, B> Service<Request<B>> for AttemptTimeoutService<S>
 where
-    S: Service<R>,
+    S: Service<Request<B>>,
     S::Error: From<TransportError>,
 {
     type Response = S::Response;
@@ -85,8 +108,22 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: R) -> Self::Future {
-        TimeoutFuture { sleep: tokio::time::sleep(self.timeout), inner: self.inner.call(req), deadline: false }
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let now = Instant::now();
+        let attempt_end = now.checked_add(self.timeout);
+        let call_end = match (req.extensions().get::<CallDeadline>(), self.call_deadline) {
+            (Some(CallDeadline(at)), _) => Some(*at),
+            (None, Some(total)) => now.checked_add(total),
+            (None, None) => None,
+        };
+        let (at, deadline) = match (attempt_end, call_end) {
+            (Some(a), Some(c)) if c <= a => (c, true),
+            (Some(a), _) => (a, false),
+            (None, Some(c)) => (c, true),
+            // Both beyond what `Instant` can hold: a year is as good as forever here.
+            (None, None) => (now + Duration::from_secs(365 * 86_400), false),
+        };
+        TimeoutFuture { sleep: tokio::time::sleep_until(at), inner: self.inner.call(req), deadline }
     }
 }
 
@@ -142,8 +179,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::Request;
-    use tokio::time::Instant;
     use tower::ServiceExt as _;
 
     fn slow(delay: Duration) -> impl Service<Request<()>, Response = u8, Error = TransportError, Future: Send> + Clone {
@@ -162,6 +197,32 @@ mod tests {
         let err = svc.oneshot(Request::new(())).await.unwrap_err();
         assert!(err.is_timeout() && !err.is_deadline());
         assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempt_timeout_enforces_the_call_deadline() {
+        // First attempt: the earlier of the two ends it, with the matching kind.
+        let start = Instant::now();
+        let svc = AttemptTimeoutLayer::new(Duration::from_secs(5)).call_deadline(Duration::from_secs(2));
+        let err = svc.layer(slow(Duration::from_secs(9))).oneshot(Request::new(())).await.unwrap_err();
+        assert!(err.is_deadline());
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        // A retried attempt carries the call's deadline.
+        let start = Instant::now();
+        let mut req = Request::new(());
+        req.extensions_mut().insert(CallDeadline(start + Duration::from_secs(1)));
+        let svc = AttemptTimeoutLayer::new(Duration::from_secs(5)).call_deadline(Duration::from_secs(60));
+        let err = svc.layer(slow(Duration::from_secs(9))).oneshot(req).await.unwrap_err();
+        assert!(err.is_deadline());
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+        // Attempt timeout first.
+        let start = Instant::now();
+        let svc = AttemptTimeoutLayer::new(Duration::from_secs(1)).call_deadline(Duration::from_secs(60));
+        let err = svc.layer(slow(Duration::from_secs(9))).oneshot(Request::new(())).await.unwrap_err();
+        assert!(err.is_timeout() && !err.is_deadline());
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+        let svc = AttemptTimeoutLayer::new(Duration::MAX).call_deadline(Duration::MAX);
+        assert_eq!(svc.layer(slow(Duration::from_secs(1))).oneshot(Request::new(())).await.unwrap(), 7);
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,8 +9,10 @@ use tower::Layer;
 
 use super::{Decision, Outcome, RetryConfig, RetryEvent, classify, parse_retry_after, retry_delay};
 use crate::error::TransportError;
+use crate::timeout::CallDeadline;
 
-/// How many attempts a call took, stored in the extensions of the final response.
+/// How many attempts a call took, stored in the extensions of the final response when it took
+/// more than one (absent means exactly one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attempts(pub u32);
 
@@ -20,7 +22,7 @@ pub struct Attempts(pub u32);
 /// from the [`RetryBudget`](super::RetryBudget), and (with [`with_deadline`](Self::with_deadline))
 /// enough time left for the whole delay. Otherwise the last outcome is returned as it is, with
 /// the attempt count stamped on it ([`TransportError::attempts`], or [`Attempts`] in the
-/// response extensions).
+/// extensions of a response that took more than one attempt).
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
     config: Arc<RetryConfig>,
@@ -35,8 +37,10 @@ impl RetryPolicy {
         Self { config: Arc::new(config), deadline: None, started: None, attempts: 0 }
     }
 
-    /// Never start a back-off that would end more than `deadline` after the call began (use the
-    /// duration given to the [`DeadlineLayer`](crate::DeadlineLayer) around it).
+    /// Never start a back-off that would end more than `deadline` after the call began, and
+    /// record that deadline on each retried request for an
+    /// [`AttemptTimeoutLayer::call_deadline`](crate::AttemptTimeoutLayer::call_deadline) below
+    /// (use the same duration there, or in a [`DeadlineLayer`](crate::DeadlineLayer) around it).
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
         self
@@ -44,9 +48,12 @@ impl RetryPolicy {
 
     fn finish<R>(&self, result: &mut Result<Response<R>, TransportError>) -> Option<Sleep> {
         match result {
-            Ok(response) => {
+            // Stamped only on retried calls: inserting the first extension allocates, and the
+            // hot path (one successful attempt) should not pay for it.
+            Ok(response) if self.attempts > 1 => {
                 response.extensions_mut().insert(Attempts(self.attempts));
             }
+            Ok(_) => {}
             Err(error) => error.set_attempts(self.attempts),
         }
         None
@@ -82,6 +89,11 @@ impl<B: Clone, R> tower::retry::Policy<Request<B>, Response<R>, TransportError> 
         {
             tracing::debug!(attempt = self.attempts, reason = %reason, "not retrying: retry budget exhausted");
             return self.finish(result);
+        }
+        if let (Some(deadline), Some(started)) = (self.deadline, self.started)
+            && let Some(at) = started.checked_add(deadline)
+        {
+            req.extensions_mut().insert(CallDeadline(at));
         }
         tracing::info!(
             attempt = self.attempts,
