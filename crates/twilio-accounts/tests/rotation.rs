@@ -615,6 +615,39 @@ async fn a_lost_promotion_answer_with_a_lagging_revocation_is_still_found_out() 
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_contradicted_roll_back_without_answers_is_unknown_and_keeps_the_new_token() {
+    let emulator = emulator().await;
+    let mut transport = AfterPromotion::new(Some(StatusCode::SERVICE_UNAVAILABLE), true);
+    transport.old_accepted = Some(emulator.basic_auth_header());
+    let client = client_over(&emulator, transport);
+
+    let err = client
+        .rotate_auth_token()
+        .propagation_window(Duration::from_secs(10))
+        .send()
+        .await
+        .expect_err("nothing can be found out");
+
+    assert_eq!(err.state(), AccountState::Unknown);
+    assert_eq!(err.report().client_token(), ClientToken::New);
+    let resolve = err.report().step(RotationStep::ResolvePromotion).unwrap();
+    assert_eq!(resolve.outcome(), StepOutcome::Failed);
+    assert!(
+        resolve.note().unwrap().contains("no clear answer"),
+        "{:?}",
+        resolve.note()
+    );
+    // It was the right guess: the emulator did promote the new token.
+    let new = emulator.auth_token();
+    assert_eq!(err.report().new_token(), Some(TokenFingerprint::of(&new)));
+    assert_eq!(
+        err.report().new_auth_token().map(AuthToken::expose_secret),
+        Some(new.expose_secret())
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_failing_final_check_reports_rotated_unverified_and_keeps_the_new_token() {
     let emulator = emulator().await;
     let old = emulator.auth_token();

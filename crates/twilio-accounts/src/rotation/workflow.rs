@@ -740,6 +740,16 @@ impl Run<'_> {
         }
     }
 
+    /// When nothing can be found out after a contradicted roll-back, the new token is the more
+    /// likely primary (the secondary slot, which this rotation held, is empty or the old token
+    /// was refused): the client takes it, and the report hands it over.
+    fn switch_to_new_for_unknown(&mut self, new_credentials: &Credentials) {
+        if !self.uses_api_key {
+            self.shared.replace(new_credentials.clone());
+            self.client_token = ClientToken::New;
+        }
+    }
+
     /// After the roll-back of an unclear promotion found no secondary token (or the old token
     /// was refused after all): if the new token
     /// works, it can only be the primary (the promotion happened; the old token's revocation
@@ -792,8 +802,9 @@ impl Run<'_> {
                     return Some(false);
                 }
                 Probe::Refused(e) => {
+                    self.switch_to_new_for_unknown(new_credentials);
                     let note = format!(
-                        "both the old token and token {fingerprint} were refused ({})",
+                        "both the old token and token {fingerprint} were refused ({}); the client keeps the new token, the more recent evidence",
                         describe(&e)
                     );
                     self.record(
@@ -809,8 +820,9 @@ impl Run<'_> {
             };
             let now = Instant::now();
             if now >= deadline {
+                self.switch_to_new_for_unknown(new_credentials);
                 let note = format!(
-                    "token {fingerprint} gave no clear answer ({}) after {attempt} attempt(s)",
+                    "token {fingerprint} gave no clear answer ({}) after {attempt} attempt(s); the client keeps the new token, the more likely primary",
                     describe(&last)
                 );
                 self.record(
