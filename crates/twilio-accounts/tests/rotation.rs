@@ -440,6 +440,8 @@ struct AfterPromotion {
     status_after: Option<StatusCode>,
     old_accepted: Option<String>,
     lose_promotion_answer: bool,
+    /// Another rotation creates its own secondary just before our promotion.
+    race_a_create: bool,
     promoted: Arc<AtomicBool>,
     answered: Arc<AtomicU32>,
 }
@@ -451,6 +453,7 @@ impl AfterPromotion {
             status_after,
             old_accepted: None,
             lose_promotion_answer,
+            race_a_create: false,
             promoted: Arc::default(),
             answered: Arc::default(),
         }
@@ -505,8 +508,24 @@ impl tower::Service<Request<Bytes>> for AfterPromotion {
         }
         let promoted = Arc::clone(&self.promoted);
         let lose = self.lose_promotion_answer;
-        let future = tower::Service::call(&mut self.inner, request);
+        let race = if is_promote && self.race_a_create {
+            let mut uri = request.uri().clone().into_parts();
+            uri.path_and_query = Some("/v1/AuthTokens/Secondary".parse().unwrap());
+            let mut create = Request::post(http::Uri::from_parts(uri).unwrap())
+                .body(Bytes::new())
+                .unwrap();
+            *create.headers_mut() = request.headers().clone();
+            Some(tower::Service::call(&mut self.inner.clone(), create))
+        } else {
+            None
+        };
+        let mut inner = self.inner.clone();
         Box::pin(async move {
+            if let Some(race) = race {
+                let created = race.await?;
+                assert_eq!(created.status(), StatusCode::CREATED);
+            }
+            let future = tower::Service::call(&mut inner, request);
             let (parts, body) = future.await?.into_parts();
             let bytes = body.collect().await.map_err(TransportError::io)?.to_bytes();
             if is_promote {
@@ -684,6 +703,75 @@ async fn a_failing_final_check_reports_rotated_unverified_and_keeps_the_new_toke
         read_with(&emulator, old).await.unwrap_err().0,
         Some(StatusCode::UNAUTHORIZED)
     );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_concurrent_rotation_makes_ours_fail_cleanly() {
+    let emulator = emulator().await;
+    let old = emulator.auth_token();
+    let mut transport = AfterPromotion::new(None, false);
+    transport.race_a_create = true;
+    let client = client_over(&emulator, transport);
+
+    // The other rotation's secondary replaced ours, so our promotion, made with our (now
+    // deleted) token, is refused.
+    let err = client.rotate_auth_token().send().await.unwrap_err();
+
+    assert_eq!(err.failed_step(), RotationStep::Promote);
+    assert_eq!(err.state(), AccountState::Unchanged);
+    assert_eq!(err.error().status(), Some(StatusCode::UNAUTHORIZED));
+    assert_eq!(err.report().client_token(), ClientToken::Old);
+    assert!(err.report().new_auth_token().is_none());
+    // The other rotation's secondary is not ours to delete.
+    let delete = err.report().step(RotationStep::DeleteSecondary).unwrap();
+    assert_eq!(delete.outcome(), StepOutcome::Skipped);
+    assert!(emulator.secondary_auth_token().is_some());
+    assert_eq!(emulator.auth_token().expose_secret(), old.expose_secret());
+    client.credentials().aws().list().send().await.unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_api_key_client_follows_the_token_twilio_promoted() {
+    let emulator = emulator().await;
+    let key = emulator.add_api_key(&emulator.account_sid()).unwrap();
+    let mut transport = AfterPromotion::new(None, false);
+    transport.race_a_create = true;
+    let client = Client::builder()
+        .credentials(
+            Credentials::from_api_key(emulator.account_sid(), key.sid(), key.secret().clone())
+                .unwrap(),
+        )
+        .base_url(&emulator.base_url())
+        .transport(transport)
+        .build()
+        .unwrap();
+
+    let report = client.rotate_auth_token().send().await.unwrap();
+
+    assert_eq!(report.state(), AccountState::Rotated);
+    let ours = report
+        .step(RotationStep::CreateSecondary)
+        .unwrap()
+        .note()
+        .unwrap()
+        .to_owned();
+    let promoted = emulator.auth_token();
+    let fingerprint = TokenFingerprint::of(&promoted);
+    assert!(
+        !ours.contains(&fingerprint.to_string()),
+        "Twilio promoted the other token"
+    );
+    assert_eq!(report.new_token(), Some(fingerprint));
+    assert_eq!(
+        report.new_auth_token().map(AuthToken::expose_secret),
+        Some(promoted.expose_secret())
+    );
+    let note = report.step(RotationStep::Promote).unwrap().note().unwrap();
+    assert!(note.contains("another rotation"), "{note}");
+    let verify = report.step(RotationStep::VerifyPrimary).unwrap();
+    assert!(verify.note().unwrap().contains(&fingerprint.to_string()));
     emulator.shutdown().await;
 }
 

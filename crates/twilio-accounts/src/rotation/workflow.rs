@@ -124,6 +124,8 @@ struct Run<'a> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Cleanup {
     Deleted,
+    /// The slot no longer holds this rotation's token; not touched.
+    LeftAlone,
     NothingThere,
     /// 401/403: the old token was refused.
     Refused,
@@ -133,7 +135,7 @@ enum Cleanup {
 impl Cleanup {
     fn state(self) -> AccountState {
         match self {
-            Self::Deleted | Self::NothingThere => AccountState::Unchanged,
+            Self::Deleted | Self::LeftAlone | Self::NothingThere => AccountState::Unchanged,
             Self::Refused | Self::Failed => AccountState::UnchangedSecondaryRemains,
         }
     }
@@ -318,7 +320,7 @@ impl Run<'_> {
         match self.promote(&verifier, fingerprint).await {
             Ok(()) => {}
             Err((Promotion::NotDone, error)) => {
-                let cleanup = self.roll_back().await;
+                let cleanup = self.roll_back(&error).await;
                 // After an unclear promotion, an empty secondary slot, or the old token refused
                 // after all, contradicts "it did not happen" (the old token's revocation may
                 // lag behind on some services): ask the new token.
@@ -349,9 +351,18 @@ impl Run<'_> {
             Err((Promotion::Done, _)) => {}
         }
 
-        // 5. Verify the new primary, through the client itself when it uses the token.
+        // 5. Verify the new primary (the token Twilio promoted: normally ours), through the
+        // client itself when it uses the token.
+        let fingerprint = self.new_token.unwrap_or(fingerprint);
         let final_http = if self.uses_api_key {
-            verifier
+            let promoted = self
+                .new_secret
+                .clone()
+                .and_then(|token| Credentials::from_auth_token(self.account_sid, token).ok());
+            match promoted {
+                Some(credentials) => self.client.http_client().with_credentials(credentials),
+                None => verifier,
+            }
         } else {
             self.client.http_client().clone()
         };
@@ -686,7 +697,13 @@ impl Run<'_> {
 
     /// Clean-up after a failed promotion: the client goes back to the old token, then the
     /// secondary is deleted.
-    async fn roll_back(&mut self) -> Cleanup {
+    ///
+    /// When the promotion, sent with the new token, was refused as unauthenticated, that
+    /// token is no longer in the secondary slot (another rotation replaced it, or someone
+    /// deleted it): whatever the slot holds is not this rotation's to delete.
+    async fn roll_back(&mut self, promotion_error: &Error) -> Cleanup {
+        let token_gone = self.client_token == ClientToken::New
+            && promotion_error.status() == Some(StatusCode::UNAUTHORIZED);
         if self.client_token == ClientToken::New {
             let started = Instant::now();
             self.shared.replace(self.original.clone());
@@ -698,6 +715,22 @@ impl Run<'_> {
                 0,
                 Some("the client uses the old token again".into()),
             );
+        }
+        if token_gone {
+            let note = match self.new_token {
+                Some(fp) => format!(
+                    "token {fp} no longer authenticates, so it is not in the secondary slot; the slot is left alone"
+                ),
+                None => "the new token no longer authenticates; the slot is left alone".to_owned(),
+            };
+            self.record(
+                RotationStep::DeleteSecondary,
+                StepOutcome::Skipped,
+                Instant::now(),
+                0,
+                Some(note.into()),
+            );
+            return Cleanup::LeftAlone;
         }
         self.delete_secondary().await
     }
