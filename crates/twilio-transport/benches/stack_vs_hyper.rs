@@ -73,10 +73,16 @@ fn start_server() -> (u16, Arc<AtomicUsize>) {
     (rx.recv().unwrap(), connections)
 }
 
+struct Bare {
+    client: Client<HttpConnector, Full<Bytes>>,
+    base: String,
+    headers: http::HeaderMap,
+}
+
 #[derive(Clone)]
 enum Target {
     Stack(HttpClient),
-    Bare { client: Client<HttpConnector, Full<Bytes>>, base: String, headers: http::HeaderMap },
+    Bare(Arc<Bare>),
 }
 
 impl Target {
@@ -86,7 +92,8 @@ impl Target {
                 let response = client.send(Request::get("/v1/Credentials/AWS/CR0123").body(Bytes::new()).unwrap()).await.unwrap();
                 assert_eq!(response.body().len(), BODY.len());
             }
-            Target::Bare { client, base, headers } => {
+            Target::Bare(bare) => {
+                let Bare { client, base, headers } = &**bare;
                 let mut request = Request::get(format!("{base}/v1/Credentials/AWS/CR0123")).body(Full::new(Bytes::new())).unwrap();
                 *request.headers_mut() = headers.clone();
                 let response = client.request(request).await.unwrap();
@@ -173,7 +180,7 @@ fn main() {
             .build()
             .unwrap();
         let targets = [
-            ("bare hyper-util", Target::Bare { client: bare, base: base.clone(), headers }),
+            ("bare hyper-util", Target::Bare(Arc::new(Bare { client: bare, base: base.clone(), headers }))),
             ("full stack", Target::Stack(stack)),
             ("layers over bare", Target::Stack(byo)),
         ];

@@ -227,7 +227,9 @@ mod tests {
     use http_body_util::{Full, StreamBody};
     use tower::ServiceExt as _;
 
-    fn chunks(parts: Vec<Result<&'static [u8], std::io::Error>>) -> StreamBody<futures_util::stream::Iter<std::vec::IntoIter<Result<http_body::Frame<Bytes>, std::io::Error>>>> {
+    type Frames = futures_util::stream::Iter<std::vec::IntoIter<Result<http_body::Frame<Bytes>, std::io::Error>>>;
+
+    fn chunks(parts: Vec<Result<&'static [u8], std::io::Error>>) -> StreamBody<Frames> {
         let frames: Vec<_> = parts.into_iter().map(|p| p.map(|b| http_body::Frame::data(Bytes::from_static(b)))).collect();
         StreamBody::new(futures_util::stream::iter(frames))
     }

@@ -339,20 +339,8 @@ impl HttpClientBuilder {
         if self.max_response_body_bytes == 0 {
             return Err(ConfigError::new(ConfigErrorKind::InvalidLimit, "the response body limit must be greater than zero"));
         }
-        let base = match &self.base_url {
-            Some(url) => BaseUrl::parse(url)?,
-            None => BaseUrl::twilio(),
-        };
-        let env = |name: &str| {
-            if self.read_environment && base.is_twilio() {
-                std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-            } else {
-                None
-            }
-        };
-        let region = self.region.clone().or_else(|| env("TWILIO_REGION"));
-        let edge = self.edge.clone().or_else(|| env("TWILIO_EDGE"));
-        let base_url = base.with_region_edge(region.as_deref(), edge.as_deref())?;
+        let env = |name: &str| if self.read_environment { std::env::var(name).ok() } else { None };
+        let base_url = effective_base_url(self.base_url.as_deref(), self.region.as_deref(), self.edge.as_deref(), env)?;
         let user_agent = UserAgent::new(&self.user_agent_extensions)?;
 
         let rebuild = match &self.transport {
@@ -372,6 +360,27 @@ impl HttpClientBuilder {
     }
 }
 
+/// The base URL after the override, then region and edge: explicit settings first, then
+/// `TWILIO_REGION` / `TWILIO_EDGE` from `env` (ignored, like empty values, for hosts outside
+/// `twilio.com`, so an emulator URL is never rewritten by the environment).
+fn effective_base_url(
+    base_url: Option<&str>,
+    region: Option<&str>,
+    edge: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<BaseUrl, ConfigError> {
+    let base = match base_url {
+        Some(url) => BaseUrl::parse(url)?,
+        None => BaseUrl::twilio(),
+    };
+    let from_env = |name: &str| {
+        if base.is_twilio() { env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) } else { None }
+    };
+    let region = region.map(str::to_owned).or_else(|| from_env("TWILIO_REGION"));
+    let edge = edge.map(str::to_owned).or_else(|| from_env("TWILIO_EDGE"));
+    base.with_region_edge(region.as_deref(), edge.as_deref())
+}
+
 #[cfg(feature = "default-client")]
 fn default_transport(connect: Duration, idle: Duration, max: usize) -> Result<Rebuild, ConfigError> {
     let transport = crate::default_client::DefaultTransport::new(connect, idle)?;
@@ -384,4 +393,29 @@ fn default_transport(_connect: Duration, _idle: Duration, _max: usize) -> Result
         ConfigErrorKind::MissingTransport,
         "no transport: enable the `default-client` feature or call `transport(..)`",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn explicit_settings_beat_the_environment() {
+        let url = |b, r, e, vars| effective_base_url(b, r, e, env(vars)).unwrap().to_string();
+        let both = &[("TWILIO_REGION", "ie1"), ("TWILIO_EDGE", "dublin")];
+        assert_eq!(url(None, None, None, &[]), "https://accounts.twilio.com");
+        assert_eq!(url(None, None, None, both), "https://accounts.dublin.ie1.twilio.com");
+        assert_eq!(url(None, Some("au1"), None, both), "https://accounts.dublin.au1.twilio.com");
+        assert_eq!(url(None, Some("au1"), Some("sydney"), both), "https://accounts.sydney.au1.twilio.com");
+        assert_eq!(url(None, None, None, &[("TWILIO_EDGE", "sydney")]), "https://accounts.sydney.us1.twilio.com");
+        assert_eq!(url(None, None, None, &[("TWILIO_REGION", " "), ("TWILIO_EDGE", "")]), "https://accounts.twilio.com");
+        // The environment never rewrites an emulator's loopback URL.
+        assert_eq!(url(Some("http://127.0.0.1:4010"), None, None, both), "http://127.0.0.1:4010");
+        let bad = effective_base_url(None, None, None, env(&[("TWILIO_REGION", "not valid")])).unwrap_err();
+        assert_eq!(bad.kind(), ConfigErrorKind::InvalidRegionOrEdge);
+    }
 }

@@ -2,6 +2,8 @@
 //! outcome, the attempt count, what the server received, and that the call ended within its
 //! deadline.
 
+#![cfg(feature = "default-client")]
+
 mod support;
 
 use std::time::Duration;

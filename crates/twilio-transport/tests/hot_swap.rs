@@ -1,6 +1,8 @@
 //! Swapping credentials while many requests are in flight: the server checks that every
 //! request carried exactly the old pair or exactly the new one.
 
+#![cfg(feature = "default-client")]
+
 mod support;
 
 use std::time::Duration;

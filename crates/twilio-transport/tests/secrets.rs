@@ -2,6 +2,8 @@
 //! every public type holding or near credentials, are searched for the token, the secret and the
 //! base64 `Authorization` values.
 
+#![cfg(feature = "default-client")]
+
 mod support;
 
 use std::io::Write;
