@@ -33,12 +33,31 @@ pub struct TokenFingerprint([u8; 4]);
 
 impl TokenFingerprint {
     /// The fingerprint of `token`.
+    ///
+    /// ```
+    /// use twilio_accounts::rotation::TokenFingerprint;
+    ///
+    /// // printf %s abc | sha256sum → ba7816bf…
+    /// let token = twilio_types::AuthToken::new("abc")?;
+    /// assert_eq!(TokenFingerprint::of(&token).to_string(), "ba7816bf");
+    /// # Ok::<(), twilio_types::InvalidSecretError>(())
+    /// ```
     pub fn of(token: &AuthToken) -> Self {
         let digest = Sha256::digest(token.expose_secret().as_bytes());
         Self([digest[0], digest[1], digest[2], digest[3]])
     }
 
     /// Whether `token` has this fingerprint (a quick check, not a proof: 32 bits can collide).
+    ///
+    /// ```
+    /// use twilio_accounts::rotation::TokenFingerprint;
+    ///
+    /// let stored = twilio_types::AuthToken::new("abc")?;
+    /// let other = twilio_types::AuthToken::new("abd")?;
+    /// let fingerprint = TokenFingerprint::of(&stored);
+    /// assert!(fingerprint.matches(&stored) && !fingerprint.matches(&other));
+    /// # Ok::<(), twilio_types::InvalidSecretError>(())
+    /// ```
     pub fn matches(&self, token: &AuthToken) -> bool {
         Self::of(token) == *self
     }

@@ -48,17 +48,19 @@
 //! | creating the secondary (a definite refusal) | nothing to undo | [`Unchanged`](AccountState::Unchanged) |
 //! | creating the secondary (no clear answer) | deletes the secondary slot with the old token | `Unchanged` (or [`UnchangedSecondaryRemains`](AccountState::UnchangedSecondaryRemains)) |
 //! | the new token never verifies | deletes the secondary with the old token | `Unchanged` (or `UnchangedSecondaryRemains`) |
-//! | promotion refused (a 4xx answer) | switches the client back, deletes the secondary | `Unchanged` (or `UnchangedSecondaryRemains`) |
-//! | promotion without a clear answer (5xx, dropped connection) | tries the old and the new token to find out, then as above | [`Rotated`](AccountState::Rotated), `Unchanged`, or [`Unknown`](AccountState::Unknown) (client on the new token, which works either way) |
+//! | promotion refused (a 4xx answer) | switches the client back, deletes the secondary (unless the new token is no longer in the slot) | `Unchanged` (or `UnchangedSecondaryRemains`) |
+//! | promotion without a clear answer (5xx, dropped connection) | tries the old and the new token to find out, then completes or rolls back | [`Rotated`](AccountState::Rotated), `Unchanged`, or [`Unknown`](AccountState::Unknown) (the client keeps the new token) |
 //! | the final check | nothing to undo: the old token is gone | [`RotatedUnverified`](AccountState::RotatedUnverified) |
+//!
+//! The guide `docs/guide/rotation.md` in the repository explains each row.
 //!
 //! # Secrets
 //!
 //! Tokens appear in reports, errors and tracing events only as a [`TokenFingerprint`] (the
-//! first 8 hex digits of their SHA-256). The new token itself is in the client's credentials;
-//! to store it elsewhere (a secret manager), read it from your own source of truth, for
-//! example by fetching it with the new credentials in place, or create the client with
-//! credentials you keep a copy of.
+//! first 8 hex digits of their SHA-256). The new token itself is handed over once, as an
+//! [`AuthToken`](twilio_types::AuthToken) (redacted `Debug`, no `Display`), by
+//! [`RotationReport::new_auth_token`] whenever it is or may be the primary: store it before the
+//! process exits, since the old token no longer works.
 //!
 //! # Cancellation
 //!
@@ -82,6 +84,10 @@ pub use report::{
 
 /// The default [propagation window](RotateAuthToken::propagation_window): 60 seconds, the
 /// time Twilio says a new token can take to reach every service.
+///
+/// ```
+/// assert_eq!(twilio_accounts::rotation::DEFAULT_PROPAGATION_WINDOW.as_secs(), 60);
+/// ```
 pub const DEFAULT_PROPAGATION_WINDOW: Duration = Duration::from_secs(60);
 
 impl Client {
@@ -134,6 +140,13 @@ impl RotateAuthToken {
     /// Sends `SuppressEmailNotification` with the create, promote and (clean-up) delete
     /// requests: `true` asks Twilio not to e-mail the account's owners and administrators
     /// about the token change. Unset, nothing is sent and Twilio's default (e-mail) applies.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let report = client.rotate_auth_token().suppress_email_notification(true).send().await?;
+    /// assert_eq!(report.suppress_email_notification(), Some(true));
+    /// # Ok(()) }
+    /// ```
     pub fn suppress_email_notification(mut self, suppress: bool) -> Self {
         self.suppress_email_notification = Some(suppress);
         self
@@ -143,12 +156,31 @@ impl RotateAuthToken {
     /// token has not reached every service yet). Applies to each of the two verifications and
     /// to finding out an unclear promotion. Default [`DEFAULT_PROPAGATION_WINDOW`] (60 s);
     /// zero means a single attempt.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// use std::time::Duration;
+    ///
+    /// // Services that are slow to see new tokens: wait up to two minutes.
+    /// client.rotate_auth_token().propagation_window(Duration::from_secs(120)).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn propagation_window(mut self, window: Duration) -> Self {
         self.propagation_window = window;
         self
     }
 
     /// The waits between verification attempts (default: 500 ms doubling up to 8 s).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// use std::time::Duration;
+    /// use twilio_accounts::rotation::VerifyBackoff;
+    ///
+    /// let backoff = VerifyBackoff::new(Duration::from_secs(2), Duration::from_secs(10));
+    /// client.rotate_auth_token().verify_backoff(backoff).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn verify_backoff(mut self, backoff: VerifyBackoff) -> Self {
         self.backoff = backoff;
         self
