@@ -1,4 +1,114 @@
-//! wip
+//! The HTTP layer of the Twilio Accounts v1 SDK: everything between "an API request" and the
+//! network, as a stack of public [`tower`] layers behind one concrete, cheap-to-clone
+//! [`HttpClient`].
+//!
+//! ```no_run
+//! use bytes::Bytes;
+//! use twilio_transport::{Credentials, HttpClient};
+//! use twilio_types::{AccountSid, AuthToken};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let account = AccountSid::parse("AC0123456789abcdef0123456789abcdef")?;
+//! let credentials = Credentials::from_auth_token(account, AuthToken::new("your_auth_token")?)?;
+//! let client = HttpClient::builder().credentials(credentials).build()?;
+//!
+//! // Endpoint crates send a path and query; the client adds the base URL, auth and headers.
+//! let request = http::Request::get("/v1/Credentials/AWS?PageSize=20").body(Bytes::new())?;
+//! let response = client.send(request).await?; // any status comes back as `Ok`
+//! println!("{} {}", response.status(), String::from_utf8_lossy(response.body()));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The same client over a test double instead of the network (this one runs):
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::Full;
+//! use twilio_transport::{Credentials, HttpClient, TransportError};
+//! use twilio_types::{AccountSid, AuthToken};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let account = AccountSid::parse("AC0123456789abcdef0123456789abcdef")?;
+//! let credentials = Credentials::from_auth_token(account, AuthToken::new("token")?)?;
+//! let double = tower::service_fn(|request: Request<Bytes>| async move {
+//!     // The request arrives complete: absolute URI, Basic auth, User-Agent, Accept.
+//!     assert_eq!(request.uri(), "https://accounts.twilio.com/v1/Credentials/AWS");
+//!     assert!(request.headers()["authorization"].is_sensitive());
+//!     Ok::<_, TransportError>(Response::new(Full::new(Bytes::from_static(b"{\"credentials\":[]}"))))
+//! });
+//! let client = HttpClient::builder()
+//!     .credentials(credentials)
+//!     .read_environment(false)
+//!     .transport(double)
+//!     .build()?;
+//! let response = client.send(Request::get("/v1/Credentials/AWS").body(Bytes::new())?).await?;
+//! assert_eq!(response.body().as_ref(), b"{\"credentials\":[]}");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What a call goes through
+//!
+//! The default stack, outermost first:
+//!
+//! 1. [`BaseUrlLayer`]: the path-and-query URI becomes absolute on the [`BaseUrl`]
+//!    (`https://accounts.twilio.com`, rewritten for region and edge, or an explicit override;
+//!    plain `http` only for loopback). An absolute URI on another scheme or host fails here,
+//!    before anything is sent. First, so nothing below ever sees a foreign host.
+//! 2. [`TraceLayer`]: one `twilio.http` span per call (method, host, path, status, attempts,
+//!    `Twilio-Request-Id`), around the retries so that they show as one call. It never records
+//!    headers or bodies.
+//! 3. [`HeadersLayer`]: `User-Agent`, `Accept`, form `Content-Type`. Once per call: every attempt
+//!    carries the same headers.
+//! 4. [`RetryLayer`]: [`RetryPolicy`] decides, per attempt outcome, with the pure functions of
+//!    the [`retry`] module; it knows the call's deadline and never starts a back-off that would
+//!    pass it.
+//! 5. [`AuthLayer`]: `Authorization` from the [`SharedCredentials`] handle, read on *every
+//!    attempt*, so a credential swap (for example after a token rotation) applies to the next
+//!    retry too.
+//! 6. [`AttemptTimeoutLayer`]: one timer per attempt, covering the whole response body, which also
+//!    ends the last attempt at the call's overall deadline. Inside the retry layer so that each
+//!    attempt gets its own budget.
+//! 7. [`BodyLimitLayer`]: reads the body into `Bytes` up to the size limit and maps transport
+//!    errors to [`TransportError`]. Innermost, so a slow body counts against the attempt timeout.
+//! 8. The transport: [`DefaultTransport`] (hyper + rustls), or any `tower::Service` given to
+//!    [`HttpClientBuilder::transport`].
+//!
+//! Redirects are never followed: a 3xx is returned like any other status, so credentials never
+//! travel to another host.
+//!
+//! # Retries
+//!
+//! 429 and connect errors are retried for every method; 500/502/503/504, timeouts and I/O
+//! errors only for idempotent methods (POST and PATCH on opt-in). `Retry-After` (seconds or
+//! HTTP-date) is honoured up to the maximum delay; otherwise exponential back-off with full
+//! jitter. A [`RetryBudget`] shared by clones of the client caps retries during an outage.
+//! Defaults: 3 attempts, 100 ms initial back-off, 5 s maximum delay, 30 s per attempt, 60 s per
+//! call, 4 MiB response body. See [`retry`] and [`RetryConfig`].
+//!
+//! # Errors
+//!
+//! [`TransportError`] (no response: connect, timeout, deadline, I/O, body too large, rejected
+//! URI) with predicates and the cause in `source()`; [`ConfigError`] from builders;
+//! [`CredentialsError`] when a secret cannot go in a header. No hyper, hyper-util or rustls
+//! type appears in the public API.
+//!
+//! # Features
+//!
+//! - `default-client` (default): [`DefaultTransport`], hyper 1 through hyper-util's pooled
+//!   client, TLS by rustls with the `ring` provider passed explicitly (no process-wide provider
+//!   is installed), webpki root certificates, HTTP/1.1 and HTTP/2 by ALPN. Without it the crate
+//!   compiles no hyper and no rustls, and [`HttpClientBuilder::transport`] is required.
+//! - `native-roots`: also trust the operating system's root certificates (additive).
+//!
+//! # Secrets
+//!
+//! The `Authorization` value is built once per [`Credentials`] and marked sensitive. `Debug` of
+//! every type here shows SIDs at most; errors and tracing never contain a token, a secret or
+//! the header value.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
