@@ -10,7 +10,7 @@ pub(crate) const STEPS: [&str; 6] = ["fmt", "clippy", "test", "doc", "layering",
 /// Options of `cargo xtask ci`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Options {
-    /// Steps left out (local iteration only; CI never skips anything).
+    /// Steps left out (local iteration only; refused when `CI=true`).
     pub(crate) skip: Vec<&'static str>,
     /// Options passed on to the contract step.
     pub(crate) contract: contract::Options,
@@ -87,7 +87,20 @@ fn run_one(name: &str, options: &Options) -> Result<()> {
     }
 }
 
+/// CI (`CI=true`, as `.ci/run` is run) never leaves a step out.
+fn check_skips(ci_env: Option<&str>, skip: &[&str]) -> Result<()> {
+    let in_ci = ci_env.is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    if in_ci && !skip.is_empty() {
+        return Err(format!(
+            "CI=true: every step runs in CI, refusing to skip {}",
+            skip.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn run(options: &Options) -> Result<()> {
+    check_skips(std::env::var("CI").ok().as_deref(), &options.skip)?;
     let started = Instant::now();
     let mut timings: Vec<(&str, Option<Duration>)> = Vec::new();
     for step in STEPS {
@@ -142,6 +155,15 @@ mod tests {
         assert!(Options::parse(&args(&["--skip"])).is_err());
         assert!(Options::parse(&args(&["--dynamic-runs"])).is_err());
         assert!(Options::parse(&args(&["--fast"])).is_err());
+    }
+
+    #[test]
+    fn ci_never_skips() {
+        assert!(check_skips(Some("true"), &["contract"]).is_err());
+        assert!(check_skips(Some("1"), &["fmt"]).is_err());
+        assert!(check_skips(Some("true"), &[]).is_ok());
+        assert!(check_skips(None, &["contract"]).is_ok());
+        assert!(check_skips(Some("false"), &["contract"]).is_ok());
     }
 
     #[test]

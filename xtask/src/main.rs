@@ -37,7 +37,8 @@ usage: cargo xtask <command> [options]
 commands:
   ci         run every CI step in order, stopping at the first failure:
              fmt, clippy, test, doc, layering, contract
-               --skip STEP         leave out STEP (repeatable; local iteration only)
+               --skip STEP         leave out STEP (repeatable; local iteration only,
+                                   refused when CI=true)
                --skip-contract     same as --skip contract
                --dynamic-runs N    Prism dynamic responses per operation (default 30)
   contract   check all 20 Accounts v1 operations of the SDK against the OpenAPI spec
