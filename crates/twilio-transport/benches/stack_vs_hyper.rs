@@ -30,7 +30,10 @@ fn start_server() -> (u16, Arc<AtomicUsize>) {
     let (tx, rx) = std::sync::mpsc::channel();
     let counter = connections.clone();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap().port()).unwrap();
@@ -89,12 +92,25 @@ impl Target {
     async fn call(&self) {
         match self {
             Target::Stack(client) => {
-                let response = client.send(Request::get("/v1/Credentials/AWS/CR0123").body(Bytes::new()).unwrap()).await.unwrap();
+                let response = client
+                    .send(
+                        Request::get("/v1/Credentials/AWS/CR0123")
+                            .body(Bytes::new())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
                 assert_eq!(response.body().len(), BODY.len());
             }
             Target::Bare(bare) => {
-                let Bare { client, base, headers } = &**bare;
-                let mut request = Request::get(format!("{base}/v1/Credentials/AWS/CR0123")).body(Full::new(Bytes::new())).unwrap();
+                let Bare {
+                    client,
+                    base,
+                    headers,
+                } = &**bare;
+                let mut request = Request::get(format!("{base}/v1/Credentials/AWS/CR0123"))
+                    .body(Full::new(Bytes::new()))
+                    .unwrap();
                 *request.headers_mut() = headers.clone();
                 let response = client.request(request).await.unwrap();
                 let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -146,10 +162,16 @@ async fn throughput(target: &Target, concurrency: usize, n: usize) -> f64 {
 }
 
 fn main() {
-    let n: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(40_000);
+    let n: usize = std::env::var("BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40_000);
     let (port, connections) = start_server();
     let base = format!("http://127.0.0.1:{port}");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let credentials = Credentials::from_auth_token(
             AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap(),

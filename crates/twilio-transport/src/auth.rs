@@ -20,14 +20,19 @@ pub struct AuthLayer {
 impl AuthLayer {
     /// Authenticates with `credentials`.
     pub fn new(credentials: impl Into<SharedCredentials>) -> Self {
-        Self { credentials: credentials.into() }
+        Self {
+            credentials: credentials.into(),
+        }
     }
 }
 
 impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, credentials: self.credentials.clone() }
+        AuthService {
+            inner,
+            credentials: self.credentials.clone(),
+        }
     }
 }
 
@@ -51,7 +56,8 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        req.headers_mut().insert(AUTHORIZATION, self.credentials.authorization());
+        req.headers_mut()
+            .insert(AUTHORIZATION, self.credentials.authorization());
         self.inner.call(req)
     }
 }
@@ -73,10 +79,16 @@ mod tests {
         let (svc, mut handle) = tower_test::mock::pair::<Request<()>, ()>();
         let mut svc = AuthLayer::new(shared.clone()).layer(svc);
         let b64 = |t: &str| {
-            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{t}", ac.as_str())))
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{}:{t}", ac.as_str()))
+            )
         };
         for (token, swap) in [("old", Some(new)), ("new", None)] {
-            let req = Request::get("/").header(AUTHORIZATION, "Bearer spoof").body(()).unwrap();
+            let req = Request::get("/")
+                .header(AUTHORIZATION, "Bearer spoof")
+                .body(())
+                .unwrap();
             let fut = svc.ready().await.unwrap().call(req);
             let (seen, respond) = handle.next_request().await.unwrap();
             assert_eq!(seen.headers()[AUTHORIZATION], b64(token).as_str());

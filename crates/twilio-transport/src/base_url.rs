@@ -35,7 +35,9 @@ impl BaseUrl {
     /// is not loopback.
     pub fn parse(url: &str) -> Result<Self, ConfigError> {
         let invalid = |detail| ConfigError::new(ConfigErrorKind::InvalidBaseUrl, detail);
-        let uri: Uri = url.parse().map_err(|e| invalid("base URL is not a valid URL").with_source(e))?;
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| invalid("base URL is not a valid URL").with_source(e))?;
         let parts = uri.into_parts();
         let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
             return Err(invalid("base URL must be absolute (scheme://host)"));
@@ -59,14 +61,19 @@ impl BaseUrl {
                 ));
             }
         } else if scheme != Scheme::HTTPS {
-            return Err(invalid("base URL scheme must be https (or http for loopback)"));
+            return Err(invalid(
+                "base URL scheme must be https (or http for loopback)",
+            ));
         }
         Ok(Self { scheme, authority })
     }
 
     /// The default, `https://accounts.twilio.com`.
     pub fn twilio() -> Self {
-        Self { scheme: Scheme::HTTPS, authority: Authority::from_static(DEFAULT_HOST) }
+        Self {
+            scheme: Scheme::HTTPS,
+            authority: Authority::from_static(DEFAULT_HOST),
+        }
     }
 
     /// `https://accounts.<edge>.<region>.twilio.com` and so on, rewritten as the official SDKs do:
@@ -76,7 +83,11 @@ impl BaseUrl {
     /// # Errors
     /// [`ConfigError`] of kind `InvalidRegionOrEdge` when a value is not a DNS label or this base
     /// URL is not a `twilio.com` host.
-    pub fn with_region_edge(&self, region: Option<&str>, edge: Option<&str>) -> Result<Self, ConfigError> {
+    pub fn with_region_edge(
+        &self,
+        region: Option<&str>,
+        edge: Option<&str>,
+    ) -> Result<Self, ConfigError> {
         if region.is_none() && edge.is_none() {
             return Ok(self.clone());
         }
@@ -101,9 +112,16 @@ impl BaseUrl {
             None => rewritten,
         };
         let authority = Authority::try_from(authority).map_err(|e| {
-            ConfigError::new(ConfigErrorKind::InvalidRegionOrEdge, "rewritten host is invalid").with_source(e)
+            ConfigError::new(
+                ConfigErrorKind::InvalidRegionOrEdge,
+                "rewritten host is invalid",
+            )
+            .with_source(e)
         })?;
-        Ok(Self { scheme: self.scheme.clone(), authority })
+        Ok(Self {
+            scheme: self.scheme.clone(),
+            authority,
+        })
     }
 
     /// `"https"` or `"http"`.
@@ -141,19 +159,29 @@ impl BaseUrl {
                     "absolute URI does not match the base URL's scheme and host",
                 ));
             }
-            _ => return Err(TransportError::invalid_request("URI must be a path and query")),
+            _ => {
+                return Err(TransportError::invalid_request(
+                    "URI must be a path and query",
+                ));
+            }
         }
-        let path_ok = parts.path_and_query.as_ref().is_some_and(|pq| pq.path().starts_with('/'));
+        let path_ok = parts
+            .path_and_query
+            .as_ref()
+            .is_some_and(|pq| pq.path().starts_with('/'));
         if !path_ok {
             if parts.path_and_query.is_none() {
                 parts.path_and_query = Some(PathAndQuery::from_static("/"));
             } else {
-                return Err(TransportError::invalid_request("URI path must start with '/'"));
+                return Err(TransportError::invalid_request(
+                    "URI path must start with '/'",
+                ));
             }
         }
         parts.scheme = Some(self.scheme.clone());
         parts.authority = Some(self.authority.clone());
-        Uri::from_parts(parts).map_err(|_| TransportError::invalid_request("URI cannot be made absolute"))
+        Uri::from_parts(parts)
+            .map_err(|_| TransportError::invalid_request("URI cannot be made absolute"))
     }
 }
 
@@ -179,7 +207,10 @@ fn is_loopback(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") {
         return true;
     }
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     match bare.parse::<IpAddr>() {
         Ok(IpAddr::V4(v4)) => v4.is_loopback(),
         Ok(IpAddr::V6(v6)) => v6 == Ipv6Addr::LOCALHOST,
@@ -190,7 +221,8 @@ fn is_loopback(host: &str) -> bool {
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -245,7 +277,10 @@ impl BaseUrlLayer {
 impl<S> Layer<S> for BaseUrlLayer {
     type Service = BaseUrlService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        BaseUrlService { inner, base: self.base.clone() }
+        BaseUrlService {
+            inner,
+            base: self.base.clone(),
+        }
     }
 }
 
@@ -291,22 +326,39 @@ mod tests {
         let b = BaseUrl::twilio();
         let cases: &[(Option<&str>, Option<&str>, &str)] = &[
             (None, None, "https://accounts.twilio.com"),
-            (Some("au1"), Some("sydney"), "https://accounts.sydney.au1.twilio.com"),
-            (None, Some("sydney"), "https://accounts.sydney.us1.twilio.com"),
+            (
+                Some("au1"),
+                Some("sydney"),
+                "https://accounts.sydney.au1.twilio.com",
+            ),
+            (
+                None,
+                Some("sydney"),
+                "https://accounts.sydney.us1.twilio.com",
+            ),
             (Some("ie1"), None, "https://accounts.ie1.twilio.com"),
         ];
         for (region, edge, want) in cases {
-            assert_eq!(b.with_region_edge(*region, *edge).unwrap().to_string(), *want);
+            assert_eq!(
+                b.with_region_edge(*region, *edge).unwrap().to_string(),
+                *want
+            );
         }
         // A region already in the host is replaced; an existing edge is kept.
         let existing = BaseUrl::parse("https://accounts.dublin.ie1.twilio.com").unwrap();
         assert_eq!(
-            existing.with_region_edge(Some("au1"), None).unwrap().to_string(),
+            existing
+                .with_region_edge(Some("au1"), None)
+                .unwrap()
+                .to_string(),
             "https://accounts.dublin.au1.twilio.com"
         );
         let with_port = BaseUrl::parse("https://accounts.twilio.com:8443/").unwrap();
         assert_eq!(
-            with_port.with_region_edge(Some("au1"), None).unwrap().to_string(),
+            with_port
+                .with_region_edge(Some("au1"), None)
+                .unwrap()
+                .to_string(),
             "https://accounts.au1.twilio.com:8443"
         );
     }
@@ -320,33 +372,73 @@ mod tests {
         }
         let local = BaseUrl::parse("http://127.0.0.1:9000").unwrap();
         assert_eq!(
-            local.with_region_edge(Some("au1"), None).unwrap_err().kind(),
+            local
+                .with_region_edge(Some("au1"), None)
+                .unwrap_err()
+                .kind(),
             ConfigErrorKind::InvalidRegionOrEdge
         );
     }
 
     #[test]
     fn http_only_for_loopback() {
-        for ok in ["http://127.0.0.1:8080", "http://127.5.6.7", "http://localhost:1", "http://[::1]:80", "https://example.com/"] {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.5.6.7",
+            "http://localhost:1",
+            "http://[::1]:80",
+            "https://example.com/",
+        ] {
             let b = BaseUrl::parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
             assert!(!b.to_string().ends_with('/'));
         }
-        for insecure in ["http://accounts.twilio.com", "http://10.0.0.1", "http://localhost.evil.com", "http://[::2]"] {
-            assert_eq!(BaseUrl::parse(insecure).unwrap_err().kind(), ConfigErrorKind::InsecureBaseUrl, "{insecure}");
+        for insecure in [
+            "http://accounts.twilio.com",
+            "http://10.0.0.1",
+            "http://localhost.evil.com",
+            "http://[::2]",
+        ] {
+            assert_eq!(
+                BaseUrl::parse(insecure).unwrap_err().kind(),
+                ConfigErrorKind::InsecureBaseUrl,
+                "{insecure}"
+            );
         }
-        for invalid in ["accounts.twilio.com", "ftp://x.com", "https://x.com/v1", "https://x.com?a=b", "https://u:p@x.com", "/v1", ""] {
-            assert_eq!(BaseUrl::parse(invalid).unwrap_err().kind(), ConfigErrorKind::InvalidBaseUrl, "{invalid}");
+        for invalid in [
+            "accounts.twilio.com",
+            "ftp://x.com",
+            "https://x.com/v1",
+            "https://x.com?a=b",
+            "https://u:p@x.com",
+            "/v1",
+            "",
+        ] {
+            assert_eq!(
+                BaseUrl::parse(invalid).unwrap_err().kind(),
+                ConfigErrorKind::InvalidBaseUrl,
+                "{invalid}"
+            );
         }
         let b = BaseUrl::parse("http://127.0.0.1:8080").unwrap();
-        assert_eq!((b.scheme(), b.host(), b.port()), ("http", "127.0.0.1", Some(8080)));
+        assert_eq!(
+            (b.scheme(), b.host(), b.port()),
+            ("http", "127.0.0.1", Some(8080))
+        );
     }
 
     #[test]
     fn resolve_accepts_relative_and_matching_absolute_only() {
         let b = BaseUrl::twilio();
-        let ok = b.resolve("/v1/Credentials/AWS?PageSize=50".parse().unwrap()).unwrap();
-        assert_eq!(ok.to_string(), "https://accounts.twilio.com/v1/Credentials/AWS?PageSize=50");
-        let same = b.resolve("https://ACCOUNTS.twilio.com/v1/x".parse().unwrap()).unwrap();
+        let ok = b
+            .resolve("/v1/Credentials/AWS?PageSize=50".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            ok.to_string(),
+            "https://accounts.twilio.com/v1/Credentials/AWS?PageSize=50"
+        );
+        let same = b
+            .resolve("https://ACCOUNTS.twilio.com/v1/x".parse().unwrap())
+            .unwrap();
         assert_eq!(same.path(), "/v1/x");
         for bad in [
             "https://evil.com/v1/x",
@@ -364,13 +456,22 @@ mod tests {
     async fn layer_fails_before_calling_inner() {
         let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let seen = calls.clone();
-        let svc = BaseUrlLayer::new(BaseUrl::twilio()).layer(tower::service_fn(move |req: Request<()>| {
-            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            async move { Ok::<_, TransportError>(req.uri().to_string()) }
-        }));
-        let ok = svc.clone().oneshot(Request::get("/v1/a").body(()).unwrap()).await.unwrap();
+        let svc = BaseUrlLayer::new(BaseUrl::twilio()).layer(tower::service_fn(
+            move |req: Request<()>| {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async move { Ok::<_, TransportError>(req.uri().to_string()) }
+            },
+        ));
+        let ok = svc
+            .clone()
+            .oneshot(Request::get("/v1/a").body(()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(ok, "https://accounts.twilio.com/v1/a");
-        let err = svc.oneshot(Request::get("https://evil.com/v1/a").body(()).unwrap()).await.unwrap_err();
+        let err = svc
+            .oneshot(Request::get("https://evil.com/v1/a").body(()).unwrap())
+            .await
+            .unwrap_err();
         assert!(err.is_invalid_request());
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     }

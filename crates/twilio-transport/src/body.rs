@@ -46,7 +46,10 @@ impl Default for BodyLimitLayer {
 impl<S> Layer<S> for BodyLimitLayer {
     type Service = BodyLimitService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        BodyLimitService { inner, max_bytes: self.max_bytes }
+        BodyLimitService {
+            inner,
+            max_bytes: self.max_bytes,
+        }
     }
 }
 
@@ -69,11 +72,18 @@ where
     type Future = BodyLimitFuture<S::Future, B>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(TransportError::from_transport_error)
+        self.inner
+            .poll_ready(cx)
+            .map_err(TransportError::from_transport_error)
     }
 
     fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        BodyLimitFuture { state: State::Waiting { future: self.inner.call(req), max: self.max_bytes } }
+        BodyLimitFuture {
+            state: State::Waiting {
+                future: self.inner.call(req),
+                max: self.max_bytes,
+            },
+        }
     }
 }
 
@@ -113,16 +123,22 @@ where
         loop {
             match state.as_mut().project() {
                 StateProj::Waiting { future, max } => {
-                    let response = std::task::ready!(future.poll(cx)).map_err(TransportError::from_transport_error)?;
+                    let response = std::task::ready!(future.poll(cx))
+                        .map_err(TransportError::from_transport_error)?;
                     let (parts, body) = response.into_parts();
                     let collect = Limited::new(body, *max);
-                    state.set(State::Reading { parts: Some(parts), collect });
+                    state.set(State::Reading {
+                        parts: Some(parts),
+                        collect,
+                    });
                 }
                 StateProj::Reading { parts, collect } => {
                     let body = std::task::ready!(collect.poll(cx))?;
                     let Some(parts) = parts.take() else {
                         // Polled again after completion: report it as an error, not a panic.
-                        return Poll::Ready(Err(TransportError::other("response future polled after completion")));
+                        return Poll::Ready(Err(TransportError::other(
+                            "response future polled after completion",
+                        )));
                     };
                     return Poll::Ready(Ok(Response::from_parts(parts, body)));
                 }
@@ -146,7 +162,14 @@ pin_project! {
 
 impl<B> Limited<B> {
     fn new(body: B, max: usize) -> Self {
-        Self { body, max, len: 0, first: None, rest: None, checked_hint: false }
+        Self {
+            body,
+            max,
+            len: 0,
+            first: None,
+            rest: None,
+            checked_hint: false,
+        }
     }
 }
 
@@ -176,7 +199,9 @@ where
                 return Poll::Ready(Ok(out));
             };
             let frame = frame.map_err(TransportError::from_transport_error)?;
-            let Ok(mut data) = frame.into_data() else { continue };
+            let Ok(mut data) = frame.into_data() else {
+                continue;
+            };
             let n = data.remaining();
             *this.len = this.len.saturating_add(n);
             if *this.len > *this.max {
@@ -188,8 +213,14 @@ where
             match (this.first.as_ref(), this.rest.as_mut()) {
                 (None, _) => *this.first = Some(data.copy_to_bytes(n)),
                 (Some(f), None) => {
-                    let upper = this.body.size_hint().upper().and_then(|u| usize::try_from(u).ok()).unwrap_or(0);
-                    let mut buf = BytesMut::with_capacity(this.len.saturating_add(upper).min(*this.max));
+                    let upper = this
+                        .body
+                        .size_hint()
+                        .upper()
+                        .and_then(|u| usize::try_from(u).ok())
+                        .unwrap_or(0);
+                    let mut buf =
+                        BytesMut::with_capacity(this.len.saturating_add(upper).min(*this.max));
                     buf.extend_from_slice(f);
                     put(&mut buf, data);
                     *this.rest = Some(buf);
@@ -227,10 +258,15 @@ mod tests {
     use http_body_util::{Full, StreamBody};
     use tower::ServiceExt as _;
 
-    type Frames = futures_util::stream::Iter<std::vec::IntoIter<Result<http_body::Frame<Bytes>, std::io::Error>>>;
+    type Frames = futures_util::stream::Iter<
+        std::vec::IntoIter<Result<http_body::Frame<Bytes>, std::io::Error>>,
+    >;
 
     fn chunks(parts: Vec<Result<&'static [u8], std::io::Error>>) -> StreamBody<Frames> {
-        let frames: Vec<_> = parts.into_iter().map(|p| p.map(|b| http_body::Frame::data(Bytes::from_static(b)))).collect();
+        let frames: Vec<_> = parts
+            .into_iter()
+            .map(|p| p.map(|b| http_body::Frame::data(Bytes::from_static(b))))
+            .collect();
         StreamBody::new(futures_util::stream::iter(frames))
     }
 
@@ -238,35 +274,76 @@ mod tests {
     async fn collects_chunks_under_the_limit() {
         let body = chunks(vec![Ok(b"ab"), Ok(b""), Ok(b"cd")]);
         assert_eq!(collect_limited(body, 4).await.unwrap(), "abcd");
-        assert_eq!(collect_limited(Full::new(Bytes::from_static(b"xyz")), 3).await.unwrap(), "xyz");
-        assert_eq!(collect_limited(http_body_util::Empty::<Bytes>::new(), 0).await.unwrap(), "");
+        assert_eq!(
+            collect_limited(Full::new(Bytes::from_static(b"xyz")), 3)
+                .await
+                .unwrap(),
+            "xyz"
+        );
+        assert_eq!(
+            collect_limited(http_body_util::Empty::<Bytes>::new(), 0)
+                .await
+                .unwrap(),
+            ""
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn stops_over_the_limit_and_on_announced_size() {
-        let body = chunks(vec![Ok(b"abc"), Ok(b"def"), Err(std::io::Error::other("never read"))]);
-        assert!(collect_limited(body, 5).await.unwrap_err().is_body_too_large());
+        let body = chunks(vec![
+            Ok(b"abc"),
+            Ok(b"def"),
+            Err(std::io::Error::other("never read")),
+        ]);
+        assert!(
+            collect_limited(body, 5)
+                .await
+                .unwrap_err()
+                .is_body_too_large()
+        );
         let announced = Full::new(Bytes::from_static(b"0123456789"));
-        assert!(collect_limited(announced, 9).await.unwrap_err().is_body_too_large());
+        assert!(
+            collect_limited(announced, 9)
+                .await
+                .unwrap_err()
+                .is_body_too_large()
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn body_errors_are_io_errors() {
-        let body = chunks(vec![Ok(b"ab"), Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset))]);
+        let body = chunks(vec![
+            Ok(b"ab"),
+            Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ]);
         assert!(collect_limited(body, 100).await.unwrap_err().is_io());
     }
 
     #[tokio::test(start_paused = true)]
     async fn layer_adapts_any_service() {
-        let svc = BodyLimitLayer::new(16).layer(tower::service_fn(|req: Request<Bytes>| async move {
-            if req.uri().path() == "/refused" {
-                return Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-            }
-            Ok(Response::builder().status(503).body(Full::new(req.into_body())).unwrap())
-        }));
-        let ok = svc.clone().oneshot(Request::new(Bytes::from_static(b"echo"))).await.unwrap();
-        assert_eq!((ok.status().as_u16(), ok.body().as_ref()), (503, &b"echo"[..]));
-        let err = svc.oneshot(Request::get("/refused").body(Bytes::new()).unwrap()).await.unwrap_err();
+        let svc =
+            BodyLimitLayer::new(16).layer(tower::service_fn(|req: Request<Bytes>| async move {
+                if req.uri().path() == "/refused" {
+                    return Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+                }
+                Ok(Response::builder()
+                    .status(503)
+                    .body(Full::new(req.into_body()))
+                    .unwrap())
+            }));
+        let ok = svc
+            .clone()
+            .oneshot(Request::new(Bytes::from_static(b"echo")))
+            .await
+            .unwrap();
+        assert_eq!(
+            (ok.status().as_u16(), ok.body().as_ref()),
+            (503, &b"echo"[..])
+        );
+        let err = svc
+            .oneshot(Request::get("/refused").body(Bytes::new()).unwrap())
+            .await
+            .unwrap_err();
         assert!(err.is_connect());
     }
 }

@@ -21,7 +21,8 @@ use crate::trace::TraceLayer;
 
 /// The whole stack, type-erased once: cloning the concrete stack for a call costs a few
 /// reference-count increments, and the call's future is the only allocation the erasure adds.
-type CallFn = dyn Fn(Request<Bytes>) -> BoxFuture<Result<Response<Bytes>, TransportError>> + Send + Sync;
+type CallFn =
+    dyn Fn(Request<Bytes>) -> BoxFuture<Result<Response<Bytes>, TransportError>> + Send + Sync;
 /// Rebuilds the stack around the same (concrete) transport with other credentials.
 type Rebuild = Arc<dyn Fn(&Settings, &SharedCredentials) -> Box<CallFn> + Send + Sync>;
 /// Makes a [`Rebuild`] once the body limit is known.
@@ -147,7 +148,11 @@ impl fmt::Debug for HttpClient {
 /// The default stack, outermost first. See the crate docs for why this order.
 fn stack<T>(settings: &Settings, credentials: &SharedCredentials, transport: T) -> Box<CallFn>
 where
-    T: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError> + Clone + Send + Sync + 'static,
+    T: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     T::Future: Send + 'static,
 {
     let service = ServiceBuilder::new()
@@ -163,7 +168,11 @@ where
 
 fn rebuild_for<T>(transport: T) -> Rebuild
 where
-    T: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError> + Clone + Send + Sync + 'static,
+    T: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     T::Future: Send + 'static,
 {
     Arc::new(move |settings, credentials| stack(settings, credentials, transport.clone()))
@@ -319,7 +328,9 @@ impl HttpClientBuilder {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        self.transport = Some(Arc::new(move |max| rebuild_for(BodyLimitLayer::new(max).layer(service.clone()))));
+        self.transport = Some(Arc::new(move |max| {
+            rebuild_for(BodyLimitLayer::new(max).layer(service.clone()))
+        }));
         self
     }
 
@@ -330,22 +341,49 @@ impl HttpClientBuilder {
     /// invalid user-agent extension, zero timeout or body limit, TLS set-up failure, or no
     /// transport (without the `default-client` feature).
     pub fn build(self) -> Result<HttpClient, ConfigError> {
-        let credentials = self
-            .credentials
-            .ok_or_else(|| ConfigError::new(ConfigErrorKind::MissingCredentials, "credentials are required"))?;
-        if self.attempt_timeout.is_zero() || self.deadline.is_zero() || self.connect_timeout.is_zero() {
-            return Err(ConfigError::new(ConfigErrorKind::InvalidLimit, "timeouts must be greater than zero"));
+        let credentials = self.credentials.ok_or_else(|| {
+            ConfigError::new(
+                ConfigErrorKind::MissingCredentials,
+                "credentials are required",
+            )
+        })?;
+        if self.attempt_timeout.is_zero()
+            || self.deadline.is_zero()
+            || self.connect_timeout.is_zero()
+        {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidLimit,
+                "timeouts must be greater than zero",
+            ));
         }
         if self.max_response_body_bytes == 0 {
-            return Err(ConfigError::new(ConfigErrorKind::InvalidLimit, "the response body limit must be greater than zero"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidLimit,
+                "the response body limit must be greater than zero",
+            ));
         }
-        let env = |name: &str| if self.read_environment { std::env::var(name).ok() } else { None };
-        let base_url = effective_base_url(self.base_url.as_deref(), self.region.as_deref(), self.edge.as_deref(), env)?;
+        let env = |name: &str| {
+            if self.read_environment {
+                std::env::var(name).ok()
+            } else {
+                None
+            }
+        };
+        let base_url = effective_base_url(
+            self.base_url.as_deref(),
+            self.region.as_deref(),
+            self.edge.as_deref(),
+            env,
+        )?;
         let user_agent = UserAgent::new(&self.user_agent_extensions)?;
 
         let rebuild = match &self.transport {
             Some(factory) => factory(self.max_response_body_bytes),
-            None => default_transport(self.connect_timeout, self.pool_idle_timeout, self.max_response_body_bytes)?,
+            None => default_transport(
+                self.connect_timeout,
+                self.pool_idle_timeout,
+                self.max_response_body_bytes,
+            )?,
         };
         let settings = Settings {
             base_url,
@@ -356,7 +394,14 @@ impl HttpClientBuilder {
             max_response_body_bytes: self.max_response_body_bytes,
         };
         let call = rebuild(&settings, &credentials);
-        Ok(HttpClient { inner: Arc::new(ClientInner { call, rebuild, settings, credentials }) })
+        Ok(HttpClient {
+            inner: Arc::new(ClientInner {
+                call,
+                rebuild,
+                settings,
+                credentials,
+            }),
+        })
     }
 }
 
@@ -374,21 +419,37 @@ fn effective_base_url(
         None => BaseUrl::twilio(),
     };
     let from_env = |name: &str| {
-        if base.is_twilio() { env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) } else { None }
+        if base.is_twilio() {
+            env(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        } else {
+            None
+        }
     };
-    let region = region.map(str::to_owned).or_else(|| from_env("TWILIO_REGION"));
+    let region = region
+        .map(str::to_owned)
+        .or_else(|| from_env("TWILIO_REGION"));
     let edge = edge.map(str::to_owned).or_else(|| from_env("TWILIO_EDGE"));
     base.with_region_edge(region.as_deref(), edge.as_deref())
 }
 
 #[cfg(feature = "default-client")]
-fn default_transport(connect: Duration, idle: Duration, max: usize) -> Result<Rebuild, ConfigError> {
+fn default_transport(
+    connect: Duration,
+    idle: Duration,
+    max: usize,
+) -> Result<Rebuild, ConfigError> {
     let transport = crate::default_client::DefaultTransport::new(connect, idle)?;
     Ok(rebuild_for(BodyLimitLayer::new(max).layer(transport)))
 }
 
 #[cfg(not(feature = "default-client"))]
-fn default_transport(_connect: Duration, _idle: Duration, _max: usize) -> Result<Rebuild, ConfigError> {
+fn default_transport(
+    _connect: Duration,
+    _idle: Duration,
+    _max: usize,
+) -> Result<Rebuild, ConfigError> {
     Err(ConfigError::new(
         ConfigErrorKind::MissingTransport,
         "no transport: enable the `default-client` feature or call `transport(..)`",
@@ -400,7 +461,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
     }
 
     #[test]
@@ -408,14 +474,38 @@ mod tests {
         let url = |b, r, e, vars| effective_base_url(b, r, e, env(vars)).unwrap().to_string();
         let both = &[("TWILIO_REGION", "ie1"), ("TWILIO_EDGE", "dublin")];
         assert_eq!(url(None, None, None, &[]), "https://accounts.twilio.com");
-        assert_eq!(url(None, None, None, both), "https://accounts.dublin.ie1.twilio.com");
-        assert_eq!(url(None, Some("au1"), None, both), "https://accounts.dublin.au1.twilio.com");
-        assert_eq!(url(None, Some("au1"), Some("sydney"), both), "https://accounts.sydney.au1.twilio.com");
-        assert_eq!(url(None, None, None, &[("TWILIO_EDGE", "sydney")]), "https://accounts.sydney.us1.twilio.com");
-        assert_eq!(url(None, None, None, &[("TWILIO_REGION", " "), ("TWILIO_EDGE", "")]), "https://accounts.twilio.com");
+        assert_eq!(
+            url(None, None, None, both),
+            "https://accounts.dublin.ie1.twilio.com"
+        );
+        assert_eq!(
+            url(None, Some("au1"), None, both),
+            "https://accounts.dublin.au1.twilio.com"
+        );
+        assert_eq!(
+            url(None, Some("au1"), Some("sydney"), both),
+            "https://accounts.sydney.au1.twilio.com"
+        );
+        assert_eq!(
+            url(None, None, None, &[("TWILIO_EDGE", "sydney")]),
+            "https://accounts.sydney.us1.twilio.com"
+        );
+        assert_eq!(
+            url(
+                None,
+                None,
+                None,
+                &[("TWILIO_REGION", " "), ("TWILIO_EDGE", "")]
+            ),
+            "https://accounts.twilio.com"
+        );
         // The environment never rewrites an emulator's loopback URL.
-        assert_eq!(url(Some("http://127.0.0.1:4010"), None, None, both), "http://127.0.0.1:4010");
-        let bad = effective_base_url(None, None, None, env(&[("TWILIO_REGION", "not valid")])).unwrap_err();
+        assert_eq!(
+            url(Some("http://127.0.0.1:4010"), None, None, both),
+            "http://127.0.0.1:4010"
+        );
+        let bad = effective_base_url(None, None, None, env(&[("TWILIO_REGION", "not valid")]))
+            .unwrap_err();
         assert_eq!(bad.kind(), ConfigErrorKind::InvalidRegionOrEdge);
     }
 }

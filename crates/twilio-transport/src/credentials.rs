@@ -32,10 +32,19 @@ impl Credentials {
     /// # Errors
     /// [`CredentialsError`] when the token holds characters not allowed in a header (possible
     /// only for tokens that came through `serde`, as `AuthToken::new` already refuses them).
-    pub fn from_auth_token(account: AccountSid, token: AuthToken) -> Result<Self, CredentialsError> {
+    pub fn from_auth_token(
+        account: AccountSid,
+        token: AuthToken,
+    ) -> Result<Self, CredentialsError> {
         token.check_header_safe().map_err(CredentialsError::new)?;
         let authorization = basic(account.as_str(), token.expose_secret())?;
-        Ok(Self { inner: Arc::new(CredentialsInner { account_sid: account, api_key_sid: None, authorization }) })
+        Ok(Self {
+            inner: Arc::new(CredentialsInner {
+                account_sid: account,
+                api_key_sid: None,
+                authorization,
+            }),
+        })
     }
 
     /// API key SID + secret, acting on `account`.
@@ -50,7 +59,11 @@ impl Credentials {
         secret.check_header_safe().map_err(CredentialsError::new)?;
         let authorization = basic(key.as_str(), secret.expose_secret())?;
         Ok(Self {
-            inner: Arc::new(CredentialsInner { account_sid: account, api_key_sid: Some(key), authorization }),
+            inner: Arc::new(CredentialsInner {
+                account_sid: account,
+                api_key_sid: Some(key),
+                authorization,
+            }),
         })
     }
 
@@ -79,8 +92,8 @@ fn basic(user: &str, password: &str) -> Result<HeaderValue, CredentialsError> {
     base64::engine::general_purpose::STANDARD.encode_string(raw.as_bytes(), &mut value);
     // Wipe the plain pair; the encoded header stays (it has to be sent).
     zero_string(raw);
-    let mut header = HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
-        .map_err(CredentialsError::new)?;
+    let mut header =
+        HeaderValue::from_maybe_shared(bytes::Bytes::from(value)).map_err(CredentialsError::new)?;
     header.set_sensitive(true);
     Ok(header)
 }
@@ -97,7 +110,10 @@ impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
             .field("account_sid", &self.inner.account_sid.as_str())
-            .field("api_key_sid", &self.inner.api_key_sid.as_ref().map(|k| k.as_str()))
+            .field(
+                "api_key_sid",
+                &self.inner.api_key_sid.as_ref().map(|k| k.as_str()),
+            )
             .field("secret", &"[redacted]")
             .finish()
     }
@@ -116,7 +132,9 @@ pub struct SharedCredentials {
 impl SharedCredentials {
     /// A new handle holding `credentials`.
     pub fn new(credentials: Credentials) -> Self {
-        Self { slot: Arc::new(RwLock::new(credentials)) }
+        Self {
+            slot: Arc::new(RwLock::new(credentials)),
+        }
     }
 
     /// Swaps in new credentials for every client holding this handle (or a clone of it).
@@ -131,13 +149,20 @@ impl SharedCredentials {
 
     /// A snapshot of the current credentials.
     pub fn current(&self) -> Credentials {
-        self.slot.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.slot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The current `Authorization` value: a cheap clone taken under the read lock, so the pair
     /// is always consistent.
     pub(crate) fn authorization(&self) -> HeaderValue {
-        self.slot.read().unwrap_or_else(PoisonError::into_inner).authorization().clone()
+        self.slot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .authorization()
+            .clone()
     }
 }
 
@@ -149,7 +174,9 @@ impl From<Credentials> for SharedCredentials {
 
 impl fmt::Debug for SharedCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SharedCredentials").field(&self.current()).finish()
+        f.debug_tuple("SharedCredentials")
+            .field(&self.current())
+            .finish()
     }
 }
 
@@ -176,7 +203,10 @@ mod tests {
         assert_eq!(c.account_sid().as_str(), AC);
         assert!(c.api_key_sid().is_none());
         let dbg = format!("{c:?}");
-        assert!(!dbg.contains("tok3n") && !dbg.contains(&expected[6..]), "{dbg}");
+        assert!(
+            !dbg.contains("tok3n") && !dbg.contains(&expected[6..]),
+            "{dbg}"
+        );
     }
 
     #[test]
@@ -198,10 +228,16 @@ mod tests {
 
     #[test]
     fn shared_replace_is_seen_by_clones() {
-        let a = Credentials::from_auth_token(AccountSid::parse(AC).unwrap(), AuthToken::new("one").unwrap())
-            .unwrap();
-        let b = Credentials::from_auth_token(AccountSid::parse(AC).unwrap(), AuthToken::new("two").unwrap())
-            .unwrap();
+        let a = Credentials::from_auth_token(
+            AccountSid::parse(AC).unwrap(),
+            AuthToken::new("one").unwrap(),
+        )
+        .unwrap();
+        let b = Credentials::from_auth_token(
+            AccountSid::parse(AC).unwrap(),
+            AuthToken::new("two").unwrap(),
+        )
+        .unwrap();
         let shared = SharedCredentials::from(a.clone());
         let other = shared.clone();
         assert_eq!(&other.authorization(), a.authorization());

@@ -46,8 +46,14 @@ impl DefaultTransport {
     /// # Errors
     /// [`ConfigError`] of kind `Tls` when the TLS configuration cannot be built (for example no
     /// root certificate could be loaded).
-    pub fn new(connect_timeout: Duration, pool_idle_timeout: Duration) -> Result<Self, ConfigError> {
-        let tls_error = |e| ConfigError::new(ConfigErrorKind::Tls, "cannot build the TLS configuration").with_source(e);
+    pub fn new(
+        connect_timeout: Duration,
+        pool_idle_timeout: Duration,
+    ) -> Result<Self, ConfigError> {
+        let tls_error = |e| {
+            ConfigError::new(ConfigErrorKind::Tls, "cannot build the TLS configuration")
+                .with_source(e)
+        };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -60,7 +66,10 @@ impl DefaultTransport {
             }
         }
         if roots.is_empty() {
-            return Err(ConfigError::new(ConfigErrorKind::Tls, "no root certificate available"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Tls,
+                "no root certificate available",
+            ));
         }
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -84,7 +93,9 @@ impl DefaultTransport {
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .build(connector);
-        Ok(Self { client: Arc::new(client) })
+        Ok(Self {
+            client: Arc::new(client),
+        })
     }
 }
 
@@ -104,7 +115,9 @@ impl Service<Request<Bytes>> for DefaultTransport {
     }
 
     fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        DefaultFuture { inner: self.client.request(req.map(Full::new)) }
+        DefaultFuture {
+            inner: self.client.request(req.map(Full::new)),
+        }
     }
 }
 
@@ -152,8 +165,14 @@ impl Body for DefaultBody {
     type Data = Bytes;
     type Error = TransportError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
-        self.project().inner.poll_frame(cx).map_err(TransportError::io)
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
+        self.project()
+            .inner
+            .poll_frame(cx)
+            .map_err(TransportError::io)
     }
 
     fn is_end_stream(&self) -> bool {

@@ -46,8 +46,19 @@ struct Inner {
 }
 
 impl TransportError {
-    fn new(kind: TransportErrorKind, detail: Option<&'static str>, source: Option<BoxError>) -> Self {
-        Self { inner: Box::new(Inner { kind, attempts: 1, detail, source }) }
+    fn new(
+        kind: TransportErrorKind,
+        detail: Option<&'static str>,
+        source: Option<BoxError>,
+    ) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                attempts: 1,
+                detail,
+                source,
+            }),
+        }
     }
 
     /// A connection error: the request never reached the server. For custom transports, so the
@@ -125,7 +136,10 @@ impl TransportError {
 
     /// True for a per-attempt timeout or the overall deadline.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.kind, TransportErrorKind::Timeout | TransportErrorKind::Deadline)
+        matches!(
+            self.inner.kind,
+            TransportErrorKind::Timeout | TransportErrorKind::Deadline
+        )
     }
 
     /// True when the overall deadline across retries passed.
@@ -151,14 +165,18 @@ impl TransportError {
     /// True when the request may have reached the server (anything but connect errors and
     /// requests rejected locally).
     pub fn is_possibly_sent(&self) -> bool {
-        !matches!(self.inner.kind, TransportErrorKind::Connect | TransportErrorKind::InvalidRequest)
+        !matches!(
+            self.inner.kind,
+            TransportErrorKind::Connect | TransportErrorKind::InvalidRequest
+        )
     }
 }
 
 impl fmt::Debug for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("TransportError");
-        d.field("kind", &self.inner.kind).field("attempts", &self.inner.attempts);
+        d.field("kind", &self.inner.kind)
+            .field("attempts", &self.inner.attempts);
         if let Some(detail) = self.inner.detail {
             d.field("detail", &detail);
         }
@@ -193,7 +211,10 @@ impl fmt::Display for TransportError {
 
 impl StdError for TransportError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.inner.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -231,7 +252,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn new(kind: ConfigErrorKind, detail: &'static str) -> Self {
-        Self { kind, detail, source: None }
+        Self {
+            kind,
+            detail,
+            source: None,
+        }
     }
 
     #[cfg_attr(not(feature = "default-client"), allow(dead_code))]
@@ -264,7 +289,9 @@ impl fmt::Display for ConfigError {
 
 impl StdError for ConfigError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -277,7 +304,9 @@ pub struct CredentialsError {
 
 impl CredentialsError {
     pub(crate) fn new(source: impl Into<BoxError>) -> Self {
-        Self { source: source.into() }
+        Self {
+            source: source.into(),
+        }
     }
 }
 

@@ -3,9 +3,9 @@
 
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderValue, Request};
-use bytes::Bytes;
 use tower::{Layer, Service};
 
 use crate::error::{ConfigError, ConfigErrorKind};
@@ -45,8 +45,9 @@ impl UserAgent {
             value.push(' ');
             value.push_str(ext);
         }
-        let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
-            .map_err(|e| ConfigError::new(ConfigErrorKind::InvalidUserAgent, "invalid user agent").with_source(e))?;
+        let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(value)).map_err(|e| {
+            ConfigError::new(ConfigErrorKind::InvalidUserAgent, "invalid user agent").with_source(e)
+        })?;
         Ok(Self { value })
     }
 
@@ -64,7 +65,10 @@ impl UserAgent {
 
 impl Default for UserAgent {
     fn default() -> Self {
-        Self { value: HeaderValue::from_maybe_shared(bytes::Bytes::from(base())).unwrap_or(HeaderValue::from_static("twilio-rust")) }
+        Self {
+            value: HeaderValue::from_maybe_shared(bytes::Bytes::from(base()))
+                .unwrap_or(HeaderValue::from_static("twilio-rust")),
+        }
     }
 }
 
@@ -97,7 +101,10 @@ impl HeadersLayer {
 impl<S> Layer<S> for HeadersLayer {
     type Service = HeadersService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        HeadersService { inner, user_agent: self.user_agent.value.clone() }
+        HeadersService {
+            inner,
+            user_agent: self.user_agent.value.clone(),
+        }
     }
 }
 
@@ -160,9 +167,15 @@ mod tests {
         assert!(ua.as_str().starts_with(&re), "{}", ua.as_str());
         assert!(ua.as_str().ends_with(" my-app/1.0 extra"));
         let rust = ua.as_str().split(' ').nth(3).unwrap();
-        assert!(rust == "rust/unknown" || rust.starts_with("rust/1."), "{rust}");
+        assert!(
+            rust == "rust/unknown" || rust.starts_with("rust/1."),
+            "{rust}"
+        );
         for bad in ["", "a b", "é", "x\r\ny"] {
-            assert_eq!(UserAgent::new([bad]).unwrap_err().kind(), ConfigErrorKind::InvalidUserAgent);
+            assert_eq!(
+                UserAgent::new([bad]).unwrap_err().kind(),
+                ConfigErrorKind::InvalidUserAgent
+            );
         }
     }
 
@@ -174,7 +187,11 @@ mod tests {
         assert_eq!(empty[USER_AGENT], ua.as_str());
         assert!(!empty.contains_key(CONTENT_TYPE));
 
-        let form = headers_of(Request::post("/").body(Bytes::from_static(b"a=1")).unwrap(), ua.clone()).await;
+        let form = headers_of(
+            Request::post("/").body(Bytes::from_static(b"a=1")).unwrap(),
+            ua.clone(),
+        )
+        .await;
         assert_eq!(form[CONTENT_TYPE], "application/x-www-form-urlencoded");
 
         let json = headers_of(

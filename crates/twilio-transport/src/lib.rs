@@ -124,15 +124,35 @@ pub mod retry;
 mod timeout;
 mod trace;
 
+/// The examples of `docs/guide/retries.md`, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guide/retries.md")]
+struct RetriesGuide;
+
+/// The examples of `docs/guide/custom-transport.md`, compiled and run as doctests.
+#[cfg(all(doctest, feature = "default-client"))]
+#[doc = include_str!("../../../docs/guide/custom-transport.md")]
+struct CustomTransportGuide;
+
 pub use auth::{AuthLayer, AuthService};
 pub use base_url::{BaseUrl, BaseUrlLayer, BaseUrlService, DEFAULT_HOST};
-pub use body::{BodyLimitFuture, BodyLimitLayer, BodyLimitService, DEFAULT_MAX_RESPONSE_BODY_BYTES, collect_limited};
+pub use body::{
+    BodyLimitFuture, BodyLimitLayer, BodyLimitService, DEFAULT_MAX_RESPONSE_BODY_BYTES,
+    collect_limited,
+};
 pub use client::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE, HttpClient, HttpClientBuilder};
 pub use credentials::{Credentials, SharedCredentials};
 #[cfg(feature = "default-client")]
 pub use default_client::{DefaultBody, DefaultFuture, DefaultTransport};
-pub use error::{BoxError, ConfigError, ConfigErrorKind, CredentialsError, TransportError, TransportErrorKind};
+pub use error::{
+    BoxError, ConfigError, ConfigErrorKind, CredentialsError, TransportError, TransportErrorKind,
+};
 pub use headers::{HeadersLayer, HeadersService, UserAgent, VERSION};
-pub use retry::{Attempts, RetryBudget, RetryConfig, RetryConfigBuilder, RetryEvent, RetryLayer, RetryPolicy, RetryReason};
-pub use timeout::{AttemptTimeoutLayer, AttemptTimeoutService, DeadlineLayer, DeadlineService, TimeoutFuture};
+pub use retry::{
+    Attempts, RetryBudget, RetryConfig, RetryConfigBuilder, RetryEvent, RetryLayer, RetryPolicy,
+    RetryReason,
+};
+pub use timeout::{
+    AttemptTimeoutLayer, AttemptTimeoutService, DeadlineLayer, DeadlineService, TimeoutFuture,
+};
 pub use trace::{TWILIO_REQUEST_ID, TraceFuture, TraceLayer, TraceService};

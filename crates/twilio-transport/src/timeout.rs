@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use pin_project_lite::pin_project;
 use http::Request;
+use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
@@ -38,7 +38,9 @@ where
             return Poll::Ready(out);
         }
         match this.sleep.poll(cx) {
-            Poll::Ready(()) if *this.deadline => Poll::Ready(Err(TransportError::deadline().into())),
+            Poll::Ready(()) if *this.deadline => {
+                Poll::Ready(Err(TransportError::deadline().into()))
+            }
             Poll::Ready(()) => Poll::Ready(Err(TransportError::timeout().into())),
             Poll::Pending => Poll::Pending,
         }
@@ -70,7 +72,10 @@ pub struct AttemptTimeoutLayer {
 impl AttemptTimeoutLayer {
     /// Times out each call after `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        Self { timeout, call_deadline: None }
+        Self {
+            timeout,
+            call_deadline: None,
+        }
     }
 
     /// Also ends attempts at the call's overall deadline (see the type docs).
@@ -83,7 +88,11 @@ impl AttemptTimeoutLayer {
 impl<S> Layer<S> for AttemptTimeoutLayer {
     type Service = AttemptTimeoutService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        AttemptTimeoutService { inner, timeout: self.timeout, call_deadline: self.call_deadline }
+        AttemptTimeoutService {
+            inner,
+            timeout: self.timeout,
+            call_deadline: self.call_deadline,
+        }
     }
 }
 
@@ -123,7 +132,11 @@ where
             // Both beyond what `Instant` can hold: a year is as good as forever here.
             (None, None) => (now + Duration::from_secs(365 * 86_400), false),
         };
-        TimeoutFuture { sleep: tokio::time::sleep_until(at), inner: self.inner.call(req), deadline }
+        TimeoutFuture {
+            sleep: tokio::time::sleep_until(at),
+            inner: self.inner.call(req),
+            deadline,
+        }
     }
 }
 
@@ -147,7 +160,10 @@ impl DeadlineLayer {
 impl<S> Layer<S> for DeadlineLayer {
     type Service = DeadlineService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        DeadlineService { inner, deadline: self.deadline }
+        DeadlineService {
+            inner,
+            deadline: self.deadline,
+        }
     }
 }
 
@@ -172,7 +188,11 @@ where
     }
 
     fn call(&mut self, req: R) -> Self::Future {
-        TimeoutFuture { sleep: tokio::time::sleep(self.deadline), inner: self.inner.call(req), deadline: true }
+        TimeoutFuture {
+            sleep: tokio::time::sleep(self.deadline),
+            inner: self.inner.call(req),
+            deadline: true,
+        }
     }
 }
 
@@ -181,7 +201,10 @@ mod tests {
     use super::*;
     use tower::ServiceExt as _;
 
-    fn slow(delay: Duration) -> impl Service<Request<()>, Response = u8, Error = TransportError, Future: Send> + Clone {
+    fn slow(
+        delay: Duration,
+    ) -> impl Service<Request<()>, Response = u8, Error = TransportError, Future: Send> + Clone
+    {
         tower::service_fn(move |_req: Request<()>| async move {
             tokio::time::sleep(delay).await;
             Ok::<_, TransportError>(7)
@@ -190,10 +213,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn attempt_timeout_fires_and_passes_fast_calls() {
-        let svc = AttemptTimeoutLayer::new(Duration::from_secs(2)).layer(slow(Duration::from_secs(1)));
+        let svc =
+            AttemptTimeoutLayer::new(Duration::from_secs(2)).layer(slow(Duration::from_secs(1)));
         assert_eq!(svc.oneshot(Request::new(())).await.unwrap(), 7);
         let start = Instant::now();
-        let svc = AttemptTimeoutLayer::new(Duration::from_secs(2)).layer(slow(Duration::from_secs(3)));
+        let svc =
+            AttemptTimeoutLayer::new(Duration::from_secs(2)).layer(slow(Duration::from_secs(3)));
         let err = svc.oneshot(Request::new(())).await.unwrap_err();
         assert!(err.is_timeout() && !err.is_deadline());
         assert_eq!(start.elapsed(), Duration::from_secs(2));
@@ -203,26 +228,48 @@ mod tests {
     async fn attempt_timeout_enforces_the_call_deadline() {
         // First attempt: the earlier of the two ends it, with the matching kind.
         let start = Instant::now();
-        let svc = AttemptTimeoutLayer::new(Duration::from_secs(5)).call_deadline(Duration::from_secs(2));
-        let err = svc.layer(slow(Duration::from_secs(9))).oneshot(Request::new(())).await.unwrap_err();
+        let svc =
+            AttemptTimeoutLayer::new(Duration::from_secs(5)).call_deadline(Duration::from_secs(2));
+        let err = svc
+            .layer(slow(Duration::from_secs(9)))
+            .oneshot(Request::new(()))
+            .await
+            .unwrap_err();
         assert!(err.is_deadline());
         assert_eq!(start.elapsed(), Duration::from_secs(2));
         // A retried attempt carries the call's deadline.
         let start = Instant::now();
         let mut req = Request::new(());
-        req.extensions_mut().insert(CallDeadline(start + Duration::from_secs(1)));
-        let svc = AttemptTimeoutLayer::new(Duration::from_secs(5)).call_deadline(Duration::from_secs(60));
-        let err = svc.layer(slow(Duration::from_secs(9))).oneshot(req).await.unwrap_err();
+        req.extensions_mut()
+            .insert(CallDeadline(start + Duration::from_secs(1)));
+        let svc =
+            AttemptTimeoutLayer::new(Duration::from_secs(5)).call_deadline(Duration::from_secs(60));
+        let err = svc
+            .layer(slow(Duration::from_secs(9)))
+            .oneshot(req)
+            .await
+            .unwrap_err();
         assert!(err.is_deadline());
         assert_eq!(start.elapsed(), Duration::from_secs(1));
         // Attempt timeout first.
         let start = Instant::now();
-        let svc = AttemptTimeoutLayer::new(Duration::from_secs(1)).call_deadline(Duration::from_secs(60));
-        let err = svc.layer(slow(Duration::from_secs(9))).oneshot(Request::new(())).await.unwrap_err();
+        let svc =
+            AttemptTimeoutLayer::new(Duration::from_secs(1)).call_deadline(Duration::from_secs(60));
+        let err = svc
+            .layer(slow(Duration::from_secs(9)))
+            .oneshot(Request::new(()))
+            .await
+            .unwrap_err();
         assert!(err.is_timeout() && !err.is_deadline());
         assert_eq!(start.elapsed(), Duration::from_secs(1));
         let svc = AttemptTimeoutLayer::new(Duration::MAX).call_deadline(Duration::MAX);
-        assert_eq!(svc.layer(slow(Duration::from_secs(1))).oneshot(Request::new(())).await.unwrap(), 7);
+        assert_eq!(
+            svc.layer(slow(Duration::from_secs(1)))
+                .oneshot(Request::new(()))
+                .await
+                .unwrap(),
+            7
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -110,7 +110,11 @@ fn record(span: &Span, result: &Result<Response<Bytes>, TransportError>) {
             span.record("status", response.status().as_u16());
             let attempts = response.extensions().get::<Attempts>().map_or(1, |a| a.0);
             span.record("attempts", attempts);
-            if let Some(id) = response.headers().get(TWILIO_REQUEST_ID).and_then(|v| v.to_str().ok()) {
+            if let Some(id) = response
+                .headers()
+                .get(TWILIO_REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+            {
                 span.record("request_id", id);
             }
             tracing::debug!(status = response.status().as_u16(), "response received");

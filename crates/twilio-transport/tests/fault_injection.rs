@@ -21,7 +21,11 @@ const DEADLINE: Duration = Duration::from_secs(2);
 const SLACK: Duration = Duration::from_millis(300);
 
 fn credentials() -> Credentials {
-    Credentials::from_auth_token(AccountSid::parse(support::ACCOUNT).unwrap(), AuthToken::new("token").unwrap()).unwrap()
+    Credentials::from_auth_token(
+        AccountSid::parse(support::ACCOUNT).unwrap(),
+        AuthToken::new("token").unwrap(),
+    )
+    .unwrap()
 }
 
 fn retry() -> RetryConfig {
@@ -52,16 +56,31 @@ fn client_with(url: &str, retry: RetryConfig, deadline: Duration) -> HttpClient 
 }
 
 fn request(method: Method) -> Request<Bytes> {
-    let body = if method == Method::POST { Bytes::from_static(b"FriendlyName=x") } else { Bytes::new() };
-    Request::builder().method(method).uri("/v1/Credentials/AWS").body(body).unwrap()
+    let body = if method == Method::POST {
+        Bytes::from_static(b"FriendlyName=x")
+    } else {
+        Bytes::new()
+    };
+    Request::builder()
+        .method(method)
+        .uri("/v1/Credentials/AWS")
+        .body(body)
+        .unwrap()
 }
 
 /// Sends and checks the call took no longer than `deadline` (plus slack).
-async fn timed(client: &HttpClient, method: Method, deadline: Duration) -> (Result<http::Response<Bytes>, TransportError>, Duration) {
+async fn timed(
+    client: &HttpClient,
+    method: Method,
+    deadline: Duration,
+) -> (Result<http::Response<Bytes>, TransportError>, Duration) {
     let start = Instant::now();
     let result = client.send(request(method)).await;
     let elapsed = start.elapsed();
-    assert!(elapsed <= deadline + SLACK, "took {elapsed:?}, deadline {deadline:?}");
+    assert!(
+        elapsed <= deadline + SLACK,
+        "took {elapsed:?}, deadline {deadline:?}"
+    );
     (result, elapsed)
 }
 
@@ -72,9 +91,16 @@ async fn happy_path_sends_standard_headers_and_reuses_the_connection() {
     for method in [Method::GET, Method::POST, Method::DELETE] {
         let (result, _) = timed(&client, method, DEADLINE).await;
         let response = result.unwrap();
-        assert_eq!((response.status().as_u16(), response.body().as_ref()), (200, &b"{\"a\":1}"[..]));
+        assert_eq!(
+            (response.status().as_u16(), response.body().as_ref()),
+            (200, &b"{\"a\":1}"[..])
+        );
     }
-    assert_eq!(server.connections(), 1, "keep-alive: one connection for three calls");
+    assert_eq!(
+        server.connections(),
+        1,
+        "keep-alive: one connection for three calls"
+    );
     let reqs = server.requests();
     assert_eq!(reqs.len(), 3);
     for r in &reqs {
@@ -83,7 +109,10 @@ async fn happy_path_sends_standard_headers_and_reuses_the_connection() {
         assert!(r.header("user-agent").unwrap().starts_with("twilio-rust/"));
         assert_eq!(r.header("accept"), Some("application/json"));
     }
-    assert_eq!(reqs[1].header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert_eq!(
+        reqs[1].header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
     assert_eq!(reqs[1].body, b"FriendlyName=x");
     assert_eq!(reqs[0].header("content-type"), None);
 }
@@ -115,16 +144,28 @@ async fn reset_before_any_response_get_is_retried() {
     let (result, _) = timed(&client(&server.url()), Method::GET, DEADLINE).await;
     let response = result.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.extensions().get::<twilio_transport::Attempts>().unwrap().0, 3);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<twilio_transport::Attempts>()
+            .unwrap()
+            .0,
+        3
+    );
     assert_eq!(server.request_count(), 3);
-    assert_eq!(server.connections(), 3, "a reset connection is never reused");
+    assert_eq!(
+        server.connections(),
+        3,
+        "a reset connection is never reused"
+    );
 }
 
 #[tokio::test]
 async fn reset_in_the_middle_of_the_body() {
     let head = b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789".to_vec();
     // GET: retried, and the second attempt succeeds.
-    let server = FaultServer::start(vec![Action::WriteThenReset(head.clone()), ok_json("{}")]).await;
+    let server =
+        FaultServer::start(vec![Action::WriteThenReset(head.clone()), ok_json("{}")]).await;
     let (result, _) = timed(&client(&server.url()), Method::GET, DEADLINE).await;
     assert_eq!(result.unwrap().status(), 200);
     assert_eq!(server.request_count(), 2);
@@ -158,7 +199,12 @@ async fn stall_is_cut_by_the_overall_deadline() {
     // Three 300 ms attempts do not fit in 500 ms: the deadline ends the call.
     let server = FaultServer::start(vec![Action::Stall(Duration::from_secs(10))]).await;
     let deadline = Duration::from_millis(500);
-    let (result, elapsed) = timed(&client_with(&server.url(), retry(), deadline), Method::GET, deadline).await;
+    let (result, elapsed) = timed(
+        &client_with(&server.url(), retry(), deadline),
+        Method::GET,
+        deadline,
+    )
+    .await;
     let e = result.unwrap_err();
     assert!(e.is_deadline(), "{e:?}");
     assert_eq!(server.request_count(), 2);
@@ -166,40 +212,73 @@ async fn stall_is_cut_by_the_overall_deadline() {
 }
 
 fn slow_retry() -> RetryConfig {
-    RetryConfig::builder().max_attempts(3).max_backoff(Duration::from_secs(3)).no_budget().build().unwrap()
+    RetryConfig::builder()
+        .max_attempts(3)
+        .max_backoff(Duration::from_secs(3))
+        .no_budget()
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
 async fn too_many_requests_with_retry_after_seconds() {
-    let limited = Action::Respond(response("429 Too Many Requests", &[("retry-after", "1")], b"{\"code\":20429}"));
+    let limited = Action::Respond(response(
+        "429 Too Many Requests",
+        &[("retry-after", "1")],
+        b"{\"code\":20429}",
+    ));
     let server = FaultServer::start(vec![limited, ok_json("{}")]).await;
     let deadline = Duration::from_secs(4);
-    let (result, _) = timed(&client_with(&server.url(), slow_retry(), deadline), Method::POST, deadline).await;
+    let (result, _) = timed(
+        &client_with(&server.url(), slow_retry(), deadline),
+        Method::POST,
+        deadline,
+    )
+    .await;
     assert_eq!(result.unwrap().status(), 200);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2, "429 is retried even for POST");
     let gap = reqs[1].at - reqs[0].at;
-    assert!(gap >= Duration::from_millis(950), "waited {gap:?}, asked 1 s");
+    assert!(
+        gap >= Duration::from_millis(950),
+        "waited {gap:?}, asked 1 s"
+    );
 }
 
 #[tokio::test]
 async fn too_many_requests_with_retry_after_http_date() {
     let when = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
-    let limited = Action::Respond(response("429 Too Many Requests", &[("retry-after", &when)], b""));
+    let limited = Action::Respond(response(
+        "429 Too Many Requests",
+        &[("retry-after", &when)],
+        b"",
+    ));
     let server = FaultServer::start(vec![limited, ok_json("{}")]).await;
     let deadline = Duration::from_secs(5);
-    let (result, _) = timed(&client_with(&server.url(), slow_retry(), deadline), Method::GET, deadline).await;
+    let (result, _) = timed(
+        &client_with(&server.url(), slow_retry(), deadline),
+        Method::GET,
+        deadline,
+    )
+    .await;
     assert_eq!(result.unwrap().status(), 200);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
     let gap = reqs[1].at - reqs[0].at;
     // The date has one-second resolution: between 1 and 2 s from now.
-    assert!(gap >= Duration::from_millis(950) && gap <= Duration::from_millis(2300), "waited {gap:?}");
+    assert!(
+        gap >= Duration::from_millis(950) && gap <= Duration::from_millis(2300),
+        "waited {gap:?}"
+    );
 }
 
 #[tokio::test]
 async fn retry_after_is_capped_by_the_maximum_delay() {
-    let limited = Action::Respond(response("429 Too Many Requests", &[("retry-after", "3600")], b""));
+    let limited = Action::Respond(response(
+        "429 Too Many Requests",
+        &[("retry-after", "3600")],
+        b"",
+    ));
     let server = FaultServer::start(vec![limited.clone(), limited, ok_json("{}")]).await;
     let (result, elapsed) = timed(&client(&server.url()), Method::GET, DEADLINE).await;
     assert_eq!(result.unwrap().status(), 200);
@@ -210,14 +289,28 @@ async fn retry_after_is_capped_by_the_maximum_delay() {
 #[tokio::test]
 async fn service_unavailable_with_an_html_body() {
     let html = b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>";
-    let unavailable = Action::Respond(response("503 Service Unavailable", &[("content-type", "text/html")], html));
+    let unavailable = Action::Respond(response(
+        "503 Service Unavailable",
+        &[("content-type", "text/html")],
+        html,
+    ));
     // GET: retried up to the limit, then the last response is returned as it is.
     let server = FaultServer::start(vec![unavailable.clone()]).await;
     let (result, _) = timed(&client(&server.url()), Method::GET, DEADLINE).await;
     let response = result.unwrap();
-    assert_eq!((response.status().as_u16(), response.body().as_ref()), (503, &html[..]));
+    assert_eq!(
+        (response.status().as_u16(), response.body().as_ref()),
+        (503, &html[..])
+    );
     assert_eq!(response.headers()["content-type"], "text/html");
-    assert_eq!(response.extensions().get::<twilio_transport::Attempts>().unwrap().0, 3);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<twilio_transport::Attempts>()
+            .unwrap()
+            .0,
+        3
+    );
     assert_eq!(server.request_count(), 3);
     // POST: returned after one attempt.
     let server = FaultServer::start(vec![unavailable]).await;
@@ -237,7 +330,12 @@ async fn post_is_retried_after_a_503_only_when_opted_in() {
         .no_budget()
         .build()
         .unwrap();
-    let (result, _) = timed(&client_with(&server.url(), opted, DEADLINE), Method::POST, DEADLINE).await;
+    let (result, _) = timed(
+        &client_with(&server.url(), opted, DEADLINE),
+        Method::POST,
+        DEADLINE,
+    )
+    .await;
     assert_eq!(result.unwrap().status(), 200);
     assert_eq!(server.request_count(), 2);
 }
@@ -286,13 +384,22 @@ async fn body_over_the_size_limit() {
 async fn redirect_to_another_host_is_not_followed() {
     let elsewhere = FaultServer::start(vec![ok_json("{\"stolen\":true}")]).await;
     let location = format!("{}/v1/steal", elsewhere.url());
-    let server = FaultServer::start(vec![Action::Respond(response("301 Moved Permanently", &[("location", &location)], b""))]).await;
+    let server = FaultServer::start(vec![Action::Respond(response(
+        "301 Moved Permanently",
+        &[("location", &location)],
+        b"",
+    ))])
+    .await;
     let (result, _) = timed(&client(&server.url()), Method::GET, DEADLINE).await;
     let response = result.unwrap();
     assert_eq!(response.status(), 301);
     assert_eq!(response.headers()["location"], location.as_str());
     assert_eq!(server.request_count(), 1, "no second request to the origin");
-    assert_eq!((elsewhere.connections(), elsewhere.request_count()), (0, 0), "nothing sent to the other host");
+    assert_eq!(
+        (elsewhere.connections(), elsewhere.request_count()),
+        (0, 0),
+        "nothing sent to the other host"
+    );
 }
 
 #[tokio::test]
@@ -300,14 +407,24 @@ async fn trickle_of_one_byte_at_a_time() {
     let body = b"{\"trickle\":\"ok\"}".to_vec();
     let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
     // 16 bytes every 10 ms: well within the 300 ms attempt timeout.
-    let server = FaultServer::start(vec![Action::Trickle { head: head.clone(), body: body.clone(), every: Duration::from_millis(10) }]).await;
+    let server = FaultServer::start(vec![Action::Trickle {
+        head: head.clone(),
+        body: body.clone(),
+        every: Duration::from_millis(10),
+    }])
+    .await;
     let (result, _) = timed(&client(&server.url()), Method::GET, DEADLINE).await;
     let response = result.unwrap();
     assert_eq!(response.body().as_ref(), &body[..]);
     assert_eq!(server.request_count(), 1);
 
     // 16 bytes every 50 ms does not fit in one 300 ms attempt: the attempt timeout covers the body.
-    let server = FaultServer::start(vec![Action::Trickle { head, body, every: Duration::from_millis(50) }]).await;
+    let server = FaultServer::start(vec![Action::Trickle {
+        head,
+        body,
+        every: Duration::from_millis(50),
+    }])
+    .await;
     let (result, _) = timed(&client(&server.url()), Method::POST, DEADLINE).await;
     let e = result.unwrap_err();
     assert!(e.is_timeout(), "{e:?}");
@@ -318,9 +435,23 @@ async fn trickle_of_one_byte_at_a_time() {
 async fn foreign_absolute_uri_is_rejected_before_any_send() {
     let server = FaultServer::start(vec![ok_json("{}")]).await;
     let client = client(&server.url());
-    let e = client.send(Request::get("https://evil.example/v1/x").body(Bytes::new()).unwrap()).await.unwrap_err();
+    let e = client
+        .send(
+            Request::get("https://evil.example/v1/x")
+                .body(Bytes::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap_err();
     assert!(e.is_invalid_request(), "{e:?}");
     let same = format!("{}/v1/x", server.url());
-    assert_eq!(client.send(Request::get(same.as_str()).body(Bytes::new()).unwrap()).await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .send(Request::get(same.as_str()).body(Bytes::new()).unwrap())
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     assert_eq!((server.connections(), server.request_count()), (1, 1));
 }

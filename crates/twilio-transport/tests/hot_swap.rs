@@ -24,7 +24,12 @@ async fn every_request_carries_a_consistent_old_or_new_pair() {
         ApiKeySecret::new("new-secret").unwrap(),
     )
     .unwrap();
-    let b64 = |s: String| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s));
+    let b64 = |s: String| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(s)
+        )
+    };
     let old_header = b64(format!("{}:old-token", support::ACCOUNT));
     let new_header = b64(format!("{}:new-secret", support::API_KEY));
 
@@ -36,14 +41,25 @@ async fn every_request_carries_a_consistent_old_or_new_pair() {
     }])
     .await;
     let shared = SharedCredentials::new(old);
-    let client = HttpClient::builder().credentials(shared.clone()).base_url(&server.url()).build().unwrap();
+    let client = HttpClient::builder()
+        .credentials(shared.clone())
+        .base_url(&server.url())
+        .build()
+        .unwrap();
 
     let send = |client: HttpClient, uri: &'static str| async move {
-        client.send(Request::get(uri).body(Bytes::new()).unwrap()).await.unwrap().status()
+        client
+            .send(Request::get(uri).body(Bytes::new()).unwrap())
+            .await
+            .unwrap()
+            .status()
     };
     let mut tasks = Vec::new();
     for _ in 0..150 {
-        tasks.push(tokio::spawn(send(client.clone(), "/v1/Credentials?phase=before")));
+        tasks.push(tokio::spawn(send(
+            client.clone(),
+            "/v1/Credentials?phase=before",
+        )));
     }
     // Swap while the first batch is in flight.
     while server.request_count() < 20 {
@@ -69,7 +85,11 @@ async fn every_request_carries_a_consistent_old_or_new_pair() {
     assert_eq!(requests.len(), 200);
     let (mut olds, mut news) = (0, 0);
     for r in &requests {
-        let values: Vec<_> = r.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("authorization")).collect();
+        let values: Vec<_> = r
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            .collect();
         assert_eq!(values.len(), 1, "exactly one Authorization header");
         match values[0].1.as_str() {
             v if v == old_header => olds += 1,
@@ -80,9 +100,16 @@ async fn every_request_carries_a_consistent_old_or_new_pair() {
     assert!(olds >= 20, "old pair used before the swap ({olds})");
     assert!(news >= 50, "new pair used after the swap ({news})");
     // Requests started after the swap all carry the new pair.
-    let after: Vec<_> = requests.iter().filter(|r| r.target.ends_with("phase=after")).collect();
+    let after: Vec<_> = requests
+        .iter()
+        .filter(|r| r.target.ends_with("phase=after"))
+        .collect();
     assert_eq!(after.len(), 50);
-    assert!(after.iter().all(|r| r.header("authorization") == Some(new_header.as_str())));
+    assert!(
+        after
+            .iter()
+            .all(|r| r.header("authorization") == Some(new_header.as_str()))
+    );
 }
 
 #[tokio::test]
@@ -91,12 +118,22 @@ async fn with_credentials_shares_the_pool_but_not_the_handle() {
     let account = AccountSid::parse(support::ACCOUNT).unwrap();
     let a = Credentials::from_auth_token(account, AuthToken::new("a-token").unwrap()).unwrap();
     let b = Credentials::from_auth_token(account, AuthToken::new("b-token").unwrap()).unwrap();
-    let client = HttpClient::builder().credentials(a).base_url(&server.url()).build().unwrap();
+    let client = HttpClient::builder()
+        .credentials(a)
+        .base_url(&server.url())
+        .build()
+        .unwrap();
     let other = client.with_credentials(b);
     for c in [&client, &other, &client] {
-        c.send(Request::get("/v1/x").body(Bytes::new()).unwrap()).await.unwrap();
+        c.send(Request::get("/v1/x").body(Bytes::new()).unwrap())
+            .await
+            .unwrap();
     }
-    let auths: Vec<_> = server.requests().iter().map(|r| r.header("authorization").unwrap().to_owned()).collect();
+    let auths: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").unwrap().to_owned())
+        .collect();
     assert_eq!(auths[0], auths[2]);
     assert_ne!(auths[0], auths[1]);
     assert_eq!(server.connections(), 1, "one pool for both clients");

@@ -65,7 +65,11 @@ fn assert_clean(what: &str, text: &str) {
 }
 
 fn token_credentials() -> Credentials {
-    Credentials::from_auth_token(AccountSid::parse(support::ACCOUNT).unwrap(), AuthToken::new(TOKEN).unwrap()).unwrap()
+    Credentials::from_auth_token(
+        AccountSid::parse(support::ACCOUNT).unwrap(),
+        AuthToken::new(TOKEN).unwrap(),
+    )
+    .unwrap()
 }
 
 fn key_credentials() -> Credentials {
@@ -89,8 +93,16 @@ async fn tracing_output_never_holds_credentials() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let server = FaultServer::start(vec![
-        Action::Respond(response("503 Service Unavailable", &[], b"<html>down</html>")),
-        Action::Respond(response("429 Too Many Requests", &[("retry-after", "0")], b"")),
+        Action::Respond(response(
+            "503 Service Unavailable",
+            &[],
+            b"<html>down</html>",
+        )),
+        Action::Respond(response(
+            "429 Too Many Requests",
+            &[("retry-after", "0")],
+            b"",
+        )),
         ok_json("{\"ok\":true}"),
         Action::Reset,
         Action::Respond(response("401 Unauthorized", &[], b"{\"code\":20003}")),
@@ -112,14 +124,23 @@ async fn tracing_output_never_holds_credentials() {
         .build()
         .unwrap();
     // 503 → 429 → 200: two retries.
-    let ok = client.send(Request::get("/v1/Credentials").body(Bytes::new()).unwrap()).await.unwrap();
+    let ok = client
+        .send(Request::get("/v1/Credentials").body(Bytes::new()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     // With the API key pair: a reset POST (an error), then a 401.
     shared.replace(key_credentials());
     let body = Bytes::from(format!("Secret={SECRET}"));
-    let err = client.send(Request::post("/v1/Credentials/AWS").body(body).unwrap()).await.unwrap_err();
+    let err = client
+        .send(Request::post("/v1/Credentials/AWS").body(body).unwrap())
+        .await
+        .unwrap_err();
     assert!(err.is_io());
-    let denied = client.send(Request::get("/v1/Credentials").body(Bytes::new()).unwrap()).await.unwrap();
+    let denied = client
+        .send(Request::get("/v1/Credentials").body(Bytes::new()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(denied.status(), 401);
     // A connect error that is retried.
     let refused = HttpClient::builder()
@@ -128,15 +149,34 @@ async fn tracing_output_never_holds_credentials() {
         .retry(retry)
         .build()
         .unwrap();
-    let e = refused.send(Request::get("/v1/x").body(Bytes::new()).unwrap()).await.unwrap_err();
+    let e = refused
+        .send(Request::get("/v1/x").body(Bytes::new()).unwrap())
+        .await
+        .unwrap_err();
     assert!(e.is_connect());
 
     // The server did get the credentials; the logs did not.
-    let auths: Vec<String> = server.requests().iter().filter_map(|r| r.header("authorization").map(str::to_owned)).collect();
+    let auths: Vec<String> = server
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
     assert_eq!(auths.len(), 5);
     let output = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    for expected in ["twilio.http", "retrying request", "reason=server error 503", "reason=429 too many requests", "request_id=\"RQ0123\"", "status=401", "connect error", "hook"] {
-        assert!(output.contains(expected), "tracing output lacks {expected:?}:\n{output}");
+    for expected in [
+        "twilio.http",
+        "retrying request",
+        "reason=server error 503",
+        "reason=429 too many requests",
+        "request_id=\"RQ0123\"",
+        "status=401",
+        "connect error",
+        "hook",
+    ] {
+        assert!(
+            output.contains(expected),
+            "tracing output lacks {expected:?}:\n{output}"
+        );
     }
     assert_clean("tracing output", &output);
     // Our own request body is not logged either.
@@ -144,17 +184,32 @@ async fn tracing_output_never_holds_credentials() {
 
     // Debug of everything.
     assert_clean("client", &format!("{client:?}"));
-    assert_clean("client with credentials", &format!("{:?}", client.with_credentials(token_credentials())));
+    assert_clean(
+        "client with credentials",
+        &format!("{:?}", client.with_credentials(token_credentials())),
+    );
     assert_clean("shared credentials", &format!("{shared:?}"));
     assert_clean("token credentials", &format!("{:?}", token_credentials()));
-    assert_clean("key credentials", &format!("{:?} {:#?}", key_credentials(), key_credentials()));
-    let builder = HttpClient::builder().credentials(token_credentials()).base_url("http://127.0.0.1:1");
+    assert_clean(
+        "key credentials",
+        &format!("{:?} {:#?}", key_credentials(), key_credentials()),
+    );
+    let builder = HttpClient::builder()
+        .credentials(token_credentials())
+        .base_url("http://127.0.0.1:1");
     assert_clean("client builder", &format!("{builder:?} {builder:#?}"));
     assert_clean("retry builder", &format!("{:?}", RetryConfig::builder()));
     for e in [&err, &e] {
-        assert_clean("transport error", &format!("{e:?} {e} {:?}", std::error::Error::source(e)));
+        assert_clean(
+            "transport error",
+            &format!("{e:?} {e} {:?}", std::error::Error::source(e)),
+        );
     }
-    let config_error = HttpClient::builder().credentials(token_credentials()).base_url("http://example.com").build().unwrap_err();
+    let config_error = HttpClient::builder()
+        .credentials(token_credentials())
+        .base_url("http://example.com")
+        .build()
+        .unwrap_err();
     assert_clean("config error", &format!("{config_error:?} {config_error}"));
 }
 
@@ -163,7 +218,8 @@ fn credentials_error_never_shows_the_value() {
     // A token that came through serde is not checked; building credentials from it fails.
     let bad = format!("{TOKEN}\r\nX-Injected: 1");
     let token: AuthToken = serde_json::from_value(serde_json::Value::String(bad)).unwrap();
-    let e = Credentials::from_auth_token(AccountSid::parse(support::ACCOUNT).unwrap(), token).unwrap_err();
+    let e = Credentials::from_auth_token(AccountSid::parse(support::ACCOUNT).unwrap(), token)
+        .unwrap_err();
     let text = format!("{e:?} {e} {:?}", std::error::Error::source(&e));
     assert_clean("credentials error", &text);
     assert!(!text.contains("X-Injected"), "{text}");

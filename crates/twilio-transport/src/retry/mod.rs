@@ -79,7 +79,10 @@ pub enum Decision {
 
 /// True for the methods that may be repeated without changing the result (RFC 9110 §9.2.2).
 pub fn is_idempotent(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::DELETE | Method::PUT | Method::OPTIONS | Method::TRACE)
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::DELETE | Method::PUT | Method::OPTIONS | Method::TRACE
+    )
 }
 
 /// Decides whether an attempt's outcome may be retried (see the [module docs](self) table).
@@ -87,7 +90,9 @@ pub fn is_idempotent(method: &Method) -> bool {
 pub fn classify(method: &Method, outcome: Outcome<'_>, config: &RetryConfig) -> Decision {
     let repeatable = is_idempotent(method) || config.retry_non_idempotent;
     match outcome {
-        Outcome::Status(StatusCode::TOO_MANY_REQUESTS) => Decision::Retry(RetryReason::TooManyRequests),
+        Outcome::Status(StatusCode::TOO_MANY_REQUESTS) => {
+            Decision::Retry(RetryReason::TooManyRequests)
+        }
         Outcome::Status(
             s @ (StatusCode::INTERNAL_SERVER_ERROR
             | StatusCode::BAD_GATEWAY
@@ -98,7 +103,9 @@ pub fn classify(method: &Method, outcome: Outcome<'_>, config: &RetryConfig) -> 
         Outcome::Error(e) => match e.kind() {
             TransportErrorKind::Connect => Decision::Retry(RetryReason::Connect),
             TransportErrorKind::Timeout if repeatable => Decision::Retry(RetryReason::Timeout),
-            TransportErrorKind::Io | TransportErrorKind::Other if repeatable => Decision::Retry(RetryReason::Io),
+            TransportErrorKind::Io | TransportErrorKind::Other if repeatable => {
+                Decision::Retry(RetryReason::Io)
+            }
             _ => Decision::DoNotRetry,
         },
     }
@@ -111,7 +118,11 @@ pub fn classify(method: &Method, outcome: Outcome<'_>, config: &RetryConfig) -> 
 /// panics or overflows, for any attempt number and configuration.
 pub fn backoff(retry: u32, config: &RetryConfig, jitter: f64) -> Duration {
     let ceiling = backoff_ceiling(retry, config);
-    let jitter = if jitter.is_nan() { 0.0 } else { jitter.clamp(0.0, 1.0) };
+    let jitter = if jitter.is_nan() {
+        0.0
+    } else {
+        jitter.clamp(0.0, 1.0)
+    };
     // Integer nanoseconds: `Duration::mul_f64` could panic on huge values.
     let nanos = ceiling.as_nanos();
     let scaled = ((nanos as f64) * jitter) as u128; // `as` saturates
@@ -134,10 +145,16 @@ pub fn backoff_ceiling(retry: u32, config: &RetryConfig) -> Duration {
 /// Parses `Retry-After` as delay-seconds or an HTTP-date (relative to `now`). `None` when absent
 /// or unparseable; a date in the past is a zero delay. The caller caps the result.
 pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // An absurdly long number saturates; it is capped at the maximum delay anyway.
-        return Some(Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX)));
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -145,7 +162,12 @@ pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duratio
 
 /// The delay before the next attempt: `Retry-After` capped at `max_backoff` when given,
 /// otherwise [`backoff`].
-pub fn retry_delay(retry: u32, retry_after: Option<Duration>, config: &RetryConfig, jitter: f64) -> Duration {
+pub fn retry_delay(
+    retry: u32,
+    retry_after: Option<Duration>,
+    config: &RetryConfig,
+    jitter: f64,
+) -> Duration {
     match retry_after {
         Some(d) => d.min(config.max_backoff),
         None => backoff(retry, config, jitter),
@@ -181,7 +203,10 @@ impl RetryBudget {
         if min_per_sec >= i32::MAX as u32 / 1000 {
             return Err(bad("retry budget minimum per second is too large"));
         }
-        Ok(Self { inner: Arc::new(TpsBudget::new(ttl, min_per_sec, retry_percent)), settings: (ttl, min_per_sec, retry_percent) })
+        Ok(Self {
+            inner: Arc::new(TpsBudget::new(ttl, min_per_sec, retry_percent)),
+            settings: (ttl, min_per_sec, retry_percent),
+        })
     }
 
     pub(crate) fn deposit(&self) {
@@ -195,7 +220,10 @@ impl RetryBudget {
 
 impl Default for RetryBudget {
     fn default() -> Self {
-        Self { inner: Arc::new(TpsBudget::default()), settings: (Duration::from_secs(10), 10, 0.2) }
+        Self {
+            inner: Arc::new(TpsBudget::default()),
+            settings: (Duration::from_secs(10), 10, 0.2),
+        }
     }
 }
 
@@ -251,12 +279,18 @@ impl RetryConfig {
 
     /// A builder starting from the defaults.
     pub fn builder() -> RetryConfigBuilder {
-        RetryConfigBuilder { config: Self::default() }
+        RetryConfigBuilder {
+            config: Self::default(),
+        }
     }
 
     /// No retries at all (one attempt).
     pub fn disabled() -> Self {
-        Self { max_attempts: 1, budget: None, ..Self::default() }
+        Self {
+            max_attempts: 1,
+            budget: None,
+            ..Self::default()
+        }
     }
 
     /// Attempts in all, the first included.
@@ -364,10 +398,16 @@ impl RetryConfigBuilder {
     pub fn build(self) -> Result<RetryConfig, ConfigError> {
         let c = self.config;
         if c.max_attempts == 0 || c.max_attempts > 100 {
-            return Err(ConfigError::new(ConfigErrorKind::InvalidRetry, "max_attempts must be between 1 and 100"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidRetry,
+                "max_attempts must be between 1 and 100",
+            ));
         }
         if c.initial_backoff > c.max_backoff {
-            return Err(ConfigError::new(ConfigErrorKind::InvalidRetry, "initial_backoff must not exceed max_backoff"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidRetry,
+                "initial_backoff must not exceed max_backoff",
+            ));
         }
         Ok(c)
     }

@@ -34,7 +34,12 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// A policy applying `config`.
     pub fn new(config: RetryConfig) -> Self {
-        Self { config: Arc::new(config), deadline: None, started: None, attempts: 0 }
+        Self {
+            config: Arc::new(config),
+            deadline: None,
+            started: None,
+            attempts: 0,
+        }
     }
 
     /// Never start a back-off that would end more than `deadline` after the call began, and
@@ -63,7 +68,11 @@ impl RetryPolicy {
 impl<B: Clone, R> tower::retry::Policy<Request<B>, Response<R>, TransportError> for RetryPolicy {
     type Future = Sleep;
 
-    fn retry(&mut self, req: &mut Request<B>, result: &mut Result<Response<R>, TransportError>) -> Option<Sleep> {
+    fn retry(
+        &mut self,
+        req: &mut Request<B>,
+        result: &mut Result<Response<R>, TransportError>,
+    ) -> Option<Sleep> {
         self.attempts = self.attempts.saturating_add(1);
         let outcome = match result {
             Ok(response) => Outcome::Status(response.status()),
@@ -76,7 +85,10 @@ impl<B: Clone, R> tower::retry::Policy<Request<B>, Response<R>, TransportError> 
             tracing::debug!(attempt = self.attempts, reason = %reason, "not retrying: no attempts left");
             return self.finish(result);
         }
-        let retry_after = result.as_ref().ok().and_then(|r| parse_retry_after(r.headers(), SystemTime::now()));
+        let retry_after = result
+            .as_ref()
+            .ok()
+            .and_then(|r| parse_retry_after(r.headers(), SystemTime::now()));
         let delay = retry_delay(self.attempts, retry_after, &self.config, fastrand::f64());
         if let (Some(deadline), Some(started)) = (self.deadline, self.started)
             && started.elapsed().saturating_add(delay) >= deadline
@@ -148,7 +160,9 @@ pub struct RetryLayer {
 impl RetryLayer {
     /// Retries according to `config`.
     pub fn new(config: RetryConfig) -> Self {
-        Self { policy: RetryPolicy::new(config) }
+        Self {
+            policy: RetryPolicy::new(config),
+        }
     }
 
     /// See [`RetryPolicy::with_deadline`].

@@ -32,20 +32,58 @@ fn classify_table() {
     use Decision::{DoNotRetry as No, Retry};
     use RetryReason as R;
     let s = |n: u16| StatusCode::from_u16(n).unwrap();
-    let opt_in = RetryConfig::builder().retry_non_idempotent(true).build().unwrap();
+    let opt_in = RetryConfig::builder()
+        .retry_non_idempotent(true)
+        .build()
+        .unwrap();
     // (method, status, default decision, opted-in decision)
     let statuses: &[(Method, u16, Decision, Decision)] = &[
         (Method::GET, 200, No, No),
         (Method::GET, 301, No, No),
         (Method::GET, 400, No, No),
         (Method::GET, 404, No, No),
-        (Method::GET, 429, Retry(R::TooManyRequests), Retry(R::TooManyRequests)),
-        (Method::POST, 429, Retry(R::TooManyRequests), Retry(R::TooManyRequests)),
-        (Method::PATCH, 429, Retry(R::TooManyRequests), Retry(R::TooManyRequests)),
-        (Method::GET, 500, Retry(R::ServerError(s(500))), Retry(R::ServerError(s(500)))),
-        (Method::DELETE, 502, Retry(R::ServerError(s(502))), Retry(R::ServerError(s(502)))),
-        (Method::HEAD, 503, Retry(R::ServerError(s(503))), Retry(R::ServerError(s(503)))),
-        (Method::GET, 504, Retry(R::ServerError(s(504))), Retry(R::ServerError(s(504)))),
+        (
+            Method::GET,
+            429,
+            Retry(R::TooManyRequests),
+            Retry(R::TooManyRequests),
+        ),
+        (
+            Method::POST,
+            429,
+            Retry(R::TooManyRequests),
+            Retry(R::TooManyRequests),
+        ),
+        (
+            Method::PATCH,
+            429,
+            Retry(R::TooManyRequests),
+            Retry(R::TooManyRequests),
+        ),
+        (
+            Method::GET,
+            500,
+            Retry(R::ServerError(s(500))),
+            Retry(R::ServerError(s(500))),
+        ),
+        (
+            Method::DELETE,
+            502,
+            Retry(R::ServerError(s(502))),
+            Retry(R::ServerError(s(502))),
+        ),
+        (
+            Method::HEAD,
+            503,
+            Retry(R::ServerError(s(503))),
+            Retry(R::ServerError(s(503))),
+        ),
+        (
+            Method::GET,
+            504,
+            Retry(R::ServerError(s(504))),
+            Retry(R::ServerError(s(504))),
+        ),
         (Method::GET, 501, No, No),
         (Method::GET, 505, No, No),
         (Method::POST, 500, No, Retry(R::ServerError(s(500)))),
@@ -55,15 +93,43 @@ fn classify_table() {
         (Method::POST, 400, No, No),
     ];
     for (m, st, default, opted) in statuses {
-        assert_eq!(classify(m, Outcome::Status(s(*st)), &cfg()), *default, "{m} {st}");
-        assert_eq!(classify(m, Outcome::Status(s(*st)), &opt_in), *opted, "{m} {st} opted in");
+        assert_eq!(
+            classify(m, Outcome::Status(s(*st)), &cfg()),
+            *default,
+            "{m} {st}"
+        );
+        assert_eq!(
+            classify(m, Outcome::Status(s(*st)), &opt_in),
+            *opted,
+            "{m} {st} opted in"
+        );
     }
     use TransportErrorKind as K;
     let errors: &[(Method, K, Decision, Decision)] = &[
-        (Method::GET, K::Connect, Retry(R::Connect), Retry(R::Connect)),
-        (Method::POST, K::Connect, Retry(R::Connect), Retry(R::Connect)),
-        (Method::PATCH, K::Connect, Retry(R::Connect), Retry(R::Connect)),
-        (Method::GET, K::Timeout, Retry(R::Timeout), Retry(R::Timeout)),
+        (
+            Method::GET,
+            K::Connect,
+            Retry(R::Connect),
+            Retry(R::Connect),
+        ),
+        (
+            Method::POST,
+            K::Connect,
+            Retry(R::Connect),
+            Retry(R::Connect),
+        ),
+        (
+            Method::PATCH,
+            K::Connect,
+            Retry(R::Connect),
+            Retry(R::Connect),
+        ),
+        (
+            Method::GET,
+            K::Timeout,
+            Retry(R::Timeout),
+            Retry(R::Timeout),
+        ),
         (Method::POST, K::Timeout, No, Retry(R::Timeout)),
         (Method::DELETE, K::Io, Retry(R::Io), Retry(R::Io)),
         (Method::POST, K::Io, No, Retry(R::Io)),
@@ -75,8 +141,16 @@ fn classify_table() {
     ];
     for (m, k, default, opted) in errors {
         let e = err(*k);
-        assert_eq!(classify(m, Outcome::Error(&e), &cfg()), *default, "{m} {k:?}");
-        assert_eq!(classify(m, Outcome::Error(&e), &opt_in), *opted, "{m} {k:?} opted in");
+        assert_eq!(
+            classify(m, Outcome::Error(&e), &cfg()),
+            *default,
+            "{m} {k:?}"
+        );
+        assert_eq!(
+            classify(m, Outcome::Error(&e), &opt_in),
+            *opted,
+            "{m} {k:?} opted in"
+        );
     }
 }
 
@@ -87,10 +161,27 @@ fn backoff_doubles_caps_and_jitters() {
         .max_backoff(Duration::from_secs(1))
         .build()
         .unwrap();
-    let table = [(0, 100), (1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (40, 1000), (u32::MAX, 1000)];
+    let table = [
+        (0, 100),
+        (1, 100),
+        (2, 200),
+        (3, 400),
+        (4, 800),
+        (5, 1000),
+        (40, 1000),
+        (u32::MAX, 1000),
+    ];
     for (retry, ms) in table {
-        assert_eq!(backoff_ceiling(retry, &c), Duration::from_millis(ms), "retry {retry}");
-        assert_eq!(backoff(retry, &c, 1.0), Duration::from_millis(ms), "retry {retry}");
+        assert_eq!(
+            backoff_ceiling(retry, &c),
+            Duration::from_millis(ms),
+            "retry {retry}"
+        );
+        assert_eq!(
+            backoff(retry, &c, 1.0),
+            Duration::from_millis(ms),
+            "retry {retry}"
+        );
     }
     assert_eq!(backoff(3, &c, 0.5), Duration::from_millis(200));
     assert_eq!(backoff(3, &c, 0.0), Duration::ZERO);
@@ -107,25 +198,59 @@ fn retry_after_seconds_and_http_date() {
         m.insert(http::header::RETRY_AFTER, HeaderValue::from_str(v).unwrap());
         m
     };
-    assert_eq!(parse_retry_after(&h("1"), now), Some(Duration::from_secs(1)));
-    assert_eq!(parse_retry_after(&h(" 120 "), now), Some(Duration::from_secs(120)));
-    assert_eq!(parse_retry_after(&h("99999999999999999999999"), now), Some(Duration::from_secs(u64::MAX)));
-    assert_eq!(parse_retry_after(&h("Sun, 06 Nov 1994 08:49:40 GMT"), now), Some(Duration::from_secs(3)));
-    assert_eq!(parse_retry_after(&h("Sunday, 06-Nov-94 08:49:47 GMT"), now), Some(Duration::from_secs(10)));
-    assert_eq!(parse_retry_after(&h("Sun Nov  6 08:50:37 1994"), now), Some(Duration::from_secs(60)));
-    assert_eq!(parse_retry_after(&h("Sun, 06 Nov 1994 08:00:00 GMT"), now), Some(Duration::ZERO));
+    assert_eq!(
+        parse_retry_after(&h("1"), now),
+        Some(Duration::from_secs(1))
+    );
+    assert_eq!(
+        parse_retry_after(&h(" 120 "), now),
+        Some(Duration::from_secs(120))
+    );
+    assert_eq!(
+        parse_retry_after(&h("99999999999999999999999"), now),
+        Some(Duration::from_secs(u64::MAX))
+    );
+    assert_eq!(
+        parse_retry_after(&h("Sun, 06 Nov 1994 08:49:40 GMT"), now),
+        Some(Duration::from_secs(3))
+    );
+    assert_eq!(
+        parse_retry_after(&h("Sunday, 06-Nov-94 08:49:47 GMT"), now),
+        Some(Duration::from_secs(10))
+    );
+    assert_eq!(
+        parse_retry_after(&h("Sun Nov  6 08:50:37 1994"), now),
+        Some(Duration::from_secs(60))
+    );
+    assert_eq!(
+        parse_retry_after(&h("Sun, 06 Nov 1994 08:00:00 GMT"), now),
+        Some(Duration::ZERO)
+    );
     for bad in ["", "-1", "1.5", "soon", "Sun, 99 Nov 1994 08:49:40 GMT"] {
         assert_eq!(parse_retry_after(&h(bad), now), None, "{bad:?}");
     }
     assert_eq!(parse_retry_after(&HeaderMap::new(), now), None);
     let c = cfg();
-    assert_eq!(retry_delay(1, Some(Duration::from_secs(3600)), &c, 0.5), c.max_backoff());
-    assert_eq!(retry_delay(1, Some(Duration::from_secs(1)), &c, 0.5), Duration::from_secs(1));
+    assert_eq!(
+        retry_delay(1, Some(Duration::from_secs(3600)), &c, 0.5),
+        c.max_backoff()
+    );
+    assert_eq!(
+        retry_delay(1, Some(Duration::from_secs(1)), &c, 0.5),
+        Duration::from_secs(1)
+    );
 }
 
 #[test]
 fn config_validation() {
-    assert_eq!(RetryConfig::builder().max_attempts(0).build().unwrap_err().kind(), crate::ConfigErrorKind::InvalidRetry);
+    assert_eq!(
+        RetryConfig::builder()
+            .max_attempts(0)
+            .build()
+            .unwrap_err()
+            .kind(),
+        crate::ConfigErrorKind::InvalidRetry
+    );
     assert!(RetryConfig::builder().max_attempts(101).build().is_err());
     assert!(
         RetryConfig::builder()
@@ -141,14 +266,25 @@ fn config_validation() {
     assert!(RetryBudget::new(Duration::from_secs(1), u32::MAX, 0.1).is_err());
     let d = RetryConfig::disabled();
     assert_eq!(d.max_attempts(), 1);
-    let dbg = format!("{:?}", RetryConfig::builder().on_retry(|_| {}).build().unwrap());
+    let dbg = format!(
+        "{:?}",
+        RetryConfig::builder().on_retry(|_| {}).build().unwrap()
+    );
     assert!(dbg.contains("Fn(&RetryEvent)"));
 }
 
 /// A scripted inner service: answers each attempt with the next outcome, counting calls.
 fn scripted(
     script: Vec<Result<(u16, Option<&'static str>), TransportErrorKind>>,
-) -> (impl tower::Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError, Future: Send> + Clone, Arc<AtomicU32>) {
+) -> (
+    impl tower::Service<
+        Request<Bytes>,
+        Response = Response<Bytes>,
+        Error = TransportError,
+        Future: Send,
+    > + Clone,
+    Arc<AtomicU32>,
+) {
     let calls = Arc::new(AtomicU32::new(0));
     let seen = calls.clone();
     let script = Arc::new(script);
@@ -172,7 +308,11 @@ fn scripted(
 }
 
 fn no_budget(attempts: u32) -> RetryConfig {
-    RetryConfig::builder().max_attempts(attempts).no_budget().build().unwrap()
+    RetryConfig::builder()
+        .max_attempts(attempts)
+        .no_budget()
+        .build()
+        .unwrap()
 }
 
 #[tokio::test(start_paused = true)]
@@ -182,12 +322,24 @@ async fn policy_retries_until_success_and_counts_attempts() {
     let config = RetryConfig::builder()
         .max_attempts(4)
         .no_budget()
-        .on_retry(move |e| sink.lock().unwrap().push((e.attempt, e.reason, e.path.clone())))
+        .on_retry(move |e| {
+            sink.lock()
+                .unwrap()
+                .push((e.attempt, e.reason, e.path.clone()))
+        })
         .build()
         .unwrap();
-    let (svc, calls) = scripted(vec![Err(TransportErrorKind::Connect), Ok((503, None)), Ok((200, None))]);
+    let (svc, calls) = scripted(vec![
+        Err(TransportErrorKind::Connect),
+        Ok((503, None)),
+        Ok((200, None)),
+    ]);
     let start = tokio::time::Instant::now();
-    let resp = RetryLayer::new(config).layer(svc).oneshot(Request::get("/v1/x?y=1").body(Bytes::new()).unwrap()).await.unwrap();
+    let resp = RetryLayer::new(config)
+        .layer(svc)
+        .oneshot(Request::get("/v1/x?y=1").body(Bytes::new()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.extensions().get::<Attempts>(), Some(&Attempts(3)));
     assert_eq!(calls.load(Ordering::SeqCst), 3);
@@ -198,7 +350,11 @@ async fn policy_retries_until_success_and_counts_attempts() {
         *events,
         vec![
             (1, RetryReason::Connect, "/v1/x".to_owned()),
-            (2, RetryReason::ServerError(StatusCode::SERVICE_UNAVAILABLE), "/v1/x".to_owned())
+            (
+                2,
+                RetryReason::ServerError(StatusCode::SERVICE_UNAVAILABLE),
+                "/v1/x".to_owned()
+            )
         ]
     );
 }
@@ -206,34 +362,71 @@ async fn policy_retries_until_success_and_counts_attempts() {
 #[tokio::test(start_paused = true)]
 async fn policy_gives_up_after_max_attempts_with_last_outcome() {
     let (svc, calls) = scripted(vec![Ok((503, None))]);
-    let resp = RetryLayer::new(no_budget(3)).layer(svc).oneshot(Request::get("/").body(Bytes::new()).unwrap()).await.unwrap();
-    assert_eq!((resp.status().as_u16(), calls.load(Ordering::SeqCst)), (503, 3));
+    let resp = RetryLayer::new(no_budget(3))
+        .layer(svc)
+        .oneshot(Request::get("/").body(Bytes::new()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status().as_u16(), calls.load(Ordering::SeqCst)),
+        (503, 3)
+    );
     assert_eq!(resp.extensions().get::<Attempts>(), Some(&Attempts(3)));
 
     let (svc, calls) = scripted(vec![Err(TransportErrorKind::Io)]);
-    let e = RetryLayer::new(no_budget(2)).layer(svc).oneshot(Request::get("/").body(Bytes::new()).unwrap()).await.unwrap_err();
+    let e = RetryLayer::new(no_budget(2))
+        .layer(svc)
+        .oneshot(Request::get("/").body(Bytes::new()).unwrap())
+        .await
+        .unwrap_err();
     assert!(e.is_io());
     assert_eq!((e.attempts(), calls.load(Ordering::SeqCst)), (2, 2));
 }
 
 #[tokio::test(start_paused = true)]
 async fn policy_never_repeats_a_post_after_a_possible_send() {
-    for kind in [TransportErrorKind::Io, TransportErrorKind::Timeout, TransportErrorKind::Other] {
+    for kind in [
+        TransportErrorKind::Io,
+        TransportErrorKind::Timeout,
+        TransportErrorKind::Other,
+    ] {
         let (svc, calls) = scripted(vec![Err(kind), Ok((200, None))]);
-        let e = RetryLayer::new(no_budget(5)).layer(svc).oneshot(Request::post("/").body(Bytes::from_static(b"a=1")).unwrap()).await.unwrap_err();
+        let e = RetryLayer::new(no_budget(5))
+            .layer(svc)
+            .oneshot(Request::post("/").body(Bytes::from_static(b"a=1")).unwrap())
+            .await
+            .unwrap_err();
         assert_eq!((e.kind(), calls.load(Ordering::SeqCst)), (kind, 1));
     }
     let (svc, calls) = scripted(vec![Ok((500, None)), Ok((200, None))]);
-    let resp = RetryLayer::new(no_budget(5)).layer(svc).oneshot(Request::post("/").body(Bytes::new()).unwrap()).await.unwrap();
-    assert_eq!((resp.status().as_u16(), calls.load(Ordering::SeqCst)), (500, 1));
+    let resp = RetryLayer::new(no_budget(5))
+        .layer(svc)
+        .oneshot(Request::post("/").body(Bytes::new()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status().as_u16(), calls.load(Ordering::SeqCst)),
+        (500, 1)
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn policy_honours_retry_after_capped() {
-    let (svc, calls) = scripted(vec![Ok((429, Some("2"))), Ok((429, Some("3600"))), Ok((200, None))]);
+    let (svc, calls) = scripted(vec![
+        Ok((429, Some("2"))),
+        Ok((429, Some("3600"))),
+        Ok((200, None)),
+    ]);
     let start = tokio::time::Instant::now();
-    let resp = RetryLayer::new(no_budget(3)).layer(svc).oneshot(Request::post("/").body(Bytes::new()).unwrap()).await.unwrap();
-    assert_eq!((resp.status().as_u16(), calls.load(Ordering::SeqCst)), (200, 3));
+    let resp = RetryLayer::new(no_budget(3))
+        .layer(svc)
+        .oneshot(Request::post("/").body(Bytes::new()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp.status().as_u16(), calls.load(Ordering::SeqCst)),
+        (200, 3)
+    );
     // 2 s as asked, then the 5 s cap instead of an hour.
     assert_eq!(start.elapsed(), Duration::from_secs(7));
 }
@@ -243,12 +436,19 @@ async fn policy_does_not_sleep_past_the_deadline() {
     let (svc, calls) = scripted(vec![Ok((429, Some("4"))), Ok((200, None))]);
     let start = tokio::time::Instant::now();
     let resp = DeadlineLayer::new(Duration::from_secs(3))
-        .layer(RetryLayer::new(no_budget(3)).deadline(Duration::from_secs(3)).layer(svc))
+        .layer(
+            RetryLayer::new(no_budget(3))
+                .deadline(Duration::from_secs(3))
+                .layer(svc),
+        )
         .oneshot(Request::get("/").body(Bytes::new()).unwrap())
         .await
         .unwrap();
     // The last real outcome, at once, instead of a deadline error three seconds later.
-    assert_eq!((resp.status().as_u16(), calls.load(Ordering::SeqCst)), (429, 1));
+    assert_eq!(
+        (resp.status().as_u16(), calls.load(Ordering::SeqCst)),
+        (429, 1)
+    );
     assert_eq!(start.elapsed(), Duration::ZERO);
 }
 
@@ -256,22 +456,37 @@ async fn policy_does_not_sleep_past_the_deadline() {
 async fn shared_budget_limits_retries_across_calls() {
     // No floor, 0 % of calls: nothing may be retried.
     let budget = RetryBudget::new(Duration::from_secs(1), 0, 0.0).unwrap();
-    let config = RetryConfig::builder().max_attempts(3).budget(budget).build().unwrap();
+    let config = RetryConfig::builder()
+        .max_attempts(3)
+        .budget(budget)
+        .build()
+        .unwrap();
     let (svc, calls) = scripted(vec![Ok((503, None))]);
     let svc = RetryLayer::new(config).layer(svc);
     for _ in 0..3 {
-        let r = svc.clone().oneshot(Request::get("/").body(Bytes::new()).unwrap()).await.unwrap();
+        let r = svc
+            .clone()
+            .oneshot(Request::get("/").body(Bytes::new()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(r.status(), 503);
     }
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 
     // 50 %: two calls deposit enough for one retry between them.
     let budget = RetryBudget::new(Duration::from_secs(10), 0, 0.5).unwrap();
-    let config = RetryConfig::builder().max_attempts(2).budget(budget).build().unwrap();
+    let config = RetryConfig::builder()
+        .max_attempts(2)
+        .budget(budget)
+        .build()
+        .unwrap();
     let (svc, calls) = scripted(vec![Ok((503, None))]);
     let svc = RetryLayer::new(config).layer(svc);
     for _ in 0..4 {
-        svc.clone().oneshot(Request::get("/").body(Bytes::new()).unwrap()).await.unwrap();
+        svc.clone()
+            .oneshot(Request::get("/").body(Bytes::new()).unwrap())
+            .await
+            .unwrap();
     }
     assert_eq!(calls.load(Ordering::SeqCst), 4 + 2);
 }
@@ -279,7 +494,11 @@ async fn shared_budget_limits_retries_across_calls() {
 #[tokio::test(start_paused = true)]
 async fn disabled_makes_one_attempt() {
     let (svc, calls) = scripted(vec![Err(TransportErrorKind::Connect)]);
-    let e = RetryLayer::new(RetryConfig::disabled()).layer(svc).oneshot(Request::get("/").body(Bytes::new()).unwrap()).await.unwrap_err();
+    let e = RetryLayer::new(RetryConfig::disabled())
+        .layer(svc)
+        .oneshot(Request::get("/").body(Bytes::new()).unwrap())
+        .await
+        .unwrap_err();
     assert!(e.is_connect());
     assert_eq!((e.attempts(), calls.load(Ordering::SeqCst)), (1, 1));
 }

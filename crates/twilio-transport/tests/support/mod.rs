@@ -25,7 +25,11 @@ pub enum Action {
     /// Never answer (hold the connection for this long).
     Stall(Duration),
     /// Write `head` at once, then `body` one byte at a time every `every`.
-    Trickle { head: Vec<u8>, body: Vec<u8>, every: Duration },
+    Trickle {
+        head: Vec<u8>,
+        body: Vec<u8>,
+        every: Duration,
+    },
 }
 
 /// One request as received.
@@ -41,7 +45,10 @@ pub struct Received {
 
 impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -70,7 +77,9 @@ impl FaultServer {
     }
 
     /// Answers each request with `f(request number, request)`.
-    pub async fn start_with(f: impl Fn(usize, &Received) -> Action + Send + Sync + 'static) -> Self {
+    pub async fn start_with(
+        f: impl Fn(usize, &Received) -> Action + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let connections = Arc::new(AtomicUsize::new(0));
@@ -80,14 +89,21 @@ impl FaultServer {
             let (connections, received) = (connections.clone(), received.clone());
             tokio::spawn(async move {
                 loop {
-                    let Ok((stream, _)) = listener.accept().await else { return };
+                    let Ok((stream, _)) = listener.accept().await else {
+                        return;
+                    };
                     let id = connections.fetch_add(1, Ordering::SeqCst);
                     let (received, script) = (received.clone(), script.clone());
                     tokio::spawn(serve(stream, id, received, script));
                 }
             })
         };
-        Self { port, connections, received, task }
+        Self {
+            port,
+            connections,
+            received,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -107,10 +123,17 @@ impl FaultServer {
     }
 }
 
-async fn serve(mut stream: TcpStream, connection: usize, received: Arc<Mutex<Vec<Received>>>, script: Script) {
+async fn serve(
+    mut stream: TcpStream,
+    connection: usize,
+    received: Arc<Mutex<Vec<Received>>>,
+    script: Script,
+) {
     let mut buf = Vec::new();
     loop {
-        let Some(req) = read_request(&mut stream, &mut buf, connection).await else { return };
+        let Some(req) = read_request(&mut stream, &mut buf, connection).await else {
+            return;
+        };
         let action = {
             let mut all = received.lock().unwrap();
             let n = all.len();
@@ -161,7 +184,11 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
-async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, connection: usize) -> Option<Received> {
+async fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    connection: usize,
+) -> Option<Received> {
     let head_end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i + 4;
@@ -179,7 +206,10 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, connection: usi
     let (method, target) = (first.next()?.to_owned(), first.next()?.to_owned());
     let headers: Vec<(String, String)> = lines
         .filter(|l| !l.is_empty())
-        .filter_map(|l| l.split_once(':').map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        })
         .collect();
     let len: usize = headers
         .iter()
@@ -196,7 +226,14 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, connection: usi
     }
     let body = buf[head_end..head_end + len].to_vec();
     buf.drain(..head_end + len);
-    Some(Received { connection, method, target, headers, body, at: Instant::now() })
+    Some(Received {
+        connection,
+        method,
+        target,
+        headers,
+        body,
+        at: Instant::now(),
+    })
 }
 
 /// A complete response with a `Content-Length`.
@@ -212,7 +249,14 @@ pub fn response(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> 
 }
 
 pub fn ok_json(body: &str) -> Action {
-    Action::Respond(response("200 OK", &[("content-type", "application/json"), ("twilio-request-id", "RQ0123")], body.as_bytes()))
+    Action::Respond(response(
+        "200 OK",
+        &[
+            ("content-type", "application/json"),
+            ("twilio-request-id", "RQ0123"),
+        ],
+        body.as_bytes(),
+    ))
 }
 
 /// A port with nothing listening on it.
