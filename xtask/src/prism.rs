@@ -34,7 +34,7 @@ pub(crate) fn install_dir() -> PathBuf {
 pub(crate) fn ensure_installed() -> Result<PathBuf> {
     let dir = install_dir();
     let bin = dir.join("node_modules").join(".bin").join("prism");
-    require_tool("node")?;
+    check_node_version(&require_tool("node")?)?;
     if installed_version(&dir).as_deref() == Some(PRISM_VERSION) && bin.is_file() {
         println!(
             "    prism {PRISM_VERSION} already installed in {}",
@@ -63,22 +63,49 @@ pub(crate) fn ensure_installed() -> Result<PathBuf> {
     }
 }
 
-/// Fails with a clear message when `tool --version` cannot run.
-fn require_tool(tool: &str) -> Result<()> {
+/// The oldest Node.js that Prism 5.14.2 supports (its `engines` field).
+const MIN_NODE: (u32, u32, u32) = (18, 20, 1);
+
+/// Runs `tool --version` and returns what it printed; fails with a clear message when the
+/// tool is missing or broken.
+fn require_tool(tool: &str) -> Result<String> {
+    let needs = format!(
+        "the contract check needs Node.js >= {}.{}.{} and npm (it installs {PACKAGE}@{PRISM_VERSION} itself)",
+        MIN_NODE.0, MIN_NODE.1, MIN_NODE.2
+    );
     match Command::new(tool)
         .arg("--version")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .output()
     {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(format!(
-            "`{tool} --version` failed ({status}); the contract check needs Node.js >= 18.20 and npm"
+        Ok(out) if out.status.success() => {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        }
+        Ok(out) => Err(format!(
+            "`{tool} --version` failed ({}); {needs}",
+            out.status
         )),
-        Err(e) => Err(format!(
-            "`{tool}` not found ({e}); the contract check needs Node.js >= 18.20 and npm \
-             (it installs {PACKAGE}@{PRISM_VERSION} itself)"
+        Err(e) => Err(format!("`{tool}` not found ({e}); {needs}")),
+    }
+}
+
+/// Checks `node --version` output (`v20.11.0`) against [`MIN_NODE`].
+pub(crate) fn check_node_version(printed: &str) -> Result<()> {
+    let parsed = printed
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .map(|part| part.parse::<u32>().ok())
+        .collect::<Option<Vec<u32>>>();
+    match parsed.as_deref() {
+        Some(&[major, minor, patch]) if (major, minor, patch) >= MIN_NODE => Ok(()),
+        Some(&[_, _, _]) => Err(format!(
+            "Node.js {printed} is too old: Prism {PRISM_VERSION} needs >= {}.{}.{}",
+            MIN_NODE.0, MIN_NODE.1, MIN_NODE.2
+        )),
+        _ => Err(format!(
+            "could not read the Node.js version from `{printed}`"
         )),
     }
 }
@@ -317,6 +344,29 @@ mod tests {
         );
         assert_eq!(listening_url("[CLI] …  awaiting  Starting Prism…"), None);
         assert_eq!(listening_url("Prism is listening on "), None);
+    }
+
+    #[test]
+    fn node_versions() {
+        assert_eq!(check_node_version("v20.20.2\n"), Ok(()));
+        assert_eq!(check_node_version("v18.20.1"), Ok(()));
+        assert_eq!(check_node_version("v22.0.0"), Ok(()));
+        assert!(
+            check_node_version("v18.20.0")
+                .unwrap_err()
+                .contains("too old")
+        );
+        assert!(
+            check_node_version("v16.20.2")
+                .unwrap_err()
+                .contains("too old")
+        );
+        assert!(
+            check_node_version("nonsense")
+                .unwrap_err()
+                .contains("could not read")
+        );
+        assert!(check_node_version("v20.1").is_err());
     }
 
     #[test]
