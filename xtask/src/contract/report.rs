@@ -96,6 +96,15 @@ impl Report {
             .all(|op| CHECKS.iter().all(|check| self.tally(*op, *check).ok()))
     }
 
+    /// The (operation, check) pairs that never ran.
+    pub(crate) fn not_run(&self) -> Vec<(Op, Check)> {
+        Op::ALL
+            .iter()
+            .flat_map(|op| CHECKS.iter().map(move |check| (*op, *check)))
+            .filter(|(op, check)| self.tally(*op, *check).runs == 0)
+            .collect()
+    }
+
     /// The failure messages, first failure per (operation, check).
     pub(crate) fn failures(&self) -> &[String] {
         &self.failures
@@ -166,6 +175,9 @@ mod tests {
         }
         assert!(!r.passed());
         assert!(r.render().contains("NOT RUN"));
+        assert_eq!(r.not_run().len(), 20);
+        assert!(r.not_run().iter().all(|(_, check)| *check == Check::Proxy));
+        assert!(all_pass().not_run().is_empty());
     }
 
     #[test]
