@@ -28,6 +28,10 @@ use crate::safelist::SafelistResource;
 /// a custom HTTP stack goes in through [`ClientBuilder::http_client`] or
 /// [`ClientBuilder::transport`].
 ///
+/// Calls run on a Tokio runtime with the time driver enabled (timeouts and retry back-off
+/// use Tokio timers): `#[tokio::main]` and `#[tokio::test]` have it; a hand-built runtime
+/// needs `enable_time()` (or `enable_all()`).
+///
 /// ```no_run
 /// # async fn run() -> Result<(), twilio_accounts::Error> {
 /// let client = twilio_accounts::Client::from_env()?;

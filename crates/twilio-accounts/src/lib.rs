@@ -82,3 +82,16 @@ pub use twilio_transport::{Credentials, HttpClient, RetryConfig, SharedCredentia
 pub use twilio_types::{
     AccountSid, ApiKeySecret, ApiKeySid, AuthToken, CredentialSid, SafelistSid,
 };
+
+/// The guide pages' examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../../docs/guide/configuration.md")]
+    mod configuration {}
+    #[doc = include_str!("../../../docs/guide/errors.md")]
+    mod errors {}
+    #[doc = include_str!("../../../docs/guide/pagination.md")]
+    mod pagination {}
+    #[doc = include_str!("../../../docs/guide/testing.md")]
+    mod testing {}
+}
