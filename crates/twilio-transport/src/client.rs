@@ -302,7 +302,9 @@ impl HttpClientBuilder {
         self
     }
 
-    /// The TCP connect timeout of the default transport (default 10 s).
+    /// The connect timeout of the default transport, TCP connect and TLS handshake together
+    /// (default 10 s). A connection not ready in time is a connect error, retried for every
+    /// method since the request never left.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self

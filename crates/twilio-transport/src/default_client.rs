@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{Request, Response, Uri};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
@@ -19,9 +19,44 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use pin_project_lite::pin_project;
 use tower::Service;
 
-use crate::error::{ConfigError, ConfigErrorKind, TransportError};
+use crate::error::{BoxError, ConfigError, ConfigErrorKind, TransportError};
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+type Stream = <Https as Service<Uri>>::Response;
+
+/// The connector with one timeout over TCP connect *and* TLS handshake, failing with an I/O
+/// `TimedOut` error that hyper-util reports as a connect error: a handshake that stalls means the
+/// request never left, so the retry policy may retry any method.
+#[derive(Clone)]
+struct Connector {
+    inner: Https,
+    timeout: Duration,
+}
+
+impl Service<Uri> for Connector {
+    type Response = Stream;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Stream, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let connect = self.inner.call(uri);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connect).await {
+                Ok(result) => result,
+                Err(_) => Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connect and TLS handshake timed out",
+                )
+                .into()),
+            }
+        })
+    }
+}
 
 /// The default transport: a pooled hyper client with rustls. Cheap to clone; clones share the
 /// connection pool. Usable on its own as the innermost service of a custom stack (wrap it in
@@ -36,12 +71,14 @@ pub struct DefaultTransport {
 }
 
 impl DefaultTransport {
-    /// Default connect timeout (TCP connect; the TLS handshake is bounded by the attempt timeout).
+    /// Default connect timeout (TCP connect and TLS handshake together).
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
     /// Default time an idle pooled connection is kept.
     pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
-    /// A transport with the given connect and pool idle timeouts.
+    /// A transport with the given connect timeout (TCP connect and TLS handshake together; a
+    /// connection that is not ready in time is a [connect](TransportError::is_connect) error)
+    /// and pool idle timeout.
     ///
     /// # Errors
     /// [`ConfigError`] of kind `Tls` when the TLS configuration cannot be built (for example no
@@ -82,12 +119,16 @@ impl DefaultTransport {
         http.set_nodelay(true);
         http.set_connect_timeout(Some(connect_timeout));
 
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .enable_http2()
             .wrap_connector(http);
+        let connector = Connector {
+            inner: https,
+            timeout: connect_timeout,
+        };
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(pool_idle_timeout)
             .pool_timer(TokioTimer::new())

@@ -126,3 +126,98 @@ fn record(span: &Span, result: &Result<Response<Bytes>, TransportError>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use tower::ServiceExt as _;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn capture<F: std::future::Future>(f: impl FnOnce() -> F) -> String {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_ansi(false)
+            .finish();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || rt.block_on(f()));
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn span_records_call_fields_but_no_headers_or_body() {
+        let out = capture(|| async {
+            let svc = TraceLayer::new().layer(tower::service_fn(|_req: Request<Bytes>| async {
+                let mut r = Response::builder()
+                    .status(404)
+                    .header(TWILIO_REQUEST_ID, "RQabc")
+                    .body(Bytes::new())
+                    .unwrap();
+                r.extensions_mut().insert(Attempts(2));
+                Ok::<_, TransportError>(r)
+            }));
+            let req = Request::get("https://accounts.twilio.com/v1/Credentials?PageSize=5")
+                .header("authorization", "Basic c2VjcmV0")
+                .body(Bytes::from_static(b"Secret=hidden"))
+                .unwrap();
+            svc.oneshot(req).await.unwrap();
+        });
+        for want in [
+            "twilio.http",
+            "method=GET",
+            "host=\"accounts.twilio.com\"",
+            "path=\"/v1/Credentials\"",
+            "status=404",
+            "attempts=2",
+            "request_id=\"RQabc\"",
+        ] {
+            assert!(out.contains(want), "missing {want}: {out}");
+        }
+        for never in ["c2VjcmV0", "Secret=hidden", "PageSize"] {
+            assert!(!out.contains(never), "{never} leaked: {out}");
+        }
+    }
+
+    #[test]
+    fn span_records_errors_by_display_only() {
+        let out = capture(|| async {
+            let svc = TraceLayer::new().layer(tower::service_fn(|_req: Request<Bytes>| async {
+                Err::<Response<Bytes>, _>(TransportError::io(std::io::Error::other(
+                    "low-level detail",
+                )))
+            }));
+            let _ = svc
+                .oneshot(
+                    Request::get("https://accounts.twilio.com/v1/x")
+                        .body(Bytes::new())
+                        .unwrap(),
+                )
+                .await;
+        });
+        assert!(
+            out.contains("error=connection failed after the request may have been sent"),
+            "{out}"
+        );
+        assert!(out.contains("attempts=1"), "{out}");
+    }
+}

@@ -455,3 +455,56 @@ async fn foreign_absolute_uri_is_rejected_before_any_send() {
     );
     assert_eq!((server.connections(), server.request_count()), (1, 1));
 }
+
+#[tokio::test]
+async fn stalled_tls_handshake_is_a_connect_error() {
+    // An https base URL pointing at a server that speaks plain HTTP and so never answers the
+    // ClientHello: the connect timeout (TCP + TLS) ends it as a connect error; the request
+    // never left, so even a POST is retried, and the server never sees a request.
+    let server = FaultServer::start(vec![ok_json("{}")]).await;
+    let client = HttpClient::builder()
+        .credentials(credentials())
+        .base_url(&format!("https://127.0.0.1:{}", server.port))
+        .connect_timeout(Duration::from_millis(100))
+        .attempt_timeout(ATTEMPT)
+        .deadline(DEADLINE)
+        .retry(retry())
+        .build()
+        .unwrap();
+    let (result, _) = timed(&client, Method::POST, DEADLINE).await;
+    let e = result.unwrap_err();
+    assert!(e.is_connect(), "{e:?}");
+    assert_eq!(e.attempts(), 3);
+    assert_eq!(server.request_count(), 0);
+    assert_eq!(server.connections(), 3);
+}
+
+#[tokio::test]
+async fn tls_handshake_refused_is_a_connect_error() {
+    // A server that answers the ClientHello with plain HTTP: the handshake fails at once.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    let task = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt as _;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = stream
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let client = client_with(&format!("https://127.0.0.1:{port}"), retry(), DEADLINE);
+    let (result, _) = timed(&client, Method::POST, DEADLINE).await;
+    let e = result.unwrap_err();
+    assert!(e.is_connect(), "{e:?}");
+    assert_eq!(
+        (
+            e.attempts(),
+            accepted.load(std::sync::atomic::Ordering::SeqCst)
+        ),
+        (3, 3)
+    );
+    task.abort();
+}
