@@ -390,23 +390,12 @@ mod tests {
     #[test]
     fn guard_kills_the_process_on_drop() {
         // A stand-in for Prism that announces itself and never exits.
-        let dir = TempDir::new("prism-guard-test").unwrap();
-        let script = dir.path().join("fake-prism");
         let port_holder = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = port_holder.local_addr().unwrap().port();
-        std::fs::write(
-            &script,
-            "#!/bin/sh\necho \"Prism is listening on http://127.0.0.1:$1\"\nexec sleep 600\n",
-        )
-        .unwrap();
-        let status = Command::new("chmod")
-            .arg("+x")
-            .arg(&script)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        let script = "echo \"Prism is listening on http://127.0.0.1:$1\"; exec sleep 600";
+        let args = ["-c", script, "fake-prism", &port.to_string()].map(str::to_owned);
 
-        let mut prism = Prism::start_on("fake", &script, &[port.to_string()], port).unwrap();
+        let mut prism = Prism::start_on("fake", Path::new("/bin/sh"), &args, port).unwrap();
         assert_eq!(prism.base_url(), format!("http://127.0.0.1:{port}"));
         let mut child = prism.child.take().unwrap();
         let pid = child.id();
@@ -427,20 +416,9 @@ mod tests {
 
     #[test]
     fn start_reports_an_early_exit_with_the_output() {
-        let dir = TempDir::new("prism-exit-test").unwrap();
-        let script = dir.path().join("failing-prism");
-        std::fs::write(
-            &script,
-            "#!/bin/sh\necho 'EADDRINUSE: address already in use' >&2\nexit 3\n",
-        )
-        .unwrap();
-        let status = Command::new("chmod")
-            .arg("+x")
-            .arg(&script)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let err = Prism::start_on("failing", &script, &[], 1).unwrap_err();
+        let script = "echo 'EADDRINUSE: address already in use' >&2; exit 3";
+        let args = ["-c", script].map(str::to_owned);
+        let err = Prism::start_on("failing", Path::new("/bin/sh"), &args, 1).unwrap_err();
         assert!(err.contains("exited during start-up"), "{err}");
         assert!(err.contains("EADDRINUSE"), "{err}");
     }
