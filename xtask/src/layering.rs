@@ -25,6 +25,12 @@ const RULES: &[Rule] = &[
         forbidden: |name| matches!(name, "hyper" | "rustls"),
     },
     Rule {
+        package: "twilio-accounts",
+        extra_args: &["--depth", "1"],
+        what: "no direct hyper or rustls dependency (HTTP goes through twilio-transport)",
+        forbidden: |name| name.starts_with("hyper") || name.starts_with("rustls"),
+    },
+    Rule {
         package: "twilio-emulator",
         extra_args: &[],
         what: "no twilio-* crate other than twilio-types",
@@ -143,6 +149,18 @@ serde v1.0.228
         assert_eq!(offenders(TREE, f), ["hyper"]);
         assert!(f("rustls"));
         assert!(!f("hyper-util") && !f("http") && !f("tower"));
+    }
+
+    #[test]
+    fn accounts_rule_flags_direct_hyper_and_rustls() {
+        let f = rule("twilio-accounts").forbidden;
+        for name in ["hyper", "hyper-util", "hyper-rustls", "rustls"] {
+            assert!(f(name), "{name}");
+        }
+        for name in ["twilio-transport", "http", "bytes", "serde_json"] {
+            assert!(!f(name), "{name}");
+        }
+        assert_eq!(rule("twilio-accounts").extra_args, ["--depth", "1"]);
     }
 
     #[test]
