@@ -48,7 +48,8 @@ pub struct Client {
 
 impl Client {
     /// A client for `credentials` with the default configuration (`https://accounts.twilio.com`,
-    /// default timeouts and retries).
+    /// default timeouts and retries). It does not read the environment: use
+    /// [`from_env`](Self::from_env), or [`builder`](Self::builder) for a region or edge.
     ///
     /// ```no_run
     /// use twilio_accounts::Client;
@@ -66,7 +67,13 @@ impl Client {
     /// bundled root certificates. [`Client::builder`] returns that case as an error instead.
     #[cfg(feature = "default-client")]
     pub fn new(credentials: Credentials) -> Self {
-        match Self::builder().credentials(credentials).build() {
+        // Nothing here can be invalid (the environment is not read), so only a TLS set-up
+        // failure of the built-in client could make this fail.
+        match Self::builder()
+            .read_environment(false)
+            .credentials(credentials)
+            .build()
+        {
             Ok(client) => client,
             Err(e) => panic!("the default HTTP client could not be built: {e}"),
         }

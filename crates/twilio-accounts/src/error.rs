@@ -107,7 +107,7 @@ impl Error {
     }
 
     /// Whether trying the same call again later may succeed: rate limiting (429), server
-    /// errors (500, 502, 503, 504) and connect, timeout and I/O failures.
+    /// errors (500, 502, 503, 504) and connect, timeout, deadline and I/O failures.
     ///
     /// The transport has already retried what is safe to retry; this tells the caller whether
     /// a retry at a higher level (a job queue, a later run) makes sense. Bad input, 4xx
@@ -121,7 +121,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Build(_) | Error::Decode(_) => false,
-            Error::Transport(e) => e.is_connect() || e.is_timeout() || e.is_io(),
+            Error::Transport(e) => e.is_connect() || e.is_timeout() || e.is_deadline() || e.is_io(),
             Error::Api(e) => retryable_status(e.status()),
             Error::UnexpectedResponse(e) => retryable_status(e.status()),
             Error::Workflow(e) => e.cause().is_some_and(Error::is_retryable),
@@ -243,8 +243,8 @@ impl BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.field {
-            Some(field) => write!(f, "request not sent: `{field}` {}", self.reason),
-            None => write!(f, "request not sent: {}", self.reason),
+            Some(field) => write!(f, "invalid input: `{field}` {}", self.reason),
+            None => write!(f, "invalid input: {}", self.reason),
         }
     }
 }
@@ -505,7 +505,7 @@ mod tests {
         let err = Error::invalid_argument("page_size", "must be between 1 and 1000");
         assert_eq!(
             err.to_string(),
-            "request not sent: `page_size` must be between 1 and 1000"
+            "invalid input: `page_size` must be between 1 and 1000"
         );
         assert!(err.source().is_none());
         assert!(!err.is_retryable());

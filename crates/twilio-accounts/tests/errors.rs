@@ -265,7 +265,7 @@ async fn transport_failure_keeps_the_cause_in_source() {
     assert_eq!(err.status(), None);
     assert_eq!(
         err.is_retryable(),
-        t.is_connect() || t.is_timeout() || t.is_io()
+        t.is_connect() || t.is_timeout() || t.is_deadline() || t.is_io()
     );
 }
 
