@@ -170,7 +170,15 @@ where
         }
     }
     if let Err(e) = sdk {
-        problems.insert(0, format!("SDK error: {}", error_chain(e)));
+        let mut message = format!("SDK error: {}", error_chain(e));
+        // The body the SDK could not use (Prism's dynamic responses are random: keep it).
+        if let Some(last) = exchanges.last().filter(|e| e.problem().is_none()) {
+            message.push_str(&format!(
+                "\n      {} {} answered {}: {}",
+                last.method, last.path_and_query, last.status, last.response_body
+            ));
+        }
+        problems.insert(0, message);
     }
     if problems.is_empty() {
         Ok(())
@@ -224,7 +232,7 @@ mod tests {
             request_body: String::new(),
             status,
             violations: None,
-            error_body: None,
+            response_body: String::new(),
         }
     }
 
@@ -239,10 +247,18 @@ mod tests {
     fn sdk_errors_show_their_causes() {
         let err: Result<(), Outer> = Err(Outer(Inner));
         let ex = [exchange("GET", "/v1/Credentials/AWS", 200)];
+        let why = verdict(Op::ListCredentialAws, &err, &[]).unwrap_err();
+        assert_eq!(
+            why,
+            "SDK error: response did not decode: field `sid`: bad prefix\n    no request was sent"
+        );
+        let mut ex = ex;
+        ex[0].response_body = r#"{"credentials":[{"sid":"XX"}]}"#.into();
         let why = verdict(Op::ListCredentialAws, &err, &ex).unwrap_err();
         assert_eq!(
             why,
-            "SDK error: response did not decode: field `sid`: bad prefix"
+            "SDK error: response did not decode: field `sid`: bad prefix\n      \
+             GET /v1/Credentials/AWS answered 200: {\"credentials\":[{\"sid\":\"XX\"}]}"
         );
     }
 

@@ -27,8 +27,8 @@ pub(crate) struct Exchange {
     pub(crate) status: u16,
     /// Prism's `sl-violations` response header, when present.
     pub(crate) violations: Option<String>,
-    /// The response body when the status is 4xx or 5xx (Prism's problem+json).
-    pub(crate) error_body: Option<String>,
+    /// The start of the response body (Prism's problem+json on a 4xx or 5xx).
+    pub(crate) response_body: String,
 }
 
 impl Exchange {
@@ -47,8 +47,8 @@ impl Exchange {
         if problem.is_empty() {
             return None;
         }
-        if let Some(body) = &self.error_body {
-            problem.push_str(&format!("\n      response: {body}"));
+        if !self.response_body.is_empty() {
+            problem.push_str(&format!("\n      response: {}", self.response_body));
         }
         problem.push_str(&format!(
             "\n      request:  {} {}",
@@ -126,7 +126,7 @@ impl tower::Service<Request<Bytes>> for Observed {
                     .headers
                     .get("sl-violations")
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-                error_body: (status >= 400).then(|| snippet(&bytes)),
+                response_body: snippet(&bytes),
             };
             log.lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -157,7 +157,7 @@ mod tests {
             request_body: "Items=%7B%7D".into(),
             status,
             violations: None,
-            error_body: None,
+            response_body: String::new(),
         }
     }
 
@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn problems_show_status_prism_body_and_request() {
         let mut e = exchange(422);
-        e.error_body = Some(r#"{"title":"Invalid request"}"#.into());
+        e.response_body = r#"{"title":"Invalid request"}"#.into();
         let p = e.problem().unwrap();
         assert!(p.starts_with("HTTP 422"), "{p}");
         assert!(p.contains(r#"{"title":"Invalid request"}"#), "{p}");
@@ -249,7 +249,7 @@ mod tests {
         );
         assert_eq!(e.status, 422);
         assert_eq!(e.violations.as_deref(), Some(r#"[{"message":"bad"}]"#));
-        assert_eq!(e.error_body.as_deref(), Some(problem));
+        assert_eq!(e.response_body, problem);
         assert!(wire.take().is_empty(), "take() drains the log");
     }
 
