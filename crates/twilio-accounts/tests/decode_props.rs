@@ -7,6 +7,8 @@ use twilio_accounts::model::{
     AuthTokenPromotion, BulkConsents, BulkContacts, CredentialAws, CredentialPublicKey,
     MessagingGeopermissions, Page, Safelist, SecondaryAuthToken,
 };
+use twilio_types::strategies::{near_miss_sid_string, valid_sid_string};
+use twilio_types::{AccountSid, CredentialSid};
 
 fn decode_all(body: &[u8]) {
     let _ = AuthTokenPromotion::from_json(body);
@@ -102,5 +104,26 @@ proptest! {
         let body = format!(r#"{{"meta":{{"page":{page},"page_size":{}}}}}"#, serde_json::to_string(&huge).unwrap());
         let p = Page::<CredentialAws>::from_json(body.as_bytes()).unwrap();
         prop_assert_eq!(p.meta.page(), Some(page));
+    }
+
+    #[test]
+    fn valid_sids_round_trip_and_near_misses_name_the_field(
+        sid in valid_sid_string(CredentialSid::PREFIX),
+        account in valid_sid_string(AccountSid::PREFIX),
+        bad in near_miss_sid_string(CredentialSid::PREFIX),
+        secs in -2_000_000_000i64..4_000_000_000,
+    ) {
+        let date = time::OffsetDateTime::from_unix_timestamp(secs).unwrap();
+        let body = serde_json::json!({"credentials": [{
+            "sid": sid, "account_sid": account,
+            "date_created": twilio_types::timestamp::format(&date),
+        }]});
+        let page = Page::<CredentialPublicKey>::from_json(&serde_json::to_vec(&body).unwrap()).unwrap();
+        prop_assert_eq!(page.items[0].sid.map(|s| s.to_string()), Some(sid));
+        prop_assert_eq!(page.items[0].account_sid.map(|s| s.to_string()), Some(account));
+        prop_assert_eq!(page.items[0].date_created, Some(date));
+        let body = serde_json::json!({"credentials": [{}, {"sid": bad}]});
+        let err = Page::<CredentialPublicKey>::from_json(&serde_json::to_vec(&body).unwrap()).unwrap_err();
+        prop_assert_eq!(err.field(), Some("credentials[1].sid"));
     }
 }

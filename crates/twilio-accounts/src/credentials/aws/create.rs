@@ -4,8 +4,8 @@ use bytes::Bytes;
 use http::Request;
 use twilio_types::AccountSid;
 
-use super::super::AwsCredentials;
 use crate::client::Client;
+use crate::credentials::AwsCredentials;
 use crate::credentials::common::{self, AWS_PATH};
 use crate::error::Error;
 use crate::model::CredentialAws;
