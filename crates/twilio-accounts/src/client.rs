@@ -351,6 +351,14 @@ impl ClientBuilder {
     /// The credentials: a [`Credentials`] (the client gets its own handle) or a
     /// [`SharedCredentials`] handle shared with other clients. Required unless
     /// [`http_client`](Self::http_client) is used.
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials)
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn credentials(self, credentials: impl Into<SharedCredentials>) -> Self {
         let credentials = credentials.into();
         self.map(|b| b.credentials(credentials))
@@ -358,52 +366,132 @@ impl ClientBuilder {
 
     /// An explicit base URL such as `http://127.0.0.1:4010` (an emulator or mock); the default
     /// is `https://accounts.twilio.com`.
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials).base_url("http://127.0.0.1:4010")
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn base_url(self, url: &str) -> Self {
         self.map(|b| b.base_url(url))
     }
 
     /// The Twilio region, such as `au1` (host `accounts.<edge>.<region>.twilio.com`).
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials).region("au1")
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn region(self, region: &str) -> Self {
         self.map(|b| b.region(region))
     }
 
     /// The Twilio edge location, such as `sydney` (region `us1` when none is set).
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials).region("au1").edge("sydney")
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn edge(self, edge: &str) -> Self {
         self.map(|b| b.edge(edge))
     }
 
     /// The timeout of one attempt.
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials).attempt_timeout(std::time::Duration::from_secs(10))
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn attempt_timeout(self, timeout: Duration) -> Self {
         self.map(|b| b.attempt_timeout(timeout))
     }
 
     /// The overall deadline of a call, retries included.
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials).deadline(std::time::Duration::from_secs(30))
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn deadline(self, deadline: Duration) -> Self {
         self.map(|b| b.deadline(deadline))
     }
 
     /// The timeout for establishing a connection.
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials).connect_timeout(std::time::Duration::from_secs(3))
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn connect_timeout(self, timeout: Duration) -> Self {
         self.map(|b| b.connect_timeout(timeout))
     }
 
     /// How long an idle pooled connection is kept.
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials).pool_idle_timeout(std::time::Duration::from_secs(30))
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn pool_idle_timeout(self, timeout: Duration) -> Self {
         self.map(|b| b.pool_idle_timeout(timeout))
     }
 
     /// The retry settings (see [`RetryConfig`]; [`RetryConfig::disabled`] turns retries off).
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials).retry(twilio_accounts::RetryConfig::disabled())
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn retry(self, retry: RetryConfig) -> Self {
         self.map(|b| b.retry(retry))
     }
 
     /// Appends `extension` (such as `my-app/1.2`) to the `User-Agent` header. Can be called
     /// several times.
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials).user_agent_extension("my-app/1.2")
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn user_agent_extension(self, extension: &str) -> Self {
         self.map(|b| b.user_agent_extension(extension))
     }
 
     /// The largest response body accepted, in bytes.
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials).max_response_body_bytes(1 << 20)
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn max_response_body_bytes(self, max: usize) -> Self {
         self.map(|b| b.max_response_body_bytes(max))
     }
@@ -440,12 +528,28 @@ impl ClientBuilder {
 
     /// Whether `build()` also reads `TWILIO_REGION` and `TWILIO_EDGE` for a region or edge not
     /// set here (default `true`; only applies to `twilio.com` base URLs).
+    ///
+    /// ```no_run
+    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials).read_environment(false)
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn read_environment(self, yes: bool) -> Self {
         self.map(|b| b.read_environment(yes))
     }
 
     /// Uses an already built [`HttpClient`] as it is. Every other setting of this builder is
     /// then ignored.
+    ///
+    /// ```no_run
+    /// # let http: twilio_accounts::HttpClient = unimplemented!();
+    /// let client = twilio_accounts::Client::builder()
+    ///     .http_client(http)
+    ///     .build()?;
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn http_client(mut self, http: HttpClient) -> Self {
         self.custom = Some(http);
         self
