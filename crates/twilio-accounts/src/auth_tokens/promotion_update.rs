@@ -36,6 +36,12 @@ impl UpdateAuthTokenPromotion {
 
     /// Whether Twilio skips the e-mail about this change (form field
     /// `SuppressEmailNotification`; not sent unless set).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.auth_token_promotion().update().suppress_email_notification(true).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn suppress_email_notification(mut self, suppress: bool) -> Self {
         self.suppress_email_notification = Some(suppress);
         self
@@ -52,6 +58,12 @@ impl UpdateAuthTokenPromotion {
     /// # Errors
     /// Any [`Error`]: transport, API error (404 when there is no secondary token), or a
     /// response that does not decode.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.auth_token_promotion().update().send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<AuthTokenPromotion, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "UpdateAuthTokenPromotion", request).await

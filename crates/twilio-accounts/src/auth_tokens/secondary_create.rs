@@ -34,6 +34,12 @@ impl CreateSecondaryAuthToken {
 
     /// Whether Twilio skips the e-mail to the account's owners and administrators about this
     /// change (form field `SuppressEmailNotification`; not sent unless set).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.secondary_auth_token().create().suppress_email_notification(true).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn suppress_email_notification(mut self, suppress: bool) -> Self {
         self.suppress_email_notification = Some(suppress);
         self
@@ -55,6 +61,12 @@ impl CreateSecondaryAuthToken {
     /// # Errors
     /// Any [`Error`]: transport, API error (such as 401 for bad credentials), or a response
     /// that does not decode.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.secondary_auth_token().create().send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<SecondaryAuthToken, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "CreateSecondaryAuthToken", request).await

@@ -32,6 +32,12 @@ impl DeleteSecondaryAuthToken {
 
     /// Whether Twilio skips the e-mail about this change (query parameter
     /// `SuppressEmailNotification` on this operation; not sent unless set).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.secondary_auth_token().delete().suppress_email_notification(true).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn suppress_email_notification(mut self, suppress: bool) -> Self {
         self.suppress_email_notification = Some(suppress);
         self
@@ -52,6 +58,12 @@ impl DeleteSecondaryAuthToken {
     ///
     /// # Errors
     /// Any [`Error`]: transport or API error (such as 404 when there is no secondary token).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.secondary_auth_token().delete().send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<(), Error> {
         let request = self.build_request()?;
         response::call_empty(&self.client, "DeleteSecondaryAuthToken", request).await

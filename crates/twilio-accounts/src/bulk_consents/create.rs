@@ -51,6 +51,12 @@ impl CreateBulkConsents {
     /// # Errors
     /// [`Error::Build`] for no items or an item with an empty field (nothing sent),
     /// or any error of the call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, items: Vec<twilio_accounts::bulk_consents::ConsentItem>) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.bulk_consents().create(items).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<BulkConsents, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "CreateBulkConsents", request).await

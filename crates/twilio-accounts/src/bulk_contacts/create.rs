@@ -47,6 +47,12 @@ impl CreateBulkContacts {
     /// # Errors
     /// [`Error::Build`] for no items or an item with an empty field (nothing sent),
     /// or any error of the call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, items: Vec<twilio_accounts::bulk_contacts::ContactItem>) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.bulk_contacts().create(items).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<BulkContacts, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "CreateBulkContacts", request).await

@@ -36,6 +36,12 @@ impl FetchMessagingGeopermissions {
 
     /// Only these countries: one ISO code or a comma-separated list such as `IN,PK,US`
     /// (query parameter `CountryCode`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.messaging_geopermissions().fetch().country_code("IN,PK,US").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn country_code(mut self, country_code: impl Into<String>) -> Self {
         self.country_code = Some(country_code.into());
         self
@@ -54,6 +60,12 @@ impl FetchMessagingGeopermissions {
     ///
     /// # Errors
     /// [`Error::Build`] for an empty country code (nothing sent), or any error of the call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.messaging_geopermissions().fetch().send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<MessagingGeopermissions, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "FetchMessagingGeopermissions", request).await

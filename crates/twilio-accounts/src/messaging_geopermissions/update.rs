@@ -59,6 +59,12 @@ impl UpdateMessagingGeopermissions {
     /// # Errors
     /// [`Error::Build`] for no permissions or an empty country code (nothing sent), or any
     /// error of the call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, permissions: Vec<twilio_accounts::messaging_geopermissions::GeoPermissionUpdate>) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.messaging_geopermissions().update(permissions).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<MessagingGeopermissions, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "UpdateMessagingGeopermissions", request).await

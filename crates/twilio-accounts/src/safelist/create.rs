@@ -45,6 +45,12 @@ impl CreateSafelist {
     /// # Errors
     /// [`Error::Build`] when the phone number is not `+` and 1 to 15 digits (nothing sent),
     /// or any error of the call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.safelist().create("+18001234567").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<Safelist, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "CreateSafelist", request).await

@@ -40,12 +40,24 @@ impl CreateCredentialAws {
     }
 
     /// A descriptive name, up to 64 characters (`FriendlyName`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, secret: twilio_accounts::credentials::AwsCredentials) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().aws().create(secret).friendly_name("backups").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn friendly_name(mut self, friendly_name: impl Into<String>) -> Self {
         self.friendly_name = Some(friendly_name.into());
         self
     }
 
     /// The subaccount to associate the credential with (`AccountSid`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, secret: twilio_accounts::credentials::AwsCredentials) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().aws().create(secret).account_sid("ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb".parse().expect("a valid SID")).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn account_sid(mut self, account_sid: AccountSid) -> Self {
         self.account_sid = Some(account_sid);
         self
@@ -65,6 +77,12 @@ impl CreateCredentialAws {
     ///
     /// # Errors
     /// [`Error::Build`] for invalid input (nothing sent), or any error of the call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, secret: twilio_accounts::credentials::AwsCredentials) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().aws().create(secret).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<CredentialAws, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "CreateCredentialAws", request).await

@@ -37,6 +37,12 @@ impl FetchCredentialAws {
     ///
     /// # Errors
     /// Any [`Error`] of the call (an [`Error::Api`] with status 404 when the SID is unknown).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, sid: twilio_accounts::CredentialSid) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().aws().fetch(sid).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<CredentialAws, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "FetchCredentialAws", request).await

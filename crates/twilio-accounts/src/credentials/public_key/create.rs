@@ -39,12 +39,24 @@ impl CreateCredentialPublicKey {
     }
 
     /// A descriptive name, up to 64 characters (`FriendlyName`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, pem: String) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().create(pem).friendly_name("backups").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn friendly_name(mut self, friendly_name: impl Into<String>) -> Self {
         self.friendly_name = Some(friendly_name.into());
         self
     }
 
     /// The subaccount to associate the credential with (`AccountSid`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, pem: String) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().create(pem).account_sid("ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb".parse().expect("a valid SID")).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn account_sid(mut self, account_sid: AccountSid) -> Self {
         self.account_sid = Some(account_sid);
         self
@@ -65,6 +77,12 @@ impl CreateCredentialPublicKey {
     ///
     /// # Errors
     /// [`Error::Build`] for invalid input (nothing sent), or any error of the call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, pem: String) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().create(pem).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<CredentialPublicKey, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "CreateCredentialPublicKey", request).await

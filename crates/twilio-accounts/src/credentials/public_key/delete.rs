@@ -36,6 +36,12 @@ impl DeleteCredentialPublicKey {
     ///
     /// # Errors
     /// Any [`Error`] of the call (an [`Error::Api`] with status 404 when the SID is unknown).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, sid: twilio_accounts::CredentialSid) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().delete(sid).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<(), Error> {
         let request = self.build_request()?;
         response::call_empty(&self.client, "DeleteCredentialPublicKey", request).await

@@ -37,6 +37,12 @@ impl FetchCredentialPublicKey {
     ///
     /// # Errors
     /// Any [`Error`] of the call (an [`Error::Api`] with status 404 when the SID is unknown).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, sid: twilio_accounts::CredentialSid) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().fetch(sid).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<CredentialPublicKey, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "FetchCredentialPublicKey", request).await

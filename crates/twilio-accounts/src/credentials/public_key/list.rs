@@ -34,18 +34,36 @@ impl ListCredentialPublicKey {
     }
 
     /// Records per page (`PageSize`), 1 to 1000; checked before anything is sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().list().page_size(50).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.params.page_size = Some(page_size);
         self
     }
 
     /// The page index to start at (`Page`, client state only at Twilio).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().list().page(0).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn page(mut self, page: u32) -> Self {
         self.params.page = Some(page);
         self
     }
 
     /// The page token to start at (`PageToken`, as found in a page URL).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().list().page_token("PAaaaa").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn page_token(mut self, page_token: impl Into<String>) -> Self {
         self.params.page_token = Some(page_token.into());
         self
@@ -53,6 +71,12 @@ impl ListCredentialPublicKey {
 
     /// The most items to return in total (at least 1). Not sent; it caps the page returned
     /// by `send` and ends the stream, and sets `PageSize` when that is not set.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().list().limit(200).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn limit(mut self, limit: u32) -> Self {
         self.params.limit = Some(limit);
         self
@@ -68,6 +92,12 @@ impl ListCredentialPublicKey {
     /// # Errors
     /// [`Error::Build`] for an invalid `page_size` or `limit` (nothing sent), or any error of
     /// the call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().list().send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<Page<CredentialPublicKey>, Error> {
         pagination::first_page(
             &self.client,
@@ -79,6 +109,16 @@ impl ListCredentialPublicKey {
     }
 
     /// Every item, page after page, following `meta.next_page_url` lazily.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let mut items = client.credentials().public_key().list().page_size(100).into_stream();
+    /// while let Some(item) = items.try_next().await? {
+    ///     println!("{:?}", item.sid);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn into_stream(self) -> ItemStream<CredentialPublicKey> {
         pagination::item_stream(
             self.client,

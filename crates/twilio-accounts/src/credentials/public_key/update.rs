@@ -37,6 +37,12 @@ impl UpdateCredentialPublicKey {
     }
 
     /// The new descriptive name, up to 64 characters (`FriendlyName`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, sid: twilio_accounts::CredentialSid) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().update(sid).friendly_name("backups").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn friendly_name(mut self, friendly_name: impl Into<String>) -> Self {
         self.friendly_name = Some(friendly_name.into());
         self
@@ -50,6 +56,12 @@ impl UpdateCredentialPublicKey {
     ///
     /// # Errors
     /// [`Error::Build`] for a name over 64 characters (nothing sent), or any error of the call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, sid: twilio_accounts::CredentialSid) -> Result<(), twilio_accounts::Error> {
+    /// let result = client.credentials().public_key().update(sid).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<CredentialPublicKey, Error> {
         let request = self.build_request()?;
         response::call(&self.client, "UpdateCredentialPublicKey", request).await
