@@ -47,7 +47,9 @@
 //!   rustls). Without it, give the builder a transport ([`ClientBuilder::transport`]) or an
 //!   [`HttpClient`] ([`ClientBuilder::http_client`]).
 //!
-//! The guides in `docs/guide/` cover configuration, errors, pagination and testing.
+//! The guides in `docs/guide/` cover configuration, errors, pagination and testing, and
+//! `cargo run -p twilio-accounts --example quickstart` tours the API against the in-process
+//! emulator (no account needed).
 
 mod client;
 mod decode;
