@@ -37,8 +37,8 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// pool, the retry budget and the credentials handle), `Send + Sync`, and its `Debug` shows no
 /// secret.
 ///
-/// The stack, outermost first: base URL resolution → tracing span → standard headers → retry
-/// (deadline-aware) → auth → per-attempt timeout (also ending the last attempt at the overall
+/// The stack, outermost first: base URL resolution → tracing span → retry (deadline-aware) →
+/// standard headers → auth → per-attempt timeout (also ending the last attempt at the overall
 /// deadline) → body limit → transport.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -158,8 +158,8 @@ where
     let service = ServiceBuilder::new()
         .layer(BaseUrlLayer::new(settings.base_url.clone()))
         .layer(TraceLayer::new())
-        .layer(HeadersLayer::new(settings.user_agent.clone()))
         .layer(RetryLayer::new(settings.retry.clone()).deadline(settings.deadline))
+        .layer(HeadersLayer::new(settings.user_agent.clone()))
         .layer(AuthLayer::new(credentials.clone()))
         .layer(AttemptTimeoutLayer::new(settings.attempt_timeout).call_deadline(settings.deadline))
         .service(transport);

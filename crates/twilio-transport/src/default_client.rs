@@ -132,7 +132,6 @@ impl DefaultTransport {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(pool_idle_timeout)
             .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
             .build(connector);
         Ok(Self {
             client: Arc::new(client),

@@ -61,11 +61,12 @@
 //! 2. [`TraceLayer`]: one `twilio.http` span per call (method, host, path, status, attempts,
 //!    `Twilio-Request-Id`), around the retries so that they show as one call. It never records
 //!    headers or bodies.
-//! 3. [`HeadersLayer`]: `User-Agent`, `Accept`, form `Content-Type`. Once per call: every attempt
-//!    carries the same headers.
-//! 4. [`RetryLayer`]: [`RetryPolicy`] decides, per attempt outcome, with the pure functions of
+//! 3. [`RetryLayer`]: [`RetryPolicy`] decides, per attempt outcome, with the pure functions of
 //!    the [`retry`] module; it knows the call's deadline and never starts a back-off that would
-//!    pass it.
+//!    pass it. It keeps a copy of the request for the next attempt, taken before the headers
+//!    below are added, so that copy costs no allocation.
+//! 4. [`HeadersLayer`]: `User-Agent`, `Accept`, form `Content-Type`: a pure function of the
+//!    request, so every attempt carries the same headers.
 //! 5. [`AuthLayer`]: `Authorization` from the [`SharedCredentials`] handle, read on *every
 //!    attempt*, so a credential swap (for example after a token rotation) applies to the next
 //!    retry too.
