@@ -111,6 +111,8 @@
 //! every type here shows SIDs at most; errors and tracing never contain a token, a secret or
 //! the header value.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Without `default-client` the links to `DefaultTransport` have nothing to point to.
+#![cfg_attr(not(feature = "default-client"), allow(rustdoc::broken_intra_doc_links))]
 
 mod auth;
 mod base_url;
