@@ -112,7 +112,10 @@
 //! the header value.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Without `default-client` the links to `DefaultTransport` have nothing to point to.
-#![cfg_attr(not(feature = "default-client"), allow(rustdoc::broken_intra_doc_links))]
+#![cfg_attr(
+    not(feature = "default-client"),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 mod auth;
 mod base_url;
