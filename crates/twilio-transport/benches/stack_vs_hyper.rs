@@ -89,6 +89,13 @@ enum Target {
 }
 
 impl Target {
+    fn credentials(&self) -> Option<&twilio_transport::SharedCredentials> {
+        match self {
+            Target::Stack(client) => Some(client.credentials()),
+            Target::Bare(_) => None,
+        }
+    }
+
     async fn call(&self) {
         match self {
             Target::Stack(client) => {
@@ -245,6 +252,31 @@ fn main() {
             median(&mut round_p50_ratios)
         );
         println!("  ratio layers-over-bare/bare: p50 {:.3}x median of rounds", median(&mut byo_p50_ratios));
+
+        // The layers alone: the same stack over an in-memory transport that answers at once.
+        let in_memory = HttpClient::builder()
+            .credentials(targets[1].1.credentials().unwrap().clone())
+            .read_environment(false)
+            .transport(tower::service_fn(|_req: Request<Bytes>| async {
+                Ok::<_, twilio_transport::TransportError>(http::Response::new(Full::new(Bytes::from_static(BODY.as_bytes()))))
+            }))
+            .build()
+            .unwrap();
+        // `BENCH_LAYERS_ONLY=N`: only this measurement, N calls (for profiling the layers).
+        let layers_only: Option<usize> = std::env::var("BENCH_LAYERS_ONLY").ok().and_then(|v| v.parse().ok());
+        let calls = layers_only.unwrap_or(200_000);
+        let start = Instant::now();
+        for _ in 0..calls {
+            let response = in_memory.send(Request::get("/v1/Credentials/AWS/CR0123").body(Bytes::new()).unwrap()).await.unwrap();
+            assert_eq!(response.body().len(), BODY.len());
+        }
+        println!(
+            "  layers alone (in-memory transport, request building included): {:.0} ns per call",
+            start.elapsed().as_nanos() as f64 / calls as f64
+        );
+        if layers_only.is_some() {
+            return;
+        }
 
         for concurrency in [1usize, 16, 64] {
             let mut rps = [0.0f64; 3];
