@@ -175,7 +175,7 @@ fn print_outcome(op: Op, what: &str, outcome: &Result<()>) {
     }
 }
 
-fn consent_items(params: Params) -> Result<Vec<ConsentItem>> {
+fn consent_items(params: Params) -> Vec<ConsentItem> {
     let opt_in = ConsentItem::new(
         "+15005550006",
         "ad388b5a46b33b874b0d41f7226db2ef",
@@ -183,7 +183,7 @@ fn consent_items(params: Params) -> Result<Vec<ConsentItem>> {
         ConsentStatus::OptIn,
         ConsentSource::Website,
     );
-    Ok(match params {
+    match params {
         Params::None => vec![opt_in],
         Params::All => vec![
             opt_in.date_of_consent(datetime!(2024-05-04 09:42:00 UTC)),
@@ -196,7 +196,7 @@ fn consent_items(params: Params) -> Result<Vec<ConsentItem>> {
             )
             .date_of_consent(datetime!(2024-05-05 10:00:00 UTC)),
         ],
-    })
+    }
 }
 
 fn contact_items(params: Params) -> Vec<ContactItem> {
@@ -261,7 +261,7 @@ async fn mock_call(h: &Harness, op: Op, params: Params, typed: bool) -> Result<(
         }
         Op::CreateBulkConsents => {
             let result = h
-                .check(op, c.bulk_consents().create(consent_items(params)?).send())
+                .check(op, c.bulk_consents().create(consent_items(params)).send())
                 .await?;
             if typed {
                 result
@@ -626,7 +626,7 @@ async fn proxy_sequence(
         p.run(
             Op::CreateBulkConsents,
             what,
-            c.bulk_consents().create(consent_items(params)?).send(),
+            c.bulk_consents().create(consent_items(params)).send(),
         )
         .await;
         p.run(
