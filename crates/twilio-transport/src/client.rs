@@ -462,6 +462,27 @@ fn default_transport(
 mod tests {
     use super::*;
 
+    #[test]
+    fn public_types_are_send_sync_and_the_call_future_is_send() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        fn clone<T: Clone>() {}
+        send_sync::<HttpClient>();
+        send_sync::<HttpClientBuilder>();
+        send_sync::<Credentials>();
+        send_sync::<SharedCredentials>();
+        send_sync::<TransportError>();
+        send_sync::<ConfigError>();
+        send_sync::<crate::CredentialsError>();
+        send_sync::<RetryConfig>();
+        clone::<HttpClient>();
+        clone::<HttpClientBuilder>();
+        fn send_future<F: std::future::Future + Send>(_: F) {}
+        fn check(client: &HttpClient) {
+            send_future(client.send(Request::new(Bytes::new())));
+        }
+        let _ = check;
+    }
+
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {
             pairs

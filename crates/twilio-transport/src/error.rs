@@ -93,26 +93,32 @@ impl TransportError {
         Self::new(TransportErrorKind::BodyTooLarge, None, None)
     }
 
-    /// Converts the error of a transport service: a `TransportError` is kept as it is, an
-    /// `std::io::Error` of a connect-time kind becomes [`TransportErrorKind::Connect`], anything
-    /// else becomes [`TransportErrorKind::Other`].
+    /// Converts the error of a transport service: a `TransportError` is kept as it is; an error
+    /// that is, or is caused by, an `std::io::Error` of kind `ConnectionRefused` (the request
+    /// cannot have left) becomes [`TransportErrorKind::Connect`]; another `std::io::Error` becomes
+    /// [`TransportErrorKind::Io`]; anything else [`TransportErrorKind::Other`] ("may have been
+    /// sent", the safe assumption).
     pub fn from_transport_error(error: impl Into<BoxError>) -> Self {
         let error: BoxError = error.into();
-        match error.downcast::<TransportError>() {
-            Ok(e) => *e,
-            Err(error) => {
-                if let Some(io) = error.downcast_ref::<std::io::Error>() {
-                    use std::io::ErrorKind as K;
-                    return match io.kind() {
-                        K::ConnectionRefused | K::AddrNotAvailable | K::NotFound => {
-                            Self::new(TransportErrorKind::Connect, None, Some(error))
-                        }
-                        _ => Self::new(TransportErrorKind::Io, None, Some(error)),
-                    };
-                }
-                Self::new(TransportErrorKind::Other, None, Some(error))
+        let error = match error.downcast::<TransportError>() {
+            Ok(e) => return *e,
+            Err(error) => error,
+        };
+        let mut cause: Option<&(dyn StdError + 'static)> = Some(&*error);
+        while let Some(e) = cause {
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::ConnectionRefused
+            {
+                return Self::new(TransportErrorKind::Connect, None, Some(error));
             }
+            cause = e.source();
         }
+        let kind = if error.is::<std::io::Error>() {
+            TransportErrorKind::Io
+        } else {
+            TransportErrorKind::Other
+        };
+        Self::new(kind, None, Some(error))
     }
 
     /// The kind of failure.
@@ -350,6 +356,29 @@ mod tests {
         let other = TransportError::from_transport_error("boom");
         assert_eq!(other.kind(), TransportErrorKind::Other);
         assert!(other.is_possibly_sent());
+    }
+
+    #[test]
+    fn refused_anywhere_in_the_cause_chain_is_a_connect_error() {
+        #[derive(Debug)]
+        struct Wrapper(std::io::Error);
+        impl fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl StdError for Wrapper {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = Wrapper(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(TransportError::from_transport_error(refused).is_connect());
+        let reset = Wrapper(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(
+            TransportError::from_transport_error(reset).kind(),
+            TransportErrorKind::Other
+        );
     }
 
     #[test]

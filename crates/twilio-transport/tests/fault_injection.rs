@@ -508,3 +508,25 @@ async fn tls_handshake_refused_is_a_connect_error() {
     );
     task.abort();
 }
+
+#[tokio::test]
+async fn own_hyper_util_client_refused_is_recognised_as_connect() {
+    use http_body_util::Full;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let hyper = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let transport = tower::ServiceBuilder::new()
+        .map_request(|r: Request<Bytes>| r.map(Full::new))
+        .service(hyper);
+    let client = HttpClient::builder()
+        .credentials(credentials())
+        .base_url(&format!("http://127.0.0.1:{}", closed_port().await))
+        .retry(retry())
+        .transport(transport)
+        .build()
+        .unwrap();
+    let (result, _) = timed(&client, Method::POST, DEADLINE).await;
+    let e = result.unwrap_err();
+    assert!(e.is_connect(), "{e:?}");
+    assert_eq!(e.attempts(), 3);
+}
