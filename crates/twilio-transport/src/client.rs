@@ -1,6 +1,7 @@
 //! [`HttpClient`], the concrete client endpoint crates use, and its [`HttpClientBuilder`].
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,11 +73,17 @@ impl HttpClient {
     /// absolute URI on the base URL, and returns the final response **whatever its status**,
     /// with its body read into `Bytes`. Redirects are never followed.
     ///
+    /// The returned future does not borrow the client (it is `Send + 'static`, so it can be
+    /// spawned as it is); the call starts when it is first polled.
+    ///
     /// # Errors
     /// [`TransportError`] when no response could be had: URI rejected (nothing sent), connect
     /// failure, timeout, deadline, I/O error or body over the size limit, after any retries.
-    pub async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
-        (self.inner.call)(request).await
+    pub fn send(
+        &self,
+        request: Request<Bytes>,
+    ) -> impl Future<Output = Result<Response<Bytes>, TransportError>> + Send + 'static {
+        (self.inner.call)(request)
     }
 
     /// The effective base URL (scheme and authority, after region/edge rewriting).
