@@ -96,4 +96,8 @@ mod guide {
     mod pagination {}
     #[doc = include_str!("../../../docs/guide/testing.md")]
     mod testing {}
+    #[doc = include_str!("../../../docs/guide/rotation.md")]
+    mod rotation {}
+    #[doc = include_str!("../../../README.md")]
+    mod readme {}
 }
