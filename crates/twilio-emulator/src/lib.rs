@@ -65,7 +65,9 @@
 //!
 //! Every request needs HTTP Basic auth: an account SID with its primary or (propagated)
 //! secondary token, or an API key SID (`SK…`) with its secret; comparison is constant-time.
-//! Responses carry `Content-Type: application/json` and `Twilio-Request-Id: RQ…`.
+//! Responses carry `Content-Type: application/json` and `Twilio-Request-Id: RQ…`; 200 and 201
+//! responses also carry the CORS headers the spec declares (`Access-Control-Allow-Origin: *`
+//! and the other four).
 //!
 //! # Errors it answers
 //!

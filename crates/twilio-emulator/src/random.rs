@@ -53,13 +53,19 @@ impl RequestIds {
     }
 }
 
-/// Compares two byte strings in time that depends only on their lengths.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// Whether `secret == guess`, in time that depends only on the length of `guess`: every
+/// byte of the guess is compared (against the secret, cycled), whatever matches or not, so
+/// neither the position of the first difference nor the secret's length shows in the timing.
+pub(crate) fn constant_time_eq(secret: &[u8], guess: &[u8]) -> bool {
+    let mut diff = u8::from(secret.len() != guess.len());
+    if secret.is_empty() {
+        return guess.is_empty();
     }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
+    for (i, &g) in guess.iter().enumerate() {
+        // `black_box` keeps the optimiser from turning the loop into an early exit.
+        diff = std::hint::black_box(diff | (g ^ secret[i % secret.len()]));
+    }
+    diff == 0
 }
 
 #[cfg(test)]
@@ -93,5 +99,10 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"abcd"));
         assert!(constant_time_eq(b"", b""));
+        assert!(!constant_time_eq(b"", b"a"));
+        assert!(!constant_time_eq(b"a", b""));
+        // A guess that repeats the secret is still a different length.
+        assert!(!constant_time_eq(b"ab", b"abab"));
+        assert!(!constant_time_eq(b"abab", b"ab"));
     }
 }

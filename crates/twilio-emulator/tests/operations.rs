@@ -24,6 +24,71 @@ async fn base_url_and_credentials() {
 }
 
 #[tokio::test]
+async fn success_responses_carry_the_spec_cors_headers_and_others_do_not() {
+    let env = Env::start().await;
+    let created = env.post("/v1/AuthTokens/Secondary", "").await;
+    assert_eq!(created.status, 201);
+    created.assert_cors();
+    let listed = env.get("/v1/Credentials/AWS").await;
+    assert_eq!(listed.status, 200);
+    listed.assert_cors();
+    // 204s declare no headers; errors are not in the spec at all.
+    let deleted = env.delete("/v1/AuthTokens/Secondary").await;
+    assert_eq!(deleted.status, 204);
+    let missing = env.delete("/v1/AuthTokens/Secondary").await;
+    missing.assert_error(404, 20404);
+    for resp in [&deleted, &missing] {
+        assert!(resp.header("access-control-allow-origin").is_none());
+    }
+}
+
+#[tokio::test]
+async fn only_the_exact_token_authenticates() {
+    let sid = AccountSid::parse("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").unwrap();
+    let key = ApiKeySid::parse("SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb").unwrap();
+    let emu = Emulator::builder()
+        .account(sid, AuthToken::new("token-1234").unwrap())
+        .api_key(key, ApiKeySecret::new("secret-5678").unwrap())
+        .start()
+        .await
+        .unwrap();
+    let mut conn = Conn::open(emu.local_addr()).await;
+    for (user, guess) in [
+        (sid.as_str(), "token-123"),
+        (sid.as_str(), "token-12345"),
+        (sid.as_str(), "token-1234token-1234"),
+        (sid.as_str(), "TOKEN-1234"),
+        (sid.as_str(), ""),
+        (key.as_str(), "secret-567"),
+        (key.as_str(), "secret-5678secret-5678"),
+        (key.as_str(), "token-1234"),
+        (sid.as_str(), "secret-5678"),
+    ] {
+        conn.send(
+            Method::GET,
+            "/v1/Credentials/AWS",
+            Some(&basic(user, guess)),
+            None,
+            "",
+        )
+        .await
+        .assert_error(401, 20003);
+    }
+    for (user, password) in [(sid.as_str(), "token-1234"), (key.as_str(), "secret-5678")] {
+        let resp = conn
+            .send(
+                Method::GET,
+                "/v1/Credentials/AWS",
+                Some(&basic(user, password)),
+                None,
+                "",
+            )
+            .await;
+        assert_eq!(resp.status, 200, "{user}");
+    }
+}
+
+#[tokio::test]
 async fn fixed_account_is_reproducible() {
     let sid = AccountSid::parse("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").unwrap();
     let token = AuthToken::new("fixed-token").unwrap();

@@ -56,7 +56,32 @@ impl Resp {
             "{body}"
         );
         assert_request_id(self);
+        if status == 401 {
+            assert_eq!(
+                self.header("www-authenticate"),
+                Some("Basic realm=\"Twilio API\"")
+            );
+        }
         body
+    }
+
+    /// Asserts the CORS headers the spec declares on every 200/201 response.
+    pub fn assert_cors(&self) {
+        assert_eq!(self.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(
+            self.header("access-control-allow-credentials"),
+            Some("true")
+        );
+        for name in [
+            "access-control-allow-methods",
+            "access-control-allow-headers",
+            "access-control-expose-headers",
+        ] {
+            assert!(
+                self.header(name).is_some_and(|v| !v.is_empty()),
+                "{name} missing"
+            );
+        }
     }
 }
 
