@@ -133,6 +133,9 @@ use crate::validate::COUNTRIES;
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The default [shutdown grace period](EmulatorBuilder::shutdown_grace): 5 seconds.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Configuration for an [`Emulator`]; from [`Emulator::builder`].
 ///
 /// Every setter takes and returns `Self`. Nothing is checked until [`start`](Self::start).
@@ -143,6 +146,7 @@ pub struct EmulatorBuilder {
     extra_accounts: Vec<(AccountSid, AuthToken)>,
     api_keys: Vec<(ApiKeySid, ApiKeySecret)>,
     max_body_bytes: usize,
+    shutdown_grace: Duration,
     latency: Duration,
     rate_limit: Option<RateLimit>,
     propagation_delay: Duration,
@@ -162,6 +166,7 @@ impl fmt::Debug for EmulatorBuilder {
                 &self.api_keys.iter().map(|(sid, _)| sid).collect::<Vec<_>>(),
             )
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("shutdown_grace", &self.shutdown_grace)
             .field("latency", &self.latency)
             .field("rate_limit", &self.rate_limit)
             .field("propagation_delay", &self.propagation_delay)
@@ -179,6 +184,7 @@ impl Default for EmulatorBuilder {
             extra_accounts: Vec::new(),
             api_keys: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             latency: Duration::ZERO,
             rate_limit: None,
             propagation_delay: Duration::ZERO,
@@ -224,6 +230,14 @@ impl EmulatorBuilder {
     /// [`DEFAULT_MAX_BODY_BYTES`]; must be at least 1.
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// How long [`Emulator::shutdown`] (and dropping the handle) lets requests in flight
+    /// finish before it closes their connections; this includes clients that have sent half
+    /// a request and stalled. Default [`DEFAULT_SHUTDOWN_GRACE`] (5 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
         self
     }
 
@@ -342,7 +356,12 @@ impl EmulatorBuilder {
             request_ids: random::RequestIds::new().map_err(random_error)?,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, Arc::clone(&shared), shutdown_rx));
+        let task = tokio::spawn(server::serve(
+            listener,
+            Arc::clone(&shared),
+            shutdown_rx,
+            self.shutdown_grace,
+        ));
         let account_sid = state::lock(&main).sid;
         tracing::debug!(base_url = %shared.base_url, %account_sid, "twilio emulator started");
         Ok(Emulator {
@@ -708,8 +727,9 @@ impl Emulator {
         self.shared.request_count.load(Ordering::Relaxed)
     }
 
-    /// Stops accepting connections, lets in-flight requests finish (up to 5 seconds, then
-    /// closes what is left), and waits until the server has stopped.
+    /// Stops accepting connections, lets in-flight requests finish (for up to the
+    /// [grace period](EmulatorBuilder::shutdown_grace), then closes what is left), and waits
+    /// until the server has stopped.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {

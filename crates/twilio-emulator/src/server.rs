@@ -24,10 +24,6 @@ use crate::form::Params;
 use crate::random::{RequestIds, constant_time_eq};
 use crate::state::{self, Principal, Registry};
 
-/// How long [`Emulator::shutdown`](crate::Emulator::shutdown) waits for in-flight requests
-/// before it closes the remaining connections.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
 /// State shared by every connection of one emulator.
 pub(crate) struct Shared {
     pub(crate) registry: Registry,
@@ -46,11 +42,13 @@ enum Outcome {
     Reset,
 }
 
-/// Runs the accept loop until `shutdown` flips to true, then drains connections.
+/// Runs the accept loop until `shutdown` flips to true, then drains connections for up to
+/// `grace` before it closes the rest.
 pub(crate) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
 ) {
     let mut connections = JoinSet::new();
     loop {
@@ -76,7 +74,7 @@ pub(crate) async fn serve(
         }
     }
     drop(listener);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+    let drained = tokio::time::timeout(grace, async {
         while connections.join_next().await.is_some() {}
     })
     .await;

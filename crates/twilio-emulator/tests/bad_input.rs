@@ -231,3 +231,65 @@ async fn pipelined_requests_on_one_connection_are_each_answered() {
         .collect();
     assert_eq!(statuses, ["404", "200", "404", "200"]);
 }
+
+#[tokio::test]
+async fn slow_and_stalled_clients_hold_only_their_own_connection() {
+    let grace = Duration::from_millis(300);
+    let emu = Emulator::builder()
+        .shutdown_grace(grace)
+        .start()
+        .await
+        .unwrap();
+    let auth = emu.basic_auth_header();
+    // Slowloris: a request head trickled a few bytes at a time and never finished, plus a
+    // connection that announces a body and stalls in the middle of it.
+    let mut slow = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    let mut stalled_body = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    stalled_body
+        .write_all(
+            format!(
+                "POST /v1/SafeList/Numbers HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nPhone"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    for chunk in [
+        &b"GET /v1/Cre"[..],
+        b"dentials/AWS HT",
+        b"TP/1.1\r\nHost: x\r\n",
+    ] {
+        slow.write_all(chunk).await.unwrap();
+        // Meanwhile every other client is served at once.
+        let (status, body) = raw(
+            &emu,
+            &request(
+                "GET",
+                "/v1/Credentials/AWS",
+                &[("Authorization", &auth)],
+                b"",
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert!(emu.snapshot().safelist().is_empty());
+
+    // Shutdown waits out its grace period for the half-sent requests, then closes them:
+    // it finishes, and both stalled clients see their connection end.
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), emu.shutdown())
+        .await
+        .expect("shutdown finishes despite stalled clients");
+    assert!(started.elapsed() >= grace);
+    for mut tcp in [slow, stalled_body] {
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(1), tcp.read_to_end(&mut out)).await;
+        assert!(read.is_ok(), "connection left open after shutdown");
+    }
+}
