@@ -15,6 +15,7 @@ struct Log {
     promoted_tokens: Vec<String>,
     created_credentials: Vec<String>,
     deleted_credentials: Vec<String>,
+    deleted_secondaries: usize,
     statuses: HashMap<u16, usize>,
 }
 
@@ -116,7 +117,8 @@ async fn mixed_concurrent_requests_keep_state_consistent() {
                     (7 | 8, 200) => log
                         .promoted_tokens
                         .push(resp.json()["auth_token"].as_str().unwrap().to_owned()),
-                    (0 | 1 | 3, 200) | (6, 204 | 404) | (7 | 8, 404) => {}
+                    (6, 204) => log.deleted_secondaries += 1,
+                    (0 | 1 | 3, 200) | (6, 404) | (7 | 8, 404) => {}
                     (9, 200 | 401) => {}
                     other => panic!("unexpected {other:?} for {method} {path}: {:?}", resp.body),
                 }
@@ -131,6 +133,7 @@ async fn mixed_concurrent_requests_keep_state_consistent() {
         all.promoted_tokens.extend(log.promoted_tokens);
         all.created_credentials.extend(log.created_credentials);
         all.deleted_credentials.extend(log.deleted_credentials);
+        all.deleted_secondaries += log.deleted_secondaries;
         for (status, n) in log.statuses {
             *all.statuses.entry(status).or_default() += n;
         }
@@ -162,6 +165,16 @@ async fn mixed_concurrent_requests_keep_state_consistent() {
         )
         .await;
     assert!(resp.status == 204 || resp.status == 404);
+    let final_delete = usize::from(resp.status == 204);
+
+    // Every token change that answered success happened exactly once (none suppressed the
+    // e-mail), and nothing else changed a token.
+    let changes = all.created_tokens.len()
+        + all.deleted_secondaries
+        + all.promoted_tokens.len()
+        + final_delete;
+    assert_eq!(emu.email_notifications(), changes as u64);
+    assert!(emu.secondary_auth_token().is_none());
     let primary = emu.auth_token().expose_secret().to_owned();
     assert!(promoted.contains(&primary));
     let mut working = Vec::new();
