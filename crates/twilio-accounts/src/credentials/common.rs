@@ -1,5 +1,6 @@
 //! Request building shared by the AWS and public-key credential operations (same shapes,
-//! different paths and create parameter).
+//! different paths and create parameter): pure functions from parameters to a request, called
+//! by the builders that [`credential_resource!`](super::resource) generates.
 
 use bytes::Bytes;
 use http::{Method, Request};
@@ -9,15 +10,10 @@ use crate::error::Error;
 use crate::form::Form;
 use crate::request;
 
-/// `/v1/Credentials/AWS`.
-pub(crate) const AWS_PATH: &str = "/v1/Credentials/AWS";
-/// `/v1/Credentials/PublicKeys`.
-pub(crate) const PUBLIC_KEY_PATH: &str = "/v1/Credentials/PublicKeys";
-
 /// Twilio's documented maximum for `FriendlyName`.
 const MAX_FRIENDLY_NAME: usize = 64;
 
-pub(crate) fn instance_path(base: &str, sid: &CredentialSid) -> String {
+fn instance_path(base: &str, sid: &CredentialSid) -> String {
     format!("{base}/{sid}")
 }
 

@@ -9,6 +9,8 @@
 //! # Ok(()) }
 //! ```
 
+mod resource;
+
 pub mod aws;
 mod aws_credentials;
 mod common;
@@ -199,5 +201,44 @@ mod tests {
             .build_request()
             .unwrap_err();
         assert!(e.to_string().contains("friendly_name"));
+    }
+
+    #[test]
+    fn list_requests() {
+        let aws = client().credentials().aws().list();
+        let public_key = client().credentials().public_key().list();
+        for (r, path) in [
+            (aws.build_request(), "/v1/Credentials/AWS"),
+            (public_key.build_request(), "/v1/Credentials/PublicKeys"),
+        ] {
+            let r = r.unwrap();
+            assert_eq!(r.method(), http::Method::GET);
+            assert_eq!(r.uri(), path);
+            assert_no_body(&r);
+        }
+        let aws = client().credentials().aws().list();
+        let public_key = client().credentials().public_key().list();
+        for r in [
+            aws.page_size(20).page(3).page_token("PA1").build_request(),
+            public_key
+                .page_size(20)
+                .page(3)
+                .page_token("PA1")
+                .build_request(),
+        ] {
+            assert_eq!(
+                query(&r.unwrap()),
+                pairs(&[("PageSize", "20"), ("Page", "3"), ("PageToken", "PA1")])
+            );
+        }
+    }
+
+    #[test]
+    fn list_page_size_is_checked() {
+        let aws = client().credentials().aws().list().page_size(0);
+        let public_key = client().credentials().public_key().list().page_size(1001);
+        for e in [aws.build_request(), public_key.build_request()] {
+            assert!(e.unwrap_err().to_string().contains("1000"));
+        }
     }
 }

@@ -7,61 +7,28 @@ use super::{Decode, Page};
 use crate::decode::Fields;
 use crate::error::DecodeError;
 
-/// An AWS credential stored at Twilio (`/v1/Credentials/AWS`). The AWS secret itself is never
-/// returned.
-///
-/// ```
-/// use twilio_accounts::model::CredentialAws;
-///
-/// let c = CredentialAws::from_json(br#"{"sid":"CRaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","friendly_name":"ci"}"#)?;
-/// assert_eq!(c.friendly_name.as_deref(), Some("ci"));
-/// # Ok::<(), twilio_accounts::DecodeError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CredentialAws {
-    /// The SID of the credential (`CR…`).
-    pub sid: Option<CredentialSid>,
-    /// The account that created the credential.
-    pub account_sid: Option<AccountSid>,
-    /// The name given to the credential.
-    pub friendly_name: Option<String>,
-    /// When the credential was created.
-    pub date_created: Option<OffsetDateTime>,
-    /// When the credential was last updated.
-    pub date_updated: Option<OffsetDateTime>,
-    /// The URL of this resource.
-    pub url: Option<String>,
-}
+/// Both credential kinds have the same record shape; this writes the struct (with the docs
+/// given) and its decoders once for both.
+macro_rules! credential_model {
+    ($(#[$attr:meta])* $ty:ident) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub struct $ty {
+            /// The SID of the credential (`CR…`).
+            pub sid: Option<CredentialSid>,
+            /// The account that created the credential.
+            pub account_sid: Option<AccountSid>,
+            /// The name given to the credential.
+            pub friendly_name: Option<String>,
+            /// When the credential was created.
+            pub date_created: Option<OffsetDateTime>,
+            /// When the credential was last updated.
+            pub date_updated: Option<OffsetDateTime>,
+            /// The URL of this resource.
+            pub url: Option<String>,
+        }
 
-/// A public key stored at Twilio (`/v1/Credentials/PublicKeys`).
-///
-/// ```
-/// use twilio_accounts::model::CredentialPublicKey;
-///
-/// let c = CredentialPublicKey::from_json(br#"{"sid":"CRaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#)?;
-/// assert!(c.sid.is_some());
-/// # Ok::<(), twilio_accounts::DecodeError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CredentialPublicKey {
-    /// The SID of the credential (`CR…`).
-    pub sid: Option<CredentialSid>,
-    /// The account that created the credential.
-    pub account_sid: Option<AccountSid>,
-    /// The name given to the credential.
-    pub friendly_name: Option<String>,
-    /// When the credential was created.
-    pub date_created: Option<OffsetDateTime>,
-    /// When the credential was last updated.
-    pub date_updated: Option<OffsetDateTime>,
-    /// The URL of this resource.
-    pub url: Option<String>,
-}
-
-macro_rules! credential_impls {
-    ($ty:ident) => {
         impl $ty {
             /// Decodes a response body.
             ///
@@ -103,5 +70,29 @@ macro_rules! credential_impls {
     };
 }
 
-credential_impls!(CredentialAws);
-credential_impls!(CredentialPublicKey);
+credential_model! {
+    /// An AWS credential stored at Twilio (`/v1/Credentials/AWS`). The AWS secret itself is never
+    /// returned.
+    ///
+    /// ```
+    /// use twilio_accounts::model::CredentialAws;
+    ///
+    /// let c = CredentialAws::from_json(br#"{"sid":"CRaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","friendly_name":"ci"}"#)?;
+    /// assert_eq!(c.friendly_name.as_deref(), Some("ci"));
+    /// # Ok::<(), twilio_accounts::DecodeError>(())
+    /// ```
+    CredentialAws
+}
+
+credential_model! {
+    /// A public key stored at Twilio (`/v1/Credentials/PublicKeys`).
+    ///
+    /// ```
+    /// use twilio_accounts::model::CredentialPublicKey;
+    ///
+    /// let c = CredentialPublicKey::from_json(br#"{"sid":"CRaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#)?;
+    /// assert!(c.sid.is_some());
+    /// # Ok::<(), twilio_accounts::DecodeError>(())
+    /// ```
+    CredentialPublicKey
+}
