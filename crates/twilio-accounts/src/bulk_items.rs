@@ -1,14 +1,41 @@
 //! Checks and JSON encoding shared by the bulk request items (`Items`, `Permissions`): each
 //! element goes on the wire as one JSON-encoded string under a repeated form key.
 
+use bytes::Bytes;
+use http::{Method, Request};
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::form::Form;
+use crate::request;
+
+/// An element of a JSON-items parameter that can check itself before anything is sent.
+pub(crate) trait CheckedItem: Serialize {
+    /// Checks the item; the error names `items[index].field`.
+    fn check(&self, index: usize) -> Result<(), Error>;
+}
+
+/// The request of a bulk operation (`CreateBulkConsents`, `CreateBulkContacts`,
+/// `UpdateMessagingGeopermissions`): every item checked, then sent as `key=<json>` form fields.
+/// `field` is the argument's name in errors (`items`, `permissions`).
+pub(crate) fn json_items_request<T: CheckedItem>(
+    method: Method,
+    path: &str,
+    key: &'static str,
+    field: &'static str,
+    items: &[T],
+) -> Result<Request<Bytes>, Error> {
+    for (index, item) in items.iter().enumerate() {
+        item.check(index)?;
+    }
+    let mut body = Form::new();
+    push_json_items(&mut body, key, field, items)?;
+    request::build(method, path, &Form::new(), &body)
+}
 
 /// Appends every item as `key=<json>`; an empty list is refused (the parameter is required).
 /// No upper bound is enforced here: Twilio's limit is not in the spec, so the server says.
-pub(crate) fn push_json_items<T: Serialize>(
+fn push_json_items<T: Serialize>(
     form: &mut Form,
     key: &'static str,
     field: &'static str,
@@ -29,7 +56,23 @@ pub(crate) fn push_json_items<T: Serialize>(
     Ok(())
 }
 
-/// A required text field of an item: not blank, no control characters.
-pub(crate) fn check_item_text(field: &'static str, value: &str) -> Result<(), Error> {
-    crate::request::check_text(field, value, false)
+/// Checks the required text fields of item `index` of the argument `list`: none blank, none
+/// with control characters. The error names the place, as in `items[2].zip_code`.
+pub(crate) fn check_item_fields(
+    list: &str,
+    index: usize,
+    fields: &[(&'static str, &str)],
+) -> Result<(), Error> {
+    for &(name, value) in fields {
+        if let Err(error) = request::check_text(name, value, false) {
+            let Error::Build(problem) = &error else {
+                return Err(error);
+            };
+            return Err(Error::invalid_argument(
+                format!("{list}[{index}].{name}"),
+                problem.reason().to_owned(),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -4,12 +4,11 @@ use bytes::Bytes;
 use http::{Method, Request};
 
 use super::ConsentItem;
-use crate::bulk_items::push_json_items;
+use crate::bulk_items::json_items_request;
 use crate::client::Client;
 use crate::error::Error;
-use crate::form::Form;
 use crate::model::BulkConsents;
-use crate::{request, response};
+use crate::response;
 
 /// Upserts consents in bulk. From `client.bulk_consents().create(items)`.
 ///
@@ -37,12 +36,13 @@ impl CreateBulkConsents {
     }
 
     pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        for (i, item) in self.items.iter().enumerate() {
-            item.check(i)?;
-        }
-        let mut body = Form::new();
-        push_json_items(&mut body, "Items", "items", &self.items)?;
-        request::build(Method::POST, "/v1/Consents/Bulk", &Form::new(), &body)
+        json_items_request(
+            Method::POST,
+            "/v1/Consents/Bulk",
+            "Items",
+            "items",
+            &self.items,
+        )
     }
 
     /// Sends the request. Per-item outcomes are in

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::bulk_items::check_item_text;
+use crate::bulk_items::{CheckedItem, check_item_fields};
 use crate::error::Error;
 
 /// One contact's consent, sent as a JSON object in an `Items` form field.
@@ -104,20 +104,21 @@ impl ConsentItem {
     pub fn date_of_consent_value(&self) -> Option<OffsetDateTime> {
         self.date_of_consent
     }
+}
 
-    pub(crate) fn check(&self, index: usize) -> Result<(), Error> {
-        let located = |e: Error| match e {
-            Error::Build(b) => Error::invalid_argument(
-                format!("items[{index}].{}", b.field().unwrap_or("")),
-                b.reason().to_owned(),
-            ),
-            other => other,
-        };
-        check_item_text("contact_id", &self.contact_id).map_err(located)?;
-        check_item_text("correlation_id", &self.correlation_id).map_err(located)?;
-        check_item_text("sender_id", &self.sender_id).map_err(located)?;
-        check_item_text("status", self.status.as_str()).map_err(located)?;
-        check_item_text("source", self.source.as_str()).map_err(located)
+impl CheckedItem for ConsentItem {
+    fn check(&self, index: usize) -> Result<(), Error> {
+        check_item_fields(
+            "items",
+            index,
+            &[
+                ("contact_id", &self.contact_id),
+                ("correlation_id", &self.correlation_id),
+                ("sender_id", &self.sender_id),
+                ("status", self.status.as_str()),
+                ("source", self.source.as_str()),
+            ],
+        )
     }
 }
 

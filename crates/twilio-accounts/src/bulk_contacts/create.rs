@@ -4,12 +4,11 @@ use bytes::Bytes;
 use http::{Method, Request};
 
 use super::ContactItem;
-use crate::bulk_items::push_json_items;
+use crate::bulk_items::json_items_request;
 use crate::client::Client;
 use crate::error::Error;
-use crate::form::Form;
 use crate::model::BulkContacts;
-use crate::{request, response};
+use crate::response;
 
 /// Upserts contacts in bulk. From `client.bulk_contacts().create(items)`.
 ///
@@ -34,12 +33,13 @@ impl CreateBulkContacts {
     }
 
     pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        for (i, item) in self.items.iter().enumerate() {
-            item.check(i)?;
-        }
-        let mut body = Form::new();
-        push_json_items(&mut body, "Items", "items", &self.items)?;
-        request::build(Method::POST, "/v1/Contacts/Bulk", &Form::new(), &body)
+        json_items_request(
+            Method::POST,
+            "/v1/Contacts/Bulk",
+            "Items",
+            "items",
+            &self.items,
+        )
     }
 
     /// Sends the request. Per-item outcomes are in [`BulkContacts::item_results`].

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::bulk_items::check_item_text;
+use crate::bulk_items::{CheckedItem, check_item_fields};
 use crate::error::Error;
 
 /// One contact, sent as a JSON object in an `Items` form field.
@@ -61,22 +61,20 @@ impl ContactItem {
     pub fn zip_code(&self) -> &str {
         &self.zip_code
     }
+}
 
-    pub(crate) fn check(&self, index: usize) -> Result<(), Error> {
-        for (name, value) in [
-            ("contact_id", &self.contact_id),
-            ("correlation_id", &self.correlation_id),
-            ("country_iso_code", &self.country_iso_code),
-            ("zip_code", &self.zip_code),
-        ] {
-            if let Err(Error::Build(b)) = check_item_text(name, value) {
-                return Err(Error::invalid_argument(
-                    format!("items[{index}].{name}"),
-                    b.reason().to_owned(),
-                ));
-            }
-        }
-        Ok(())
+impl CheckedItem for ContactItem {
+    fn check(&self, index: usize) -> Result<(), Error> {
+        check_item_fields(
+            "items",
+            index,
+            &[
+                ("contact_id", &self.contact_id),
+                ("correlation_id", &self.correlation_id),
+                ("country_iso_code", &self.country_iso_code),
+                ("zip_code", &self.zip_code),
+            ],
+        )
     }
 }
 

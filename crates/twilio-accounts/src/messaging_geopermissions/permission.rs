@@ -2,7 +2,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::bulk_items::check_item_text;
+use crate::bulk_items::{CheckedItem, check_item_fields};
 use crate::error::Error;
 use crate::model::GeoPermissionType;
 
@@ -58,20 +58,18 @@ impl GeoPermissionUpdate {
     pub fn enabled(&self) -> bool {
         self.enabled
     }
+}
 
-    pub(crate) fn check(&self, index: usize) -> Result<(), Error> {
-        for (name, value) in [
-            ("country_code", self.country_code.as_str()),
-            ("type", self.permission_type.as_str()),
-        ] {
-            if let Err(Error::Build(b)) = check_item_text(name, value) {
-                return Err(Error::invalid_argument(
-                    format!("permissions[{index}].{name}"),
-                    b.reason().to_owned(),
-                ));
-            }
-        }
-        Ok(())
+impl CheckedItem for GeoPermissionUpdate {
+    fn check(&self, index: usize) -> Result<(), Error> {
+        check_item_fields(
+            "permissions",
+            index,
+            &[
+                ("country_code", self.country_code.as_str()),
+                ("type", self.permission_type.as_str()),
+            ],
+        )
     }
 }
 

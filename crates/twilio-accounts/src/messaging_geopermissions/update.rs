@@ -4,12 +4,11 @@ use bytes::Bytes;
 use http::{Method, Request};
 
 use super::GeoPermissionUpdate;
-use crate::bulk_items::push_json_items;
+use crate::bulk_items::json_items_request;
 use crate::client::Client;
 use crate::error::Error;
-use crate::form::Form;
 use crate::model::MessagingGeopermissions;
-use crate::{request, response};
+use crate::response;
 
 /// Updates messaging geo permissions. From
 /// `client.messaging_geopermissions().update(permissions)`.
@@ -45,12 +44,13 @@ impl UpdateMessagingGeopermissions {
     }
 
     pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        for (i, p) in self.permissions.iter().enumerate() {
-            p.check(i)?;
-        }
-        let mut body = Form::new();
-        push_json_items(&mut body, "Permissions", "permissions", &self.permissions)?;
-        request::build(Method::PATCH, super::PATH, &Form::new(), &body)
+        json_items_request(
+            Method::PATCH,
+            super::PATH,
+            "Permissions",
+            "permissions",
+            &self.permissions,
+        )
     }
 
     /// Sends the request. Per-country outcomes are in
