@@ -17,10 +17,26 @@ pub use promotion_update::UpdateAuthTokenPromotion;
 pub use secondary_create::CreateSecondaryAuthToken;
 pub use secondary_delete::DeleteSecondaryAuthToken;
 
-use crate::client::Client;
+use bytes::Bytes;
+use http::{Method, Request};
 
-/// The name of the optional flag shared by the three operations.
-const SUPPRESS: &str = "SuppressEmailNotification";
+use crate::client::Client;
+use crate::error::Error;
+use crate::form::Form;
+use crate::request::{self, ParamsIn};
+
+/// The request of each of the three operations: their only parameter is the optional
+/// `SuppressEmailNotification` flag, sent only when set, in the place the spec gives it.
+fn suppress_email_request(
+    method: Method,
+    path: &str,
+    suppress_email_notification: Option<bool>,
+    place: ParamsIn,
+) -> Result<Request<Bytes>, Error> {
+    let mut params = Form::new();
+    params.push_bool("SuppressEmailNotification", suppress_email_notification);
+    request::build_with(method, path, &params, place)
+}
 
 /// The secondary Auth Token, from [`Client::secondary_auth_token`].
 ///

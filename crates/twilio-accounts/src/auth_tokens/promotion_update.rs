@@ -5,9 +5,9 @@ use http::{Method, Request};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::form::Form;
 use crate::model::AuthTokenPromotion;
-use crate::{request, response};
+use crate::request::ParamsIn;
+use crate::response;
 
 /// Promotes the secondary Auth Token to primary. From `client.auth_token_promotion().update()`.
 ///
@@ -48,9 +48,12 @@ impl UpdateAuthTokenPromotion {
     }
 
     pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        let mut body = Form::new();
-        body.push_bool(super::SUPPRESS, self.suppress_email_notification);
-        request::build(Method::POST, "/v1/AuthTokens/Promote", &Form::new(), &body)
+        super::suppress_email_request(
+            Method::POST,
+            "/v1/AuthTokens/Promote",
+            self.suppress_email_notification,
+            ParamsIn::Body,
+        )
     }
 
     /// Sends the request.

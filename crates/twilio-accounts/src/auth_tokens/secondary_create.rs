@@ -5,9 +5,9 @@ use http::{Method, Request};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::form::Form;
 use crate::model::SecondaryAuthToken;
-use crate::{request, response};
+use crate::request::ParamsIn;
+use crate::response;
 
 /// Creates a secondary Auth Token. From `client.secondary_auth_token().create()`.
 ///
@@ -46,13 +46,11 @@ impl CreateSecondaryAuthToken {
     }
 
     pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        let mut body = Form::new();
-        body.push_bool(super::SUPPRESS, self.suppress_email_notification);
-        request::build(
+        super::suppress_email_request(
             Method::POST,
             "/v1/AuthTokens/Secondary",
-            &Form::new(),
-            &body,
+            self.suppress_email_notification,
+            ParamsIn::Body,
         )
     }
 

@@ -5,8 +5,8 @@ use http::{Method, Request};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::form::Form;
-use crate::{request, response};
+use crate::request::ParamsIn;
+use crate::response;
 
 /// Deletes the secondary Auth Token. From `client.secondary_auth_token().delete()`.
 ///
@@ -44,13 +44,11 @@ impl DeleteSecondaryAuthToken {
     }
 
     pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        let mut query = Form::new();
-        query.push_bool(super::SUPPRESS, self.suppress_email_notification);
-        request::build(
+        super::suppress_email_request(
             Method::DELETE,
             "/v1/AuthTokens/Secondary",
-            &query,
-            &Form::new(),
+            self.suppress_email_notification,
+            ParamsIn::Query,
         )
     }
 

@@ -5,9 +5,9 @@ use http::{Method, Request};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::form::Form;
 use crate::model::Safelist;
-use crate::{request, response};
+use crate::request::ParamsIn;
+use crate::response;
 
 /// Adds a number or 1k prefix to the SafeList. From `client.safelist().create(phone_number)`.
 ///
@@ -34,10 +34,7 @@ impl CreateSafelist {
     }
 
     pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        super::check_phone_number(&self.phone_number)?;
-        let mut body = Form::new();
-        body.push("PhoneNumber", self.phone_number.as_str());
-        request::build(Method::POST, super::PATH, &Form::new(), &body)
+        super::phone_number_request(Method::POST, &self.phone_number, ParamsIn::Body)
     }
 
     /// Sends the request.

@@ -5,8 +5,8 @@ use http::{Method, Request};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::form::Form;
-use crate::{request, response};
+use crate::request::ParamsIn;
+use crate::response;
 
 /// Removes a number or prefix from the SafeList. From `client.safelist().delete(phone_number)`.
 ///
@@ -33,10 +33,7 @@ impl DeleteSafelist {
     }
 
     pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        super::check_phone_number(&self.phone_number)?;
-        let mut query = Form::new();
-        query.push("PhoneNumber", self.phone_number.as_str());
-        request::build(Method::DELETE, super::PATH, &query, &Form::new())
+        super::phone_number_request(Method::DELETE, &self.phone_number, ParamsIn::Query)
     }
 
     /// Sends the request; `Ok(())` on `204 No Content`.

@@ -5,9 +5,9 @@ use http::{Method, Request};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::form::Form;
 use crate::model::Safelist;
-use crate::{request, response};
+use crate::request::ParamsIn;
+use crate::response;
 
 /// Checks whether a number or prefix is on the SafeList (an [`Error::Api`] with status 404 when it is not). From `client.safelist().fetch(phone_number)`.
 ///
@@ -34,10 +34,7 @@ impl FetchSafelist {
     }
 
     pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        super::check_phone_number(&self.phone_number)?;
-        let mut query = Form::new();
-        query.push("PhoneNumber", self.phone_number.as_str());
-        request::build(Method::GET, super::PATH, &query, &Form::new())
+        super::phone_number_request(Method::GET, &self.phone_number, ParamsIn::Query)
     }
 
     /// Sends the request.

@@ -17,8 +17,13 @@ pub use create::CreateSafelist;
 pub use delete::DeleteSafelist;
 pub use fetch::FetchSafelist;
 
+use bytes::Bytes;
+use http::{Method, Request};
+
 use crate::client::Client;
 use crate::error::Error;
+use crate::form::Form;
+use crate::request::{self, ParamsIn};
 
 /// `/v1/SafeList/Numbers`.
 const PATH: &str = "/v1/SafeList/Numbers";
@@ -33,6 +38,19 @@ fn check_phone_number(value: &str) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// The request of each of the three operations: the checked phone number as `PhoneNumber`,
+/// in the place the spec gives it (form body on create, query on fetch and delete).
+fn phone_number_request(
+    method: Method,
+    phone_number: &str,
+    place: ParamsIn,
+) -> Result<Request<Bytes>, Error> {
+    check_phone_number(phone_number)?;
+    let mut params = Form::new();
+    params.push("PhoneNumber", phone_number);
+    request::build_with(method, PATH, &params, place)
 }
 
 /// The SafeList, from [`Client::safelist`].
