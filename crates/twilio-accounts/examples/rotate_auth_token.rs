@@ -204,7 +204,7 @@ async fn emulated() -> ExitCode {
     if ok {
         println!("\ndone: the account's Auth Token was rotated and the old token no longer works.");
         println!(
-            "To rotate a real account: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and run this again."
+            "To rotate a real account: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN; running this again then explains the --live flag."
         );
         ExitCode::SUCCESS
     } else {
