@@ -154,7 +154,13 @@ mod tests {
     fn err(vars: &[(&str, &str)]) -> (Option<String>, String, String) {
         let e = read(env(vars)).unwrap_err();
         let Error::Build(b) = &e else { panic!("{e:?}") };
-        let text = format!("{e} {e:?}");
+        // The message, the Debug form and every cause in the source chain.
+        let mut text = format!("{e} {e:?}");
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            text.push_str(&format!(" {c} {c:?}"));
+            cause = c.source();
+        }
         assert!(!text.contains(SECRET), "secret leaked: {text}");
         (b.field().map(str::to_owned), e.to_string(), text)
     }
@@ -228,6 +234,16 @@ mod tests {
         assert!(!text.contains("with space"));
         let (field, _, _) = err(&[(ACCOUNT_SID, AC), (API_KEY, SK), (API_SECRET, bad)]);
         assert_eq!(field.as_deref(), Some(API_SECRET));
+    }
+
+    #[test]
+    fn a_secret_in_a_sid_variable_is_not_echoed() {
+        // Swapped variables: the token lands where a SID is expected.
+        let (field, display, _) = err(&[(ACCOUNT_SID, SECRET), (AUTH_TOKEN, AC)]);
+        assert_eq!(field.as_deref(), Some(ACCOUNT_SID));
+        assert!(display.contains("Account SID"), "{display}");
+        let (field, _, _) = err(&[(ACCOUNT_SID, AC), (API_KEY, SECRET), (API_SECRET, SK)]);
+        assert_eq!(field.as_deref(), Some(API_KEY));
     }
 
     #[test]

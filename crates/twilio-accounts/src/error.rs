@@ -560,4 +560,147 @@ mod tests {
         assert!(!err.to_string().contains("secret-ish"));
         assert!(err.source().is_some());
     }
+
+    /// `status()`, `code()` and `is_retryable()` for every variant, in one table.
+    #[test]
+    fn accessors_answer_for_every_variant() {
+        let api = |status: StatusCode, code: Option<u32>| {
+            Error::Api(ApiError {
+                status,
+                code,
+                message: None,
+                more_info: None,
+                details: None,
+                request_id: None,
+            })
+        };
+        let unexpected = |status: StatusCode| {
+            Error::UnexpectedResponse(UnexpectedResponse {
+                status,
+                content_type: Some("text/html".into()),
+                snippet: String::new(),
+                request_id: None,
+            })
+        };
+        let mut decode = DecodeError::new(Some("sid".into()), "bad");
+        decode.status = Some(StatusCode::OK);
+        let transport = |e: TransportError| Error::Transport(e);
+        let cases: Vec<(&str, Error, Option<u16>, Option<u32>, bool)> = vec![
+            (
+                "build",
+                Error::invalid_argument("x", "bad"),
+                None,
+                None,
+                false,
+            ),
+            (
+                "transport connect",
+                transport(TransportError::connect("refused")),
+                None,
+                None,
+                true,
+            ),
+            (
+                "transport io",
+                transport(TransportError::io("reset")),
+                None,
+                None,
+                true,
+            ),
+            (
+                "transport other",
+                transport(TransportError::other("tls")),
+                None,
+                None,
+                false,
+            ),
+            (
+                "api 400",
+                api(StatusCode::BAD_REQUEST, Some(20001)),
+                Some(400),
+                Some(20001),
+                false,
+            ),
+            (
+                "api 404",
+                api(StatusCode::NOT_FOUND, Some(20404)),
+                Some(404),
+                Some(20404),
+                false,
+            ),
+            (
+                "api 429",
+                api(StatusCode::TOO_MANY_REQUESTS, None),
+                Some(429),
+                None,
+                true,
+            ),
+            (
+                "api 500",
+                api(StatusCode::INTERNAL_SERVER_ERROR, None),
+                Some(500),
+                None,
+                true,
+            ),
+            (
+                "api 501",
+                api(StatusCode::NOT_IMPLEMENTED, None),
+                Some(501),
+                None,
+                false,
+            ),
+            (
+                "api 503",
+                api(StatusCode::SERVICE_UNAVAILABLE, Some(20503)),
+                Some(503),
+                Some(20503),
+                true,
+            ),
+            (
+                "unexpected 502",
+                unexpected(StatusCode::BAD_GATEWAY),
+                Some(502),
+                None,
+                true,
+            ),
+            (
+                "unexpected 504",
+                unexpected(StatusCode::GATEWAY_TIMEOUT),
+                Some(504),
+                None,
+                true,
+            ),
+            (
+                "unexpected 403",
+                unexpected(StatusCode::FORBIDDEN),
+                Some(403),
+                None,
+                false,
+            ),
+            ("decode", Error::Decode(decode), Some(200), None, false),
+            (
+                "workflow without cause",
+                Error::workflow("create", "stopped", None),
+                None,
+                None,
+                false,
+            ),
+            (
+                "workflow over an API error",
+                Error::workflow(
+                    "promote",
+                    "stopped",
+                    Some(api(StatusCode::TOO_MANY_REQUESTS, Some(20429))),
+                ),
+                Some(429),
+                Some(20429),
+                true,
+            ),
+        ];
+        for (name, err, status, code, retryable) in cases {
+            assert_eq!(err.status().map(|s| s.as_u16()), status, "{name}: status");
+            assert_eq!(err.code(), code, "{name}: code");
+            assert_eq!(err.is_retryable(), retryable, "{name}: is_retryable");
+        }
+    }
 }
