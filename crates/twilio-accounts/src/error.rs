@@ -585,7 +585,7 @@ mod tests {
         let mut decode = DecodeError::new(Some("sid".into()), "bad");
         decode.status = Some(StatusCode::OK);
         let transport = |e: TransportError| Error::Transport(e);
-        let cases: Vec<(&str, Error, Option<u16>, Option<u32>, bool)> = vec![
+        let cases = vec![
             (
                 "build",
                 Error::invalid_argument("x", "bad"),
