@@ -686,7 +686,15 @@ fn item_result(item: &Map<String, Value>, code: u32, errors: Vec<&'static str>) 
     })
 }
 
-fn bulk_consents(account: &mut Account, form: &Params) -> Result<Reply, ApiError> {
+/// The shape both bulk operations share: parse `Items`, check each item's `contact_id` and
+/// `correlation_id`, let `check_and_store` check the rest of the item (pushing error
+/// messages) and store it when everything is valid, and answer one result per item with
+/// `error_code` 0, or `error_code` when the item had errors.
+fn bulk(
+    form: &Params,
+    error_code: u32,
+    mut check_and_store: impl FnMut(&Map<String, Value>, Option<&str>, &mut Vec<&'static str>),
+) -> Result<Reply, ApiError> {
     let items = json_objects(form, "Items", MAX_BULK_ITEMS)?;
     let mut results = Vec::with_capacity(items.len());
     for item in &items {
@@ -698,6 +706,31 @@ fn bulk_consents(account: &mut Account, form: &Params) -> Result<Reply, ApiError
         if !valid_correlation_id(item) {
             errors.push("INVALID_CORRELATION_ID");
         }
+        check_and_store(item, contact, &mut errors);
+        results.push(item_result(item, error_code, errors));
+    }
+    Ok(Reply::json(
+        StatusCode::CREATED,
+        &json!({ "items": results }),
+    ))
+}
+
+/// An optional string field: absent or `null` is `Ok(None)`; a string that `valid` accepts is
+/// `Ok(Some(normalised))`; anything else is `Err(())`.
+fn optional_str(
+    item: &Map<String, Value>,
+    key: &str,
+    valid: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, ()> {
+    match item.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => valid(s).map(Some).ok_or(()),
+        Some(_) => Err(()),
+    }
+}
+
+fn bulk_consents(account: &mut Account, form: &Params) -> Result<Reply, ApiError> {
+    bulk(form, 30646, |item, contact, errors| {
         let sender = str_field(item, "sender_id").filter(|s| {
             is_sid(s, "MG")
                 || is_e164(s)
@@ -719,13 +752,11 @@ fn bulk_consents(account: &mut Account, form: &Params) -> Result<Reply, ApiError
         if source.is_none() {
             errors.push("INVALID_SOURCE");
         }
-        let date = match item.get("date_of_consent") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if OffsetDateTime::parse(s, &Rfc3339).is_ok() => {
-                Ok(Some(s.clone()))
-            }
-            Some(_) => Err(()),
-        };
+        let date = optional_str(item, "date_of_consent", |s| {
+            OffsetDateTime::parse(s, &Rfc3339)
+                .ok()
+                .map(|_| s.to_owned())
+        });
         if date.is_err() {
             errors.push("INVALID_DATE_OF_CONSENT");
         }
@@ -741,49 +772,24 @@ fn bulk_consents(account: &mut Account, form: &Params) -> Result<Reply, ApiError
                 },
             );
         }
-        results.push(item_result(item, 30646, errors));
-    }
-    Ok(Reply::json(
-        StatusCode::CREATED,
-        &json!({ "items": results }),
-    ))
+    })
 }
 
 fn bulk_contacts(account: &mut Account, form: &Params) -> Result<Reply, ApiError> {
-    let items = json_objects(form, "Items", MAX_BULK_ITEMS)?;
-    let mut results = Vec::with_capacity(items.len());
-    for item in &items {
-        let mut errors = Vec::new();
-        let contact = str_field(item, "contact_id").filter(|c| is_e164(c));
-        if contact.is_none() {
-            errors.push("INVALID_CONTACT_ID");
-        }
-        if !valid_correlation_id(item) {
-            errors.push("INVALID_CORRELATION_ID");
-        }
-        let country = match item.get("country_iso_code") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s))
-                if s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic()) =>
-            {
-                Ok(Some(s.to_ascii_uppercase()))
-            }
-            Some(_) => Err(()),
-        };
+    bulk(form, 30647, |item, contact, errors| {
+        let country = optional_str(item, "country_iso_code", |s| {
+            (s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic()))
+                .then(|| s.to_ascii_uppercase())
+        });
         if country.is_err() {
             errors.push("INVALID_COUNTRY_ISO_CODE");
         }
-        let zip = match item.get("zip_code") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s))
-                if (1..=16).contains(&s.len())
-                    && s.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-') =>
-            {
-                Ok(Some(s.clone()))
-            }
-            Some(_) => Err(()),
-        };
+        let zip = optional_str(item, "zip_code", |s| {
+            ((1..=16).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-'))
+            .then(|| s.to_owned())
+        });
         if zip.is_err() {
             errors.push("INVALID_ZIP_CODE");
         }
@@ -798,12 +804,7 @@ fn bulk_contacts(account: &mut Account, form: &Params) -> Result<Reply, ApiError
                 },
             );
         }
-        results.push(item_result(item, 30647, errors));
-    }
-    Ok(Reply::json(
-        StatusCode::CREATED,
-        &json!({ "items": results }),
-    ))
+    })
 }
 
 fn fetch_geo(account: &mut Account, query: &Params) -> Result<Reply, ApiError> {

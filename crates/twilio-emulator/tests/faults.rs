@@ -219,103 +219,64 @@ async fn reset_at_a_rate_keeps_the_server_healthy() {
     emu.faults().clear();
     assert_eq!(emu.faults().pending(), 0);
     let mut conn = Conn::open(emu.local_addr()).await;
-    assert_eq!(
-        conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(conn.get("/v1/Credentials/AWS", &auth).await.status, 200);
     assert_eq!(emu.request_count(), 61);
 }
 
-#[tokio::test]
-async fn propagation_delay_keeps_a_new_secondary_from_authenticating() {
+/// An emulator with `delay` as propagation delay and a freshly created secondary token;
+/// returns it with the Basic auth of that token.
+async fn with_new_secondary(delay: Duration) -> (Env, String) {
     let emu = Emulator::builder()
-        .propagation_delay(Duration::from_secs(3600))
+        .propagation_delay(delay)
         .start()
         .await
         .unwrap();
     let env = Env { emu };
-    let sid = env.emu.account_sid();
     let created = env.post("/v1/AuthTokens/Secondary", "").await.json();
-    let token = created["secondary_auth_token"].as_str().unwrap().to_owned();
+    let token = created["secondary_auth_token"].as_str().unwrap();
+    let auth = basic(env.emu.account_sid().as_str(), token);
+    (env, auth)
+}
+
+#[tokio::test]
+async fn propagation_delay_keeps_a_new_secondary_from_authenticating() {
+    let (env, auth) = with_new_secondary(Duration::from_secs(3600)).await;
+    let sid = env.emu.account_sid();
     let mut conn = Conn::open(env.emu.local_addr()).await;
-    conn.send(
-        Method::GET,
-        "/v1/Credentials/AWS",
-        Some(&basic(sid.as_str(), &token)),
-        None,
-        "",
-    )
-    .await
-    .assert_error(401, 20003);
+    conn.get("/v1/Credentials/AWS", &auth)
+        .await
+        .assert_error(401, 20003);
     // Promotion still works (authenticated with the primary); the promoted token then works.
     assert_eq!(env.post("/v1/AuthTokens/Promote", "").await.status, 200);
-    let resp = conn
-        .send(
-            Method::GET,
-            "/v1/Credentials/AWS",
-            Some(&basic(sid.as_str(), &token)),
-            None,
-            "",
-        )
-        .await;
-    assert_eq!(resp.status, 200);
+    assert_eq!(conn.get("/v1/Credentials/AWS", &auth).await.status, 200);
 
     // Without a delay a new secondary works at once.
     env.emu.faults().set_propagation_delay(Duration::ZERO);
     let created = env.post("/v1/AuthTokens/Secondary", "").await.json();
     let token = created["secondary_auth_token"].as_str().unwrap().to_owned();
     let resp = conn
-        .send(
-            Method::GET,
-            "/v1/Credentials/AWS",
-            Some(&basic(sid.as_str(), &token)),
-            None,
-            "",
-        )
+        .get("/v1/Credentials/AWS", &basic(sid.as_str(), &token))
         .await;
     assert_eq!(resp.status, 200);
 }
 
 #[tokio::test(start_paused = true)]
 async fn propagation_delay_follows_a_paused_tokio_clock() {
-    let emu = Emulator::builder()
-        .propagation_delay(Duration::from_secs(60))
-        .start()
-        .await
-        .unwrap();
-    let env = Env { emu };
-    let sid = env.emu.account_sid();
-    let created = env.post("/v1/AuthTokens/Secondary", "").await.json();
-    let auth = basic(
-        sid.as_str(),
-        created["secondary_auth_token"].as_str().unwrap(),
-    );
+    let (env, auth) = with_new_secondary(Duration::from_secs(60)).await;
     let mut conn = Conn::open(env.emu.local_addr()).await;
-    conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "")
+    conn.get("/v1/Credentials/AWS", &auth)
         .await
         .assert_error(401, 20003);
     // An idle keep-alive connection survives the clock jumping ahead.
     tokio::time::sleep(Duration::from_secs(59)).await;
-    conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "")
+    conn.get("/v1/Credentials/AWS", &auth)
         .await
         .assert_error(401, 20003);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(
-        conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(conn.get("/v1/Credentials/AWS", &auth).await.status, 200);
     // Latency follows the paused clock too: a minute passes in no real time.
     env.emu.faults().set_latency(Duration::from_secs(60));
     let start = tokio::time::Instant::now();
-    assert_eq!(
-        conn.send(Method::GET, "/v1/Credentials/AWS", Some(&auth), None, "")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(conn.get("/v1/Credentials/AWS", &auth).await.status, 200);
     assert!(start.elapsed() >= Duration::from_secs(60));
 }

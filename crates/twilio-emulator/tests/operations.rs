@@ -1041,84 +1041,86 @@ async fn content_type_and_body_checks() {
     let env = Env::start().await;
     let auth = env.auth();
     let mut conn = Conn::open(env.emu.local_addr()).await;
-    let resp = conn
-        .send(
+    let phone = &b"PhoneNumber=%2B18001234567"[..];
+    // (method, path, content type, body, expected status, expected Twilio code)
+    let cases: [(Method, &str, Option<&str>, &[u8], u16, u64); 8] = [
+        (
             Method::POST,
             "/v1/SafeList/Numbers",
-            Some(&auth),
             Some("application/json"),
-            r#"{"PhoneNumber":"+18001234567"}"#,
-        )
-        .await;
-    resp.assert_error(415, 20001);
-    let resp = conn
-        .send(
+            br#"{"PhoneNumber":"+18001234567"}"#,
+            415,
+            20001,
+        ),
+        (
             Method::POST,
             "/v1/SafeList/Numbers",
-            Some(&auth),
             None,
-            "PhoneNumber=%2B18001234567",
-        )
-        .await;
-    resp.assert_error(415, 20001);
-    let resp = conn
-        .send(
+            phone,
+            415,
+            20001,
+        ),
+        (
             Method::POST,
             "/v1/SafeList/Numbers",
-            Some(&auth),
             Some("application/x-www-form-urlencoded; charset=UTF-8"),
-            "PhoneNumber=%2B18001234567",
-        )
-        .await;
-    assert_eq!(resp.status, 201);
-    // An empty body needs no content type.
-    let resp = conn
-        .send(
+            phone,
+            201,
+            0,
+        ),
+        // An empty body needs no content type.
+        (
             Method::POST,
             "/v1/AuthTokens/Secondary",
-            Some(&auth),
             Some("text/plain"),
-            "",
-        )
-        .await;
-    assert_eq!(resp.status, 201);
-    // Malformed forms.
-    conn.send(
-        Method::POST,
-        "/v1/SafeList/Numbers",
-        Some(&auth),
-        Some(FORM),
-        "PhoneNumber=%zz",
-    )
-    .await
-    .assert_error(400, 20001);
-    conn.send(
-        Method::POST,
-        "/v1/SafeList/Numbers",
-        Some(&auth),
-        Some(FORM),
-        &b"PhoneNumber=%FF%FE"[..],
-    )
-    .await
-    .assert_error(400, 20001);
-    conn.send(
-        Method::POST,
-        "/v1/SafeList/Numbers",
-        Some(&auth),
-        Some(FORM),
-        &b"PhoneNumber=\xff"[..],
-    )
-    .await
-    .assert_error(400, 20001);
-    conn.send(
-        Method::GET,
-        "/v1/SafeList/Numbers?PhoneNumber=%E0%80",
-        Some(&auth),
-        None,
-        "",
-    )
-    .await
-    .assert_error(400, 20001);
+            b"",
+            201,
+            0,
+        ),
+        // Malformed forms and queries.
+        (
+            Method::POST,
+            "/v1/SafeList/Numbers",
+            Some(FORM),
+            b"PhoneNumber=%zz",
+            400,
+            20001,
+        ),
+        (
+            Method::POST,
+            "/v1/SafeList/Numbers",
+            Some(FORM),
+            b"PhoneNumber=%FF%FE",
+            400,
+            20001,
+        ),
+        (
+            Method::POST,
+            "/v1/SafeList/Numbers",
+            Some(FORM),
+            b"PhoneNumber=\xff",
+            400,
+            20001,
+        ),
+        (
+            Method::GET,
+            "/v1/SafeList/Numbers?PhoneNumber=%E0%80",
+            None,
+            b"",
+            400,
+            20001,
+        ),
+    ];
+    for (method, path, content_type, body, status, code) in cases {
+        let resp = conn
+            .send(method, path, Some(&auth), content_type, body.to_vec())
+            .await;
+        if code == 0 {
+            assert_eq!(resp.status, status, "{path}: {:?}", resp.body);
+        } else {
+            resp.assert_error(status, code);
+        }
+    }
     // Over the limit.
     let big = vec![b'a'; twilio_emulator::DEFAULT_MAX_BODY_BYTES + 1];
     let resp = Conn::open(env.emu.local_addr())

@@ -186,6 +186,11 @@ impl Conn {
             .await
             .expect("request failed")
     }
+
+    /// An authenticated `GET` without a body.
+    pub async fn get(&mut self, path: &str, auth: &str) -> Resp {
+        self.send(Method::GET, path, Some(auth), None, "").await
+    }
 }
 
 /// A test emulator plus its current Basic credentials.
