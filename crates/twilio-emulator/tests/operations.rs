@@ -1042,8 +1042,9 @@ async fn content_type_and_body_checks() {
     let auth = env.auth();
     let mut conn = Conn::open(env.emu.local_addr()).await;
     let phone = &b"PhoneNumber=%2B18001234567"[..];
-    // (method, path, content type, body, expected status, expected Twilio code)
-    let cases: [(Method, &str, Option<&str>, &[u8], u16, u64); 8] = [
+    // (method, path, content type, body, expected status, expected Twilio code or 0)
+    type Case<'a> = (Method, &'a str, Option<&'a str>, &'a [u8], u16, u64);
+    let cases: [Case<'_>; 8] = [
         (
             Method::POST,
             "/v1/SafeList/Numbers",
