@@ -114,4 +114,40 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("items[0].zip_code"), "{e}");
     }
+
+    proptest::proptest! {
+        /// Any Unicode in the items survives the JSON-in-form encoding: each `Items` field
+        /// decodes to a JSON object holding exactly the values given.
+        #[test]
+        fn items_round_trip(
+            values in proptest::collection::vec(
+                ("\\PC{1,20}", "\\PC{1,40}", "[A-Z]{2}", "\\PC{1,10}"),
+                1..4,
+            ),
+        ) {
+            let values: Vec<_> = values
+                .into_iter()
+                .filter(|(a, b, _, d)| [a, b, d].iter().all(|v| !v.trim().is_empty()))
+                .collect();
+            proptest::prop_assume!(!values.is_empty());
+            let items: Vec<_> = values
+                .iter()
+                .map(|(c, id, country, zip)| ContactItem::new(c, id, country, zip))
+                .collect();
+            let r = client().bulk_contacts().create(items).build_request().unwrap();
+            let fields = form_body(&r);
+            proptest::prop_assert_eq!(fields.len(), values.len());
+            for ((key, json), (c, id, country, zip)) in fields.iter().zip(&values) {
+                proptest::prop_assert_eq!(key, "Items");
+                let v: serde_json::Value = serde_json::from_str(json).unwrap();
+                proptest::prop_assert_eq!(
+                    v,
+                    serde_json::json!({
+                        "contact_id": c, "correlation_id": id,
+                        "country_iso_code": country, "zip_code": zip,
+                    })
+                );
+            }
+        }
+    }
 }

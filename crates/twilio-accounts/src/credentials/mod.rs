@@ -241,4 +241,50 @@ mod tests {
             assert!(e.unwrap_err().to_string().contains("1000"));
         }
     }
+
+    /// PEM-shaped text: base64 lines (with `+`, `/`, `=`) between the armour, `\n` or `\r\n`.
+    fn pem() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        (
+            proptest::collection::vec("[A-Za-z0-9+/]{1,64}={0,2}", 1..8),
+            prop_oneof![Just("\n"), Just("\r\n")],
+        )
+            .prop_map(|(lines, eol)| {
+                let mut pem = format!("-----BEGIN PUBLIC KEY-----{eol}");
+                for line in lines {
+                    pem.push_str(&line);
+                    pem.push_str(eol);
+                }
+                pem.push_str("-----END PUBLIC KEY-----");
+                pem.push_str(eol);
+                pem
+            })
+    }
+
+    proptest::proptest! {
+        /// What the builders put on the wire decodes back to exactly the values given:
+        /// PEM keys, AWS secrets with `+ / =`, and any Unicode friendly name.
+        #[test]
+        fn create_bodies_round_trip(
+            pem in pem(),
+            name in "\\PC{1,64}",
+            secret in "[A-Za-z0-9+/=]{1,40}",
+        ) {
+            let r = client()
+                .credentials()
+                .public_key()
+                .create(pem.clone())
+                .friendly_name(name.clone())
+                .build_request()
+                .unwrap();
+            proptest::prop_assert_eq!(
+                form_body(&r),
+                pairs(&[("PublicKey", pem.as_str()), ("FriendlyName", name.as_str())])
+            );
+            let aws = AwsCredentials::new("AKIAIOSFODNN7EXAMPLE", secret.clone()).unwrap();
+            let r = client().credentials().aws().create(aws).build_request().unwrap();
+            let expected = format!("AKIAIOSFODNN7EXAMPLE:{secret}");
+            proptest::prop_assert_eq!(form_body(&r), pairs(&[("Credentials", expected.as_str())]));
+        }
+    }
 }
