@@ -242,6 +242,50 @@ async fn a_secondary_that_never_verifies_is_deleted_and_nothing_changes() {
     emulator.shutdown().await;
 }
 
+#[tokio::test(start_paused = true)]
+async fn dropped_connections_while_verifying_are_retried_and_the_rotation_completes() {
+    let emulator = emulator().await;
+    let old = emulator.auth_token();
+    // No transport retries: the workflow itself sees every dropped connection.
+    let client = Client::builder()
+        .credentials(credentials(&emulator, old.clone()))
+        .base_url(&emulator.base_url())
+        .retry(RetryConfig::disabled())
+        .build()
+        .unwrap();
+    // The first two checks of the new token lose their connection.
+    emulator
+        .faults()
+        .inject(Fault::reset().on("GET", CHECK).times(2))
+        .unwrap();
+    let report = client
+        .rotate_auth_token()
+        .verify_backoff(VerifyBackoff::new(
+            Duration::from_millis(100),
+            Duration::from_millis(100),
+        ))
+        .send()
+        .await
+        .expect("dropped connections on reads are retried");
+
+    assert_eq!(report.state(), AccountState::Rotated);
+    let verify = report.step(RotationStep::VerifySecondary).unwrap();
+    assert_eq!(verify.attempts(), 3);
+    assert_eq!(verify.outcome(), StepOutcome::Succeeded);
+    assert_eq!(emulator.faults().pending(), 0);
+    // The emulator agrees: the new token is the primary, the old one is refused, no secondary.
+    let new = emulator.auth_token();
+    assert_ne!(new.expose_secret(), old.expose_secret());
+    assert_eq!(report.new_token(), Some(TokenFingerprint::of(&new)));
+    assert!(emulator.secondary_auth_token().is_none());
+    assert_eq!(
+        read_with(&emulator, old).await,
+        Err((Some(StatusCode::UNAUTHORIZED), Some(20003)))
+    );
+    assert_eq!(read_with(&emulator, new).await, Ok(()));
+    emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_refused_promotion_is_rolled_back() {
     let emulator = emulator().await;
