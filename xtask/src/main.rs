@@ -8,7 +8,8 @@
 //! ```
 //!
 //! * `ci` runs exactly what CI runs, in order, and stops at the first failing step
-//!   (formatting, clippy, tests, rustdoc, dependency layering, the Prism contract check).
+//!   (repository hygiene: the README's two commands and no credentials in git; formatting,
+//!   clippy, tests, rustdoc, dependency layering, the Prism contract check).
 //! * `contract` checks every Accounts v1 operation of the SDK against Twilio's OpenAPI
 //!   document with a pinned Prism (`prism mock`, dynamic responses, and `prism proxy --errors`
 //!   in front of the in-process emulator).
@@ -21,6 +22,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod contract;
+mod hygiene;
 mod layering;
 mod prism;
 mod spec_patch;
@@ -36,7 +38,7 @@ usage: cargo xtask <command> [options]
 
 commands:
   ci         run every CI step in order, stopping at the first failure:
-             fmt, clippy, test, doc, layering, contract
+             hygiene, fmt, clippy, test, doc, layering, contract
                --skip STEP         leave out STEP (repeatable; local iteration only,
                                    refused when CI=true)
                --skip-contract     same as --skip contract
