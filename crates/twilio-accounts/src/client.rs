@@ -296,6 +296,13 @@ impl Default for ClientBuilder {
 
 impl ClientBuilder {
     /// An empty builder (same as [`Client::builder`]).
+    ///
+    /// ```
+    /// use twilio_accounts::ClientBuilder;
+    /// let builder = ClientBuilder::new().base_url("http://127.0.0.1:4010");
+    /// // Without credentials, `build()` says which setting is missing.
+    /// assert!(builder.build().is_err());
+    /// ```
     pub fn new() -> Self {
         Self {
             http: HttpClient::builder(),
@@ -561,6 +568,16 @@ impl ClientBuilder {
     /// [`Error::Build`] naming the setting that is missing or invalid (no credentials, a base
     /// URL that is not `https` outside loopback, a region that is not a DNS label, …); the
     /// transport's configuration error is the `source()`.
+    ///
+    /// ```
+    /// use twilio_accounts::{Client, Credentials};
+    /// let credentials = Credentials::from_auth_token(
+    ///     "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?,
+    ///     twilio_accounts::AuthToken::new("an-auth-token")?,
+    /// )?;
+    /// let client = Client::builder().credentials(credentials).base_url("http://127.0.0.1:4010").build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build(self) -> Result<Client, Error> {
         if let Some(http) = self.custom {
             return Ok(Client { http });

@@ -230,11 +230,23 @@ pub struct BuildError {
 impl BuildError {
     /// The argument, setter, configuration option or environment variable that was wrong,
     /// such as `page_size` or `TWILIO_ACCOUNT_SID`.
+    ///
+    /// ```
+    /// let err = twilio_accounts::Client::builder().build().unwrap_err();
+    /// let twilio_accounts::Error::Build(problem) = &err else { unreachable!() };
+    /// assert_eq!(problem.field(), Some("credentials"));
+    /// ```
     pub fn field(&self) -> Option<&str> {
         self.field.as_deref()
     }
 
     /// What was wrong with it (never the value itself).
+    ///
+    /// ```
+    /// let err = twilio_accounts::Client::builder().build().unwrap_err();
+    /// let twilio_accounts::Error::Build(problem) = &err else { unreachable!() };
+    /// println!("{}", problem.reason());
+    /// ```
     pub fn reason(&self) -> &str {
         &self.reason
     }
@@ -282,31 +294,67 @@ pub struct ApiError {
 
 impl ApiError {
     /// The HTTP status of the response.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::ApiError) {
+    /// if e.status().as_u16() == 404 { /* not found */ }
+    /// # }
+    /// ```
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
     /// Twilio's error code, such as `20404` (see <https://www.twilio.com/docs/errors>).
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::ApiError) {
+    /// if e.code() == Some(20404) { /* no such resource */ }
+    /// # }
+    /// ```
     pub fn code(&self) -> Option<u32> {
         self.code
     }
 
     /// Twilio's human-readable message.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::ApiError) {
+    /// eprintln!("{}", e.message().unwrap_or("no message"));
+    /// # }
+    /// ```
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }
 
     /// The link to the documentation of the error code.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::ApiError) {
+    /// if let Some(url) = e.more_info() { eprintln!("see {url}"); }
+    /// # }
+    /// ```
     pub fn more_info(&self) -> Option<&str> {
         self.more_info.as_deref()
     }
 
     /// The `details` object some Twilio APIs add, as raw JSON.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::ApiError) {
+    /// if let Some(details) = e.details() { eprintln!("{details}"); }
+    /// # }
+    /// ```
     pub fn details(&self) -> Option<&serde_json::Value> {
         self.details.as_ref()
     }
 
     /// The `Twilio-Request-Id` response header.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::ApiError) {
+    /// if let Some(id) = e.request_id() { eprintln!("request id {id}"); }
+    /// # }
+    /// ```
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
     }
@@ -350,22 +398,46 @@ pub(crate) const SNIPPET_CHARS: usize = 200;
 
 impl UnexpectedResponse {
     /// The HTTP status of the response.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::UnexpectedResponse) {
+    /// assert!(e.status().is_client_error() || e.status().is_server_error());
+    /// # }
+    /// ```
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
     /// The `Content-Type` header, if there was a readable one.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::UnexpectedResponse) {
+    /// if e.content_type().is_some_and(|t| t.starts_with("text/html")) { /* a proxy page */ }
+    /// # }
+    /// ```
     pub fn content_type(&self) -> Option<&str> {
         self.content_type.as_deref()
     }
 
     /// The first 200 characters of the body, with invalid UTF-8 replaced, control characters
     /// turned into spaces and runs of whitespace collapsed.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::UnexpectedResponse) {
+    /// eprintln!("the body began with: {}", e.body_snippet());
+    /// # }
+    /// ```
     pub fn body_snippet(&self) -> &str {
         &self.snippet
     }
 
     /// The `Twilio-Request-Id` response header.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::UnexpectedResponse) {
+    /// if let Some(id) = e.request_id() { eprintln!("request id {id}"); }
+    /// # }
+    /// ```
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
     }
@@ -415,16 +487,34 @@ impl DecodeError {
 
     /// The path of the field that failed, such as `credentials[0].sid`; `None` when the body
     /// as a whole is not JSON (or not an object).
+    ///
+    /// ```
+    /// use twilio_accounts::model::CredentialAws;
+    /// let e = CredentialAws::from_json(br#"{"sid":"not-a-sid"}"#).unwrap_err();
+    /// assert_eq!(e.field(), Some("sid"));
+    /// ```
     pub fn field(&self) -> Option<&str> {
         self.field.as_deref()
     }
 
     /// The HTTP status of the response the body came from.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::DecodeError) {
+    /// if let Some(status) = e.status() { eprintln!("HTTP {status} did not decode"); }
+    /// # }
+    /// ```
     pub fn status(&self) -> Option<StatusCode> {
         self.status
     }
 
     /// The `Twilio-Request-Id` response header.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::DecodeError) {
+    /// if let Some(id) = e.request_id() { eprintln!("request id {id}"); }
+    /// # }
+    /// ```
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
     }
@@ -467,16 +557,34 @@ pub struct WorkflowError {
 
 impl WorkflowError {
     /// The step that failed, such as `"create secondary token"`.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::WorkflowError) {
+    /// eprintln!("stopped at {}: {}", e.step(), e.message());
+    /// # }
+    /// ```
     pub fn step(&self) -> &str {
         self.step
     }
 
     /// Why the workflow stopped there.
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::WorkflowError) {
+    /// eprintln!("{}", e.message());
+    /// # }
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
 
     /// The failed call, if the stop came from one (also the `source()`).
+    ///
+    /// ```
+    /// # fn show(e: &twilio_accounts::WorkflowError) {
+    /// if let Some(call) = e.cause() { eprintln!("the call failed: {call}"); }
+    /// # }
+    /// ```
     pub fn cause(&self) -> Option<&Error> {
         self.cause.as_deref()
     }

@@ -52,6 +52,12 @@ impl ConsentItem {
     /// - `correlation_id`: your unique 32-character ID that Twilio echoes in the result;
     /// - `sender_id`: a Messaging Service SID (`MG…`) or a sender phone number;
     /// - `status`, `source`: see [`ConsentStatus`] and [`ConsentSource`].
+    ///
+    /// ```
+    /// use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
+    /// let item = ConsentItem::new("+15005550006", "c-1", "MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", ConsentStatus::OptIn, ConsentSource::Website);
+    /// assert_eq!(item.status(), &ConsentStatus::OptIn);
+    /// ```
     pub fn new(
         contact_id: impl Into<String>,
         correlation_id: impl Into<String>,
@@ -70,37 +76,81 @@ impl ConsentItem {
     }
 
     /// When the consent was given (sent as RFC 3339, UTC).
+    ///
+    /// ```
+    /// # use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
+    /// # let item = ConsentItem::new("+15005550006", "c-1", "MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", ConsentStatus::OptIn, ConsentSource::Website);
+    /// use time::macros::datetime;
+    /// let item = item.date_of_consent(datetime!(2024-05-01 12:00 UTC));
+    /// assert_eq!(item.date_of_consent_value(), Some(datetime!(2024-05-01 12:00 UTC)));
+    /// ```
     pub fn date_of_consent(mut self, date: OffsetDateTime) -> Self {
         self.date_of_consent = Some(date);
         self
     }
 
     /// The contact's phone number.
+    ///
+    /// ```
+    /// # use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
+    /// # let item = ConsentItem::new("+15005550006", "c-1", "MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", ConsentStatus::OptIn, ConsentSource::Website);
+    /// assert_eq!(item.contact_id(), "+15005550006");
+    /// ```
     pub fn contact_id(&self) -> &str {
         &self.contact_id
     }
 
     /// The correlation ID.
+    ///
+    /// ```
+    /// # use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
+    /// # let item = ConsentItem::new("+15005550006", "c-1", "MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", ConsentStatus::OptIn, ConsentSource::Website);
+    /// assert_eq!(item.correlation_id(), "c-1");
+    /// ```
     pub fn correlation_id(&self) -> &str {
         &self.correlation_id
     }
 
     /// The sender.
+    ///
+    /// ```
+    /// # use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
+    /// # let item = ConsentItem::new("+15005550006", "c-1", "MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", ConsentStatus::OptIn, ConsentSource::Website);
+    /// assert_eq!(item.sender_id(), "MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    /// ```
     pub fn sender_id(&self) -> &str {
         &self.sender_id
     }
 
     /// The consent status.
+    ///
+    /// ```
+    /// # use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
+    /// # let item = ConsentItem::new("+15005550006", "c-1", "MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", ConsentStatus::OptIn, ConsentSource::Website);
+    /// assert_eq!(item.status().as_str(), "opt-in");
+    /// ```
     pub fn status(&self) -> &ConsentStatus {
         &self.status
     }
 
     /// Where the consent came from.
+    ///
+    /// ```
+    /// # use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
+    /// # let item = ConsentItem::new("+15005550006", "c-1", "MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", ConsentStatus::OptIn, ConsentSource::Website);
+    /// assert_eq!(item.source(), &ConsentSource::Website);
+    /// ```
     pub fn source(&self) -> &ConsentSource {
         &self.source
     }
 
     /// When the consent was given, if set.
+    ///
+    /// ```
+    /// # use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
+    /// # let item = ConsentItem::new("+15005550006", "c-1", "MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", ConsentStatus::OptIn, ConsentSource::Website);
+    /// assert_eq!(item.date_of_consent_value(), None);
+    /// ```
     pub fn date_of_consent_value(&self) -> Option<OffsetDateTime> {
         self.date_of_consent
     }
@@ -143,6 +193,11 @@ pub enum ConsentStatus {
 
 impl ConsentStatus {
     /// The wire value.
+    ///
+    /// ```
+    /// use twilio_accounts::bulk_consents::ConsentStatus;
+    /// assert_eq!(ConsentStatus::OptOut.as_str(), "opt-out");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             ConsentStatus::OptIn => "opt-in",
@@ -201,6 +256,11 @@ pub enum ConsentSource {
 
 impl ConsentSource {
     /// The wire value.
+    ///
+    /// ```
+    /// use twilio_accounts::bulk_consents::ConsentSource;
+    /// assert_eq!(ConsentSource::OptInMessage.as_str(), "opt-in-message");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             ConsentSource::Website => "website",

@@ -28,6 +28,12 @@ impl ContactItem {
     /// - `correlation_id`: your unique 32-character ID that Twilio echoes in the result;
     /// - `country_iso_code`: the ISO country code, such as `US`;
     /// - `zip_code`: the postal code.
+    ///
+    /// ```
+    /// use twilio_accounts::bulk_contacts::ContactItem;
+    /// let item = ContactItem::new("+15005550006", "c-1", "US", "94105");
+    /// assert_eq!(item.zip_code(), "94105");
+    /// ```
     pub fn new(
         contact_id: impl Into<String>,
         correlation_id: impl Into<String>,
@@ -43,21 +49,45 @@ impl ContactItem {
     }
 
     /// The contact's phone number.
+    ///
+    /// ```
+    /// # use twilio_accounts::bulk_contacts::ContactItem;
+    /// # let item = ContactItem::new("+15005550006", "c-1", "US", "94105");
+    /// assert_eq!(item.contact_id(), "+15005550006");
+    /// ```
     pub fn contact_id(&self) -> &str {
         &self.contact_id
     }
 
     /// The correlation ID.
+    ///
+    /// ```
+    /// # use twilio_accounts::bulk_contacts::ContactItem;
+    /// # let item = ContactItem::new("+15005550006", "c-1", "US", "94105");
+    /// assert_eq!(item.correlation_id(), "c-1");
+    /// ```
     pub fn correlation_id(&self) -> &str {
         &self.correlation_id
     }
 
     /// The ISO country code.
+    ///
+    /// ```
+    /// # use twilio_accounts::bulk_contacts::ContactItem;
+    /// # let item = ContactItem::new("+15005550006", "c-1", "US", "94105");
+    /// assert_eq!(item.country_iso_code(), "US");
+    /// ```
     pub fn country_iso_code(&self) -> &str {
         &self.country_iso_code
     }
 
     /// The postal code.
+    ///
+    /// ```
+    /// # use twilio_accounts::bulk_contacts::ContactItem;
+    /// # let item = ContactItem::new("+15005550006", "c-1", "US", "94105");
+    /// assert_eq!(item.zip_code(), "94105");
+    /// ```
     pub fn zip_code(&self) -> &str {
         &self.zip_code
     }

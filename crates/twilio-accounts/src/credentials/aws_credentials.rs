@@ -33,6 +33,13 @@ impl AwsCredentials {
     /// # Errors
     /// [`Error::Build`] naming `credentials` when either part is empty, the ID contains `:`,
     /// or either contains whitespace or control characters. The values are never echoed.
+    ///
+    /// ```
+    /// # use twilio_accounts::credentials::AwsCredentials;
+    /// let pair = AwsCredentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG")?;
+    /// assert_eq!(pair.access_key_id(), "AKIAIOSFODNN7EXAMPLE");
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn new(access_key_id: &str, secret_access_key: impl Into<String>) -> Result<Self, Error> {
         let secret = Zeroizing::new(secret_access_key.into());
         check_part(access_key_id, "the access key ID")?;
@@ -59,6 +66,14 @@ impl AwsCredentials {
     ///
     /// # Errors
     /// As [`new`](Self::new), and when there is no `:`.
+    ///
+    /// ```
+    /// # use twilio_accounts::credentials::AwsCredentials;
+    /// let pair = AwsCredentials::parse("AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG")?;
+    /// assert_eq!(pair.access_key_id(), "AKIAIOSFODNN7EXAMPLE");
+    /// assert!(AwsCredentials::parse("no-colon").is_err());
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn parse(pair: &str) -> Result<Self, Error> {
         let (id, secret) = pair.split_once(':').ok_or_else(|| {
             Error::invalid_argument(
@@ -70,11 +85,25 @@ impl AwsCredentials {
     }
 
     /// The access key ID (not secret).
+    ///
+    /// ```
+    /// # use twilio_accounts::credentials::AwsCredentials;
+    /// let pair = AwsCredentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG")?;
+    /// assert_eq!(pair.access_key_id(), "AKIAIOSFODNN7EXAMPLE");
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn access_key_id(&self) -> &str {
         &self.value[..self.id_len]
     }
 
     /// The wire value `ID:SECRET`. Grep-able on purpose.
+    ///
+    /// ```
+    /// # use twilio_accounts::credentials::AwsCredentials;
+    /// let pair = AwsCredentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG")?;
+    /// assert_eq!(pair.expose_secret(), "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG");
+    /// # Ok::<(), twilio_accounts::Error>(())
+    /// ```
     pub fn expose_secret(&self) -> &str {
         &self.value
     }

@@ -30,6 +30,12 @@ fn serialize_type<S: Serializer>(t: &GeoPermissionType, s: S) -> Result<S::Ok, S
 impl GeoPermissionUpdate {
     /// Enables (`true`) or disables (`false`) messaging to `country_code` (such as `IN`), with
     /// the permission type `country`.
+    ///
+    /// ```
+    /// use twilio_accounts::messaging_geopermissions::GeoPermissionUpdate;
+    /// let update = GeoPermissionUpdate::new("IN", false);
+    /// assert!(!update.enabled());
+    /// ```
     pub fn new(country_code: impl Into<String>, enabled: bool) -> Self {
         Self {
             country_code: country_code.into(),
@@ -39,22 +45,48 @@ impl GeoPermissionUpdate {
     }
 
     /// Sets another permission type (`country` is the only one Twilio documents).
+    ///
+    /// ```
+    /// # use twilio_accounts::messaging_geopermissions::GeoPermissionUpdate;
+    /// # let update = GeoPermissionUpdate::new("IN", false);
+    /// use twilio_accounts::messaging_geopermissions::GeoPermissionType;
+    /// let update = update.with_permission_type(GeoPermissionType::from("region"));
+    /// assert_eq!(update.permission_type().as_str(), "region");
+    /// ```
     pub fn with_permission_type(mut self, permission_type: GeoPermissionType) -> Self {
         self.permission_type = permission_type;
         self
     }
 
     /// The country code.
+    ///
+    /// ```
+    /// # use twilio_accounts::messaging_geopermissions::GeoPermissionUpdate;
+    /// # let update = GeoPermissionUpdate::new("IN", false);
+    /// assert_eq!(update.country_code(), "IN");
+    /// ```
     pub fn country_code(&self) -> &str {
         &self.country_code
     }
 
     /// The permission type.
+    ///
+    /// ```
+    /// # use twilio_accounts::messaging_geopermissions::GeoPermissionUpdate;
+    /// # let update = GeoPermissionUpdate::new("IN", false);
+    /// assert_eq!(update.permission_type().as_str(), "country");
+    /// ```
     pub fn permission_type(&self) -> &GeoPermissionType {
         &self.permission_type
     }
 
     /// Whether messaging gets enabled.
+    ///
+    /// ```
+    /// # use twilio_accounts::messaging_geopermissions::GeoPermissionUpdate;
+    /// # let update = GeoPermissionUpdate::new("IN", false);
+    /// assert!(!update.enabled());
+    /// ```
     pub fn enabled(&self) -> bool {
         self.enabled
     }

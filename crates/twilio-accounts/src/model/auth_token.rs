@@ -41,6 +41,14 @@ impl AuthTokenPromotion {
     /// # Errors
     /// A [`DecodeError`] naming the field when the body is not a JSON object or a field has the
     /// wrong type or format.
+    ///
+    /// ```
+    /// use twilio_accounts::model::AuthTokenPromotion;
+    /// let p = AuthTokenPromotion::from_json(br#"{"auth_token":"tok","url":"https://accounts.twilio.com/v1/AuthTokens"}"#)?;
+    /// assert!(p.auth_token.is_some());
+    /// assert!(AuthTokenPromotion::from_json(b"[]").is_err());
+    /// # Ok::<(), twilio_accounts::DecodeError>(())
+    /// ```
     pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
         super::from_json(body)
     }
@@ -88,6 +96,14 @@ impl SecondaryAuthToken {
     /// # Errors
     /// A [`DecodeError`] naming the field when the body is not a JSON object or a field has the
     /// wrong type or format.
+    ///
+    /// ```
+    /// use twilio_accounts::model::SecondaryAuthToken;
+    /// let s = SecondaryAuthToken::from_json(br#"{"secondary_auth_token":"tok2"}"#)?;
+    /// assert!(s.secondary_auth_token.is_some());
+    /// assert!(SecondaryAuthToken::from_json(br#"{"date_created":"yesterday"}"#).is_err());
+    /// # Ok::<(), twilio_accounts::DecodeError>(())
+    /// ```
     pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
         super::from_json(body)
     }

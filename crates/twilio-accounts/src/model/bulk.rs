@@ -51,6 +51,14 @@ macro_rules! bulk_impls {
             ///
             /// # Errors
             /// A [`DecodeError`] when the body is not a JSON object.
+            ///
+            /// ```
+            #[doc = concat!("use twilio_accounts::model::", stringify!($ty), ";")]
+            #[doc = concat!("let r = ", stringify!($ty), r##"::from_json(br#"{"items":"any JSON is kept"}"#)?;"##)]
+            /// assert!(r.items.is_some());
+            #[doc = concat!("assert!(", stringify!($ty), "::from_json(b\"[]\").is_err());")]
+            /// # Ok::<(), twilio_accounts::DecodeError>(())
+            /// ```
             pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
                 super::from_json(body)
             }
@@ -61,6 +69,15 @@ macro_rules! bulk_impls {
             /// # Errors
             /// A [`DecodeError`] naming the element and field (`items[1].error_code`) when
             /// `items` is not a list of result objects.
+            ///
+            /// ```
+            #[doc = concat!("use twilio_accounts::model::", stringify!($ty), ";")]
+            #[doc = concat!("let r = ", stringify!($ty), r##"::from_json(br#"{"items":[{"correlation_id":"c1","error_code":0}]}"#)?;"##)]
+            /// assert_eq!(r.item_results()?[0].correlation_id.as_deref(), Some("c1"));
+            #[doc = concat!("let odd = ", stringify!($ty), r##"::from_json(br#"{"items":[{"error_code":"x"}]}"#)?;"##)]
+            /// assert_eq!(odd.item_results().unwrap_err().field(), Some("items[0].error_code"));
+            /// # Ok::<(), twilio_accounts::DecodeError>(())
+            /// ```
             pub fn item_results(&self) -> Result<Vec<BulkItemResult>, DecodeError> {
                 match &self.items {
                     None | Some(Value::Null) => Ok(Vec::new()),
@@ -108,6 +125,14 @@ pub struct BulkItemResult {
 impl BulkItemResult {
     /// Whether the item was accepted: `error_code` is `0` (or absent) and there are no error
     /// messages.
+    ///
+    /// ```
+    /// use twilio_accounts::model::BulkContacts;
+    /// let r = BulkContacts::from_json(br#"{"items":[{"correlation_id":"a","error_code":0,"error_messages":[]},{"correlation_id":"b","error_code":30646}]}"#)?;
+    /// let results = r.item_results()?;
+    /// assert!(results[0].is_success() && !results[1].is_success());
+    /// # Ok::<(), twilio_accounts::DecodeError>(())
+    /// ```
     pub fn is_success(&self) -> bool {
         self.error_code.unwrap_or(0) == 0 && self.error_messages.as_ref().is_none_or(Vec::is_empty)
     }

@@ -35,6 +35,15 @@ macro_rules! credential_model {
             /// # Errors
             /// A [`DecodeError`] naming the field when the body is not a JSON object or a
             /// field has the wrong type or format.
+            ///
+            /// ```
+            #[doc = concat!("use twilio_accounts::model::", stringify!($ty), ";")]
+            #[doc = concat!("let c = ", stringify!($ty), r##"::from_json(br#"{"friendly_name":"ci","date_created":"2015-07-31T04:00:00Z"}"#)?;"##)]
+            /// assert!(c.date_created.is_some());
+            #[doc = concat!("let e = ", stringify!($ty), r##"::from_json(br#"{"date_created":"yesterday"}"#).unwrap_err();"##)]
+            /// assert_eq!(e.field(), Some("date_created"));
+            /// # Ok::<(), twilio_accounts::DecodeError>(())
+            /// ```
             pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
                 super::from_json(body)
             }
@@ -63,6 +72,14 @@ macro_rules! credential_model {
             /// # Errors
             /// A [`DecodeError`] naming the field when the body is not a JSON object or a
             /// field has the wrong type or format.
+            ///
+            /// ```
+            #[doc = concat!("use twilio_accounts::model::{", stringify!($ty), ", Page};")]
+            #[doc = concat!("let page = Page::<", stringify!($ty), r##">::from_json(br#"{"credentials":[{"sid":"CRaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}],"meta":{"next_page_url":null}}"#)?;"##)]
+            /// assert_eq!(page.items.len(), 1);
+            /// assert!(page.meta.next_page_url.is_none());
+            /// # Ok::<(), twilio_accounts::DecodeError>(())
+            /// ```
             pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
                 super::from_json(body)
             }

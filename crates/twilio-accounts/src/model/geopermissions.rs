@@ -39,6 +39,13 @@ impl MessagingGeopermissions {
     ///
     /// # Errors
     /// A [`DecodeError`] when the body is not a JSON object.
+    ///
+    /// ```
+    /// use twilio_accounts::model::MessagingGeopermissions;
+    /// let m = MessagingGeopermissions::from_json(br#"{"permissions":"any JSON is kept"}"#)?;
+    /// assert!(m.permissions.is_some());
+    /// # Ok::<(), twilio_accounts::DecodeError>(())
+    /// ```
     pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
         super::from_json(body)
     }
@@ -48,6 +55,15 @@ impl MessagingGeopermissions {
     /// # Errors
     /// A [`DecodeError`] naming the element and field (`permissions[0].enabled`) when
     /// `permissions` is not a list of permission objects.
+    ///
+    /// ```
+    /// use twilio_accounts::model::MessagingGeopermissions;
+    /// let m = MessagingGeopermissions::from_json(br#"{"permissions":[{"country_code":"IN","type":"country","enabled":false}]}"#)?;
+    /// assert_eq!(m.permission_entries()?.len(), 1);
+    /// let odd = MessagingGeopermissions::from_json(br#"{"permissions":[{"enabled":"yes"}]}"#)?;
+    /// assert!(odd.permission_entries().is_err());
+    /// # Ok::<(), twilio_accounts::DecodeError>(())
+    /// ```
     pub fn permission_entries(&self) -> Result<Vec<GeoPermission>, DecodeError> {
         match &self.permissions {
             None | Some(Value::Null) => Ok(Vec::new()),
@@ -129,6 +145,11 @@ pub enum GeoPermissionType {
 
 impl GeoPermissionType {
     /// The wire value.
+    ///
+    /// ```
+    /// use twilio_accounts::model::GeoPermissionType;
+    /// assert_eq!(GeoPermissionType::Country.as_str(), "country");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             GeoPermissionType::Country => "country",

@@ -69,11 +69,25 @@ pub struct PageMeta {
 
 impl PageMeta {
     /// `page` as an `i64`, when it is an integer in that range.
+    ///
+    /// ```
+    /// use twilio_accounts::model::{CredentialAws, Page};
+    /// let p = Page::<CredentialAws>::from_json(br#"{"credentials":[],"meta":{"page":2,"page_size":50}}"#)?;
+    /// assert_eq!(p.meta.page(), Some(2));
+    /// # Ok::<(), twilio_accounts::DecodeError>(())
+    /// ```
     pub fn page(&self) -> Option<i64> {
         self.page_number.as_ref().and_then(Number::as_i64)
     }
 
     /// `page_size` as an `i64`, when it is an integer in that range.
+    ///
+    /// ```
+    /// use twilio_accounts::model::{CredentialAws, Page};
+    /// let p = Page::<CredentialAws>::from_json(br#"{"credentials":[],"meta":{"page":0,"page_size":50}}"#)?;
+    /// assert_eq!(p.meta.page_size(), Some(50));
+    /// # Ok::<(), twilio_accounts::DecodeError>(())
+    /// ```
     pub fn page_size(&self) -> Option<i64> {
         self.page_size_number.as_ref().and_then(Number::as_i64)
     }

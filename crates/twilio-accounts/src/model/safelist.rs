@@ -30,6 +30,14 @@ impl Safelist {
     /// # Errors
     /// A [`DecodeError`] naming the field when the body is not a JSON object or a field has the
     /// wrong type or format.
+    ///
+    /// ```
+    /// use twilio_accounts::model::Safelist;
+    /// let s = Safelist::from_json(br#"{"sid":"GNaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","phone_number":"+18001234567"}"#)?;
+    /// assert_eq!(s.phone_number.as_deref(), Some("+18001234567"));
+    /// assert!(Safelist::from_json(br#"{"sid":"XX"}"#).is_err());
+    /// # Ok::<(), twilio_accounts::DecodeError>(())
+    /// ```
     pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
         super::from_json(body)
     }
