@@ -346,6 +346,17 @@ mod tests {
         assert_eq!(listening_url("Prism is listening on "), None);
     }
 
+    /// A missing node or npm is an error naming what the contract check needs, never a
+    /// skip.
+    #[test]
+    fn missing_tools_fail_loudly() {
+        let err = require_tool("/nonexistent/npm").unwrap_err();
+        assert!(err.contains("`/nonexistent/npm` not found"), "{err}");
+        assert!(err.contains("needs Node.js"), "{err}");
+        let err = require_tool("false").unwrap_err();
+        assert!(err.contains("`false --version` failed"), "{err}");
+    }
+
     #[test]
     fn node_versions() {
         assert_eq!(check_node_version("v20.20.2\n"), Ok(()));
