@@ -332,3 +332,21 @@ async fn a_body_cut_short_is_a_transport_error() {
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert!(!format!("{err:?}").contains(common::TOKEN));
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_not_buffered() {
+    // Past the transport's 4 MiB default: a typed transport error, not an allocation.
+    let body = vec![b' '; 5 * 1024 * 1024];
+    let server = RawServer::start(vec![response("200 OK", Some("application/json"), &body)]);
+    let err = client(&server.base_url())
+        .messaging_geopermissions()
+        .fetch()
+        .send()
+        .await
+        .unwrap_err();
+    let Error::Transport(t) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(t.is_body_too_large(), "{t:?}");
+    assert!(!err.is_retryable());
+}
