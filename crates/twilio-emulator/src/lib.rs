@@ -87,8 +87,11 @@
 //! | injected status *s* ([`Fault::status`]) | *s* | 20000 + *s* |
 //!
 //! Bytes that are not HTTP/1.1 at all are answered by the HTTP layer with a bare `400`
+//! (`431` for a request head over hyper's limit of about 400 KiB, or more than 100 headers)
 //! and the connection is closed. No input makes the emulator panic or answer 5xx, except
-//! faults you inject.
+//! faults you inject. A client that sends half a request and stalls holds only its own
+//! connection; shutdown closes it after the
+//! [grace period](EmulatorBuilder::shutdown_grace).
 //!
 //! # Fault knobs
 //!

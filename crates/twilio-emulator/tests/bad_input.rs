@@ -180,6 +180,15 @@ async fn hostile_requests_get_twilio_errors_and_the_server_keeps_serving() {
         }
     }
 
+    // A head with more headers than the HTTP layer accepts: a bare 431.
+    let many_headers: String = (0..101).map(|i| format!("X-{i}: y\r\n")).collect();
+    let (status, _) = raw(
+        &emu,
+        format!("GET /v1/Credentials/AWS HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 431);
+
     // State untouched by all of the above; the server still serves normally.
     let snapshot = emu.snapshot();
     assert!(snapshot.secondary_auth_token().is_none());
