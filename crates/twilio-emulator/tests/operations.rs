@@ -1175,6 +1175,45 @@ async fn shutdown_and_drop_stop_the_server() {
 }
 
 #[tokio::test]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    let emu = Emulator::builder()
+        .latency(std::time::Duration::from_millis(200))
+        .start()
+        .await
+        .unwrap();
+    let addr = emu.local_addr();
+    let auth = emu.basic_auth_header();
+    let in_flight = tokio::spawn(async move {
+        Conn::open(addr)
+            .await
+            .send(
+                Method::POST,
+                "/v1/AuthTokens/Secondary",
+                Some(&auth),
+                None,
+                "",
+            )
+            .await
+    });
+    // Wait until the request is inside the emulator (sleeping out its latency).
+    while emu.request_count() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(
+        emu.secondary_auth_token().is_none(),
+        "the request is still in flight"
+    );
+    emu.shutdown().await;
+    let resp = in_flight.await.unwrap();
+    assert_eq!(
+        resp.status, 201,
+        "answered although shutdown began meanwhile"
+    );
+    assert!(resp.json()["secondary_auth_token"].is_string());
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
 async fn debug_output_never_shows_secrets() {
     let key_sid = ApiKeySid::parse("SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb").unwrap();
     let builder = Emulator::builder()
