@@ -172,12 +172,13 @@ pub(crate) fn valid_sid_bytes<'a>(s: &'a str, prefix: &[u8; 2]) -> Option<&'a [u
 /// Run-time twin of [`diagnose`], using the standard library's word-at-a-time ASCII
 /// check (several times faster than [`diagnose`]'s `const` loops). Only called for
 /// input that [`valid_sid_bytes`] rejected, from each type's out-of-line `parse_error`.
-#[inline]
+#[inline(always)]
 fn diagnose_runtime(s: &str, prefix: &[u8; 2]) -> ParseSidErrorKind {
-    let found = if s.is_ascii() {
-        s.len()
-    } else {
-        s.chars().count()
+    let found = match <&[u8; SID_LEN]>::try_from(s.as_bytes()) {
+        // The common case, checked in a few word-sized steps (the length is fixed).
+        Ok(sid) if sid.is_ascii() => SID_LEN,
+        _ if s.is_ascii() => s.len(),
+        _ => s.chars().count(),
     };
     if found != SID_LEN {
         return ParseSidErrorKind::Length { found };
