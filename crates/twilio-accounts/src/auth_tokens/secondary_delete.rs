@@ -1,34 +1,14 @@
 //! `DeleteSecondaryAuthToken`: `DELETE /v1/AuthTokens/Secondary`.
 
-use bytes::Bytes;
-use http::{Method, Request};
-
-use crate::client::Client;
-use crate::error::Error;
-use crate::request::ParamsIn;
-use crate::response;
-
-/// Deletes the secondary Auth Token. From `client.secondary_auth_token().delete()`.
-///
-/// ```no_run
-/// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
-/// client.secondary_auth_token().delete().send().await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until `.send()` is awaited"]
-pub struct DeleteSecondaryAuthToken {
-    client: Client,
-    suppress_email_notification: Option<bool>,
-}
-
-impl DeleteSecondaryAuthToken {
-    pub(crate) fn new(client: Client) -> Self {
-        Self {
-            client,
-            suppress_email_notification: None,
-        }
-    }
+suppress_email_operation! {
+    /// Deletes the secondary Auth Token. From `client.secondary_auth_token().delete()`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// client.secondary_auth_token().delete().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub struct DeleteSecondaryAuthToken => DELETE "/v1/AuthTokens/Secondary", flag in Query;
 
     /// Whether Twilio skips the e-mail about this change (query parameter
     /// `SuppressEmailNotification` on this operation; not sent unless set).
@@ -38,34 +18,20 @@ impl DeleteSecondaryAuthToken {
     /// let result = client.secondary_auth_token().delete().suppress_email_notification(true).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn suppress_email_notification(mut self, suppress: bool) -> Self {
-        self.suppress_email_notification = Some(suppress);
-        self
-    }
-
-    pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        super::suppress_email_request(
-            Method::DELETE,
-            "/v1/AuthTokens/Secondary",
-            self.suppress_email_notification,
-            ParamsIn::Query,
-        )
-    }
+    fn suppress_email_notification;
 
     /// Sends the request; `Ok(())` on `204 No Content`.
     ///
     /// # Errors
-    /// Any [`Error`]: transport or API error (such as 404 when there is no secondary token).
+    /// Any [`Error`](crate::Error): transport or API error (such as 404 when there is no
+    /// secondary token).
     ///
     /// ```no_run
     /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
     /// let result = client.secondary_auth_token().delete().send().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send(self) -> Result<(), Error> {
-        let request = self.build_request()?;
-        response::call_empty(&self.client, "DeleteSecondaryAuthToken", request).await
-    }
+    async fn send -> () = response::call_empty;
 }
 
 #[cfg(test)]

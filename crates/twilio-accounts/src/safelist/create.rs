@@ -1,55 +1,29 @@
 //! `CreateSafelist`: `POST /v1/SafeList/Numbers`.
 
-use bytes::Bytes;
-use http::{Method, Request};
-
-use crate::client::Client;
-use crate::error::Error;
 use crate::model::Safelist;
-use crate::request::ParamsIn;
-use crate::response;
 
-/// Adds a number or 1k prefix to the SafeList. From `client.safelist().create(phone_number)`.
-///
-/// The phone number goes in the `PhoneNumber` form field.
-///
-/// ```no_run
-/// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
-/// let entry = client.safelist().create("+18001234567").send().await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until `.send()` is awaited"]
-pub struct CreateSafelist {
-    client: Client,
-    phone_number: String,
-}
-
-impl CreateSafelist {
-    pub(crate) fn new(client: Client, phone_number: String) -> Self {
-        Self {
-            client,
-            phone_number,
-        }
-    }
-
-    pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        super::phone_number_request(Method::POST, &self.phone_number, ParamsIn::Body)
-    }
+phone_number_operation! {
+    /// Adds a number or 1k prefix to the SafeList. From `client.safelist().create(phone_number)`.
+    ///
+    /// The phone number goes in the `PhoneNumber` form field.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let entry = client.safelist().create("+18001234567").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub struct CreateSafelist => POST, phone number in Body;
 
     /// Sends the request.
     ///
     /// # Errors
-    /// [`Error::Build`] when the phone number is not `+` and 1 to 15 digits (nothing sent),
-    /// or any error of the call.
+    /// [`Error::Build`](crate::Error::Build) when the phone number is not `+` and 1 to 15
+    /// digits (nothing sent), or any error of the call.
     ///
     /// ```no_run
     /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
     /// let result = client.safelist().create("+18001234567").send().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send(self) -> Result<Safelist, Error> {
-        let request = self.build_request()?;
-        response::call(&self.client, "CreateSafelist", request).await
-    }
+    async fn send -> Safelist = response::call;
 }

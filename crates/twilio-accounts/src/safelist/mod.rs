@@ -9,6 +9,51 @@
 //! # Ok(()) }
 //! ```
 
+/// Writes one SafeList operation: a builder holding the client and the phone number, its
+/// pure `build_request` and `send`. The three operations differ only in method, where the
+/// number goes and what comes back, so each file says just that (with its docs).
+macro_rules! phone_number_operation {
+    (
+        $(#[$doc:meta])*
+        pub struct $Name:ident => $method:ident, phone number in $place:ident;
+        $(#[$send_doc:meta])*
+        async fn send -> $Out:ty = response::$call:ident;
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        #[must_use = "a request does nothing until `.send()` is awaited"]
+        pub struct $Name {
+            client: $crate::client::Client,
+            phone_number: String,
+        }
+
+        impl $Name {
+            pub(crate) fn new(client: $crate::client::Client, phone_number: String) -> Self {
+                Self {
+                    client,
+                    phone_number,
+                }
+            }
+
+            pub(crate) fn build_request(
+                &self,
+            ) -> Result<http::Request<bytes::Bytes>, $crate::error::Error> {
+                super::phone_number_request(
+                    http::Method::$method,
+                    &self.phone_number,
+                    $crate::request::ParamsIn::$place,
+                )
+            }
+
+            $(#[$send_doc])*
+            pub async fn send(self) -> Result<$Out, $crate::error::Error> {
+                let request = self.build_request()?;
+                $crate::response::$call(&self.client, stringify!($Name), request).await
+            }
+        }
+    };
+}
+
 mod create;
 mod delete;
 mod fetch;
