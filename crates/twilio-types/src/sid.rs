@@ -164,13 +164,13 @@ fn is_valid_sid(sid: &[u8; SID_LEN], prefix: &[u8; 2]) -> bool {
 /// once, straight into the SID it returns. Failing input costs nothing more here;
 /// [`diagnose_runtime`] works out what exactly is wrong, off the hot path.
 #[inline(always)]
-pub(crate) fn valid_sid_bytes<'a>(s: &'a str, prefix: &[u8; 2]) -> Option<&'a [u8; SID_LEN]> {
+fn valid_sid_bytes<'a>(s: &'a str, prefix: &[u8; 2]) -> Option<&'a [u8; SID_LEN]> {
     let sid = <&[u8; SID_LEN]>::try_from(s.as_bytes()).ok()?;
     is_valid_sid(sid, prefix).then_some(sid)
 }
 
 /// Run-time twin of [`diagnose`], using the standard library's word-at-a-time ASCII
-/// check (several times faster than [`diagnose`]'s `const` loops). Only called for
+/// check (much faster than the `const` loops of [`diagnose`]). Only called for
 /// input that [`valid_sid_bytes`] rejected, from each type's out-of-line `parse_error`.
 #[inline(always)]
 fn diagnose_runtime(s: &str, prefix: &[u8; 2]) -> ParseSidErrorKind {
