@@ -189,19 +189,25 @@ fn diagnose_runtime(s: &str, prefix: &[u8; 2]) -> ParseSidErrorKind {
         return ParseSidErrorKind::Prefix;
     }
     // Every byte before the first non-hex one is an ASCII character, so the byte index
-    // of the first non-hex byte is also its character index. A bit mask of the non-hex
-    // digits (built without branches) finds it without a data-dependent loop exit.
-    let digits = bytes.get(2..SID_LEN).unwrap_or_default();
-    let non_hex = digits
-        .iter()
-        .enumerate()
-        .fold(0u32, |mask, (i, &b)| mask | (u32::from(!is_hex(b)) << i));
-    if non_hex == 0 {
-        // Unreachable: such input passes the fast path. Stay total rather than panic.
-        return ParseSidErrorKind::Length { found };
+    // of the first non-hex byte is also its character index. One flag byte per digit
+    // (computed without branches, so vectorized), read back as two words, finds it
+    // without a data-dependent loop exit.
+    let mut non_hex = [0u8; 32];
+    for (flag, &b) in non_hex.iter_mut().zip(bytes.iter().skip(2)) {
+        *flag = u8::from(!is_hex(b));
     }
+    let (low, high) = non_hex.split_at(16);
+    let word = |half: &[u8]| <[u8; 16]>::try_from(half).map_or(0, u128::from_le_bytes);
+    let index = match (word(low), word(high)) {
+        (0, 0) => {
+            // Unreachable: such input passes the fast path. Stay total rather than panic.
+            return ParseSidErrorKind::Length { found };
+        }
+        (0, high) => 16 + high.trailing_zeros() as usize / 8,
+        (low, _) => low.trailing_zeros() as usize / 8,
+    };
     ParseSidErrorKind::NonHexDigit {
-        position: non_hex.trailing_zeros() as usize + 3,
+        position: index + 3,
     }
 }
 
