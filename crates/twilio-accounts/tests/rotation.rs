@@ -286,6 +286,23 @@ async fn dropped_connections_while_verifying_are_retried_and_the_rotation_comple
     emulator.shutdown().await;
 }
 
+#[tokio::test(start_paused = true)]
+async fn an_unbounded_propagation_window_is_accepted() {
+    let emulator = emulator().await;
+    let report = client(&emulator)
+        .rotate_auth_token()
+        .propagation_window(Duration::MAX)
+        .send()
+        .await
+        .expect("a huge window is no reason to fail");
+    assert_eq!(report.state(), AccountState::Rotated);
+    assert_eq!(
+        report.new_token(),
+        Some(TokenFingerprint::of(&emulator.auth_token()))
+    );
+    emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_refused_promotion_is_rolled_back() {
     let emulator = emulator().await;

@@ -99,6 +99,16 @@ fn describe(error: &Error) -> Cow<'static, str> {
     }
 }
 
+/// `started + window`, saturating: a window too long for the clock (`Duration::MAX`, say)
+/// means a deadline a century away rather than a panic.
+fn deadline_after(started: Instant, window: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    started
+        .checked_add(window)
+        .or_else(|| started.checked_add(CENTURY))
+        .unwrap_or(started)
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
@@ -454,7 +464,7 @@ impl Run<'_> {
     ) -> Result<(), Error> {
         let started = Instant::now();
         let window = self.plan.propagation_window;
-        let deadline = started + window;
+        let deadline = deadline_after(started, window);
         let mut attempt = 0u32;
         let mut refused = 0u32;
         loop {
@@ -633,7 +643,7 @@ impl Run<'_> {
             .client
             .http_client()
             .with_credentials(self.original.clone());
-        let deadline = started + self.plan.propagation_window;
+        let deadline = deadline_after(started, self.plan.propagation_window);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -798,7 +808,7 @@ impl Run<'_> {
     ) -> Option<bool> {
         let step = RotationStep::ResolvePromotion;
         let started = Instant::now();
-        let deadline = started + self.plan.propagation_window;
+        let deadline = deadline_after(started, self.plan.propagation_window);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
