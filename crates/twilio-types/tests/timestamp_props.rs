@@ -64,4 +64,39 @@ proptest! {
     fn parse_never_panics(s in any::<String>()) {
         let _ = timestamp::parse(&s);
     }
+
+    /// Near misses of both formats (one character replaced, inserted or removed) never
+    /// panic, and whatever is still accepted formats to RFC 3339 that parses back to
+    /// the same instant: a mutation can change the value, never sneak in garbage.
+    #[test]
+    fn near_misses_are_errors_or_real_instants(
+        t in datetimes(),
+        rfc2822 in any::<bool>(),
+        pos in any::<prop::sample::Index>(),
+        op in 0u8..3,
+        c in prop_oneof![
+            prop::sample::select(&['0', '9', '6', ':', '-', '+', 'T', 'Z', '.', ' ', ',', '\n'][..]),
+            any::<char>(),
+        ],
+    ) {
+        let s = if rfc2822 {
+            let t = t.replace_nanosecond(0).unwrap();
+            t.format(&time::format_description::well_known::Rfc2822).unwrap()
+        } else {
+            timestamp::format(&t)
+        };
+        let mut chars: Vec<char> = s.chars().collect();
+        let at = pos.index(chars.len());
+        match op {
+            0 => chars[at] = c,
+            1 => chars.insert(at, c),
+            _ => {
+                chars.remove(at);
+            }
+        }
+        let mutated: String = chars.into_iter().collect();
+        if let Ok(parsed) = timestamp::parse(&mutated) {
+            prop_assert_eq!(timestamp::parse(&timestamp::format(&parsed)).unwrap(), parsed);
+        }
+    }
 }
