@@ -76,3 +76,50 @@ pub(crate) fn check_item_fields(
     }
     Ok(())
 }
+
+/// Writes one bulk operation: a builder holding the client and the items, its pure
+/// `build_request` (every item checked, then one JSON string per repeated form key) and `send`.
+/// The three bulk operations differ only in method, path, item type, key and result, so each
+/// file says just that (with its docs).
+macro_rules! json_items_operation {
+    (
+        $(#[$doc:meta])*
+        pub struct $Name:ident => $method:ident $path:expr, $field:ident: Vec<$Item:ty> as $key:literal;
+        $(#[$send_doc:meta])*
+        async fn send -> $Out:ty;
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        #[must_use = "a request does nothing until `.send()` is awaited"]
+        pub struct $Name {
+            client: $crate::client::Client,
+            $field: Vec<$Item>,
+        }
+
+        impl $Name {
+            pub(crate) fn new(client: $crate::client::Client, $field: Vec<$Item>) -> Self {
+                Self { client, $field }
+            }
+
+            pub(crate) fn build_request(
+                &self,
+            ) -> Result<http::Request<bytes::Bytes>, $crate::error::Error> {
+                $crate::bulk_items::json_items_request(
+                    http::Method::$method,
+                    $path,
+                    $key,
+                    stringify!($field),
+                    &self.$field,
+                )
+            }
+
+            $(#[$send_doc])*
+            pub async fn send(self) -> Result<$Out, $crate::error::Error> {
+                let request = self.build_request()?;
+                $crate::response::call(&self.client, stringify!($Name), request).await
+            }
+        }
+    };
+}
+
+pub(crate) use json_items_operation;

@@ -1,66 +1,37 @@
 //! `CreateBulkConsents`: `POST /v1/Consents/Bulk`.
 
-use bytes::Bytes;
-use http::{Method, Request};
-
 use super::ConsentItem;
-use crate::bulk_items::json_items_request;
-use crate::client::Client;
-use crate::error::Error;
 use crate::model::BulkConsents;
-use crate::response;
 
-/// Upserts consents in bulk. From `client.bulk_consents().create(items)`.
-///
-/// ```no_run
-/// use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
-/// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
-/// let item = ConsentItem::new("+15005550006", "ad388b5a46b33b874b0d41f7226db2ef", "+15005550001",
-///     ConsentStatus::OptIn, ConsentSource::Offline);
-/// let response = client.bulk_consents().create([item]).send().await?;
-/// for result in response.item_results()? {
-///     println!("{:?}: {}", result.correlation_id, result.is_success());
-/// }
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until `.send()` is awaited"]
-pub struct CreateBulkConsents {
-    client: Client,
-    items: Vec<ConsentItem>,
-}
-
-impl CreateBulkConsents {
-    pub(crate) fn new(client: Client, items: Vec<ConsentItem>) -> Self {
-        Self { client, items }
-    }
-
-    pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        json_items_request(
-            Method::POST,
-            "/v1/Consents/Bulk",
-            "Items",
-            "items",
-            &self.items,
-        )
-    }
+crate::bulk_items::json_items_operation! {
+    /// Upserts consents in bulk. From `client.bulk_consents().create(items)`.
+    ///
+    /// ```no_run
+    /// use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let item = ConsentItem::new("+15005550006", "ad388b5a46b33b874b0d41f7226db2ef", "+15005550001",
+    ///     ConsentStatus::OptIn, ConsentSource::Offline);
+    /// let response = client.bulk_consents().create([item]).send().await?;
+    /// for result in response.item_results()? {
+    ///     println!("{:?}: {}", result.correlation_id, result.is_success());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub struct CreateBulkConsents => POST "/v1/Consents/Bulk", items: Vec<ConsentItem> as "Items";
 
     /// Sends the request. Per-item outcomes are in
     /// [`BulkConsents::item_results`].
     ///
     /// # Errors
-    /// [`Error::Build`] for no items or an item with an empty field (nothing sent),
-    /// or any error of the call.
+    /// [`Error::Build`](crate::Error::Build) for no items or an item with an empty field
+    /// (nothing sent), or any error of the call.
     ///
     /// ```no_run
     /// # async fn run(client: twilio_accounts::Client, items: Vec<twilio_accounts::bulk_consents::ConsentItem>) -> Result<(), twilio_accounts::Error> {
     /// let result = client.bulk_consents().create(items).send().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send(self) -> Result<BulkConsents, Error> {
-        let request = self.build_request()?;
-        response::call(&self.client, "CreateBulkConsents", request).await
-    }
+    async fn send -> BulkConsents;
 }
 
 #[cfg(test)]
@@ -93,7 +64,7 @@ mod tests {
             .create(items)
             .build_request()
             .unwrap();
-        assert_eq!(r.method(), Method::POST);
+        assert_eq!(r.method(), http::Method::POST);
         assert_eq!(r.uri(), "/v1/Consents/Bulk");
         assert_form(
             &r,

@@ -1,62 +1,33 @@
 //! `CreateBulkContacts`: `POST /v1/Contacts/Bulk`.
 
-use bytes::Bytes;
-use http::{Method, Request};
-
 use super::ContactItem;
-use crate::bulk_items::json_items_request;
-use crate::client::Client;
-use crate::error::Error;
 use crate::model::BulkContacts;
-use crate::response;
 
-/// Upserts contacts in bulk. From `client.bulk_contacts().create(items)`.
-///
-/// ```no_run
-/// use twilio_accounts::bulk_contacts::ContactItem;
-/// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
-/// let item = ContactItem::new("+15005550006", "ad388b5a46b33b874b0d41f7226db2ef", "US", "94105");
-/// let response = client.bulk_contacts().create([item]).send().await?;
-/// let failed = response.item_results()?.into_iter().filter(|r| !r.is_success()).count();
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until `.send()` is awaited"]
-pub struct CreateBulkContacts {
-    client: Client,
-    items: Vec<ContactItem>,
-}
-
-impl CreateBulkContacts {
-    pub(crate) fn new(client: Client, items: Vec<ContactItem>) -> Self {
-        Self { client, items }
-    }
-
-    pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        json_items_request(
-            Method::POST,
-            "/v1/Contacts/Bulk",
-            "Items",
-            "items",
-            &self.items,
-        )
-    }
+crate::bulk_items::json_items_operation! {
+    /// Upserts contacts in bulk. From `client.bulk_contacts().create(items)`.
+    ///
+    /// ```no_run
+    /// use twilio_accounts::bulk_contacts::ContactItem;
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let item = ContactItem::new("+15005550006", "ad388b5a46b33b874b0d41f7226db2ef", "US", "94105");
+    /// let response = client.bulk_contacts().create([item]).send().await?;
+    /// let failed = response.item_results()?.into_iter().filter(|r| !r.is_success()).count();
+    /// # Ok(()) }
+    /// ```
+    pub struct CreateBulkContacts => POST "/v1/Contacts/Bulk", items: Vec<ContactItem> as "Items";
 
     /// Sends the request. Per-item outcomes are in [`BulkContacts::item_results`].
     ///
     /// # Errors
-    /// [`Error::Build`] for no items or an item with an empty field (nothing sent),
-    /// or any error of the call.
+    /// [`Error::Build`](crate::Error::Build) for no items or an item with an empty field
+    /// (nothing sent), or any error of the call.
     ///
     /// ```no_run
     /// # async fn run(client: twilio_accounts::Client, items: Vec<twilio_accounts::bulk_contacts::ContactItem>) -> Result<(), twilio_accounts::Error> {
     /// let result = client.bulk_contacts().create(items).send().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send(self) -> Result<BulkContacts, Error> {
-        let request = self.build_request()?;
-        response::call(&self.client, "CreateBulkContacts", request).await
-    }
+    async fn send -> BulkContacts;
 }
 
 #[cfg(test)]

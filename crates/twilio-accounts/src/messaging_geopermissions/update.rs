@@ -1,74 +1,43 @@
 //! `UpdateMessagingGeopermissions`: `PATCH /v1/Messaging/GeoPermissions`.
 
-use bytes::Bytes;
-use http::{Method, Request};
-
 use super::GeoPermissionUpdate;
-use crate::bulk_items::json_items_request;
-use crate::client::Client;
-use crate::error::Error;
 use crate::model::MessagingGeopermissions;
-use crate::response;
 
-/// Updates messaging geo permissions. From
-/// `client.messaging_geopermissions().update(permissions)`.
-///
-/// ```no_run
-/// use twilio_accounts::messaging_geopermissions::GeoPermissionUpdate;
-/// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
-/// let result = client
-///     .messaging_geopermissions()
-///     .update([GeoPermissionUpdate::new("IN", false)])
-///     .send()
-///     .await?;
-/// for p in result.permission_entries()? {
-///     if p.error_code.unwrap_or(0) != 0 {
-///         println!("{:?} not updated: {:?}", p.country_code, p.error_messages);
-///     }
-/// }
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until `.send()` is awaited"]
-pub struct UpdateMessagingGeopermissions {
-    client: Client,
-    permissions: Vec<GeoPermissionUpdate>,
-}
-
-impl UpdateMessagingGeopermissions {
-    pub(crate) fn new(client: Client, permissions: Vec<GeoPermissionUpdate>) -> Self {
-        Self {
-            client,
-            permissions,
-        }
-    }
-
-    pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
-        json_items_request(
-            Method::PATCH,
-            super::PATH,
-            "Permissions",
-            "permissions",
-            &self.permissions,
-        )
-    }
+crate::bulk_items::json_items_operation! {
+    /// Updates messaging geo permissions. From
+    /// `client.messaging_geopermissions().update(permissions)`.
+    ///
+    /// ```no_run
+    /// use twilio_accounts::messaging_geopermissions::GeoPermissionUpdate;
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// let result = client
+    ///     .messaging_geopermissions()
+    ///     .update([GeoPermissionUpdate::new("IN", false)])
+    ///     .send()
+    ///     .await?;
+    /// for p in result.permission_entries()? {
+    ///     if p.error_code.unwrap_or(0) != 0 {
+    ///         println!("{:?} not updated: {:?}", p.country_code, p.error_messages);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub struct UpdateMessagingGeopermissions => PATCH super::PATH,
+        permissions: Vec<GeoPermissionUpdate> as "Permissions";
 
     /// Sends the request. Per-country outcomes are in
     /// [`MessagingGeopermissions::permission_entries`].
     ///
     /// # Errors
-    /// [`Error::Build`] for no permissions or an empty country code (nothing sent), or any
-    /// error of the call.
+    /// [`Error::Build`](crate::Error::Build) for no permissions or an empty country code
+    /// (nothing sent), or any error of the call.
     ///
     /// ```no_run
     /// # async fn run(client: twilio_accounts::Client, permissions: Vec<twilio_accounts::messaging_geopermissions::GeoPermissionUpdate>) -> Result<(), twilio_accounts::Error> {
     /// let result = client.messaging_geopermissions().update(permissions).send().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send(self) -> Result<MessagingGeopermissions, Error> {
-        let request = self.build_request()?;
-        response::call(&self.client, "UpdateMessagingGeopermissions", request).await
-    }
+    async fn send -> MessagingGeopermissions;
 }
 
 #[cfg(test)]
@@ -87,7 +56,7 @@ mod tests {
             ])
             .build_request()
             .unwrap();
-        assert_eq!(r.method(), Method::PATCH);
+        assert_eq!(r.method(), http::Method::PATCH);
         assert_eq!(r.uri(), "/v1/Messaging/GeoPermissions");
         assert_form(
             &r,
