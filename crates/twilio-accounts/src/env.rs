@@ -55,12 +55,19 @@ pub(crate) fn read(mut lookup: impl FnMut(&str) -> Option<String>) -> Result<Env
             )
         })?
     } else {
-        let token = get(AUTH_TOKEN).ok_or_else(|| {
-            Error::invalid_argument(
+        let Some(token) = get(AUTH_TOKEN) else {
+            // A secret without its key is a half-configured API key, not a missing token.
+            if get(API_SECRET).is_some() {
+                return Err(Error::invalid_argument(
+                    API_KEY,
+                    "is not set (it is required with TWILIO_API_SECRET)",
+                ));
+            }
+            return Err(Error::invalid_argument(
                 AUTH_TOKEN,
                 "is not set (set it, or TWILIO_API_KEY and TWILIO_API_SECRET)",
-            )
-        })?;
+            ));
+        };
         let token = AuthToken::new(token).map_err(|e| {
             Error::build_with_source(Some(AUTH_TOKEN.into()), "is not a valid Auth Token", e)
         })?;
@@ -217,6 +224,9 @@ mod tests {
         assert!(display.contains("TWILIO_API_KEY"), "{display}");
         let (field, _, _) = err(&[(ACCOUNT_SID, AC), (API_KEY, SK)]);
         assert_eq!(field.as_deref(), Some(API_SECRET));
+        let (field, display, _) = err(&[(ACCOUNT_SID, AC), (API_SECRET, SECRET)]);
+        assert_eq!(field.as_deref(), Some(API_KEY));
+        assert!(display.contains("TWILIO_API_SECRET"), "{display}");
     }
 
     #[test]
