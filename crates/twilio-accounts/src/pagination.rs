@@ -94,6 +94,10 @@ pub(crate) fn next_request(client: &Client, next_page_url: &str) -> Result<Reque
         )
     })?;
     let path_and_query = match (uri.scheme_str(), uri.authority()) {
+        // A path must be absolute; `//host/…` is a host to many parsers, so it is refused too.
+        (None, None) if !uri.path().starts_with('/') || uri.path().starts_with("//") => {
+            return Err(refused("is not an absolute URL or a path; not followed"));
+        }
         (None, None) => uri.path_and_query(),
         (Some(scheme), Some(authority)) => {
             let base = client.http_client().base_url();
@@ -299,6 +303,9 @@ mod tests {
             "http://127.0.0.1:10/v1/Credentials/AWS",
             "https://accounts.twilio.com/v1/Credentials/AWS?Page=1",
             "not a url",
+            "//evil.example/v1/Credentials/AWS",
+            "v1/Credentials/AWS?Page=1",
+            "*",
         ] {
             let e = next_request(&c, url).unwrap_err();
             let Error::Build(b) = &e else { panic!("{e:?}") };
