@@ -155,8 +155,8 @@ pub use error::{
 };
 pub use headers::{HeadersLayer, HeadersService, UserAgent, VERSION};
 pub use retry::{
-    Attempts, RetryBudget, RetryConfig, RetryConfigBuilder, RetryEvent, RetryLayer, RetryPolicy,
-    RetryReason,
+    Attempts, RetryBudget, RetryConfig, RetryConfigBuilder, RetryEvent, RetryFuture, RetryLayer,
+    RetryPolicy, RetryReason, RetryService,
 };
 pub use timeout::{
     AttemptTimeoutLayer, AttemptTimeoutService, DeadlineLayer, DeadlineService, TimeoutFuture,

@@ -106,6 +106,7 @@ async fn tracing_output_never_holds_credentials() {
         ok_json("{\"ok\":true}"),
         Action::Reset,
         Action::Respond(response("401 Unauthorized", &[], b"{\"code\":20003}")),
+        Action::Respond(response("403 Forbidden", &[], b"{\"code\":20403}")),
     ])
     .await;
     let retry = RetryConfig::builder()
@@ -142,6 +143,17 @@ async fn tracing_output_never_holds_credentials() {
         .await
         .unwrap();
     assert_eq!(denied.status(), 401);
+    let forbidden_response = client
+        .send(
+            Request::delete("/v1/Credentials/AWS/CR1")
+                .body(Bytes::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forbidden_response.status(), 403);
+    assert_clean("401 response", &format!("{denied:?}"));
+    assert_clean("403 response", &format!("{forbidden_response:?}"));
     // A connect error that is retried.
     let refused = HttpClient::builder()
         .credentials(key_credentials())
@@ -161,7 +173,7 @@ async fn tracing_output_never_holds_credentials() {
         .iter()
         .filter_map(|r| r.header("authorization").map(str::to_owned))
         .collect();
-    assert_eq!(auths.len(), 5);
+    assert_eq!(auths.len(), 6);
     let output = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     for expected in [
         "twilio.http",
@@ -170,6 +182,7 @@ async fn tracing_output_never_holds_credentials() {
         "reason=429 too many requests",
         "request_id=\"RQ0123\"",
         "status=401",
+        "status=403",
         "connect error",
         "hook",
     ] {

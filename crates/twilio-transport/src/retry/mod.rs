@@ -16,18 +16,20 @@
 //! whole back-off. The delay is `Retry-After` when the response has one (seconds or HTTP-date,
 //! capped at the maximum delay), otherwise [`backoff`].
 
+mod budget;
 mod policy;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use tokio::time::Instant;
+
 use http::{HeaderMap, Method, StatusCode};
-use tower::retry::budget::{Budget as _, TpsBudget};
 
 use crate::error::{ConfigError, ConfigErrorKind, TransportError, TransportErrorKind};
 
-pub use policy::{Attempts, RetryLayer, RetryPolicy};
+pub use policy::{Attempts, RetryFuture, RetryLayer, RetryPolicy, RetryService};
 
 /// Why a retry happens, as reported in [`RetryEvent`] and in tracing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -182,7 +184,7 @@ pub fn retry_delay(
 /// over a 10 s window.
 #[derive(Clone)]
 pub struct RetryBudget {
-    inner: Arc<TpsBudget>,
+    inner: Arc<budget::WindowedBudget>,
     settings: (Duration, u32, f32),
 }
 
@@ -204,13 +206,14 @@ impl RetryBudget {
             return Err(bad("retry budget minimum per second is too large"));
         }
         Ok(Self {
-            inner: Arc::new(TpsBudget::new(ttl, min_per_sec, retry_percent)),
+            inner: Arc::new(budget::WindowedBudget::new(ttl, min_per_sec, retry_percent)),
             settings: (ttl, min_per_sec, retry_percent),
         })
     }
 
-    pub(crate) fn deposit(&self) {
-        self.inner.deposit();
+    /// Records a call that started at `now` (the time the caller already read).
+    pub(crate) fn deposit_at(&self, now: Instant) {
+        self.inner.deposit_at(now);
     }
 
     pub(crate) fn withdraw(&self) -> bool {
@@ -220,9 +223,10 @@ impl RetryBudget {
 
 impl Default for RetryBudget {
     fn default() -> Self {
+        let (ttl, min_per_sec, retry_percent) = (Duration::from_secs(10), 10, 0.2);
         Self {
-            inner: Arc::new(TpsBudget::default()),
-            settings: (Duration::from_secs(10), 10, 0.2),
+            inner: Arc::new(budget::WindowedBudget::new(ttl, min_per_sec, retry_percent)),
+            settings: (ttl, min_per_sec, retry_percent),
         }
     }
 }
