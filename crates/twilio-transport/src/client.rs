@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -170,7 +171,18 @@ where
         .layer(AuthLayer::new(credentials.clone()))
         .layer(AttemptTimeoutLayer::new(settings.attempt_timeout).call_deadline(settings.deadline))
         .service(transport);
-    Box::new(move |request| Box::pin(service.clone().oneshot(request)))
+    Box::new(move |request| {
+        let mut service = service.clone();
+        // The layers above the retry are ready as soon as it is, and `RetryService` waits for
+        // its inner service inside the call's future, so this is ready at once: call it directly
+        // and box only the call's future (smaller than a `Oneshot` holding service and request).
+        let mut cx = Context::from_waker(Waker::noop());
+        // Anything else would mean a layer changed that; `oneshot` is then the general path.
+        match service.poll_ready(&mut cx) {
+            Poll::Ready(Ok(())) => Box::pin(service.call(request)),
+            _ => Box::pin(service.oneshot(request)),
+        }
+    })
 }
 
 fn rebuild_for<T>(transport: T) -> Rebuild

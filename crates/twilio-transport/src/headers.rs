@@ -131,9 +131,7 @@ where
         let has_body = !req.body().is_empty();
         let headers = req.headers_mut();
         headers.insert(USER_AGENT, self.user_agent.clone());
-        if !headers.contains_key(ACCEPT) {
-            headers.insert(ACCEPT, JSON);
-        }
+        headers.entry(ACCEPT).or_insert(JSON);
         if has_body && !headers.contains_key(CONTENT_TYPE) {
             headers.insert(CONTENT_TYPE, FORM);
         }

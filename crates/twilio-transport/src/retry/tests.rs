@@ -452,6 +452,51 @@ async fn policy_does_not_sleep_past_the_deadline() {
     assert_eq!(start.elapsed(), Duration::ZERO);
 }
 
+/// The retry service waits for its inner service inside the call's future, before each attempt,
+/// and a readiness error ends the call without a retry.
+#[tokio::test(start_paused = true)]
+async fn waits_for_the_inner_service_before_every_attempt() {
+    use tower::Service as _;
+    let (mock, mut handle) = tower_test::mock::pair::<Request<Bytes>, Response<Bytes>>();
+    let inner = tower::ServiceBuilder::new()
+        .map_err(TransportError::other)
+        .service(mock);
+    let mut svc = RetryLayer::new(no_budget(3)).layer(inner);
+    handle.allow(0);
+    let request = || Request::get("/v1/x").body(Bytes::new()).unwrap();
+    let call = tokio::spawn(svc.ready().await.unwrap().call(request()));
+    let nothing = tokio::time::timeout(Duration::from_secs(5), handle.next_request()).await;
+    assert!(nothing.is_err(), "sent before the inner service was ready");
+    handle.allow(1);
+    let (_, respond) = handle.next_request().await.unwrap();
+    respond.send_response(Response::builder().status(503).body(Bytes::new()).unwrap());
+    // The retry waits for readiness again.
+    let nothing = tokio::time::timeout(Duration::from_secs(5), handle.next_request()).await;
+    assert!(
+        nothing.is_err(),
+        "retried before the inner service was ready"
+    );
+    handle.allow(1);
+    let (_, respond) = handle.next_request().await.unwrap();
+    respond.send_response(Response::new(Bytes::from_static(b"ok")));
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(response.body().as_ref(), b"ok");
+    assert_eq!(response.extensions().get::<Attempts>(), Some(&Attempts(2)));
+
+    handle.allow(1);
+    handle.send_error("not ready");
+    let e = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(request())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), TransportErrorKind::Other);
+    let nothing = tokio::time::timeout(Duration::from_secs(5), handle.next_request()).await;
+    assert!(nothing.is_err(), "a readiness error is not retried");
+}
+
 #[tokio::test(start_paused = true)]
 async fn shared_budget_limits_retries_across_calls() {
     // No floor, 0 % of calls: nothing may be retried.
