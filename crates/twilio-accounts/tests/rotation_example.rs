@@ -3,7 +3,7 @@
 //! its exit status, and that it never prints a token.
 //!
 //! `cargo test` builds the examples next to the test binaries; when this test is run on its
-//! own and the example is missing, it builds it first.
+//! own and the example is missing or older than its source, it builds it first.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -18,7 +18,13 @@ fn example() -> PathBuf {
     let path = profile_dir
         .join("examples")
         .join(format!("rotate_auth_token{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/rotate_auth_token.rs");
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let stale = match (modified(&path), modified(source.as_ref())) {
+        (Some(built), Some(written)) => built < written,
+        (built, _) => built.is_none(),
+    };
+    if stale {
         let status = Command::new(env!("CARGO"))
             .args([
                 "build",
