@@ -945,6 +945,33 @@ mod tests {
         assert!(!Operation::DeleteSecondary.takes_body());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn page_tokens_round_trip(n in proptest::num::u64::ANY) {
+            let after = parse_page_token(&format!("PA{n}"));
+            let before = parse_page_token(&format!("PB{n}"));
+            proptest::prop_assert!(matches!(after, Some(PageToken::After(m)) if m == n));
+            proptest::prop_assert!(matches!(before, Some(PageToken::Before(m)) if m == n));
+        }
+
+        #[test]
+        fn arbitrary_page_tokens_never_panic(token in ".{0,40}") {
+            let _ = parse_page_token(&token);
+        }
+
+        #[test]
+        fn credential_paths_resolve_exactly_when_the_sid_is_valid(
+            path in "/v1/Credentials/(AWS|PublicKeys)/(CR|GN|cr)?[0-9a-fA-F]{30,34}",
+        ) {
+            let suffix = path.rsplit('/').next().unwrap_or_default();
+            let resolved = resolve(&path);
+            proptest::prop_assert_eq!(resolved.is_some(), is_sid(suffix, "CR"), "{}", path);
+            if let Some(Resource::Aws(sid) | Resource::PublicKey(sid)) = resolved {
+                proptest::prop_assert_eq!(sid, suffix);
+            }
+        }
+    }
+
     #[test]
     fn page_tokens() {
         assert!(matches!(

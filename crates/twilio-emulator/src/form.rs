@@ -140,6 +140,31 @@ mod tests {
         assert_eq!(Params::parse(b"A=\xff").unwrap_err(), FormError::NotUtf8);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_string_round_trips_through_encode_and_parse(key in "[A-Za-z]{1,8}", value in ".*") {
+            let p = Params::parse(format!("{key}={}", encode(&value)).as_bytes()).unwrap();
+            proptest::prop_assert_eq!(p.get(&key), Some(value.as_str()));
+        }
+
+        #[test]
+        fn arbitrary_bytes_parse_or_fail_cleanly(input in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            // Never panics; whatever it accepts is valid UTF-8 with non-empty keys.
+            if let Ok(p) = Params::parse(&input) {
+                proptest::prop_assert!(p.pairs.iter().all(|(k, _)| !k.is_empty()));
+            }
+        }
+
+        #[test]
+        fn repeated_keys_keep_wire_order(values in proptest::collection::vec(".*", 0..8)) {
+            let body: Vec<String> = values.iter().map(|v| format!("Items={}", encode(v))).collect();
+            let p = Params::parse(body.join("&").as_bytes()).unwrap();
+            let got: Vec<&str> = p.get_all("Items").collect();
+            let want: Vec<&str> = values.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn encode_round_trips() {
         let s = "+1 800/é&=?";

@@ -430,6 +430,31 @@ mod tests {
         assert!(basic_credentials(&no_header, &mut [0; MAX_CREDENTIALS]).is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn basic_credentials_round_trip(
+            user in "[A-Za-z0-9]{0,40}",
+            password in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        ) {
+            let mut raw = user.clone().into_bytes();
+            raw.push(b':');
+            raw.extend_from_slice(&password);
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&raw);
+            let parts = parts_with_auth(format!("Basic {encoded}").as_bytes());
+            let mut buffer = [0; MAX_CREDENTIALS];
+            let parsed = basic_credentials(&parts, &mut buffer);
+            proptest::prop_assert_eq!(parsed, Some((user.as_str(), password.as_slice())));
+        }
+
+        #[test]
+        fn arbitrary_authorization_values_never_panic(
+            value in proptest::collection::vec(0x20u8..0x7f, 0..1500),
+        ) {
+            let parts = parts_with_auth(&value);
+            let _ = basic_credentials(&parts, &mut [0; MAX_CREDENTIALS]);
+        }
+    }
+
     #[test]
     fn form_content_types() {
         let ok = HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8");
