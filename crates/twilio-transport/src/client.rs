@@ -329,7 +329,8 @@ impl HttpClientBuilder {
         self
     }
 
-    /// How long the default transport keeps an idle pooled connection (default 90 s).
+    /// How long the default transport keeps an idle pooled connection (default 90 s, at most a
+    /// day: a longer one is a configuration error).
     pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
         self.pool_idle_timeout = timeout;
         self
@@ -359,7 +360,8 @@ impl HttpClientBuilder {
     ///
     /// # Errors
     /// [`ConfigError`]: missing credentials, invalid or insecure base URL, invalid region/edge,
-    /// invalid user-agent extension, zero timeout or body limit, TLS set-up failure, or no
+    /// invalid user-agent extension, zero timeout or body limit, a pool idle timeout over a day,
+    /// TLS set-up failure, or no
     /// transport (without the `default-client` feature).
     pub fn build(self) -> Result<HttpClient, ConfigError> {
         let credentials = self.credentials.ok_or_else(|| {

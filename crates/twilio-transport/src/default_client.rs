@@ -75,18 +75,28 @@ impl DefaultTransport {
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
     /// Default time an idle pooled connection is kept.
     pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+    /// The longest accepted pool idle timeout (a day); the pool's clock cannot hold much more.
+    pub const MAX_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(86_400);
 
     /// A transport with the given connect timeout (TCP connect and TLS handshake together; a
     /// connection that is not ready in time is a [connect](TransportError::is_connect) error)
     /// and pool idle timeout.
     ///
     /// # Errors
-    /// [`ConfigError`] of kind `Tls` when the TLS configuration cannot be built (for example no
-    /// root certificate could be loaded).
+    /// [`ConfigError`] of kind `InvalidLimit` when the pool idle timeout is above
+    /// [`MAX_POOL_IDLE_TIMEOUT`](Self::MAX_POOL_IDLE_TIMEOUT), of kind `Tls` when the TLS
+    /// configuration cannot be built (for example no root certificate could be loaded).
     pub fn new(
         connect_timeout: Duration,
         pool_idle_timeout: Duration,
     ) -> Result<Self, ConfigError> {
+        // hyper-util adds it to the current instant in a background task, which would panic.
+        if pool_idle_timeout > Self::MAX_POOL_IDLE_TIMEOUT {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidLimit,
+                "the pool idle timeout must be at most a day",
+            ));
+        }
         let tls_error = |e| {
             ConfigError::new(ConfigErrorKind::Tls, "cannot build the TLS configuration")
                 .with_source(e)

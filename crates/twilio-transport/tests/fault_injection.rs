@@ -84,6 +84,39 @@ async fn timed(
     (result, elapsed)
 }
 
+/// Extreme durations are either a configuration error or work: never a panic, here or in a
+/// background task of the pool.
+#[tokio::test]
+async fn extreme_durations_never_panic() {
+    let e = HttpClient::builder()
+        .credentials(credentials())
+        .pool_idle_timeout(Duration::MAX)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind(), twilio_transport::ConfigErrorKind::InvalidLimit);
+    let server = FaultServer::start(vec![ok_json("{}")]).await;
+    let client = HttpClient::builder()
+        .credentials(credentials())
+        .base_url(&server.url())
+        .read_environment(false)
+        .connect_timeout(Duration::MAX)
+        .attempt_timeout(Duration::MAX)
+        .deadline(Duration::MAX)
+        .pool_idle_timeout(Duration::from_secs(86_400))
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let response = client.send(request(Method::GET)).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    // Give the pool's idle task a chance to run (and panic, were it to overflow).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        client.send(request(Method::GET)).await.unwrap().status(),
+        200
+    );
+}
+
 #[tokio::test]
 async fn happy_path_sends_standard_headers_and_reuses_the_connection() {
     let server = FaultServer::start(vec![ok_json("{\"a\":1}")]).await;
