@@ -1,4 +1,5 @@
-//! Records the compiler version for the `User-Agent` header (`rust/<version>`), or "unknown".
+//! Records the compiler version for the `User-Agent` header (`rust/<version>`), or "unknown",
+//! and the whole base `User-Agent` value, so that it can be a static header value.
 
 use std::process::Command;
 
@@ -16,4 +17,17 @@ fn main() {
         .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic()))
         .unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=TWILIO_TRANSPORT_RUSTC_VERSION={version}");
+    // The target's OS and architecture, as `std::env::consts::{OS, ARCH}` name them.
+    let cfg = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic()))
+            .unwrap_or_else(|| "unknown".to_owned())
+    };
+    println!(
+        "cargo:rustc-env=TWILIO_TRANSPORT_USER_AGENT=twilio-rust/{} ({} {}) rust/{version}",
+        cfg("CARGO_PKG_VERSION"),
+        cfg("CARGO_CFG_TARGET_OS"),
+        cfg("CARGO_CFG_TARGET_ARCH"),
+    );
 }

@@ -12,7 +12,10 @@ use crate::error::{ConfigError, ConfigErrorKind};
 
 /// The crate version, as sent in `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-const RUSTC_VERSION: &str = env!("TWILIO_TRANSPORT_RUSTC_VERSION");
+/// `twilio-rust/<version> (<os> <arch>) rust/<rustc version>`, put together by the build script;
+/// a `const` header value, so an invalid byte would fail the build, and cloning it is free.
+const BASE: HeaderValue = HeaderValue::from_static(BASE_TEXT);
+const BASE_TEXT: &str = env!("TWILIO_TRANSPORT_USER_AGENT");
 
 /// A `User-Agent` value in the official SDKs' format:
 /// `twilio-rust/<version> (<os> <arch>) rust/<rustc version or "unknown">`, then any extensions,
@@ -33,7 +36,7 @@ impl UserAgent {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut value = base();
+        let mut value = String::from(BASE_TEXT);
         for ext in extensions {
             let ext = ext.as_ref();
             if ext.is_empty() || !ext.bytes().all(|b| b.is_ascii_graphic()) {
@@ -44,6 +47,9 @@ impl UserAgent {
             }
             value.push(' ');
             value.push_str(ext);
+        }
+        if value.len() == BASE_TEXT.len() {
+            return Ok(Self::default()); // no extension: the static value
         }
         let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(value)).map_err(|e| {
             ConfigError::new(ConfigErrorKind::InvalidUserAgent, "invalid user agent").with_source(e)
@@ -64,20 +70,10 @@ impl UserAgent {
 }
 
 impl Default for UserAgent {
+    /// The base value, without extensions.
     fn default() -> Self {
-        Self {
-            value: HeaderValue::from_maybe_shared(bytes::Bytes::from(base()))
-                .unwrap_or(HeaderValue::from_static("twilio-rust")),
-        }
+        Self { value: BASE }
     }
-}
-
-fn base() -> String {
-    format!(
-        "twilio-rust/{VERSION} ({} {}) rust/{RUSTC_VERSION}",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
 }
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -164,6 +160,12 @@ mod tests {
         );
         assert!(ua.as_str().starts_with(&re), "{}", ua.as_str());
         assert!(ua.as_str().ends_with(" my-app/1.0 extra"));
+        // Without extensions: the static value the build script put together, same format.
+        let plain = UserAgent::new(Vec::<String>::new()).unwrap();
+        assert_eq!(plain, UserAgent::default());
+        assert!(plain.as_str().starts_with(&re), "{}", plain.as_str());
+        assert_eq!(plain.as_str().split(' ').count(), 4, "{}", plain.as_str());
+        assert!(ua.as_str().starts_with(plain.as_str()));
         let rust = ua.as_str().split(' ').nth(3).unwrap();
         assert!(
             rust == "rust/unknown" || rust.starts_with("rust/1."),
