@@ -452,6 +452,37 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any text: an error or a base URL that keeps the rules (https, or http to loopback
+        /// only) and prints back to itself.
+        #[test]
+        fn parse_never_panics_and_keeps_the_rules(url in "\\PC{0,40}") {
+            if let Ok(base) = BaseUrl::parse(&url) {
+                proptest::prop_assert!(
+                    base.scheme() == "https" || (base.scheme() == "http" && is_loopback(base.host()))
+                );
+                proptest::prop_assert_eq!(BaseUrl::parse(&base.to_string()).ok(), Some(base));
+            }
+        }
+
+        /// URL-like text with arbitrary hosts and ports.
+        #[test]
+        fn parse_urls_with_any_host(
+            scheme in "https?|ftp",
+            host in "[a-zA-Z0-9.\\-\\[\\]:@]{0,30}",
+            port in proptest::option::of(proptest::prelude::any::<u16>()),
+        ) {
+            let url = match port {
+                Some(p) => format!("{scheme}://{host}:{p}"),
+                None => format!("{scheme}://{host}"),
+            };
+            if let Ok(base) = BaseUrl::parse(&url) {
+                proptest::prop_assert!(base.scheme() == "https" || is_loopback(base.host()));
+                proptest::prop_assert!(!base.to_string().contains('@'));
+            }
+        }
+    }
+
     #[tokio::test]
     async fn layer_fails_before_calling_inner() {
         let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -595,6 +595,48 @@ proptest! {
     }
 
     #[test]
+    fn retry_after_parses_any_header_without_panicking(
+        raw in proptest::collection::vec(any::<u8>(), 0..40),
+        seconds in any::<u64>(),
+        offset in 0u64..10_000_000,
+        max_ms in 0u64..100_000,
+    ) {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let max = Duration::from_millis(max_ms);
+        let c = RetryConfig::builder()
+            .initial_backoff(Duration::ZERO)
+            .max_backoff(max)
+            .build()
+            .unwrap();
+        let headers = |value: HeaderValue| {
+            let mut h = HeaderMap::new();
+            h.insert(http::header::RETRY_AFTER, value);
+            h
+        };
+        // Arbitrary bytes: any result, never a panic, and always capped.
+        if let Ok(value) = HeaderValue::from_bytes(&raw) {
+            let parsed = parse_retry_after(&headers(value), now);
+            prop_assert!(retry_delay(1, parsed, &c, 0.5) <= max);
+        }
+        // Delay-seconds: exact.
+        let value = HeaderValue::from_str(&seconds.to_string()).unwrap();
+        prop_assert_eq!(
+            parse_retry_after(&headers(value), now),
+            Some(Duration::from_secs(seconds))
+        );
+        // HTTP-date: the distance from now (whole seconds), zero in the past.
+        let at = now + Duration::from_secs(offset);
+        let value = HeaderValue::from_str(&httpdate::fmt_http_date(at)).unwrap();
+        prop_assert_eq!(
+            parse_retry_after(&headers(value), now),
+            Some(Duration::from_secs(offset))
+        );
+        let past = now - Duration::from_secs(offset);
+        let value = HeaderValue::from_str(&httpdate::fmt_http_date(past)).unwrap();
+        prop_assert_eq!(parse_retry_after(&headers(value), now), Some(Duration::ZERO));
+    }
+
+    #[test]
     fn never_retries_non_idempotent_after_possible_send(
         method in arb_method(),
         status in 100u16..1000,
