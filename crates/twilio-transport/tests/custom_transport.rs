@@ -247,3 +247,46 @@ fn without_the_default_client_a_transport_is_required() {
         .unwrap_err();
     assert_eq!(e.kind(), ConfigErrorKind::MissingTransport);
 }
+
+/// A call's clock (deadline, budget) starts when its future is first polled, not when `send`
+/// returns it: a future polled late still gets its retries.
+#[tokio::test(start_paused = true)]
+async fn the_deadline_starts_at_the_first_poll() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let transport = tower::service_fn(move |_req: Request<Bytes>| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let status = if n == 0 { 503 } else { 200 };
+            let response = Response::builder()
+                .status(status)
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            Ok::<_, TransportError>(response)
+        }
+    });
+    let client = HttpClient::builder()
+        .credentials(credentials())
+        .read_environment(false)
+        .deadline(Duration::from_secs(2))
+        .retry(
+            RetryConfig::builder()
+                .initial_backoff(Duration::from_millis(100))
+                .no_budget()
+                .build()
+                .unwrap(),
+        )
+        .transport(transport)
+        .build()
+        .unwrap();
+    let call = client.send(Request::get("/v1/x").body(Bytes::new()).unwrap());
+    tokio::time::advance(Duration::from_secs(10)).await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "nothing is sent before the first poll"
+    );
+    let response = call.await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

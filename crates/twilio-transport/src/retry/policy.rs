@@ -224,16 +224,10 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let mut policy = self.policy.clone();
-        // The start of the call (time, budget deposit) and the copy for a second attempt.
-        let copy = tower::retry::Policy::<Request<B>, Response<R>, TransportError>::clone_request(
-            &mut policy,
-            &request,
-        );
         RetryFuture {
-            policy,
+            policy: self.policy.clone(),
             service: S::clone(&self.inner),
-            copy,
+            copy: None,
             state: RetryState::Ready {
                 request: Some(request),
             },
@@ -250,7 +244,8 @@ pin_project! {
     {
         policy: RetryPolicy,
         service: S,
-        // A copy for the attempt after that (`None` when retries are disabled).
+        // A copy of the request in flight, for the next attempt (`None` when retries are
+        // disabled).
         copy: Option<Request<B>>,
         #[pin]
         state: RetryState<S::Future, B>,
@@ -299,6 +294,13 @@ where
                             "retry future polled after completion",
                         )));
                     };
+                    // The copy for the next attempt; before the first one, this also starts the
+                    // call's clock and deposits in the budget.
+                    *this.copy =
+                        tower::retry::Policy::<Request<B>, Response<R>, TransportError>::clone_request(
+                            this.policy,
+                            &request,
+                        );
                     let future = this.service.call(request);
                     this.state.set(RetryState::Called { future });
                 }
@@ -316,11 +318,8 @@ where
                 }
                 RetryStateProj::Waiting { sleep } => {
                     std::task::ready!(sleep.as_mut().poll(cx));
-                    let next = this.copy.take();
-                    *this.copy = next.as_ref().and_then(|r| {
-                        tower::retry::Policy::<Request<B>, Response<R>, TransportError>::clone_request(this.policy, r)
-                    });
-                    this.state.set(RetryState::Ready { request: next });
+                    let request = this.copy.take();
+                    this.state.set(RetryState::Ready { request });
                 }
             }
         }
