@@ -121,18 +121,23 @@ impl Client {
     /// A builder for every setting: base URL, region, edge, timeouts, retries, user agent,
     /// shared credentials, custom transport.
     ///
-    /// ```no_run
+    /// ```
     /// use std::time::Duration;
-    /// # fn creds() -> twilio_transport::Credentials { unimplemented!() }
+    /// use twilio_accounts::{AccountSid, AuthToken, Credentials};
     ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let account = AccountSid::parse("AC0123456789abcdef0123456789abcdef")?;
+    /// let credentials = Credentials::from_auth_token(account, AuthToken::new("your_auth_token")?)?;
     /// let client = twilio_accounts::Client::builder()
-    ///     .credentials(creds())
+    ///     .credentials(credentials)
     ///     .region("au1")
     ///     .edge("sydney")
     ///     .attempt_timeout(Duration::from_secs(10))
     ///     .user_agent_extension("my-app/1.2")
     ///     .build()?;
-    /// # Ok::<(), twilio_accounts::Error>(())
+    /// assert_eq!(client.account_sid(), account);
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn builder() -> ClientBuilder {
         ClientBuilder::new()
@@ -140,9 +145,17 @@ impl Client {
 
     /// A client over an already configured [`HttpClient`] (custom transport, shared pool).
     ///
-    /// ```no_run
-    /// # fn http() -> twilio_transport::HttpClient { unimplemented!() }
-    /// let client = twilio_accounts::Client::from_http_client(http());
+    /// ```
+    /// use twilio_accounts::{AccountSid, AuthToken, Credentials, HttpClient};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let account = AccountSid::parse("AC0123456789abcdef0123456789abcdef")?;
+    /// let credentials = Credentials::from_auth_token(account, AuthToken::new("your_auth_token")?)?;
+    /// let http = HttpClient::builder().credentials(credentials).build()?;
+    /// let client = twilio_accounts::Client::from_http_client(http);
+    /// assert_eq!(client.account_sid(), account);
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn from_http_client(http: HttpClient) -> Self {
         Self { http }
@@ -151,8 +164,9 @@ impl Client {
     /// The account the client acts for (from its current credentials).
     ///
     /// ```no_run
-    /// # let client: twilio_accounts::Client = unimplemented!();
+    /// # fn demo(client: twilio_accounts::Client) {
     /// println!("{}", client.account_sid());
+    /// # }
     /// ```
     pub fn account_sid(&self) -> AccountSid {
         self.http.credentials().account_sid()
@@ -162,9 +176,9 @@ impl Client {
     /// after promoting a new Auth Token) switches every clone of the client at once.
     ///
     /// ```no_run
-    /// # let client: twilio_accounts::Client = unimplemented!();
-    /// # let new_credentials: twilio_transport::Credentials = unimplemented!();
+    /// # fn demo(client: twilio_accounts::Client, new_credentials: twilio_accounts::Credentials) {
     /// client.shared_credentials().replace(new_credentials);
+    /// # }
     /// ```
     pub fn shared_credentials(&self) -> &SharedCredentials {
         self.http.credentials()
@@ -274,9 +288,12 @@ impl Client {
 /// checks everything.
 ///
 /// ```no_run
-/// # fn creds() -> twilio_transport::Credentials { unimplemented!() }
+/// # let credentials = twilio_accounts::Credentials::from_auth_token(
+/// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+/// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+/// # ).expect("valid credentials");
 /// let client = twilio_accounts::Client::builder()
-///     .credentials(creds())
+///     .credentials(credentials)
 ///     .base_url("http://127.0.0.1:4010")
 ///     .build()?;
 /// # Ok::<(), twilio_accounts::Error>(())
@@ -360,7 +377,10 @@ impl ClientBuilder {
     /// [`http_client`](Self::http_client) is used.
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials)
     ///     .build()?;
@@ -375,7 +395,10 @@ impl ClientBuilder {
     /// is `https://accounts.twilio.com`.
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials).base_url("http://127.0.0.1:4010")
     ///     .build()?;
@@ -388,7 +411,10 @@ impl ClientBuilder {
     /// The Twilio region, such as `au1` (host `accounts.<edge>.<region>.twilio.com`).
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials).region("au1")
     ///     .build()?;
@@ -401,7 +427,10 @@ impl ClientBuilder {
     /// The Twilio edge location, such as `sydney` (region `us1` when none is set).
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials).region("au1").edge("sydney")
     ///     .build()?;
@@ -414,7 +443,10 @@ impl ClientBuilder {
     /// The timeout of one attempt.
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials).attempt_timeout(std::time::Duration::from_secs(10))
     ///     .build()?;
@@ -427,7 +459,10 @@ impl ClientBuilder {
     /// The overall deadline of a call, retries included.
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials).deadline(std::time::Duration::from_secs(30))
     ///     .build()?;
@@ -440,7 +475,10 @@ impl ClientBuilder {
     /// The timeout for establishing a connection.
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials).connect_timeout(std::time::Duration::from_secs(3))
     ///     .build()?;
@@ -453,7 +491,10 @@ impl ClientBuilder {
     /// How long an idle pooled connection is kept.
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials).pool_idle_timeout(std::time::Duration::from_secs(30))
     ///     .build()?;
@@ -466,7 +507,10 @@ impl ClientBuilder {
     /// The retry settings (see [`RetryConfig`]; [`RetryConfig::disabled`] turns retries off).
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials).retry(twilio_accounts::RetryConfig::disabled())
     ///     .build()?;
@@ -480,7 +524,10 @@ impl ClientBuilder {
     /// several times.
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials).user_agent_extension("my-app/1.2")
     ///     .build()?;
@@ -493,7 +540,10 @@ impl ClientBuilder {
     /// The largest response body accepted, in bytes.
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials).max_response_body_bytes(1 << 20)
     ///     .build()?;
@@ -537,7 +587,10 @@ impl ClientBuilder {
     /// set here (default `true`; only applies to `twilio.com` base URLs).
     ///
     /// ```no_run
-    /// # let credentials: twilio_accounts::Credentials = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
     /// let client = twilio_accounts::Client::builder()
     ///     .credentials(credentials).read_environment(false)
     ///     .build()?;
@@ -551,7 +604,14 @@ impl ClientBuilder {
     /// then ignored.
     ///
     /// ```no_run
-    /// # let http: twilio_accounts::HttpClient = unimplemented!();
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
+    /// # let http = twilio_accounts::HttpClient::builder()
+    /// #     .credentials(credentials)
+    /// #     .build()
+    /// #     .expect("a valid configuration");
     /// let client = twilio_accounts::Client::builder()
     ///     .http_client(http)
     ///     .build()?;
