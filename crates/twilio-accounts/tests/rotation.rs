@@ -64,6 +64,20 @@ async fn read_with(
         .map_err(|e| (e.status(), e.code()))
 }
 
+/// After a rolled-back rotation: the old token is still the primary, no secondary token is
+/// left behind, and the client (back on the old token) still works.
+async fn assert_account_unchanged(emulator: &Emulator, old: &AuthToken, client: &Client) {
+    assert_eq!(emulator.auth_token().expose_secret(), old.expose_secret());
+    assert!(emulator.secondary_auth_token().is_none());
+    client
+        .credentials()
+        .aws()
+        .list()
+        .send()
+        .await
+        .expect("the client still works with the old token");
+}
+
 fn steps(report: &twilio_accounts::rotation::RotationReport) -> Vec<(RotationStep, StepOutcome)> {
     report
         .steps()
@@ -236,9 +250,7 @@ async fn a_secondary_that_never_verifies_is_deleted_and_nothing_changes() {
     assert!(workflow.message().contains("propagation window of 30.000s"));
 
     // The emulator agrees: same primary, no secondary, the client still works.
-    assert_eq!(emulator.auth_token().expose_secret(), old.expose_secret());
-    assert!(emulator.secondary_auth_token().is_none());
-    client.credentials().aws().list().send().await.unwrap();
+    assert_account_unchanged(&emulator, &old, &client).await;
     emulator.shutdown().await;
 }
 
@@ -334,9 +346,7 @@ async fn a_refused_promotion_is_rolled_back() {
         ]
     );
     assert_eq!(err.report().client_token(), ClientToken::Old);
-    assert_eq!(emulator.auth_token().expose_secret(), old.expose_secret());
-    assert!(emulator.secondary_auth_token().is_none());
-    client.credentials().aws().list().send().await.unwrap();
+    assert_account_unchanged(&emulator, &old, &client).await;
     emulator.shutdown().await;
 }
 
@@ -361,9 +371,7 @@ async fn a_5xx_before_the_promotion_is_found_out_and_rolled_back() {
     let resolve = err.report().step(RotationStep::ResolvePromotion).unwrap();
     assert_eq!(resolve.outcome(), StepOutcome::Succeeded);
     assert!(resolve.note().unwrap().contains("did not happen"));
-    assert_eq!(emulator.auth_token().expose_secret(), old.expose_secret());
-    assert!(emulator.secondary_auth_token().is_none());
-    client.credentials().aws().list().send().await.unwrap();
+    assert_account_unchanged(&emulator, &old, &client).await;
     emulator.shutdown().await;
 }
 
@@ -484,9 +492,7 @@ async fn a_connection_dropped_before_the_promotion_is_rolled_back() {
     assert!(
         matches!(err.error(), Error::Workflow(w) if matches!(w.cause(), Some(Error::Transport(_))))
     );
-    assert_eq!(emulator.auth_token().expose_secret(), old.expose_secret());
-    assert!(emulator.secondary_auth_token().is_none());
-    client.credentials().aws().list().send().await.unwrap();
+    assert_account_unchanged(&emulator, &old, &client).await;
     emulator.shutdown().await;
 }
 
