@@ -60,6 +60,9 @@
 //!
 //! # Crate features
 //!
+//! * `store` (off by default): the [`store`](crate::store) module — the `TokenStore` trait
+//!   that auth-token rotation writes and other processes follow, its `TokenRecord`
+//!   (current / pending / previous tokens), an in-memory store and `TokenFingerprint`.
 //! * `proptest` (off by default): implements
 //!   [`proptest::arbitrary::Arbitrary`](https://docs.rs/proptest/latest/proptest/arbitrary/trait.Arbitrary.html)
 //!   for every SID type (valid values) and both secret types (header-safe values), and
@@ -72,6 +75,9 @@
 
 mod secret;
 mod sid;
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
+pub mod store;
 #[cfg(feature = "proptest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
 pub mod strategies;

@@ -68,7 +68,6 @@
 //! token that works: the old one before the switch, the new one (secondary or primary) after
 //! it. A secondary token may be left behind; the next rotation replaces it.
 
-mod fingerprint;
 mod report;
 mod workflow;
 
@@ -77,7 +76,7 @@ use std::time::Duration;
 
 use crate::client::Client;
 
-pub use fingerprint::TokenFingerprint;
+pub use twilio_types::store::TokenFingerprint;
 pub use report::{
     AccountState, ClientToken, RotationError, RotationReport, RotationStep, StepOutcome, StepReport,
 };

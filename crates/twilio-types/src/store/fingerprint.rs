@@ -3,7 +3,8 @@
 use std::fmt;
 
 use sha2::{Digest as _, Sha256};
-use twilio_types::AuthToken;
+
+use crate::AuthToken;
 
 /// A short, non-reversible name for an Auth Token: the first 8 hexadecimal digits (32 bits) of
 /// the SHA-256 of the token.
@@ -18,7 +19,7 @@ use twilio_types::AuthToken;
 /// ```
 ///
 /// ```
-/// use twilio_accounts::rotation::TokenFingerprint;
+/// use twilio_types::store::TokenFingerprint;
 /// use twilio_types::AuthToken;
 ///
 /// let token = AuthToken::new("0123456789abcdef0123456789abcdef")?;
@@ -35,7 +36,7 @@ impl TokenFingerprint {
     /// The fingerprint of `token`.
     ///
     /// ```
-    /// use twilio_accounts::rotation::TokenFingerprint;
+    /// use twilio_types::store::TokenFingerprint;
     ///
     /// // printf %s abc | sha256sum → ba7816bf…
     /// let token = twilio_types::AuthToken::new("abc")?;
@@ -50,7 +51,7 @@ impl TokenFingerprint {
     /// Whether `token` has this fingerprint (a quick check, not a proof: 32 bits can collide).
     ///
     /// ```
-    /// use twilio_accounts::rotation::TokenFingerprint;
+    /// use twilio_types::store::TokenFingerprint;
     ///
     /// let stored = twilio_types::AuthToken::new("abc")?;
     /// let other = twilio_types::AuthToken::new("abd")?;
