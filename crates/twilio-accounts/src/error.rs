@@ -54,6 +54,9 @@ pub enum Error {
     /// A multi-step workflow of this crate (such as auth-token rotation) stopped at a step;
     /// the failed call, if any, is the [`source`](StdError::source).
     Workflow(WorkflowError),
+    /// A [`TokenStore`](twilio_types::store::TokenStore) could not be opened, locked, read or
+    /// written (the rotation records every step there before depending on it).
+    Store(twilio_types::store::StoreError),
 }
 
 impl Error {
@@ -66,7 +69,7 @@ impl Error {
     /// ```
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Build(_) | Error::Transport(_) => None,
+            Error::Build(_) | Error::Transport(_) | Error::Store(_) => None,
             Error::Api(e) => Some(e.status()),
             Error::UnexpectedResponse(e) => Some(e.status()),
             Error::Decode(e) => e.status(),
@@ -102,7 +105,7 @@ impl Error {
             Error::UnexpectedResponse(e) => e.request_id(),
             Error::Decode(e) => e.request_id(),
             Error::Workflow(e) => e.cause().and_then(Error::request_id),
-            Error::Build(_) | Error::Transport(_) => None,
+            Error::Build(_) | Error::Transport(_) | Error::Store(_) => None,
         }
     }
 
@@ -125,6 +128,12 @@ impl Error {
             Error::Api(e) => retryable_status(e.status()),
             Error::UnexpectedResponse(e) => retryable_status(e.status()),
             Error::Workflow(e) => e.cause().is_some_and(Error::is_retryable),
+            // Another rotation holds the lock, or the storage failed: later may work.
+            Error::Store(e) => matches!(
+                e.kind(),
+                twilio_types::store::StoreErrorKind::Locked
+                    | twilio_types::store::StoreErrorKind::Io
+            ),
         }
     }
 
@@ -182,6 +191,7 @@ impl fmt::Display for Error {
             Error::UnexpectedResponse(e) => e.fmt(f),
             Error::Decode(e) => e.fmt(f),
             Error::Workflow(e) => e.fmt(f),
+            Error::Store(e) => e.fmt(f),
         }
     }
 }
@@ -195,6 +205,7 @@ impl StdError for Error {
             Error::UnexpectedResponse(e) => e.source(),
             Error::Decode(e) => e.source(),
             Error::Workflow(e) => e.source(),
+            Error::Store(e) => e.source(),
         }
     }
 }

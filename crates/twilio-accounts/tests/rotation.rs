@@ -341,6 +341,8 @@ async fn a_refused_promotion_is_rolled_back() {
             (RotationStep::VerifySecondary, StepOutcome::Succeeded),
             (RotationStep::SwitchCredentials, StepOutcome::Succeeded),
             (RotationStep::Promote, StepOutcome::Failed),
+            // Even a 4xx is found out with both tokens before anything is switched back.
+            (RotationStep::ResolvePromotion, StepOutcome::Succeeded),
             (RotationStep::RestoreCredentials, StepOutcome::Succeeded),
             (RotationStep::DeleteSecondary, StepOutcome::Succeeded),
         ]

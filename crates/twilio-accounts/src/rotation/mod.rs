@@ -5,12 +5,15 @@
 //! Start with [`Client::rotate_auth_token`]:
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run(store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //!
 //! let client = twilio_accounts::Client::from_env()?;
+//! // `store` (a file, a secrets manager) holds the account's tokens; every step is recorded
+//! // there before anything depends on it, so the new token is stored before the old one dies.
 //! let report = client
 //!     .rotate_auth_token()
+//!     .store(store)
 //!     .suppress_email_notification(true)
 //!     .propagation_window(Duration::from_secs(90))
 //!     .send()
@@ -68,18 +71,23 @@
 //! token that works: the old one before the switch, the new one (secondary or primary) after
 //! it. A secondary token may be left behind; the next rotation replaces it.
 
+mod durable;
 mod report;
+mod resume;
 mod workflow;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use twilio_types::store::TokenStore;
 
 use crate::client::Client;
 
-pub use twilio_types::store::TokenFingerprint;
 pub use report::{
     AccountState, ClientToken, RotationError, RotationReport, RotationStep, StepOutcome, StepReport,
 };
+pub use twilio_types::store::TokenFingerprint;
 
 /// The default [propagation window](RotateAuthToken::propagation_window): 60 seconds, the
 /// time Twilio says a new token can take to reach every service.
@@ -89,13 +97,28 @@ pub use report::{
 /// ```
 pub const DEFAULT_PROPAGATION_WINDOW: Duration = Duration::from_secs(60);
 
+/// The default [hand-off grace](RotateAuthToken::hand_off_grace) of a rotation with a
+/// [store](RotateAuthToken::store): 60 seconds, twice the default interval at which followers
+/// reload the store, so that every follower has moved to the staged token before the promotion
+/// revokes the old one. Without a store nobody follows, and the default grace is zero.
+///
+/// ```
+/// assert_eq!(twilio_accounts::rotation::DEFAULT_HAND_OFF_GRACE.as_secs(), 60);
+/// ```
+pub const DEFAULT_HAND_OFF_GRACE: Duration = Duration::from_secs(60);
+
+/// A function called with the name of each durable boundary a rotation passes (see
+/// [`RotateAuthToken::on_checkpoint`]).
+pub type CheckpointHook = Arc<dyn Fn(&'static str) + Send + Sync>;
+
 impl Client {
     /// Rotates the account's Auth Token safely: see the [`rotation`](crate::rotation) module
     /// for the steps and what each failure leaves behind.
     ///
     /// ```no_run
-    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
-    /// let report = client.rotate_auth_token().send().await?;
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
+    /// // The store holds the new token before the old one is revoked.
+    /// let report = client.rotate_auth_token().store(store).send().await?;
     /// println!("new token {:?} after {:?}", report.new_token(), report.elapsed());
     /// # Ok(()) }
     /// ```
@@ -105,6 +128,10 @@ impl Client {
             suppress_email_notification: None,
             propagation_window: DEFAULT_PROPAGATION_WINDOW,
             backoff: VerifyBackoff::default(),
+            store: None,
+            hand_off_grace: None,
+            force: false,
+            checkpoint: None,
         }
     }
 }
@@ -133,16 +160,86 @@ pub struct RotateAuthToken {
     suppress_email_notification: Option<bool>,
     propagation_window: Duration,
     backoff: VerifyBackoff,
+    store: Option<Arc<dyn TokenStore>>,
+    hand_off_grace: Option<Duration>,
+    force: bool,
+    checkpoint: Option<CheckpointHook>,
 }
 
 impl RotateAuthToken {
+    /// Records the rotation in `store`, step by step, **before** anything depends on the step:
+    /// the new token is stored as `pending` before the client (or any follower) uses it, and
+    /// the promotion is marked before it is sent. A crash at any point then leaves a record
+    /// that [`resume`](Self::resume) finishes or rolls back. The store must already hold the
+    /// account's current token ([`TokenRecord::new`](twilio_types::store::TokenRecord::new)),
+    /// and its lock keeps a second rotation of the account out.
+    ///
+    /// Without a store, the rotation keeps its state in this process's memory; the report (or
+    /// the error) then hands over the new token.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, token: twilio_types::AuthToken) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use twilio_types::store::{MemoryTokenStore, TokenRecord, TokenStore};
+    ///
+    /// let store = Arc::new(MemoryTokenStore::new());
+    /// store.save(&TokenRecord::new(client.account_sid(), token)).await?;
+    /// let report = client.rotate_auth_token().store(store.clone()).send().await?;
+    /// // The new token was stored before the old one was revoked.
+    /// assert_eq!(store.load().await?.unwrap().current.fingerprint(), report.new_token().unwrap());
+    /// # Ok(()) }
+    /// ```
+    pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// How long after staging the promotion may be sent, so that every process following the
+    /// store has moved to the new token (default [`DEFAULT_HAND_OFF_GRACE`] with a store, zero
+    /// without). [`send`](Self::send) waits it out; [`complete`](Self::complete) refuses to
+    /// promote earlier unless [forced](Self::force).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    ///
+    /// // This process is the account's only user: no one to hand off to.
+    /// client.rotate_auth_token().store(store).hand_off_grace(Duration::ZERO).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn hand_off_grace(mut self, grace: Duration) -> Self {
+        self.hand_off_grace = Some(grace);
+        self
+    }
+
+    /// [`complete`](Self::complete) promotes even before the hand-off grace has passed
+    /// (followers that have not reloaded the store yet then fail until they do).
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// Calls `hook` with the name of each durable boundary as the rotation passes it:
+    /// `"created"` (the create was answered), `"pending_stored"`, `"staged"`, `"promoting"`
+    /// (recorded, about to send the promotion), `"promoted"` (answered, not yet recorded) and
+    /// `"recorded"` (before the final check). For progress output and crash tests; the hook
+    /// runs inline, so keep it short.
+    pub fn on_checkpoint(mut self, hook: impl Fn(&'static str) + Send + Sync + 'static) -> Self {
+        self.checkpoint = Some(Arc::new(hook));
+        self
+    }
     /// Sends `SuppressEmailNotification` with the create, promote and (clean-up) delete
     /// requests: `true` asks Twilio not to e-mail the account's owners and administrators
     /// about the token change. Unset, nothing is sent and Twilio's default (e-mail) applies.
     ///
     /// ```no_run
-    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
-    /// let report = client.rotate_auth_token().suppress_email_notification(true).send().await?;
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
+    /// let report = client
+    ///     .rotate_auth_token()
+    ///     .store(store)
+    ///     .suppress_email_notification(true)
+    ///     .send()
+    ///     .await?;
     /// assert_eq!(report.suppress_email_notification(), Some(true));
     /// # Ok(()) }
     /// ```
@@ -157,11 +254,12 @@ impl RotateAuthToken {
     /// zero means a single attempt.
     ///
     /// ```no_run
-    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
     /// use std::time::Duration;
     ///
     /// // Services that are slow to see new tokens: wait up to two minutes.
-    /// client.rotate_auth_token().propagation_window(Duration::from_secs(120)).send().await?;
+    /// let rotation = client.rotate_auth_token().store(store);
+    /// rotation.propagation_window(Duration::from_secs(120)).send().await?;
     /// # Ok(()) }
     /// ```
     pub fn propagation_window(mut self, window: Duration) -> Self {
@@ -172,12 +270,12 @@ impl RotateAuthToken {
     /// The waits between verification attempts (default: 500 ms doubling up to 8 s).
     ///
     /// ```no_run
-    /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
     /// use std::time::Duration;
     /// use twilio_accounts::rotation::VerifyBackoff;
     ///
     /// let backoff = VerifyBackoff::new(Duration::from_secs(2), Duration::from_secs(10));
-    /// client.rotate_auth_token().verify_backoff(backoff).send().await?;
+    /// client.rotate_auth_token().store(store).verify_backoff(backoff).send().await?;
     /// # Ok(()) }
     /// ```
     pub fn verify_backoff(mut self, backoff: VerifyBackoff) -> Self {
@@ -200,13 +298,79 @@ impl RotateAuthToken {
     /// A [`RotationError`] whenever the result is not [`AccountState::Rotated`]: the failed
     /// step, the failure as its `source()`, and the report with the account's state.
     pub async fn send(self) -> Result<RotationReport, RotationError> {
+        self.run(workflow::Mode::Rotate).await
+    }
+
+    /// The first phase alone: creates the secondary token, verifies it, stores it as
+    /// `pending` in the [store](Self::store) (phase `Staged`), and only then switches the
+    /// client to it. Both tokens work afterwards; followers of the store move to the new one.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
+    /// use twilio_accounts::rotation::AccountState;
+    ///
+    /// let report = client.rotate_auth_token().store(store.clone()).stage().await?;
+    /// assert_eq!(report.state(), AccountState::Staged);
+    /// // …later, once every follower had time to reload the store:
+    /// client.rotate_auth_token().store(store).complete().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// A [`RotationError`] when the token could not be staged (nothing changed, or a secondary
+    /// token remains: see its state).
+    pub async fn stage(self) -> Result<RotationReport, RotationError> {
+        self.run(workflow::Mode::Stage).await
+    }
+
+    /// The second phase: promotes the token the store holds as `pending`, verifies it, and
+    /// records it as `current` (the old one as `previous`). Refuses before the
+    /// [hand-off grace](Self::hand_off_grace) has passed since staging, unless
+    /// [forced](Self::force).
+    ///
+    /// # Errors
+    /// A [`RotationError`] whenever the result is not [`AccountState::Rotated`]; state
+    /// [`Staged`](AccountState::Staged) when nothing was sent (too early, nothing staged).
+    pub async fn complete(self) -> Result<RotationReport, RotationError> {
+        self.run(workflow::Mode::Complete).await
+    }
+
+    /// After a crash at any point: reads the store, tries each stored token against Twilio,
+    /// and finishes the rotation or rolls it back. Idempotent: with nothing to do it checks
+    /// that the stored current token works and reports [`AccountState::Unchanged`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
+    /// let report = client.rotate_auth_token().store(store).resume().await?;
+    /// println!("{}", report.state());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// A [`RotationError`] in state [`Unknown`](AccountState::Unknown) when Twilio's answers
+    /// did not tell which token is the primary (both stay stored; run it again later).
+    pub async fn resume(self) -> Result<RotationReport, RotationError> {
+        self.run(workflow::Mode::Resume).await
+    }
+
+    async fn run(self, mode: workflow::Mode) -> Result<RotationReport, RotationError> {
+        let default_grace = if self.store.is_some() {
+            DEFAULT_HAND_OFF_GRACE
+        } else {
+            Duration::ZERO
+        };
         workflow::run(
             &self.client,
             workflow::Plan {
                 suppress_email_notification: self.suppress_email_notification,
                 propagation_window: self.propagation_window,
                 backoff: self.backoff,
+                hand_off_grace: self.hand_off_grace.unwrap_or(default_grace),
+                force: self.force,
+                checkpoint: self.checkpoint,
             },
+            self.store,
+            mode,
         )
         .await
     }
@@ -222,7 +386,10 @@ impl fmt::Debug for RotateAuthToken {
             )
             .field("propagation_window", &self.propagation_window)
             .field("backoff", &self.backoff)
-            .finish()
+            .field("store", &self.store)
+            .field("hand_off_grace", &self.hand_off_grace)
+            .field("force", &self.force)
+            .finish_non_exhaustive()
     }
 }
 

@@ -44,6 +44,14 @@ pub enum RotationStep {
     RestoreCredentials,
     /// Clean-up: `DELETE /v1/AuthTokens/Secondary` with the old token.
     DeleteSecondary,
+    /// Opening, locking or writing the [`TokenStore`](twilio_types::store::TokenStore) (listed
+    /// only when it fails: every successful write is part of the step it makes durable).
+    RecordInStore,
+    /// The hand-off grace between staging and promotion, so that every process following the
+    /// store moves to the new token before the old one dies.
+    HandOffGrace,
+    /// `resume`: each stored token is tried to find out where an interrupted rotation stopped.
+    CheckStoredTokens,
 }
 
 impl RotationStep {
@@ -59,6 +67,9 @@ impl RotationStep {
             Self::VerifyPrimary => "verify_primary",
             Self::RestoreCredentials => "restore_credentials",
             Self::DeleteSecondary => "delete_secondary",
+            Self::RecordInStore => "record_in_store",
+            Self::HandOffGrace => "hand_off_grace",
+            Self::CheckStoredTokens => "check_stored_tokens",
         }
     }
 
@@ -73,6 +84,9 @@ impl RotationStep {
             Self::VerifyPrimary => "verify the new primary token",
             Self::RestoreCredentials => "switch the client back to the old token",
             Self::DeleteSecondary => "delete the secondary token",
+            Self::RecordInStore => "record the rotation in the token store",
+            Self::HandOffGrace => "wait the hand-off grace",
+            Self::CheckStoredTokens => "try the stored tokens",
         }
     }
 }
@@ -206,7 +220,13 @@ pub enum AccountState {
     /// ([`RotationReport::client_token`] says which token it holds, and
     /// [`RotationReport::new_auth_token`] hands the new one over). Store the new token, then
     /// check in the Twilio Console which token is the primary, or run the rotation again later.
+    /// With a [`TokenStore`](twilio_types::store::TokenStore), both tokens stay stored and
+    /// [`resume`](super::RotateAuthToken::resume) finds out.
     Unknown,
+    /// Staged: the new token is the account's secondary token, durably stored as `pending`, and
+    /// the client uses it; both tokens work. [`complete`](super::RotateAuthToken::complete)
+    /// promotes it (or [`resume`](super::RotateAuthToken::resume) finishes it).
+    Staged,
 }
 
 impl AccountState {
@@ -215,7 +235,7 @@ impl AccountState {
     pub fn primary_changed(self) -> Option<bool> {
         match self {
             Self::Rotated | Self::RotatedUnverified => Some(true),
-            Self::Unchanged | Self::UnchangedSecondaryRemains => Some(false),
+            Self::Unchanged | Self::UnchangedSecondaryRemains | Self::Staged => Some(false),
             Self::Unknown => None,
         }
     }
@@ -237,6 +257,9 @@ impl AccountState {
             }
             Self::Unknown => {
                 "unknown: it could not be determined whether the promotion happened; keep the new token (see the report for which token the client holds)"
+            }
+            Self::Staged => {
+                "staged: the new token is the secondary token, stored as pending, and the client uses it; both tokens work until it is promoted"
             }
         }
     }
@@ -343,10 +366,17 @@ impl RotationReport {
     /// ```no_run
     /// # async fn run(client: twilio_accounts::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// # fn save_to_secret_manager(_: &str) {}
-    /// let report = client.rotate_auth_token().send().await?;
+    /// // Without a store, the report (or the error's report) holds the only copy of the new
+    /// // token: save it on both paths before returning.
+    /// let result = client.rotate_auth_token().send().await;
+    /// let report = match &result {
+    ///     Ok(report) => report,
+    ///     Err(err) => err.report(),
+    /// };
     /// if let Some(token) = report.new_auth_token() {
     ///     save_to_secret_manager(token.expose_secret());
     /// }
+    /// result?;
     /// # Ok(()) }
     /// ```
     pub fn new_auth_token(&self) -> Option<&AuthToken> {
@@ -430,7 +460,12 @@ impl fmt::Display for RotationReport {
 /// failed call), and the full [`RotationReport`] saying where the account and the client were
 /// left.
 ///
-/// Converts into the crate's [`Error`] with `?` (keeping the failure, dropping the report).
+/// There is deliberately no conversion into the crate's [`Error`]: in the
+/// [`RotatedUnverified`](AccountState::RotatedUnverified) and [`Unknown`](AccountState::Unknown)
+/// states the report may hold the only copy of the new primary token, and `?` must not drop
+/// it. Return it as is, box it (`Box<dyn Error>` keeps it, downcastable), or store the token
+/// first (with a [`TokenStore`](twilio_types::store::TokenStore) it is stored before the
+/// promotion is even sent).
 ///
 /// ```no_run
 /// # async fn run(client: twilio_accounts::Client) {
@@ -504,12 +539,6 @@ impl fmt::Display for RotationError {
 impl StdError for RotationError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         Some(&self.error)
-    }
-}
-
-impl From<RotationError> for Error {
-    fn from(err: RotationError) -> Self {
-        err.error
     }
 }
 
@@ -605,6 +634,9 @@ mod tests {
             RotationStep::VerifyPrimary,
             RotationStep::RestoreCredentials,
             RotationStep::DeleteSecondary,
+            RotationStep::RecordInStore,
+            RotationStep::HandOffGrace,
+            RotationStep::CheckStoredTokens,
         ];
         let names: std::collections::BTreeSet<_> = all.iter().map(|s| s.name()).collect();
         let descriptions: std::collections::BTreeSet<_> =

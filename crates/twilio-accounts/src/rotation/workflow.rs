@@ -2,15 +2,19 @@
 //! an unclear promotion.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
+use time::OffsetDateTime;
 use tokio::time::{Instant, sleep};
 use tracing::Instrument as _;
 use twilio_transport::{Credentials, HttpClient, SharedCredentials};
+use twilio_types::store::{RotationPhase, StoreLock, StoredToken, TokenRecord, TokenStore};
 use twilio_types::{AccountSid, AuthToken};
 
+use super::durable::{ProcessLock, Staged, enter, record_promotion};
 use super::report::{
     AccountState, ClientToken, RotationError, RotationReport, RotationStep, StepOutcome, StepReport,
 };
@@ -28,10 +32,29 @@ pub(super) struct Plan {
     pub(super) suppress_email_notification: Option<bool>,
     pub(super) propagation_window: Duration,
     pub(super) backoff: VerifyBackoff,
+    /// How long after staging the promotion may be sent (followers' hand-off).
+    pub(super) hand_off_grace: Duration,
+    /// Promote even if the hand-off grace has not passed.
+    pub(super) force: bool,
+    /// Called at each durable boundary (see `RotateAuthToken::on_checkpoint`).
+    pub(super) checkpoint: Option<super::CheckpointHook>,
+}
+
+/// Which part of the rotation to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Stage, wait the hand-off grace, complete.
+    Rotate,
+    /// Create, verify and store the new token as `pending`; switch the client to it.
+    Stage,
+    /// Promote the staged token and record it as `current`.
+    Complete,
+    /// Find out where an interrupted rotation stopped, and finish it or roll it back.
+    Resume,
 }
 
 /// What one authenticated read said about a token.
-enum Probe {
+pub(super) enum Probe {
     /// A 2xx answer: the token authenticates.
     Works,
     /// 401 or 403: the token is refused (revoked, or not propagated yet).
@@ -55,7 +78,7 @@ fn may_have_happened(error: &Error) -> bool {
 }
 
 /// One authenticated read with whatever credentials `http` holds.
-async fn probe(http: &HttpClient) -> Probe {
+pub(super) async fn probe(http: &HttpClient) -> Probe {
     let request = match Request::builder()
         .method(Method::GET)
         .uri(VERIFY_PATH)
@@ -86,7 +109,7 @@ async fn probe(http: &HttpClient) -> Probe {
 }
 
 /// A short, secret-free description of a failure for a step note.
-fn describe(error: &Error) -> Cow<'static, str> {
+pub(super) fn describe(error: &Error) -> Cow<'static, str> {
     match (error.status(), error.code()) {
         (Some(status), Some(code)) => format!("HTTP {} (code {code})", status.as_u16()).into(),
         (Some(status), None) => format!("HTTP {}", status.as_u16()).into(),
@@ -101,7 +124,7 @@ fn describe(error: &Error) -> Cow<'static, str> {
 
 /// `started + window`, saturating: a window too long for the clock (`Duration::MAX`, say)
 /// means a deadline a century away rather than a panic.
-fn deadline_after(started: Instant, window: Duration) -> Instant {
+pub(super) fn deadline_after(started: Instant, window: Duration) -> Instant {
     const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
     started
         .checked_add(window)
@@ -113,26 +136,38 @@ fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
 
-struct Run<'a> {
-    client: &'a Client,
-    plan: Plan,
-    shared: SharedCredentials,
-    original: Credentials,
-    account_sid: AccountSid,
-    uses_api_key: bool,
-    start: Instant,
-    steps: Vec<StepReport>,
-    new_token: Option<TokenFingerprint>,
+pub(super) struct Run<'a> {
+    pub(super) client: &'a Client,
+    pub(super) plan: Plan,
+    pub(super) shared: SharedCredentials,
+    pub(super) original: Credentials,
+    pub(super) account_sid: AccountSid,
+    pub(super) uses_api_key: bool,
+    pub(super) start: Instant,
+    pub(super) steps: Vec<StepReport>,
+    pub(super) new_token: Option<TokenFingerprint>,
     /// The new token itself; handed out only when it is (or may be) the primary.
-    new_secret: Option<AuthToken>,
-    client_token: ClientToken,
+    pub(super) new_secret: Option<AuthToken>,
+    pub(super) client_token: ClientToken,
     /// The promotion got no clear answer and had to be found out.
-    promotion_unclear: bool,
+    pub(super) promotion_unclear: bool,
+    /// Where the rotation is recorded; `None`: in this process's memory only (the report and
+    /// the error then hand over the new token).
+    pub(super) store: Option<Arc<dyn TokenStore>>,
+    /// The record as last saved (`None` without a store).
+    pub(super) stored: Option<TokenRecord>,
+    /// This process's rotation lock on the account, held until the run ends.
+    pub(super) process_lock: Option<ProcessLock>,
+    /// The store's rotation lock, held until the run ends.
+    pub(super) store_lock: Option<StoreLock>,
+    /// The store's `current` token (the old one while rotating), to find out an unclear
+    /// promotion even for an API-key client.
+    pub(super) old_token: Option<AuthToken>,
 }
 
 /// How a clean-up `DELETE` of the secondary token ended.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Cleanup {
+pub(super) enum Cleanup {
     Deleted,
     /// The slot no longer holds this rotation's token; not touched.
     LeftAlone,
@@ -143,7 +178,7 @@ enum Cleanup {
 }
 
 impl Cleanup {
-    fn state(self) -> AccountState {
+    pub(super) fn state(self) -> AccountState {
         match self {
             Self::Deleted | Self::LeftAlone | Self::NothingThere => AccountState::Unchanged,
             Self::Refused | Self::Failed => AccountState::UnchangedSecondaryRemains,
@@ -161,12 +196,17 @@ enum Promotion {
     Unknown,
 }
 
-pub(super) async fn run(client: &Client, plan: Plan) -> Result<RotationReport, RotationError> {
+pub(super) async fn run(
+    client: &Client,
+    plan: Plan,
+    store: Option<Arc<dyn TokenStore>>,
+    mode: Mode,
+) -> Result<RotationReport, RotationError> {
     let shared = client.http_client().credentials().clone();
     let original = shared.current();
     let account_sid = original.account_sid();
     let uses_api_key = original.api_key_sid().is_some();
-    let span = tracing::info_span!("rotate_auth_token", account_sid = %account_sid);
+    let span = tracing::info_span!("rotate_auth_token", account_sid = %account_sid, mode = ?mode);
     let mut run = Run {
         client,
         plan,
@@ -184,12 +224,27 @@ pub(super) async fn run(client: &Client, plan: Plan) -> Result<RotationReport, R
         } else {
             ClientToken::Old
         },
+        store,
+        stored: None,
+        process_lock: None,
+        store_lock: None,
+        old_token: None,
     };
-    run.execute().instrument(span).await
+    async {
+        run.open().await?;
+        match mode {
+            Mode::Rotate => run.rotate().await,
+            Mode::Stage => run.stage_only().await,
+            Mode::Complete => run.complete_only().await,
+            Mode::Resume => run.resume().await,
+        }
+    }
+    .instrument(span)
+    .await
 }
 
 impl Run<'_> {
-    fn record(
+    pub(super) fn record(
         &mut self,
         step: RotationStep,
         outcome: StepOutcome,
@@ -234,7 +289,7 @@ impl Run<'_> {
         });
     }
 
-    fn report(&self, state: AccountState) -> RotationReport {
+    pub(super) fn report(&self, state: AccountState) -> RotationReport {
         RotationReport {
             account_sid: self.account_sid,
             state,
@@ -252,7 +307,12 @@ impl Run<'_> {
         }
     }
 
-    fn fail(&self, step: RotationStep, state: AccountState, error: Error) -> RotationError {
+    pub(super) fn fail(
+        &self,
+        step: RotationStep,
+        state: AccountState,
+        error: Error,
+    ) -> RotationError {
         tracing::warn!(
             failed_step = step.name(),
             state = ?state,
@@ -266,17 +326,78 @@ impl Run<'_> {
         }
     }
 
-    async fn execute(&mut self) -> Result<RotationReport, RotationError> {
+    pub(super) fn log_start(&self) {
         tracing::info!(
             propagation_window_ms =
                 u64::try_from(self.plan.propagation_window.as_millis()).unwrap_or(u64::MAX),
+            hand_off_grace_ms =
+                u64::try_from(self.plan.hand_off_grace.as_millis()).unwrap_or(u64::MAX),
             api_key_client = self.uses_api_key,
+            durable = self.store.is_some(),
             "auth-token rotation started"
         );
+    }
+
+    /// `rotate`: stage, wait the hand-off grace, complete.
+    async fn rotate(&mut self) -> Result<RotationReport, RotationError> {
+        self.require_idle()?;
+        self.log_start();
+        let staged = self.stage().await?;
+        self.wait_hand_off_grace().await;
+        self.complete(staged).await
+    }
+
+    /// `stage` alone: the report's state is [`AccountState::Staged`].
+    async fn stage_only(&mut self) -> Result<RotationReport, RotationError> {
+        self.require_idle()?;
+        self.log_start();
+        self.stage().await?;
+        let report = self.report(AccountState::Staged);
+        tracing::info!(new_token = ?self.new_token, "auth-token staged");
+        Ok(report)
+    }
+
+    /// `complete` alone: promotes the token the store holds as `pending`.
+    async fn complete_only(&mut self) -> Result<RotationReport, RotationError> {
+        self.log_start();
+        let staged = self.staged_from_store()?;
+        self.check_hand_off_grace()?;
+        self.switch_to(&staged);
+        self.complete(staged).await
+    }
+
+    /// Steps 1–3: create the secondary token, verify it, store it as `pending`, and only then
+    /// switch the client to it.
+    async fn stage(&mut self) -> Result<Staged, RotationError> {
+        // Recorded before the create is sent: a crash from here on leaves a record that says
+        // Twilio may hold a secondary token nobody knows (`resume` deletes it).
+        self.save_or_fail(AccountState::Unchanged, |r| {
+            enter(r, RotationPhase::Creating);
+        })
+        .await?;
 
         // 1. Create the secondary token.
-        let secondary = self.create_secondary().await?;
+        let secondary = match self.create_secondary().await {
+            Ok(token) => token,
+            Err(err) => {
+                if err.state() == AccountState::Unchanged {
+                    self.forget_pending().await;
+                }
+                return Err(err);
+            }
+        };
         let fingerprint = TokenFingerprint::of(&secondary);
+        self.checkpoint("created");
+        // Stored as soon as it is known (still phase `Creating`): no crash from here on can
+        // leave a token that authenticates outside the store.
+        let pending = StoredToken::new(secondary.clone(), OffsetDateTime::now_utc());
+        if let Err(err) = self
+            .save_or_fail(AccountState::Unchanged, |r| r.pending = Some(pending))
+            .await
+        {
+            return Err(self.roll_back_stage(err).await);
+        }
+        self.checkpoint("pending_stored");
         let new_credentials = match Credentials::from_auth_token(self.account_sid, secondary) {
             Ok(c) => c,
             Err(e) => {
@@ -287,6 +408,9 @@ impl Run<'_> {
                     Some(Error::build_with_source(None, "invalid credentials", e)),
                 );
                 let state = self.delete_secondary().await.state();
+                if state == AccountState::Unchanged {
+                    self.forget_pending().await;
+                }
                 return Err(self.fail(RotationStep::CreateSecondary, state, error));
             }
         };
@@ -301,10 +425,47 @@ impl Run<'_> {
             .await
         {
             let state = self.delete_secondary().await.state();
+            if state == AccountState::Unchanged {
+                self.forget_pending().await;
+            }
             return Err(self.fail(RotationStep::VerifySecondary, state, error));
         }
 
+        // Staged: durable before this client (or any follower) depends on the new token.
+        if let Err(err) = self
+            .save_or_fail(AccountState::Unchanged, |r| {
+                enter(r, RotationPhase::Staged);
+            })
+            .await
+        {
+            return Err(self.roll_back_stage(err).await);
+        }
+        self.checkpoint("staged");
+
         // 3. Switch every clone of the client to it.
+        let staged = Staged {
+            fingerprint,
+            credentials: new_credentials,
+            verifier,
+        };
+        self.switch_to(&staged);
+        Ok(staged)
+    }
+
+    /// A store write failed while staging: the secondary token is deleted again (it is not
+    /// durably staged, so nothing may depend on it) and the failure is reported.
+    async fn roll_back_stage(&mut self, err: RotationError) -> RotationError {
+        let state = self.delete_secondary().await.state();
+        if state == AccountState::Unchanged {
+            self.forget_pending().await;
+        }
+        let mut err = err;
+        err.report = Box::new(self.report(state));
+        err
+    }
+
+    /// Step 3: every clone of the client moves to the staged token.
+    pub(super) fn switch_to(&mut self, staged: &Staged) {
         let started = Instant::now();
         if self.uses_api_key {
             self.record(
@@ -315,28 +476,51 @@ impl Run<'_> {
                 Some("the client authenticates with an API key, which keeps working".into()),
             );
         } else {
-            self.shared.replace(new_credentials.clone());
+            self.shared.replace(staged.credentials.clone());
             self.client_token = ClientToken::New;
             self.record(
                 RotationStep::SwitchCredentials,
                 StepOutcome::Succeeded,
                 started,
                 0,
-                Some(format!("the client now uses token {fingerprint}").into()),
+                Some(format!("the client now uses token {}", staged.fingerprint).into()),
             );
         }
+    }
+
+    /// Steps 4–5: record `Promoting`, promote, record the new `current`, verify it.
+    pub(super) async fn complete(
+        &mut self,
+        staged: Staged,
+    ) -> Result<RotationReport, RotationError> {
+        let Staged {
+            fingerprint,
+            credentials: new_credentials,
+            verifier,
+        } = staged;
+        // Recorded before the promotion is sent: from here on a crash leaves a record that
+        // says "either token may be the primary; try both".
+        self.save_or_fail(AccountState::Staged, |r| {
+            enter(r, RotationPhase::Promoting);
+        })
+        .await?;
+        self.checkpoint("promoting");
 
         // 4. Promote.
         match self.promote(&verifier, fingerprint).await {
             Ok(()) => {}
             Err((Promotion::NotDone, error)) => {
                 let cleanup = self.roll_back(&error).await;
-                // After an unclear promotion, an empty secondary slot, or the old token refused
-                // after all, contradicts "it did not happen" (the old token's revocation may
-                // lag behind on some services): ask the new token.
+                // An empty secondary slot, or the old token refused after all, contradicts
+                // "it did not happen" (the old token's revocation may lag behind on some
+                // services): ask the new token.
                 let contradicted = matches!(cleanup, Cleanup::NothingThere | Cleanup::Refused);
                 if !(self.promotion_unclear && contradicted) {
-                    return Err(self.fail(RotationStep::Promote, cleanup.state(), error));
+                    let state = cleanup.state();
+                    if state == AccountState::Unchanged {
+                        self.forget_pending().await;
+                    }
+                    return Err(self.fail(RotationStep::Promote, state, error));
                 }
                 match self
                     .promoted_after_all(&verifier, &new_credentials, fingerprint, cleanup)
@@ -344,6 +528,7 @@ impl Run<'_> {
                 {
                     Some(true) => {}
                     Some(false) => {
+                        self.forget_pending().await;
                         return Err(self.fail(
                             RotationStep::Promote,
                             AccountState::Unchanged,
@@ -356,10 +541,22 @@ impl Run<'_> {
                 }
             }
             Err((Promotion::Unknown, error)) => {
+                // The record stays `Promoting` with both tokens: `resume` finds out later.
                 return Err(self.fail(RotationStep::Promote, AccountState::Unknown, error));
             }
             Err((Promotion::Done, _)) => {}
         }
+        self.checkpoint("promoted");
+
+        // The promotion happened: the new token becomes `current`, the old one `previous`.
+        let promoted = self.new_secret.clone();
+        if let Some(token) = promoted {
+            self.save_or_fail(AccountState::RotatedUnverified, |r| {
+                record_promotion(r, token);
+            })
+            .await?;
+        }
+        self.checkpoint("recorded");
 
         // 5. Verify the new primary (the token Twilio promoted: normally ours), through the
         // client itself when it uses the token.
@@ -578,24 +775,41 @@ impl Run<'_> {
             }
             Err(cause) => cause,
         };
-        if !may_have_happened(&cause) {
-            self.record(
-                step,
-                StepOutcome::Failed,
-                started,
-                1,
-                Some(describe(&cause)),
-            );
-            let error = Error::workflow(
-                step.description(),
-                "Twilio refused the promotion",
-                Some(cause),
-            );
-            return Err((Promotion::NotDone, error));
-        }
+        // Any answer but a clear success is found out with both tokens before anything is
+        // reported or switched back: a proxy, a rate limiter or the retry of a request that
+        // went through can answer 4xx for a promotion that happened.
+        let refused = !may_have_happened(&cause);
         self.promotion_unclear = true;
-        let note = format!("{}: outcome unknown", describe(&cause));
+        let note = if refused {
+            format!(
+                "{}: refused, or so it seems; checking both tokens",
+                describe(&cause)
+            )
+        } else {
+            format!("{}: outcome unknown", describe(&cause))
+        };
         self.record(step, StepOutcome::Failed, started, 1, Some(note.into()));
+        if refused {
+            return match self.resolve_promotion(verifier, fingerprint).await {
+                Promotion::Done => Ok(()),
+                Promotion::NotDone => Err((
+                    Promotion::NotDone,
+                    Error::workflow(
+                        step.description(),
+                        "Twilio refused the promotion",
+                        Some(cause),
+                    ),
+                )),
+                Promotion::Unknown => Err((
+                    Promotion::Unknown,
+                    Error::workflow(
+                        step.description(),
+                        "Twilio answered the promotion with an error, and whether it happened could not be found out",
+                        Some(cause),
+                    ),
+                )),
+            };
+        }
         match self.resolve_promotion(verifier, fingerprint).await {
             Promotion::Done => Ok(()),
             Promotion::NotDone => Err((
@@ -626,23 +840,28 @@ impl Run<'_> {
     ) -> Promotion {
         let step = RotationStep::ResolvePromotion;
         let started = Instant::now();
-        if self.uses_api_key {
+        let old_credentials = if self.uses_api_key {
+            // An API key cannot be the old token; the store's `current` can.
+            self.old_token
+                .clone()
+                .and_then(|token| Credentials::from_auth_token(self.account_sid, token).ok())
+        } else {
+            Some(self.original.clone())
+        };
+        let Some(old_credentials) = old_credentials else {
             self.record(
                 step,
                 StepOutcome::Failed,
                 started,
                 0,
                 Some(
-                    "the client authenticates with an API key, so the old token cannot be tried"
+                    "the client authenticates with an API key and no store holds the old token, so it cannot be tried"
                         .into(),
                 ),
             );
             return Promotion::Unknown;
-        }
-        let old = self
-            .client
-            .http_client()
-            .with_credentials(self.original.clone());
+        };
+        let old = self.client.http_client().with_credentials(old_credentials);
         let deadline = deadline_after(started, self.plan.propagation_window);
         let mut attempt = 0u32;
         loop {
@@ -747,7 +966,7 @@ impl Run<'_> {
 
     /// Clean-up: deletes the secondary token with the old credentials. A `404` means there is
     /// nothing to delete, which is as good.
-    async fn delete_secondary(&mut self) -> Cleanup {
+    pub(super) async fn delete_secondary(&mut self) -> Cleanup {
         let step = RotationStep::DeleteSecondary;
         let started = Instant::now();
         let mut request = self.client.secondary_auth_token().delete();
