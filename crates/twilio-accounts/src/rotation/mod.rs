@@ -220,7 +220,7 @@ impl RotateAuthToken {
     }
 
     /// Calls `hook` with the name of each durable boundary as the rotation passes it:
-    /// `"created"` (the create was answered), `"pending_stored"`, `"staged"`, `"promoting"`
+    /// `"creating"` (recorded, about to send the create), `"created"` (the create was answered), `"pending_stored"`, `"staged"`, `"promoting"`
     /// (recorded, about to send the promotion), `"promoted"` (answered, not yet recorded) and
     /// `"recorded"` (before the final check). For progress output and crash tests; the hook
     /// runs inline, so keep it short.

@@ -375,6 +375,7 @@ impl Run<'_> {
             enter(r, RotationPhase::Creating);
         })
         .await?;
+        self.checkpoint("creating");
 
         // 1. Create the secondary token.
         let secondary = match self.create_secondary().await {

@@ -1,0 +1,41 @@
+//! `twilio-rotate`: rotate a Twilio account's Auth Token without locking anyone out.
+//!
+//! ```text
+//! export TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=…   # once, to write the store
+//! twilio-rotate --store /secrets/twilio.json init
+//! twilio-rotate --store /secrets/twilio.json rotate --grace 120
+//! twilio-rotate --store /secrets/twilio.json status --json
+//! ```
+//!
+//! Every step is recorded in the store file before anything depends on it (see
+//! `docs/guide/rotation.md`); after a crash, `resume` finishes or rolls back. Tokens never
+//! reach stdout, stderr or logs: only their fingerprints.
+
+mod cli;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(cli::EXIT_CONFIG);
+        }
+    };
+    ExitCode::from(runtime.block_on(cli::run(cli)))
+}
