@@ -26,8 +26,8 @@ const EXIT_ATTENTION: u8 = 3;
 
 /// The test seam: with `TWILIO_ROTATE_PAUSE_AT=<checkpoint>`, the process prints
 /// `twilio-rotate: paused at <checkpoint>` on stderr when the rotation reaches that boundary
-/// and sleeps there, so that a test can kill it at exactly that point. Never set it in
-/// production.
+/// and sleeps there, so that a test can kill it at exactly that point (`<checkpoint>@mark`:
+/// prints and goes on). Never set it in production.
 const PAUSE_ENV: &str = "TWILIO_ROTATE_PAUSE_AT";
 
 const AFTER_HELP: &str = "\
@@ -223,11 +223,19 @@ async fn rotation(cli: &Cli) -> Outcome {
     };
     let mut builder: RotateAuthToken = client.rotate_auth_token().store(store);
     if let Ok(pause_at) = std::env::var(PAUSE_ENV) {
+        // `<checkpoint>@mark` only prints the marker and goes on (to kill during the next
+        // request, with an emulator's latency).
+        let (checkpoint, sleep) = match pause_at.strip_suffix("@mark") {
+            Some(checkpoint) => (checkpoint.to_owned(), false),
+            None => (pause_at, true),
+        };
         builder = builder.on_checkpoint(move |name| {
-            if name == pause_at {
+            if name == checkpoint {
                 eprintln!("twilio-rotate: paused at {name}");
                 let _ = std::io::stderr().flush();
-                std::thread::sleep(Duration::from_secs(3600));
+                if sleep {
+                    std::thread::sleep(Duration::from_secs(3600));
+                }
             }
         });
     }
