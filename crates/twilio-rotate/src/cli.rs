@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use twilio_accounts::Client;
-use twilio_accounts::rotation::{AccountState, RotateAuthToken, RotationError};
+use twilio_accounts::rotation::{AccountState, RotateAuthToken, RotationError, RotationStep};
 use twilio_transport::Credentials;
 use twilio_types::store::{FileTokenStore, StoreError, StoreErrorKind, TokenRecord, TokenStore};
 use twilio_types::{AccountSid, AuthToken};
@@ -269,17 +269,19 @@ async fn rotation(cli: &Cli) -> Outcome {
 }
 
 fn failure(err: &RotationError) -> Outcome {
-    let code = match err.state() {
-        AccountState::Unchanged | AccountState::Staged => match err.error() {
-            twilio_accounts::Error::Store(e) if e.kind() != StoreErrorKind::Locked => {
-                if matches!(e.kind(), StoreErrorKind::Io) {
-                    EXIT_ATTENTION
-                } else {
-                    EXIT_CONFIG
-                }
+    let code = match (err.state(), err.failed_step()) {
+        // Nothing changed: a configuration problem, or safe to run again.
+        (AccountState::Unchanged, _) => match err.error() {
+            twilio_accounts::Error::Store(e)
+                if !matches!(e.kind(), StoreErrorKind::Locked | StoreErrorKind::Io) =>
+            {
+                EXIT_CONFIG
             }
             _ => EXIT_FAILED,
         },
+        // `complete` before the hand-off grace: still staged, run it again later.
+        (AccountState::Staged, RotationStep::HandOffGrace) => EXIT_FAILED,
+        // Anything else is a rotation in progress or unclear: `resume`.
         _ => EXIT_ATTENTION,
     };
     let mut json = report_json(err.report());
