@@ -66,6 +66,7 @@ pub mod auth_tokens;
 pub mod bulk_consents;
 pub mod bulk_contacts;
 pub mod credentials;
+pub mod follow;
 pub mod messaging_geopermissions;
 pub mod model;
 pub mod rotation;
