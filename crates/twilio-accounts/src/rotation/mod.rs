@@ -98,14 +98,18 @@ pub use twilio_types::store::TokenFingerprint;
 pub const DEFAULT_PROPAGATION_WINDOW: Duration = Duration::from_secs(60);
 
 /// The default [hand-off grace](RotateAuthToken::hand_off_grace) of a rotation with a
-/// [store](RotateAuthToken::store): 60 seconds, twice the default interval at which followers
-/// reload the store, so that every follower has moved to the staged token before the promotion
-/// revokes the old one. Without a store nobody follows, and the default grace is zero.
+/// [store](RotateAuthToken::store): twice
+/// [`follow::DEFAULT_RELOAD_INTERVAL`](crate::follow::DEFAULT_RELOAD_INTERVAL), so that every
+/// follower has moved to the staged token before the promotion revokes the old one. Without a
+/// store nobody follows, and the default grace is zero.
 ///
 /// ```
-/// assert_eq!(twilio_accounts::rotation::DEFAULT_HAND_OFF_GRACE.as_secs(), 60);
+/// use twilio_accounts::{follow::DEFAULT_RELOAD_INTERVAL, rotation::DEFAULT_HAND_OFF_GRACE};
+///
+/// assert_eq!(DEFAULT_HAND_OFF_GRACE, DEFAULT_RELOAD_INTERVAL * 2);
 /// ```
-pub const DEFAULT_HAND_OFF_GRACE: Duration = Duration::from_secs(60);
+pub const DEFAULT_HAND_OFF_GRACE: Duration =
+    crate::follow::DEFAULT_RELOAD_INTERVAL.saturating_mul(2);
 
 /// A function called with the name of each durable boundary a rotation passes (see
 /// [`RotateAuthToken::on_checkpoint`]).
