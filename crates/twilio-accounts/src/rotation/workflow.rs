@@ -27,6 +27,9 @@ use crate::response::error_from_response;
 /// every account.
 const VERIFY_PATH: &str = "/v1/Credentials/AWS?PageSize=1";
 
+/// The longest wait before the promotion for requests still carrying the old token.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(10);
+
 /// The options of one rotation.
 pub(super) struct Plan {
     pub(super) suppress_email_notification: Option<bool>,
@@ -453,6 +456,22 @@ impl Run<'_> {
         Ok(staged)
     }
 
+    /// Before the promotion revokes the old token: waits (bounded) until the requests this
+    /// client sent with it have been answered, so that none reaches Twilio afterwards.
+    async fn wait_for_old_token_requests(&self) {
+        if self.uses_api_key {
+            return;
+        }
+        let limit = IN_FLIGHT_WAIT.min(self.plan.propagation_window.max(Duration::from_secs(1)));
+        if !self.shared.wait_for_replaced(limit).await {
+            tracing::warn!(
+                still_in_flight = self.shared.replaced_in_flight(),
+                waited_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                "requests signed with the old token are still in flight; promoting anyway (a 401 to them is re-sent with the new token)"
+            );
+        }
+    }
+
     /// A store write failed while staging: the secondary token is deleted again (it is not
     /// durably staged, so nothing may depend on it) and the failure is reported.
     async fn roll_back_stage(&mut self, err: RotationError) -> RotationError {
@@ -506,6 +525,7 @@ impl Run<'_> {
         })
         .await?;
         self.checkpoint("promoting");
+        self.wait_for_old_token_requests().await;
 
         // 4. Promote.
         match self.promote(&verifier, fingerprint).await {
