@@ -31,6 +31,12 @@ const RULES: &[Rule] = &[
         forbidden: |name| name.starts_with("hyper") || name.starts_with("rustls"),
     },
     Rule {
+        package: "twilio-rotate",
+        extra_args: &["--depth", "1"],
+        what: "no direct hyper or rustls dependency (it is a shell over twilio-accounts)",
+        forbidden: |name| name.starts_with("hyper") || name.starts_with("rustls"),
+    },
+    Rule {
         package: "twilio-emulator",
         extra_args: &[],
         what: "no twilio-* crate other than twilio-types",
@@ -161,6 +167,9 @@ serde v1.0.228
             assert!(!f(name), "{name}");
         }
         assert_eq!(rule("twilio-accounts").extra_args, ["--depth", "1"]);
+        assert_eq!(rule("twilio-rotate").extra_args, ["--depth", "1"]);
+        assert!((rule("twilio-rotate").forbidden)("hyper-util"));
+        assert!(!(rule("twilio-rotate").forbidden)("clap"));
     }
 
     #[test]

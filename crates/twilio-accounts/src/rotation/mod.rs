@@ -51,11 +51,22 @@
 //! | creating the secondary (a definite refusal) | nothing to undo | [`Unchanged`](AccountState::Unchanged) |
 //! | creating the secondary (no clear answer) | deletes the secondary slot with the old token | `Unchanged` (or [`UnchangedSecondaryRemains`](AccountState::UnchangedSecondaryRemains)) |
 //! | the new token never verifies | deletes the secondary with the old token | `Unchanged` (or `UnchangedSecondaryRemains`) |
-//! | promotion refused (a 4xx answer) | switches the client back, deletes the secondary (unless the new token is no longer in the slot) | `Unchanged` (or `UnchangedSecondaryRemains`) |
-//! | promotion without a clear answer (5xx, dropped connection) | tries the old and the new token to find out, then completes or rolls back | [`Rotated`](AccountState::Rotated), `Unchanged`, or [`Unknown`](AccountState::Unknown) (the client keeps the new token) |
+//! | the promotion answered with anything but a clear success (4xx included: a proxy or a rate limiter can answer 404 or 429 for a promotion that happened) | tries the old and the new token to find out **before** reporting or switching back, then completes or rolls back | [`Rotated`](AccountState::Rotated), `Unchanged`, or [`Unknown`](AccountState::Unknown) (the client keeps the new token) |
 //! | the final check | nothing to undo: the old token is gone | [`RotatedUnverified`](AccountState::RotatedUnverified) |
 //!
 //! The guide `docs/guide/rotation.md` in the repository explains each row.
+//!
+//! # Durable, in two phases, resumable
+//!
+//! With a [`TokenStore`] ([`store`](RotateAuthToken::store)), every step is recorded **before**
+//! anything depends on it: the phase `Creating` before the create is sent, the new token as
+//! `pending` as soon as Twilio answers, `Staged` before the client switches, `Promoting` before
+//! the promotion, and `current`/`previous` after it. [`stage`](RotateAuthToken::stage) and
+//! [`complete`](RotateAuthToken::complete) run the two halves apart, with a
+//! [hand-off grace](RotateAuthToken::hand_off_grace) between them for the processes that
+//! [follow](crate::follow) the store; [`resume`](RotateAuthToken::resume) finishes or rolls
+//! back a rotation interrupted at any point. The guide `docs/guide/rotation.md` starts from the
+//! invariant this keeps.
 //!
 //! # Secrets
 //!
@@ -67,9 +78,9 @@
 //!
 //! # Cancellation
 //!
-//! Dropping the future of `send` stops the workflow where it is. The client then holds a
-//! token that works: the old one before the switch, the new one (secondary or primary) after
-//! it. A secondary token may be left behind; the next rotation replaces it.
+//! Dropping the future of `send` stops the workflow where it is, exactly like a crash: with a
+//! store, [`resume`](RotateAuthToken::resume) finishes or rolls back. The client holds a token
+//! that works: the old one before the switch, the new one (secondary or primary) after it.
 
 mod durable;
 mod report;
