@@ -189,6 +189,85 @@ async fn tracing_output_debug_and_display_hold_fingerprints_only() {
     emulator.shutdown().await;
 }
 
+/// The durable path too: stage, a refused early complete, a forced complete, a resume with
+/// nothing to do, a locked store, a resume after an interrupted stage; with the builder's and
+/// the store's `Debug` included.
+#[tokio::test]
+async fn a_durable_rotation_and_its_errors_hold_fingerprints_only() {
+    use twilio_types::store::{MemoryTokenStore, TokenRecord, TokenStore};
+
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(capture.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emulator = Emulator::builder().start().await.unwrap();
+    let account = emulator.account_sid();
+    let old = emulator.auth_token();
+    let store = Arc::new(MemoryTokenStore::new());
+    store
+        .save(&TokenRecord::new(account, old.clone()))
+        .await
+        .unwrap();
+    let client = client(&emulator);
+    let mut texts = Vec::new();
+
+    let staged = client
+        .rotate_auth_token()
+        .store(store.clone())
+        .stage()
+        .await
+        .unwrap();
+    texts.push(format!("{staged}\n{staged:?}"));
+    let builder = client.rotate_auth_token().store(store.clone());
+    texts.push(format!("{builder:?}\n{store:?}"));
+    let early = builder.complete().await.unwrap_err();
+    texts.push(debug_and_display_of_error(&early));
+    let lock = store.try_lock().await.unwrap();
+    let locked = client
+        .rotate_auth_token()
+        .store(store.clone())
+        .resume()
+        .await
+        .unwrap_err();
+    texts.push(debug_and_display_of_error(&locked));
+    drop(lock);
+    let done = client
+        .rotate_auth_token()
+        .store(store.clone())
+        .force(true)
+        .complete()
+        .await
+        .unwrap();
+    texts.push(format!("{done}\n{done:?}"));
+    let new = emulator.auth_token();
+    let nothing = client
+        .rotate_auth_token()
+        .store(store.clone())
+        .resume()
+        .await
+        .unwrap();
+    texts.push(format!(
+        "{nothing}\n{nothing:?}\n{:?}",
+        store.load().await.unwrap()
+    ));
+
+    let mut secrets = forms(account, &old);
+    secrets.extend(forms(account, &new));
+    for text in &texts {
+        assert_clean("a durable rotation's output", text, &secrets);
+    }
+    let logs = capture.text();
+    assert_clean("the tracing output", &logs, &secrets);
+    assert!(
+        logs.contains("rotation recorded in the token store"),
+        "{logs}"
+    );
+    emulator.shutdown().await;
+}
+
 #[test]
 fn the_base64_helper_matches_rfc_4648() {
     assert_eq!(base64(b"foobar"), "Zm9vYmFy");
