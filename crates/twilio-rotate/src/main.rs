@@ -27,6 +27,15 @@ fn main() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
+    // Warnings and errors of the library (a store briefly unreadable, requests still in flight
+    // at the promotion) go to stderr; they name tokens by fingerprint only.
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let _ = tracing::subscriber::set_global_default(subscriber);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
