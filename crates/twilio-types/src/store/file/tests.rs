@@ -483,36 +483,42 @@ fn the_lock_excludes_another_process_and_dies_with_it() {
     let path = dir.file("tokens.json");
     let store = FileTokenStore::create(&path, &record()).unwrap();
 
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "store::file::tests::hold_the_lock_in_a_child_process",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_STORE, &path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    /// Kills the child if the test fails before it does.
+    struct Child(std::process::Child);
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Child(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "store::file::tests::hold_the_lock_in_a_child_process",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_STORE, &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let locked = (0..50).any(|_| {
         let mut line = String::new();
         stdout.read_line(&mut line).unwrap_or(0) > 0 && line.trim_end().ends_with("locked")
     });
-    if !locked {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the child process did not take the lock");
-    }
+    assert!(locked, "the child process did not take the lock");
 
     let err = now(store.try_lock()).unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::Locked, "{err}");
 
     // SIGKILL: the operating system releases the dead holder's lock.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     drop(now(store.try_lock()).unwrap());
 }
 
