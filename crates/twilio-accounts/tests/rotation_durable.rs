@@ -269,6 +269,8 @@ async fn resume(emulator: &Emulator, store: &Arc<MemoryTokenStore>) -> AccountSt
         .rotate_auth_token()
         .store(store.clone())
         .propagation_window(Duration::from_secs(2))
+        // A single consumer: nothing owed to followers.
+        .hand_off_grace(Duration::ZERO)
         .resume()
         .await
         .unwrap_or_else(|e| panic!("{e}\n{}", e.report()));
@@ -344,4 +346,106 @@ async fn resume_finishes_or_rolls_back_from_every_phase_and_is_idempotent() {
     assert_eq!(resume(&emulator, &store).await, AccountState::Unchanged);
     assert_store_matches(&emulator, &load(&store).await).await;
     emulator.shutdown().await;
+}
+
+/// A store whose `fail_at`-th save fails (an I/O error), to walk every durable write.
+#[derive(Debug)]
+struct FailingStore {
+    inner: MemoryTokenStore,
+    saves: std::sync::atomic::AtomicU32,
+    fail_at: u32,
+}
+
+impl TokenStore for FailingStore {
+    fn load(&self) -> twilio_types::store::StoreFuture<'_, Option<TokenRecord>> {
+        self.inner.load()
+    }
+
+    fn save<'a>(&'a self, record: &'a TokenRecord) -> twilio_types::store::StoreFuture<'a, ()> {
+        let n = self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if n == self.fail_at {
+            return Box::pin(std::future::ready(Err(
+                twilio_types::store::StoreError::new(
+                    twilio_types::store::StoreErrorKind::Io,
+                    "disk full (injected)",
+                ),
+            )));
+        }
+        self.inner.save(record)
+    }
+
+    fn try_lock(&self) -> twilio_types::store::StoreFuture<'_, twilio_types::store::StoreLock> {
+        self.inner.try_lock()
+    }
+}
+
+/// Every durable write of a rotation fails in turn: the rotation reports it, never depends on
+/// a token that is not stored, and `resume` (with the store healthy again) ends in `Rotated`
+/// or `Unchanged` with the store matching Twilio.
+#[tokio::test]
+async fn a_failed_store_write_at_any_step_is_recoverable() {
+    let expected = [
+        // 1: `Creating` (nothing sent), 2: `pending`, 3: `Staged` (the secondary is deleted
+        // again), 4: `Promoting` (not promoted: still staged), 5: the promotion's record.
+        (1, AccountState::Unchanged),
+        (2, AccountState::Unchanged),
+        (3, AccountState::Unchanged),
+        (4, AccountState::Staged),
+        (5, AccountState::RotatedUnverified),
+    ];
+    for (fail_at, state) in expected {
+        let emulator = start().await;
+        let memory = MemoryTokenStore::new();
+        memory
+            .save(&TokenRecord::new(
+                emulator.account_sid(),
+                emulator.auth_token(),
+            ))
+            .await
+            .unwrap();
+        let failing = Arc::new(FailingStore {
+            inner: memory.clone(),
+            saves: Default::default(),
+            fail_at,
+        });
+        let client = client_with(&emulator, emulator.auth_token());
+        let err = client
+            .rotate_auth_token()
+            .store(failing)
+            .hand_off_grace(Duration::ZERO)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.state(),
+            state,
+            "save {fail_at}: {err}\n{}",
+            err.report()
+        );
+        assert!(
+            matches!(err.error(), twilio_accounts::Error::Store(_)),
+            "save {fail_at}"
+        );
+        // Whatever Twilio accepts is in the store.
+        let record = load(&memory).await;
+        let stored: Vec<_> = record
+            .tokens()
+            .map(|(_, t)| t.token().expose_secret().to_owned())
+            .collect();
+        assert!(stored.contains(&emulator.auth_token().expose_secret().to_owned()));
+        if let Some(secondary) = emulator.secondary_auth_token() {
+            assert!(
+                stored.contains(&secondary.expose_secret().to_owned()),
+                "save {fail_at}"
+            );
+        }
+        let store = Arc::new(memory);
+        let resumed = resume(&emulator, &store).await;
+        assert!(
+            matches!(resumed, AccountState::Rotated | AccountState::Unchanged),
+            "save {fail_at}: {resumed:?}"
+        );
+        assert_store_matches(&emulator, &load(&store).await).await;
+        emulator.shutdown().await;
+    }
 }
