@@ -449,3 +449,94 @@ async fn a_failed_store_write_at_any_step_is_recoverable() {
         emulator.shutdown().await;
     }
 }
+
+/// A refused promotion rolls back without failing a follower: the record goes back to `Idle`
+/// (the staged token still stored) and the hand-off grace passes before the secondary token is
+/// deleted, so every follower is back on `current` first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roll_back_hands_followers_back_before_deleting_the_staged_token() {
+    let emulator = start().await;
+    let old = emulator.auth_token();
+    emulator
+        .faults()
+        .inject(Fault::status(400).on("POST", PROMOTE).times(1))
+        .unwrap();
+    let store = store_for(&emulator).await;
+    let follower = Client::builder()
+        .base_url(&emulator.base_url())
+        .read_environment(false)
+        .build_following(store.clone(), Duration::from_millis(20))
+        .await
+        .unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let calls = {
+        let (follower, stop) = (follower.clone(), stop.clone());
+        tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u32, 0u32);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match follower
+                    .credentials()
+                    .aws()
+                    .list()
+                    .page_size(1)
+                    .send()
+                    .await
+                {
+                    Ok(_) => ok += 1,
+                    Err(_) => failed += 1,
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            (ok, failed)
+        })
+    };
+    let client = client_with(&emulator, old.clone());
+
+    let err = client
+        .rotate_auth_token()
+        .store(store.clone())
+        .hand_off_grace(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = calls.await.unwrap();
+    assert_eq!(err.state(), AccountState::Unchanged, "{}", err.report());
+    assert!(ok > 0);
+    assert_eq!(failed, 0, "the follower failed {failed} time(s)");
+    assert_store_matches(&emulator, &load(&store).await).await;
+    assert_eq!(
+        follower.store_follower().unwrap().following().unwrap().0,
+        "current"
+    );
+    emulator.shutdown().await;
+}
+
+/// An interrupted roll-back (`Idle` with the withdrawn token still stored): `resume` deletes the
+/// secondary token and drops it.
+#[tokio::test]
+async fn resume_finishes_an_interrupted_roll_back() {
+    let emulator = start().await;
+    let creator = client_with(&emulator, emulator.auth_token());
+    let new = creator
+        .secondary_auth_token()
+        .create()
+        .send()
+        .await
+        .unwrap()
+        .secondary_auth_token
+        .unwrap();
+    let store = with_phase(&emulator, RotationPhase::Idle, Some(new)).await;
+    // A new rotation refuses to start over it.
+    let err = creator
+        .rotate_auth_token()
+        .store(store.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.error().to_string().contains("run resume"));
+    assert_eq!(resume(&emulator, &store).await, AccountState::Unchanged);
+    assert_store_matches(&emulator, &load(&store).await).await;
+    emulator.shutdown().await;
+}

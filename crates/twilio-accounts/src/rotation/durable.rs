@@ -81,7 +81,7 @@ pub(super) fn record_roll_back(record: &mut TokenRecord) {
 /// The state an interrupted rotation left, by the phase its record names.
 pub(super) fn state_of(phase: RotationPhase) -> AccountState {
     match phase {
-        RotationPhase::Idle => AccountState::Unchanged,
+        RotationPhase::Idle => AccountState::UnchangedSecondaryRemains,
         RotationPhase::Creating => AccountState::UnchangedSecondaryRemains,
         RotationPhase::Staged => AccountState::Staged,
         _ => AccountState::Unknown,
@@ -208,12 +208,32 @@ impl Run<'_> {
         }
     }
 
+    /// Before a roll-back deletes the staged token: the record goes back to `Idle` (keeping
+    /// `pending`, so that the token Twilio still accepts stays stored) and the hand-off grace
+    /// lets every follower move back to `current` first. Best effort: if the write fails, the
+    /// record says `Promoting` and `resume` sorts it out.
+    pub(super) async fn withdraw_pending(&mut self) {
+        if self.stored.is_none() {
+            return;
+        }
+        let withdrawn = self
+            .save_or_fail(AccountState::Staged, |r| {
+                enter(r, RotationPhase::Idle);
+            })
+            .await;
+        if withdrawn.is_err() {
+            tracing::warn!("the roll-back could not be recorded in the token store; run resume");
+            return;
+        }
+        self.wait_hand_off_grace().await;
+    }
+
     /// `stage` and `rotate` start only from a record without a rotation in progress.
     pub(super) fn require_idle(&mut self) -> Result<(), RotationError> {
         let Some(record) = &self.stored else {
             return Ok(());
         };
-        if record.phase == RotationPhase::Idle {
+        if record.phase == RotationPhase::Idle && record.pending.is_none() {
             return Ok(());
         }
         let phase = record.phase;

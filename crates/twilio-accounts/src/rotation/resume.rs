@@ -4,7 +4,7 @@
 //! | recorded phase | Twilio says | `resume` does | state |
 //! |---|---|---|---|
 //! | `Idle` | `current` works | nothing | `Unchanged` |
-//! | `Creating` | — | deletes the secondary token (if any), drops `pending` | `Unchanged` |
+//! | `Creating`, or `Idle` with a withdrawn `pending` (an interrupted roll-back) | — | deletes the secondary token (if any), drops `pending` | `Unchanged` |
 //! | `Staged` / `Promoting` | both work | waits what is left of the hand-off grace (`Staged` only), promotes | `Rotated` |
 //! | `Staged` / `Promoting` | `current` works, `pending` refused | drops `pending` | `Unchanged` |
 //! | `Staged` / `Promoting` | `current` refused, `pending` works | records the promotion | `Rotated` |
@@ -43,7 +43,10 @@ impl Run<'_> {
         };
         tracing::info!(phase = ?record.phase, revision = record.revision, "resuming from the store");
         match record.phase {
+            // `Creating`, or an interrupted roll-back (`Idle` with the withdrawn token still
+            // stored): a secondary token may exist that nothing depends on; delete it.
             RotationPhase::Creating => self.resume_creating().await,
+            RotationPhase::Idle if record.pending.is_some() => self.resume_creating().await,
             RotationPhase::Staged | RotationPhase::Promoting if record.pending.is_some() => {
                 self.resume_staged(record.phase).await
             }
@@ -73,11 +76,6 @@ impl Run<'_> {
                         attempt,
                         Some(note.into()),
                     );
-                    // Whatever pending an interrupted roll-back left is dropped.
-                    if self.stored.as_ref().is_some_and(|r| r.pending.is_some()) {
-                        self.save_or_fail(AccountState::Unchanged, record_roll_back)
-                            .await?;
-                    }
                     return Ok(self.report(AccountState::Unchanged));
                 }
                 Probe::Refused(e) | Probe::Failed(e) => e,

@@ -531,6 +531,7 @@ impl Run<'_> {
         match self.promote(&verifier, fingerprint).await {
             Ok(()) => {}
             Err((Promotion::NotDone, error)) => {
+                self.withdraw_pending().await;
                 let cleanup = self.roll_back(&error).await;
                 // An empty secondary slot, or the old token refused after all, contradicts
                 // "it did not happen" (the old token's revocation may lag behind on some
@@ -557,6 +558,13 @@ impl Run<'_> {
                         ));
                     }
                     None => {
+                        // Either token may be the primary after all: back to `Promoting`
+                        // (both stored), so that `resume` tries both instead of deleting.
+                        let _ = self
+                            .save_or_fail(AccountState::Unknown, |r| {
+                                enter(r, RotationPhase::Promoting);
+                            })
+                            .await;
                         return Err(self.fail(RotationStep::Promote, AccountState::Unknown, error));
                     }
                 }
