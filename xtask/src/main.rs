@@ -11,7 +11,7 @@
 //!   (repository hygiene: the README's two commands and no credentials in git; formatting,
 //!   clippy, tests, rustdoc, dependency layering, the Prism contract check).
 //! * `contract` checks every Accounts v1 operation of the SDK against Twilio's OpenAPI
-//!   document with a pinned Prism (`prism mock`, dynamic responses, and `prism proxy --errors`
+//!   document (plus our own fragment for the Compliance Signals check) with a pinned Prism (`prism mock`, dynamic responses, and `prism proxy --errors`
 //!   in front of the in-process emulator).
 //! * `bench` runs the workspace's benchmark targets and prints their output.
 //!
@@ -25,6 +25,7 @@ mod contract;
 mod hygiene;
 mod layering;
 mod prism;
+mod spec_extension;
 mod spec_patch;
 
 use std::path::PathBuf;
@@ -43,8 +44,9 @@ commands:
                                    refused when CI=true)
                --skip-contract     same as --skip contract
                --dynamic-runs N    Prism dynamic responses per operation (default 30)
-  contract   check all 20 Accounts v1 operations of the SDK against the OpenAPI spec
-             with Prism (mock, dynamic mock, proxy in front of the emulator)
+  contract   check all 21 Accounts v1 operations of the SDK against the OpenAPI spec
+             (and our fragment for the one beyond it) with Prism (mock, dynamic mock,
+             proxy in front of the emulator)
                --dynamic-runs N    Prism dynamic responses per operation (default 30)
                --verbose, -v       print every request of the mock and proxy runs
   bench      run the workspace's benchmark targets (missing ones are skipped with a note)
