@@ -13,7 +13,7 @@
 //!    fails.
 
 mod calls;
-mod observe;
+pub(crate) mod observe;
 mod ops;
 mod report;
 
