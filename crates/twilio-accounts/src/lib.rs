@@ -49,7 +49,8 @@
 //!   rustls). Without it, give the builder a transport ([`ClientBuilder::transport`]) or an
 //!   [`HttpClient`] ([`ClientBuilder::http_client`]).
 //!
-//! The guides in `docs/guide/` cover configuration, errors, pagination and testing, and
+//! The guides in `docs/guide/` cover configuration, errors, pagination, testing and the
+//! Compliance Signals check, and
 //! `cargo run -p twilio-accounts --example quickstart` tours the API against the in-process
 //! emulator (no account needed).
 
@@ -103,6 +104,8 @@ mod guide {
     mod testing {}
     #[doc = include_str!("../../../docs/guide/rotation.md")]
     mod rotation {}
+    #[doc = include_str!("../../../docs/guide/compliance-signals.md")]
+    mod compliance_signals {}
     #[doc = include_str!("../../../README.md")]
     mod readme {}
 }
