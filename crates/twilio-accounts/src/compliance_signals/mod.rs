@@ -334,7 +334,7 @@ impl CreateComplianceSignalsCheck {
     /// Sends the request.
     ///
     /// # Errors
-    /// [`Error::Build`](crate::Error::Build), nothing sent, naming the field when: no signal,
+    /// [`Error::Build`], nothing sent, naming the field when: no signal,
     /// no `to` or no `country_iso_code` is set; the country is not two ASCII capital letters;
     /// neither `body` nor `use_case` is set; the body is empty, has control characters other
     /// than newlines or is over [`MAX_BODY_CHARS`] characters; the ZIP code is not `12345` or
