@@ -3,7 +3,8 @@
 //!
 //! 1. `prism mock` on a temporary copy of the spec (plus only the three form `encoding`
 //!    objects, and our own fragment for the Compliance Signals check, merged in by
-//!    [`spec_extension`](crate::spec_extension)): each of the 21 operations with every optional parameter set and with none;
+//!    `crate::spec_extension`): each of the 21 operations with every optional parameter set
+//!    and with none;
 //!    Prism must accept every request (a 4xx fails, with Prism's problem+json printed) and the
 //!    SDK must decode every response.
 //! 2. The same mock with `Prefer: dynamic=true`: random schema-valid responses, many per
