@@ -1,7 +1,9 @@
-//! Pure request building: method, path, query and form body to an `http::Request<Bytes>`.
+//! Pure request building: method, path, query and body to an `http::Request<Bytes>`.
 //!
 //! The URI is path and query only (`/v1/Credentials/AWS?PageSize=50`); the transport adds the
-//! scheme and host, authentication and the common headers.
+//! scheme and host, authentication and the common headers. What a body looks like on the
+//! wire (its bytes and `Content-Type`) is decided in one place, [`Body`]: a form for every
+//! operation of Twilio's spec, JSON for the Compliance Signals check.
 
 use bytes::Bytes;
 use http::{Method, Request, header};
@@ -11,6 +13,19 @@ use crate::form::Form;
 
 /// The media type of every request body of this API.
 pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// The media type of the one JSON-bodied operation (`POST /v1/ComplianceSignals/Check`).
+pub(crate) const JSON_CONTENT_TYPE: &str = "application/json";
+
+/// The body of a request, by kind: the only place that turns one into bytes and headers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Body<'a> {
+    /// `application/x-www-form-urlencoded` (every operation of Twilio's spec); an empty form
+    /// sends no body at all.
+    Form(&'a Form),
+    /// `application/json` with `Accept: application/json`, as twilio-node sends it.
+    Json(&'a serde_json::Value),
+}
 
 /// Builds a request. A body (and its `Content-Type`) is sent only when `body` has fields.
 ///
@@ -23,20 +38,40 @@ pub(crate) fn build(
     query: &Form,
     body: &Form,
 ) -> Result<Request<Bytes>, Error> {
+    build_body(method, path, query, Body::Form(body))
+}
+
+/// Builds a request with a body of any [`Body`] kind.
+///
+/// # Errors
+/// As [`build`].
+pub(crate) fn build_body(
+    method: Method,
+    path: &str,
+    query: &Form,
+    body: Body<'_>,
+) -> Result<Request<Bytes>, Error> {
     let uri = if query.is_empty() {
         path.to_owned()
     } else {
         format!("{path}?{}", query.encode())
     };
     let mut builder = Request::builder().method(method).uri(uri);
-    let body = if body.is_empty() {
-        Bytes::new()
-    } else {
-        builder = builder.header(header::CONTENT_TYPE, FORM_CONTENT_TYPE);
-        Bytes::from(body.encode())
+    let bytes = match body {
+        Body::Form(form) if form.is_empty() => Bytes::new(),
+        Body::Form(form) => {
+            builder = builder.header(header::CONTENT_TYPE, FORM_CONTENT_TYPE);
+            Bytes::from(form.encode())
+        }
+        Body::Json(value) => {
+            builder = builder
+                .header(header::CONTENT_TYPE, JSON_CONTENT_TYPE)
+                .header(header::ACCEPT, JSON_CONTENT_TYPE);
+            Bytes::from(value.to_string())
+        }
     };
     builder
-        .body(body)
+        .body(bytes)
         .map_err(|e| Error::build_with_source(None, "the HTTP request could not be built", e))
 }
 
@@ -155,6 +190,25 @@ mod tests {
         assert!(req.body().is_empty());
         assert!(req.headers().get(header::CONTENT_TYPE).is_none());
         assert_eq!(req.uri().to_string(), "/v1/X");
+    }
+
+    #[test]
+    fn json_bodies_say_so_in_their_headers() {
+        let value = serde_json::json!({"to": "+14155552671", "signals": ["QUIET_HOURS"]});
+        let req = build_body(Method::POST, "/v1/X", &Form::new(), Body::Json(&value)).unwrap();
+        assert_eq!(req.headers()[header::CONTENT_TYPE], JSON_CONTENT_TYPE);
+        assert_eq!(req.headers()[header::ACCEPT], JSON_CONTENT_TYPE);
+        let sent: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
+        assert_eq!(sent, value);
+        let req = build_body(
+            Method::DELETE,
+            "/v1/X",
+            &Form::new(),
+            Body::Form(&Form::new()),
+        )
+        .unwrap();
+        assert!(req.body().is_empty());
+        assert!(req.headers().get(header::CONTENT_TYPE).is_none());
     }
 
     #[test]

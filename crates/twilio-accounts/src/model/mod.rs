@@ -17,17 +17,25 @@
 
 mod auth_token;
 mod bulk;
+mod compliance_signals;
 mod credential;
 mod geopermissions;
 pub(crate) mod page;
 mod safelist;
+mod unknown;
 
 pub use auth_token::{AuthTokenPromotion, SecondaryAuthToken};
 pub use bulk::{BulkConsents, BulkContacts, BulkItemResult};
+pub use compliance_signals::{
+    ComplianceSignals, ComplianceSignalsCheck, EvaluatedUseCase, QuietHours, RecipientLocation,
+    SendingWindow,
+};
 pub use credential::{CredentialAws, CredentialPublicKey};
 pub use geopermissions::{GeoPermission, GeoPermissionType, MessagingGeopermissions};
 pub use page::{Page, PageMeta};
 pub use safelist::Safelist;
+pub use unknown::UnknownValue;
+pub(crate) use unknown::wire_enum;
 
 use crate::decode::{Fields, parse_object};
 use crate::error::DecodeError;
