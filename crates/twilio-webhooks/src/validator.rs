@@ -1,0 +1,466 @@
+//! [`Validator`]: a set of keys (the rotation's tokens and any SharedKeys) that a webhook's
+//! signature is checked against.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use subtle::ConstantTimeEq as _;
+use time::OffsetDateTime;
+use twilio_types::AuthToken;
+use twilio_types::store::{TokenFingerprint, TokenRecord, TokenStore};
+use zeroize::Zeroizing;
+
+use crate::form;
+use crate::rejection::{Rejection, clip};
+use crate::request::{Payload, WebhookRequest};
+use crate::signature::{Algorithm, SignatureSettings, mac_base64, params_suffix};
+use crate::url;
+
+/// How long `previous` is accepted after a rotation completed, unless configured otherwise.
+pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(15 * 60);
+
+/// Which of the rotation's tokens signed a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenLabel {
+    /// The account's primary token as the store knows it.
+    Current,
+    /// The new token of a rotation in progress (staged, not yet promoted).
+    Pending,
+    /// The token replaced at the last rotation, within the overlap.
+    Previous,
+}
+
+impl TokenLabel {
+    /// `"current"`, `"pending"` or `"previous"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Pending => "pending",
+            Self::Previous => "previous",
+        }
+    }
+}
+
+impl fmt::Display for TokenLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The key that signed an accepted request: one of the tokens (named by label and
+/// fingerprint, never by value) or a SharedKey (by id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MatchedKey {
+    /// An Auth Token of the set.
+    Token {
+        /// Its label.
+        label: TokenLabel,
+        /// Its fingerprint.
+        fingerprint: TokenFingerprint,
+    },
+    /// A SharedKey, by id.
+    SharedKey {
+        /// The SharedKey's id.
+        id: String,
+    },
+}
+
+impl fmt::Display for MatchedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Token { label, fingerprint } => write!(f, "{label} token {fingerprint}"),
+            Self::SharedKey { id } => write!(f, "SharedKey {id}"),
+        }
+    }
+}
+
+/// What an accepted request was signed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    key: MatchedKey,
+    algorithm: Algorithm,
+}
+
+impl Verified {
+    /// The key that signed the request.
+    pub fn key(&self) -> &MatchedKey {
+        &self.key
+    }
+
+    /// The signing algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+}
+
+/// A SharedKey (Webhooks v1 `SharedKeys`): its id, as Twilio names it in the
+/// `X-Twilio-Webhooks-Signature-Settings` header, and its secret. `Debug` shows the id only.
+#[derive(Clone)]
+pub struct SharedKey {
+    id: String,
+    secret: Zeroizing<Vec<u8>>,
+}
+
+impl SharedKey {
+    /// The SharedKey `id` with `secret`.
+    pub fn new(id: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            secret: Zeroizing::new(secret.into().into_bytes()),
+        }
+    }
+
+    /// The id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl fmt::Debug for SharedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedKey").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+/// One token of the set.
+struct TokenEntry {
+    label: TokenLabel,
+    secret: Zeroizing<Vec<u8>>,
+    fingerprint: TokenFingerprint,
+    /// `previous` only: accepted before this instant.
+    accept_until: Option<OffsetDateTime>,
+}
+
+impl TokenEntry {
+    fn new(label: TokenLabel, token: &AuthToken, accept_until: Option<OffsetDateTime>) -> Self {
+        Self {
+            label,
+            secret: Zeroizing::new(token.expose_secret().as_bytes().to_vec()),
+            fingerprint: TokenFingerprint::of(token),
+            accept_until,
+        }
+    }
+
+    fn accepted_at(&self, now: OffsetDateTime) -> bool {
+        self.accept_until.is_none_or(|until| now < until)
+    }
+}
+
+#[derive(Default)]
+struct Keys {
+    tokens: Vec<TokenEntry>,
+    shared: Vec<SharedKey>,
+}
+
+/// Checks webhook signatures against a set of keys: `current`, and during a rotation
+/// `pending` and `previous` (the labels of the rotation's [`TokenStore`]), plus any
+/// [`SharedKey`]s.
+///
+/// Cheap to clone: clones share the key set, so a clone given to a server sees the tokens a
+/// [`follow`](Self::follow) task or [`apply`](Self::apply) installs. `Debug` shows labels and
+/// fingerprints only.
+///
+/// ```
+/// use twilio_webhooks::{Algorithm, TokenLabel, Validator, WebhookRequest, MatchedKey, sign};
+/// use twilio_types::AuthToken;
+///
+/// let validator = Validator::new(AuthToken::new("12345")?);
+/// let url = "https://example.com/sms";
+/// let signature = sign(Algorithm::HmacSha1, "12345", url, &[("Body", "hi")]);
+/// let verified = validator
+///     .validate(&WebhookRequest::new(url).signature(Some(&signature)).form_body(b"Body=hi"))?;
+/// assert!(matches!(verified.key(), MatchedKey::Token { label: TokenLabel::Current, .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Validator {
+    keys: Arc<RwLock<Keys>>,
+    overlap: Duration,
+}
+
+impl fmt::Debug for Validator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys = self.read();
+        let tokens: Vec<String> = keys
+            .tokens
+            .iter()
+            .map(|t| format!("{} {}", t.label, t.fingerprint))
+            .collect();
+        let shared: Vec<&str> = keys.shared.iter().map(|k| k.id.as_str()).collect();
+        f.debug_struct("Validator")
+            .field("tokens", &tokens)
+            .field("shared_keys", &shared)
+            .field("overlap", &self.overlap)
+            .finish()
+    }
+}
+
+impl Validator {
+    /// A validator that accepts `current` only.
+    pub fn new(current: AuthToken) -> Self {
+        let keys = Keys {
+            tokens: vec![TokenEntry::new(TokenLabel::Current, &current, None)],
+            shared: Vec::new(),
+        };
+        Self {
+            keys: Arc::new(RwLock::new(keys)),
+            overlap: DEFAULT_OVERLAP,
+        }
+    }
+
+    /// A validator with the tokens of `record` (see [`apply`](Self::apply)).
+    pub fn from_record(record: &TokenRecord) -> Self {
+        let validator = Self::new(record.current.token().clone());
+        validator.apply(record);
+        validator
+    }
+
+    /// How long `previous` stays accepted after the rotation that replaced it completed
+    /// (default [`DEFAULT_OVERLAP`], 15 minutes). Set it before [`apply`](Self::apply) or
+    /// [`follow`](Self::follow): it is applied when a record is read.
+    #[must_use]
+    pub fn with_overlap(mut self, overlap: Duration) -> Self {
+        self.overlap = overlap;
+        self
+    }
+
+    /// The configured overlap.
+    pub fn overlap(&self) -> Duration {
+        self.overlap
+    }
+
+    /// Adds (or replaces, by id) a SharedKey.
+    pub fn add_shared_key(&self, key: SharedKey) {
+        let mut keys = self.write();
+        keys.shared.retain(|k| k.id != key.id);
+        keys.shared.push(key);
+    }
+
+    /// Removes the SharedKey `id`; whether it was there.
+    pub fn remove_shared_key(&self, id: &str) -> bool {
+        let mut keys = self.write();
+        let before = keys.shared.len();
+        keys.shared.retain(|k| k.id != id);
+        keys.shared.len() != before
+    }
+
+    /// Replaces the token set with the tokens of a rotation store's record: `current` and
+    /// `pending` always, `previous` until [`overlap`](Self::overlap) after
+    /// `record.completed_at` (never if the record has no completion time). SharedKeys are
+    /// kept.
+    pub fn apply(&self, record: &TokenRecord) {
+        let mut tokens = vec![TokenEntry::new(
+            TokenLabel::Current,
+            record.current.token(),
+            None,
+        )];
+        if let Some(pending) = &record.pending {
+            tokens.push(TokenEntry::new(TokenLabel::Pending, pending.token(), None));
+        }
+        if let Some(previous) = &record.previous {
+            let until = record
+                .completed_at
+                .map_or(OffsetDateTime::UNIX_EPOCH, |done| done + self.overlap);
+            tokens.push(TokenEntry::new(
+                TokenLabel::Previous,
+                previous.token(),
+                Some(until),
+            ));
+        }
+        self.write().tokens = tokens;
+    }
+
+    /// The tokens accepted at `now`, by label and fingerprint.
+    pub fn accepted_tokens_at(&self, now: OffsetDateTime) -> Vec<(TokenLabel, TokenFingerprint)> {
+        self.read()
+            .tokens
+            .iter()
+            .filter(|t| t.accepted_at(now))
+            .map(|t| (t.label, t.fingerprint))
+            .collect()
+    }
+
+    /// The tokens accepted now, by label and fingerprint.
+    pub fn accepted_tokens(&self) -> Vec<(TokenLabel, TokenFingerprint)> {
+        self.accepted_tokens_at(OffsetDateTime::now_utc())
+    }
+
+    /// Follows `store`: reads it now and then every `interval`, installing its tokens with
+    /// [`apply`](Self::apply), so that a token staged by a rotation is accepted before Twilio
+    /// signs with it and the replaced one is dropped after the overlap, without a restart.
+    ///
+    /// The future never completes: spawn it on your runtime and abort it to stop. It sleeps
+    /// with the function you give, so it needs no particular runtime
+    /// (`validator.follow(store, interval, tokio::time::sleep)`). A failed or empty read keeps
+    /// the tokens already installed and is logged as a `tracing` warning.
+    pub fn follow<S, F>(
+        &self,
+        store: Arc<dyn TokenStore>,
+        interval: Duration,
+        mut sleep: S,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        S: FnMut(Duration) -> F + Send + 'static,
+        F: Future<Output = ()> + Send,
+    {
+        let validator = self.clone();
+        async move {
+            let mut last_revision = None;
+            loop {
+                match store.load().await {
+                    Ok(Some(record)) => {
+                        if last_revision != Some(record.revision) {
+                            validator.apply(&record);
+                            last_revision = Some(record.revision);
+                            tracing::debug!(
+                                revision = record.revision,
+                                tokens = ?validator,
+                                "webhook validator installed the store's tokens"
+                            );
+                        }
+                    }
+                    Ok(None) => {
+                        tracing::warn!("webhook validator: the token store is empty; keeping the tokens it has");
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "webhook validator: reading the token store failed; keeping the tokens it has");
+                    }
+                }
+                sleep(interval).await;
+            }
+        }
+    }
+
+    /// Checks `request`'s signature now.
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] saying why the request is not accepted.
+    pub fn validate(&self, request: &WebhookRequest<'_>) -> Result<Verified, Rejection> {
+        self.validate_at(request, OffsetDateTime::now_utc())
+    }
+
+    /// Checks `request`'s signature as of `now` (which decides whether `previous` is still
+    /// accepted).
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] saying why the request is not accepted.
+    pub fn validate_at(
+        &self,
+        request: &WebhookRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Verified, Rejection> {
+        // Which scheme: the settings header, when present, names the algorithm and SharedKey.
+        let settings = request
+            .settings
+            .filter(|h| !h.is_empty())
+            .map(SignatureSettings::parse);
+        let algorithm = match settings {
+            None => Algorithm::HmacSha1,
+            Some(settings) => Algorithm::from_name(settings.algorithm).ok_or_else(|| {
+                let algorithm = clip(settings.algorithm);
+                tracing::warn!(
+                    algorithm = %algorithm,
+                    "webhook signed with an unsupported algorithm: rejected (upgrade twilio-webhooks if Twilio added one)"
+                );
+                Rejection::UnsupportedAlgorithm { algorithm }
+            })?,
+        };
+        let signature = request.signature.ok_or(Rejection::MissingSignature)?;
+        if signature.len() != algorithm.signature_len()
+            || !signature
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        {
+            return Err(Rejection::MalformedSignature);
+        }
+        let urls = url::candidates(request.url).map_err(|_| Rejection::InvalidUrl)?;
+
+        // What the signature covers besides the URL, and the body hash to check.
+        let body_hash = query_param(request.url, "bodySHA256");
+        let (suffix, body) = match (body_hash.is_some(), request.payload) {
+            (true, Payload::Params(_)) => return Err(Rejection::RawBodyRequired),
+            (true, Payload::FormBody(body) | Payload::Raw(body)) => (String::new(), body),
+            (true, Payload::Empty) => (String::new(), &[][..]),
+            (false, Payload::Empty) => (String::new(), &[][..]),
+            (false, Payload::Params(params)) => (params_suffix(params), &[][..]),
+            (false, Payload::FormBody(body)) => {
+                let params = form::decode(body).map_err(|_| Rejection::MalformedBody)?;
+                (params_suffix(&params), &[][..])
+            }
+            (false, Payload::Raw(body)) if body.is_empty() => (String::new(), &[][..]),
+            (false, Payload::Raw(_)) => return Err(Rejection::UnsignedBody),
+        };
+
+        let key = {
+            let keys = self.read();
+            match settings {
+                Some(settings) => {
+                    let id = settings.key.ok_or(Rejection::MissingSharedKeyId)?;
+                    let shared = keys
+                        .shared
+                        .iter()
+                        .find(|k| k.id == id)
+                        .ok_or_else(|| Rejection::UnknownSharedKey { id: clip(id) })?;
+                    matches(algorithm, &shared.secret, &urls, &suffix, signature).then(|| {
+                        MatchedKey::SharedKey {
+                            id: shared.id.clone(),
+                        }
+                    })
+                }
+                None => keys
+                    .tokens
+                    .iter()
+                    .filter(|t| t.accepted_at(now))
+                    .find(|t| matches(algorithm, &t.secret, &urls, &suffix, signature))
+                    .map(|t| MatchedKey::Token {
+                        label: t.label,
+                        fingerprint: t.fingerprint,
+                    }),
+            }
+        };
+        let key = key.ok_or(Rejection::SignatureMismatch)?;
+        if let Some(expected) = body_hash {
+            let actual = crate::signature::body_sha256(body);
+            if !bool::from(actual.as_bytes().ct_eq(expected.as_bytes())) {
+                return Err(Rejection::BodyHashMismatch);
+            }
+        }
+        Ok(Verified { key, algorithm })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Keys> {
+        self.keys.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Whether `secret` signs any of `urls` followed by `suffix` as `signature` (compared in
+/// constant time).
+fn matches(algorithm: Algorithm, secret: &[u8], urls: &[String], suffix: &str, signature: &str) -> bool {
+    let mut any = subtle::Choice::from(0);
+    for url in urls {
+        let expected = mac_base64(algorithm, secret, url, suffix);
+        any |= expected.as_bytes().ct_eq(signature.as_bytes());
+    }
+    any.into()
+}
+
+/// The first value of the query parameter `name` in `url` (before any `#`), form-decoded, as
+/// Python's `parse_qs` and WHATWG `searchParams.get` read it.
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split('#').next()?.split_once('?')?.1;
+    let params = form::decode(query.as_bytes()).ok()?;
+    params
+        .into_iter()
+        .find(|(n, v)| n == name && !v.is_empty())
+        .map(|(_, v)| v)
+}
