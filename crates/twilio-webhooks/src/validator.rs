@@ -464,3 +464,227 @@ fn query_param(url: &str, name: &str) -> Option<String> {
         .find(|(n, v)| n == name && !v.is_empty())
         .map(|(_, v)| v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign;
+    use twilio_types::AccountSid;
+    use twilio_types::store::{MemoryTokenStore, StoredToken};
+
+    const URL: &str = "https://example.com/sms";
+    const OLD: &str = "00000000000000000000000000000001";
+    const NEW: &str = "00000000000000000000000000000002";
+
+    fn token(s: &str) -> AuthToken {
+        AuthToken::new(s).unwrap()
+    }
+
+    fn signed_by(secret: &str) -> String {
+        sign(Algorithm::HmacSha1, secret, URL, &[("Body", "hi")])
+    }
+
+    fn check(validator: &Validator, signature: &str, now: OffsetDateTime) -> Result<Verified, Rejection> {
+        let request = WebhookRequest::new(URL).signature(Some(signature)).form_body(b"Body=hi");
+        validator.validate_at(&request, now)
+    }
+
+    fn label(result: Result<Verified, Rejection>) -> Result<TokenLabel, Rejection> {
+        result.map(|v| match v.key {
+            MatchedKey::Token { label, .. } => label,
+            MatchedKey::SharedKey { .. } => panic!("not a token"),
+        })
+    }
+
+    fn record() -> TokenRecord {
+        TokenRecord::new(AccountSid::from_static("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), token(OLD))
+    }
+
+    #[test]
+    fn a_rotation_through_its_labels() {
+        let now = OffsetDateTime::now_utc();
+        let mut record = record();
+        let validator = Validator::from_record(&record).with_overlap(Duration::from_secs(60));
+        assert_eq!(label(check(&validator, &signed_by(OLD), now)), Ok(TokenLabel::Current));
+        assert_eq!(label(check(&validator, &signed_by(NEW), now)), Err(Rejection::SignatureMismatch));
+
+        // Staged: both accepted, the new one reported as pending.
+        record.pending = Some(StoredToken::new(token(NEW), now));
+        validator.apply(&record);
+        assert_eq!(label(check(&validator, &signed_by(NEW), now)), Ok(TokenLabel::Pending));
+        assert_eq!(label(check(&validator, &signed_by(OLD), now)), Ok(TokenLabel::Current));
+
+        // Completed: the old one is previous, for the overlap only.
+        record.previous = Some(record.current.clone());
+        record.current = record.pending.take().unwrap();
+        record.completed_at = Some(now);
+        validator.apply(&record);
+        assert_eq!(label(check(&validator, &signed_by(NEW), now)), Ok(TokenLabel::Current));
+        let within = now + Duration::from_secs(59);
+        assert_eq!(label(check(&validator, &signed_by(OLD), within)), Ok(TokenLabel::Previous));
+        let after = now + Duration::from_secs(60);
+        assert_eq!(label(check(&validator, &signed_by(OLD), after)), Err(Rejection::SignatureMismatch));
+        assert_eq!(validator.accepted_tokens_at(after).len(), 1);
+        assert_eq!(validator.accepted_tokens_at(within).len(), 2);
+    }
+
+    #[test]
+    fn previous_without_a_completion_time_is_not_accepted() {
+        let mut record = record();
+        record.previous = Some(StoredToken::new(token(NEW), OffsetDateTime::now_utc()));
+        let validator = Validator::from_record(&record);
+        let result = check(&validator, &signed_by(NEW), OffsetDateTime::now_utc());
+        assert_eq!(result.unwrap_err(), Rejection::SignatureMismatch);
+    }
+
+    #[test]
+    fn the_default_overlap_is_fifteen_minutes() {
+        assert_eq!(Validator::new(token(OLD)).overlap(), Duration::from_secs(900));
+    }
+
+    #[test]
+    fn reports_fingerprints_never_tokens() {
+        let validator = Validator::new(token(OLD));
+        validator.add_shared_key(SharedKey::new("webhooks_sharedkey_1", "shared-secret-xyz"));
+        let verified = check(&validator, &signed_by(OLD), OffsetDateTime::now_utc()).unwrap();
+        let shown = format!("{validator:?} {verified:?} {} {:?}", verified.key(), SharedKey::new("k", "shared-secret-xyz"));
+        assert!(shown.contains(&TokenFingerprint::of(&token(OLD)).to_string()));
+        assert!(!shown.contains(OLD) && !shown.contains("shared-secret-xyz"), "{shown}");
+    }
+
+    #[test]
+    fn shared_keys_by_id() {
+        let validator = Validator::new(token(OLD));
+        validator.add_shared_key(SharedKey::new("k1", "secret-one"));
+        validator.add_shared_key(SharedKey::new("k2", "secret-two"));
+        let signature = sign(Algorithm::HmacSha256, "secret-two", URL, &[("Body", "hi")]);
+        let request = |settings| {
+            WebhookRequest::new(URL)
+                .signature(Some(&signature))
+                .signature_settings(Some(settings))
+                .form_body(b"Body=hi")
+        };
+        let verified = validator.validate(&request("key=k2,algorithm=HMAC_SHA256")).unwrap();
+        assert_eq!(verified.key(), &MatchedKey::SharedKey { id: "k2".into() });
+        assert_eq!(verified.algorithm(), Algorithm::HmacSha256);
+        assert_eq!(
+            validator.validate(&request("key=k1,algorithm=HMAC_SHA256")).unwrap_err(),
+            Rejection::SignatureMismatch
+        );
+        assert_eq!(
+            validator.validate(&request("key=k3,algorithm=HMAC_SHA256")).unwrap_err(),
+            Rejection::UnknownSharedKey { id: "k3".into() }
+        );
+        assert_eq!(
+            validator.validate(&request("algorithm=HMAC_SHA256")).unwrap_err(),
+            Rejection::MissingSharedKeyId
+        );
+        assert!(validator.remove_shared_key("k2") && !validator.remove_shared_key("k2"));
+        assert_eq!(
+            validator.validate(&request("key=k2,algorithm=HMAC_SHA256")).unwrap_err(),
+            Rejection::UnknownSharedKey { id: "k2".into() }
+        );
+    }
+
+    #[test]
+    fn typed_rejections() {
+        let validator = Validator::new(token(OLD));
+        let good = signed_by(OLD);
+        let base = WebhookRequest::new(URL).form_body(b"Body=hi");
+        let cases: Vec<(WebhookRequest<'_>, Rejection)> = vec![
+            (base, Rejection::MissingSignature),
+            (base.signature(Some("short")), Rejection::MalformedSignature),
+            (base.signature(Some("!!!!!!!!!!!!!!!!!!!!!!!!!!!=")), Rejection::MalformedSignature),
+            (base.signature(Some(&good)).signature_settings(Some("key=k,algorithm=HMAC_SHA512")),
+             Rejection::UnsupportedAlgorithm { algorithm: "HMAC_SHA512".into() }),
+            (WebhookRequest::new("example.com/sms").signature(Some(&good)), Rejection::InvalidUrl),
+            (WebhookRequest::new(URL).signature(Some(&good)).form_body(b"Body=%FF"), Rejection::MalformedBody),
+            (WebhookRequest::new(URL).signature(Some(&good)).raw_body(b"{}"), Rejection::UnsignedBody),
+            (WebhookRequest::new("https://e.com/?bodySHA256=ab").signature(Some(&good)).params(&[]),
+             Rejection::RawBodyRequired),
+        ];
+        for (request, expected) in cases {
+            assert_eq!(validator.validate(&request).unwrap_err(), expected, "{request:?}");
+            assert!(!expected.to_string().is_empty() && !expected.code().is_empty());
+        }
+    }
+
+    #[test]
+    fn an_unknown_algorithm_is_never_a_fallback() {
+        // The SharedKey's SHA-1 signature would match; the unknown name still rejects it.
+        let validator = Validator::new(token(OLD));
+        validator.add_shared_key(SharedKey::new("k", "s"));
+        let signature = sign(Algorithm::HmacSha1, "s", URL, &[] as &[(&str, &str)]);
+        let request = WebhookRequest::new(URL)
+            .signature(Some(&signature))
+            .signature_settings(Some("key=k,algorithm=HMAC_SHA3"));
+        assert!(matches!(validator.validate(&request), Err(Rejection::UnsupportedAlgorithm { .. })));
+    }
+
+    #[test]
+    fn json_bodies_through_body_sha256() {
+        let validator = Validator::new(token(OLD));
+        let body = br#"{"status":"delivered"}"#;
+        let url = format!("https://example.com/json?bodySHA256={}", crate::body_sha256(body));
+        let signature = sign(Algorithm::HmacSha1, OLD, &url, &[] as &[(&str, &str)]);
+        let request = WebhookRequest::new(&url).signature(Some(&signature));
+        assert!(validator.validate(&request.raw_body(body)).is_ok());
+        assert_eq!(
+            validator.validate(&request.raw_body(br#"{"status":"failed"}"#)).unwrap_err(),
+            Rejection::BodyHashMismatch
+        );
+    }
+
+    #[test]
+    fn follow_installs_the_stores_tokens_and_keeps_them_when_it_is_empty() {
+        let store = Arc::new(MemoryTokenStore::new());
+        let validator = Validator::new(token(OLD));
+        // A sleep that is pending once, so each poll of the follower runs one read.
+        let sleeps = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&sleeps);
+        let sleep = move |interval: Duration| {
+            assert_eq!(interval, Duration::from_millis(5));
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            YieldOnce(false)
+        };
+        let mut follower = std::pin::pin!(validator.follow(store.clone(), Duration::from_millis(5), sleep));
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut step = || assert!(follower.as_mut().poll(&mut cx).is_pending());
+
+        step(); // the store is empty: the token already there stays
+        assert_eq!(validator.accepted_tokens().len(), 1);
+        let mut record = record();
+        record.pending = Some(StoredToken::new(token(NEW), OffsetDateTime::now_utc()));
+        block_on(store.save(&record)).unwrap();
+        step();
+        let labels: Vec<TokenLabel> = validator.accepted_tokens().iter().map(|t| t.0).collect();
+        assert_eq!(labels, [TokenLabel::Current, TokenLabel::Pending]);
+        assert_eq!(sleeps.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    struct YieldOnce(bool);
+
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+            if self.0 {
+                std::task::Poll::Ready(())
+            } else {
+                self.0 = true;
+                std::task::Poll::Pending
+            }
+        }
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+}
