@@ -22,12 +22,17 @@ use twilio_webhooks::Verified;
 use twilio_webhooks::tower::WebhookLayer;
 
 /// Handles an incoming SMS: the layer has already checked the signature.
-async fn sms(Extension(verified): Extension<Verified>, Form(form): Form<Vec<(String, String)>>) -> &'static str {
-    let from = form.iter().find(|(n, _)| n == "From").map_or("?", |(_, v)| v.as_str());
+async fn sms(
+    Extension(verified): Extension<Verified>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> &'static str {
+    let from = form
+        .iter()
+        .find(|(n, _)| n == "From")
+        .map_or("?", |(_, v)| v.as_str());
     println!("SMS from {from}, signed with the {}", verified.key());
     "<Response/>"
 }
-
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,7 +46,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // In production, the store your rotation writes (a file, a secrets manager); following it
     // makes a staged token valid before Twilio signs with it, with no restart.
     let store: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
-    store.save(&TokenRecord::new(account, token.clone())).await?;
+    store
+        .save(&TokenRecord::new(account, token.clone()))
+        .await?;
     tokio::spawn(validator.follow(store, Duration::from_secs(10), tokio::time::sleep));
 
     let layer = WebhookLayer::new(validator, public_url).trust_forwarded_headers(trust_forwarded);

@@ -27,15 +27,13 @@ fn unescape(bytes: &[u8]) -> Result<String, MalformedForm> {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(high), Some(low)) => {
-                        out.push(high * 16 + low);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push(high * 16 + low);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -44,7 +42,9 @@ fn unescape(bytes: &[u8]) -> Result<String, MalformedForm> {
 }
 
 fn hex(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 #[cfg(test)]
@@ -59,8 +59,14 @@ mod tests {
     fn decodes_like_a_form_parser() {
         assert_eq!(
             pairs("a=1&&b=x+y%2B%26&c&=v&d=%zz%4"),
-            [("a", "1"), ("b", "x y+&"), ("c", ""), ("", "v"), ("d", "%zz%4")]
-                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            [
+                ("a", "1"),
+                ("b", "x y+&"),
+                ("c", ""),
+                ("", "v"),
+                ("d", "%zz%4")
+            ]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
         );
         assert_eq!(pairs("e=%C3%A9%E2%9C%93"), [("e".into(), "é✓".into())]);
         assert!(pairs("").is_empty());

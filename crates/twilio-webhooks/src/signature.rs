@@ -191,7 +191,10 @@ mod tests {
         assert_eq!(s.key, Some("webhooks_sharedkey_1"));
         assert_eq!(s.algorithm, "HMAC_SHA256");
         assert_eq!(SignatureSettings::parse("").algorithm, "HMAC_SHA1");
-        assert_eq!(SignatureSettings::parse("algorithm=").algorithm, "HMAC_SHA1");
+        assert_eq!(
+            SignatureSettings::parse("algorithm=").algorithm,
+            "HMAC_SHA1"
+        );
         assert_eq!(SignatureSettings::parse("algorithm").algorithm, "HMAC_SHA1");
         assert_eq!(SignatureSettings::parse("algorithm=a=b").algorithm, "a=b");
         assert_eq!(SignatureSettings::parse("key=k").key, Some("k"));
@@ -199,7 +202,10 @@ mod tests {
 
     #[test]
     fn algorithm_names() {
-        assert_eq!(Algorithm::from_name("hmac_sha256"), Some(Algorithm::HmacSha256));
+        assert_eq!(
+            Algorithm::from_name("hmac_sha256"),
+            Some(Algorithm::HmacSha256)
+        );
         assert_eq!(Algorithm::from_name("HMAC_SHA1"), Some(Algorithm::HmacSha1));
         assert_eq!(Algorithm::from_name("HMAC_SHA512"), None);
         assert_eq!(Algorithm::HmacSha256.name(), "HMAC_SHA256");
@@ -213,7 +219,13 @@ mod tests {
 
     #[test]
     fn signature_lengths() {
-        assert_eq!(sign::<&str, &str>(Algorithm::HmacSha1, "k", "u", &[]).len(), 28);
-        assert_eq!(sign::<&str, &str>(Algorithm::HmacSha256, "k", "u", &[]).len(), 44);
+        assert_eq!(
+            sign::<&str, &str>(Algorithm::HmacSha1, "k", "u", &[]).len(),
+            28
+        );
+        assert_eq!(
+            sign::<&str, &str>(Algorithm::HmacSha256, "k", "u", &[]).len(),
+            44
+        );
     }
 }

@@ -59,7 +59,9 @@ use http::{Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 
-use crate::{Rejection, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, Validator, Verified, WebhookRequest};
+use crate::{
+    Rejection, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, Validator, Verified, WebhookRequest,
+};
 
 /// The body limit unless configured otherwise: 64 KiB (Twilio's webhooks are a few KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -209,13 +211,19 @@ where
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
             if declared.is_some_and(|len| len > config.body_limit as u64) {
-                tracing::warn!(limit = config.body_limit, "webhook body over the limit: 413");
+                tracing::warn!(
+                    limit = config.body_limit,
+                    "webhook body over the limit: 413"
+                );
                 return Ok(status(StatusCode::PAYLOAD_TOO_LARGE));
             }
             let bytes = match Limited::new(body, config.body_limit).collect().await {
                 Ok(collected) => collected.to_bytes(),
                 Err(error) if error.is::<LengthLimitError>() => {
-                    tracing::warn!(limit = config.body_limit, "webhook body over the limit: 413");
+                    tracing::warn!(
+                        limit = config.body_limit,
+                        "webhook body over the limit: 413"
+                    );
                     return Ok(status(StatusCode::PAYLOAD_TOO_LARGE));
                 }
                 Err(error) => {
@@ -276,7 +284,11 @@ fn is_form(headers: &HeaderMap) -> bool {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// The URL Twilio requested, from the configuration and the request.
@@ -307,7 +319,13 @@ fn public_url(config: &Config, parts: &Parts) -> Option<String> {
         None => scheme,
     };
     let host = match forwarded("x-forwarded-host") {
-        Some(host) if host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) => host,
+        Some(host)
+            if host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) =>
+        {
+            host
+        }
         Some(_) => return None,
         None => host,
     };

@@ -116,7 +116,8 @@ pub(crate) fn candidates(url: &str) -> Result<Vec<String>, InvalidUrl> {
     if let Some(normalised) = whatwg_normalise(url) {
         let split = Split::of(&normalised)?;
         let (without, with) = (split.without_port(), split.with_port());
-        let (legacy_without, legacy_with) = (legacy_querystring(&without), legacy_querystring(&with));
+        let (legacy_without, legacy_with) =
+            (legacy_querystring(&without), legacy_querystring(&with));
         push(without);
         push(with);
         push(legacy_without);
@@ -184,7 +185,11 @@ fn whatwg_normalise(url: &str) -> Option<String> {
             if digits.len() > 5 {
                 return None;
             }
-            let number: u32 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+            let number: u32 = if digits.is_empty() {
+                0
+            } else {
+                digits.parse().ok()?
+            };
             if number > 65535 {
                 return None;
             }
@@ -254,7 +259,10 @@ fn normalise_path(path: &str, out: &mut String) {
         } else {
             let mut segment = String::with_capacity(piece.len());
             percent_encode(piece, &mut segment, |b| {
-                matches!(b, b' ' | b'"' | b'#' | b'<' | b'>' | b'?' | b'`' | b'{' | b'}')
+                matches!(
+                    b,
+                    b' ' | b'"' | b'#' | b'<' | b'>' | b'?' | b'`' | b'{' | b'}'
+                )
             });
             segments.push(segment);
         }
@@ -354,7 +362,9 @@ fn qs_unescape(text: &str) -> String {
 }
 
 fn hex(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// `querystring.escape`: everything but `A-Za-z0-9-_.!~*'()` percent-encoded as UTF-8.
@@ -376,7 +386,10 @@ mod tests {
     fn port_variants_like_the_official_validators() {
         assert_eq!(
             candidates("https://example.com/sms?x=1").unwrap(),
-            ["https://example.com/sms?x=1", "https://example.com:443/sms?x=1"]
+            [
+                "https://example.com/sms?x=1",
+                "https://example.com:443/sms?x=1"
+            ]
         );
         assert_eq!(
             candidates("http://example.com:8080/a").unwrap(),
@@ -386,7 +399,13 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_http_url() {
-        for url in ["", "example.com/x", "ftp://example.com/", "https:///x", "https://h/\n"] {
+        for url in [
+            "",
+            "example.com/x",
+            "ftp://example.com/",
+            "https:///x",
+            "https://h/\n",
+        ] {
             assert_eq!(candidates(url), Err(InvalidUrl), "{url:?}");
         }
     }
@@ -394,15 +413,25 @@ mod tests {
     #[test]
     fn whatwg_forms() {
         let cases = [
-            ("HTTP://Ex.COM:0080/a/./b/../c%2e/%2E%2e/d?q='", "http://ex.com/a/d?q=%27"),
+            (
+                "HTTP://Ex.COM:0080/a/./b/../c%2e/%2E%2e/d?q='",
+                "http://ex.com/a/d?q=%27",
+            ),
             ("https://ex.com:443", "https://ex.com/"),
             ("https://ex.com/a/..", "https://ex.com/"),
             ("https://ex.com/a/.", "https://ex.com/a/"),
-            ("https://ex.com/a%20b/`{}^|é", "https://ex.com/a%20b/%60%7B%7D^|%C3%A9"),
+            (
+                "https://ex.com/a%20b/`{}^|é",
+                "https://ex.com/a%20b/%60%7B%7D^|%C3%A9",
+            ),
             ("https://ex.com:8443/?#", "https://ex.com:8443/?#"),
         ];
         for (input, expected) in cases {
-            assert_eq!(whatwg_normalise(input).as_deref(), Some(expected), "{input}");
+            assert_eq!(
+                whatwg_normalise(input).as_deref(),
+                Some(expected),
+                "{input}"
+            );
         }
         assert_eq!(whatwg_normalise("https://[::1]/"), None);
         assert_eq!(whatwg_normalise("https://ex.com:99999/"), None);

@@ -122,7 +122,9 @@ impl SharedKey {
 
 impl fmt::Debug for SharedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SharedKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("SharedKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -324,7 +326,9 @@ impl Validator {
                         }
                     }
                     Ok(None) => {
-                        tracing::warn!("webhook validator: the token store is empty; keeping the tokens it has");
+                        tracing::warn!(
+                            "webhook validator: the token store is empty; keeping the tokens it has"
+                        );
                     }
                     Err(error) => {
                         tracing::warn!(%error, "webhook validator: reading the token store failed; keeping the tokens it has");
@@ -445,7 +449,13 @@ impl Validator {
 
 /// Whether `secret` signs any of `urls` followed by `suffix` as `signature` (compared in
 /// constant time).
-fn matches(algorithm: Algorithm, secret: &[u8], urls: &[String], suffix: &str, signature: &str) -> bool {
+fn matches(
+    algorithm: Algorithm,
+    secret: &[u8],
+    urls: &[String],
+    suffix: &str,
+    signature: &str,
+) -> bool {
     let mut any = subtle::Choice::from(0);
     for url in urls {
         let expected = mac_base64(algorithm, secret, url, suffix);
@@ -484,8 +494,14 @@ mod tests {
         sign(Algorithm::HmacSha1, secret, URL, &[("Body", "hi")])
     }
 
-    fn check(validator: &Validator, signature: &str, now: OffsetDateTime) -> Result<Verified, Rejection> {
-        let request = WebhookRequest::new(URL).signature(Some(signature)).form_body(b"Body=hi");
+    fn check(
+        validator: &Validator,
+        signature: &str,
+        now: OffsetDateTime,
+    ) -> Result<Verified, Rejection> {
+        let request = WebhookRequest::new(URL)
+            .signature(Some(signature))
+            .form_body(b"Body=hi");
         validator.validate_at(&request, now)
     }
 
@@ -497,7 +513,10 @@ mod tests {
     }
 
     fn record() -> TokenRecord {
-        TokenRecord::new(AccountSid::from_static("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), token(OLD))
+        TokenRecord::new(
+            AccountSid::from_static("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            token(OLD),
+        )
     }
 
     #[test]
@@ -505,25 +524,46 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let mut record = record();
         let validator = Validator::from_record(&record).with_overlap(Duration::from_secs(60));
-        assert_eq!(label(check(&validator, &signed_by(OLD), now)), Ok(TokenLabel::Current));
-        assert_eq!(label(check(&validator, &signed_by(NEW), now)), Err(Rejection::SignatureMismatch));
+        assert_eq!(
+            label(check(&validator, &signed_by(OLD), now)),
+            Ok(TokenLabel::Current)
+        );
+        assert_eq!(
+            label(check(&validator, &signed_by(NEW), now)),
+            Err(Rejection::SignatureMismatch)
+        );
 
         // Staged: both accepted, the new one reported as pending.
         record.pending = Some(StoredToken::new(token(NEW), now));
         validator.apply(&record);
-        assert_eq!(label(check(&validator, &signed_by(NEW), now)), Ok(TokenLabel::Pending));
-        assert_eq!(label(check(&validator, &signed_by(OLD), now)), Ok(TokenLabel::Current));
+        assert_eq!(
+            label(check(&validator, &signed_by(NEW), now)),
+            Ok(TokenLabel::Pending)
+        );
+        assert_eq!(
+            label(check(&validator, &signed_by(OLD), now)),
+            Ok(TokenLabel::Current)
+        );
 
         // Completed: the old one is previous, for the overlap only.
         record.previous = Some(record.current.clone());
         record.current = record.pending.take().unwrap();
         record.completed_at = Some(now);
         validator.apply(&record);
-        assert_eq!(label(check(&validator, &signed_by(NEW), now)), Ok(TokenLabel::Current));
+        assert_eq!(
+            label(check(&validator, &signed_by(NEW), now)),
+            Ok(TokenLabel::Current)
+        );
         let within = now + Duration::from_secs(59);
-        assert_eq!(label(check(&validator, &signed_by(OLD), within)), Ok(TokenLabel::Previous));
+        assert_eq!(
+            label(check(&validator, &signed_by(OLD), within)),
+            Ok(TokenLabel::Previous)
+        );
         let after = now + Duration::from_secs(60);
-        assert_eq!(label(check(&validator, &signed_by(OLD), after)), Err(Rejection::SignatureMismatch));
+        assert_eq!(
+            label(check(&validator, &signed_by(OLD), after)),
+            Err(Rejection::SignatureMismatch)
+        );
         assert_eq!(validator.accepted_tokens_at(after).len(), 1);
         assert_eq!(validator.accepted_tokens_at(within).len(), 2);
     }
@@ -539,7 +579,10 @@ mod tests {
 
     #[test]
     fn the_default_overlap_is_fifteen_minutes() {
-        assert_eq!(Validator::new(token(OLD)).overlap(), Duration::from_secs(900));
+        assert_eq!(
+            Validator::new(token(OLD)).overlap(),
+            Duration::from_secs(900)
+        );
     }
 
     #[test]
@@ -547,9 +590,16 @@ mod tests {
         let validator = Validator::new(token(OLD));
         validator.add_shared_key(SharedKey::new("webhooks_sharedkey_1", "shared-secret-xyz"));
         let verified = check(&validator, &signed_by(OLD), OffsetDateTime::now_utc()).unwrap();
-        let shown = format!("{validator:?} {verified:?} {} {:?}", verified.key(), SharedKey::new("k", "shared-secret-xyz"));
+        let shown = format!(
+            "{validator:?} {verified:?} {} {:?}",
+            verified.key(),
+            SharedKey::new("k", "shared-secret-xyz")
+        );
         assert!(shown.contains(&TokenFingerprint::of(&token(OLD)).to_string()));
-        assert!(!shown.contains(OLD) && !shown.contains("shared-secret-xyz"), "{shown}");
+        assert!(
+            !shown.contains(OLD) && !shown.contains("shared-secret-xyz"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -564,24 +614,34 @@ mod tests {
                 .signature_settings(Some(settings))
                 .form_body(b"Body=hi")
         };
-        let verified = validator.validate(&request("key=k2,algorithm=HMAC_SHA256")).unwrap();
+        let verified = validator
+            .validate(&request("key=k2,algorithm=HMAC_SHA256"))
+            .unwrap();
         assert_eq!(verified.key(), &MatchedKey::SharedKey { id: "k2".into() });
         assert_eq!(verified.algorithm(), Algorithm::HmacSha256);
         assert_eq!(
-            validator.validate(&request("key=k1,algorithm=HMAC_SHA256")).unwrap_err(),
+            validator
+                .validate(&request("key=k1,algorithm=HMAC_SHA256"))
+                .unwrap_err(),
             Rejection::SignatureMismatch
         );
         assert_eq!(
-            validator.validate(&request("key=k3,algorithm=HMAC_SHA256")).unwrap_err(),
+            validator
+                .validate(&request("key=k3,algorithm=HMAC_SHA256"))
+                .unwrap_err(),
             Rejection::UnknownSharedKey { id: "k3".into() }
         );
         assert_eq!(
-            validator.validate(&request("algorithm=HMAC_SHA256")).unwrap_err(),
+            validator
+                .validate(&request("algorithm=HMAC_SHA256"))
+                .unwrap_err(),
             Rejection::MissingSharedKeyId
         );
         assert!(validator.remove_shared_key("k2") && !validator.remove_shared_key("k2"));
         assert_eq!(
-            validator.validate(&request("key=k2,algorithm=HMAC_SHA256")).unwrap_err(),
+            validator
+                .validate(&request("key=k2,algorithm=HMAC_SHA256"))
+                .unwrap_err(),
             Rejection::UnknownSharedKey { id: "k2".into() }
         );
     }
@@ -594,17 +654,46 @@ mod tests {
         let cases: Vec<(WebhookRequest<'_>, Rejection)> = vec![
             (base, Rejection::MissingSignature),
             (base.signature(Some("short")), Rejection::MalformedSignature),
-            (base.signature(Some("!!!!!!!!!!!!!!!!!!!!!!!!!!!=")), Rejection::MalformedSignature),
-            (base.signature(Some(&good)).signature_settings(Some("key=k,algorithm=HMAC_SHA512")),
-             Rejection::UnsupportedAlgorithm { algorithm: "HMAC_SHA512".into() }),
-            (WebhookRequest::new("example.com/sms").signature(Some(&good)), Rejection::InvalidUrl),
-            (WebhookRequest::new(URL).signature(Some(&good)).form_body(b"Body=%FF"), Rejection::MalformedBody),
-            (WebhookRequest::new(URL).signature(Some(&good)).raw_body(b"{}"), Rejection::UnsignedBody),
-            (WebhookRequest::new("https://e.com/?bodySHA256=ab").signature(Some(&good)).params(&[]),
-             Rejection::RawBodyRequired),
+            (
+                base.signature(Some("!!!!!!!!!!!!!!!!!!!!!!!!!!!=")),
+                Rejection::MalformedSignature,
+            ),
+            (
+                base.signature(Some(&good))
+                    .signature_settings(Some("key=k,algorithm=HMAC_SHA512")),
+                Rejection::UnsupportedAlgorithm {
+                    algorithm: "HMAC_SHA512".into(),
+                },
+            ),
+            (
+                WebhookRequest::new("example.com/sms").signature(Some(&good)),
+                Rejection::InvalidUrl,
+            ),
+            (
+                WebhookRequest::new(URL)
+                    .signature(Some(&good))
+                    .form_body(b"Body=%FF"),
+                Rejection::MalformedBody,
+            ),
+            (
+                WebhookRequest::new(URL)
+                    .signature(Some(&good))
+                    .raw_body(b"{}"),
+                Rejection::UnsignedBody,
+            ),
+            (
+                WebhookRequest::new("https://e.com/?bodySHA256=ab")
+                    .signature(Some(&good))
+                    .params(&[]),
+                Rejection::RawBodyRequired,
+            ),
         ];
         for (request, expected) in cases {
-            assert_eq!(validator.validate(&request).unwrap_err(), expected, "{request:?}");
+            assert_eq!(
+                validator.validate(&request).unwrap_err(),
+                expected,
+                "{request:?}"
+            );
             assert!(!expected.to_string().is_empty() && !expected.code().is_empty());
         }
     }
@@ -618,19 +707,27 @@ mod tests {
         let request = WebhookRequest::new(URL)
             .signature(Some(&signature))
             .signature_settings(Some("key=k,algorithm=HMAC_SHA3"));
-        assert!(matches!(validator.validate(&request), Err(Rejection::UnsupportedAlgorithm { .. })));
+        assert!(matches!(
+            validator.validate(&request),
+            Err(Rejection::UnsupportedAlgorithm { .. })
+        ));
     }
 
     #[test]
     fn json_bodies_through_body_sha256() {
         let validator = Validator::new(token(OLD));
         let body = br#"{"status":"delivered"}"#;
-        let url = format!("https://example.com/json?bodySHA256={}", crate::body_sha256(body));
+        let url = format!(
+            "https://example.com/json?bodySHA256={}",
+            crate::body_sha256(body)
+        );
         let signature = sign(Algorithm::HmacSha1, OLD, &url, &[] as &[(&str, &str)]);
         let request = WebhookRequest::new(&url).signature(Some(&signature));
         assert!(validator.validate(&request.raw_body(body)).is_ok());
         assert_eq!(
-            validator.validate(&request.raw_body(br#"{"status":"failed"}"#)).unwrap_err(),
+            validator
+                .validate(&request.raw_body(br#"{"status":"failed"}"#))
+                .unwrap_err(),
             Rejection::BodyHashMismatch
         );
     }
@@ -647,7 +744,8 @@ mod tests {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             YieldOnce(false)
         };
-        let mut follower = std::pin::pin!(validator.follow(store.clone(), Duration::from_millis(5), sleep));
+        let mut follower =
+            std::pin::pin!(validator.follow(store.clone(), Duration::from_millis(5), sleep));
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);
         let mut step = || assert!(follower.as_mut().poll(&mut cx).is_pending());
@@ -667,7 +765,10 @@ mod tests {
 
     impl Future for YieldOnce {
         type Output = ();
-        fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        fn poll(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<()> {
             if self.0 {
                 std::task::Poll::Ready(())
             } else {

@@ -24,7 +24,8 @@ fn agrees_with_the_official_validators_on_every_case() {
     let (mut accepted, mut rejected, mut disagreeing) = (0, 0, Vec::new());
     for case in &cases {
         let name = str_of(case, "name").unwrap();
-        let validator = Validator::new(AuthToken::new(str_of(case, "validator_token").unwrap()).unwrap());
+        let validator =
+            Validator::new(AuthToken::new(str_of(case, "validator_token").unwrap()).unwrap());
         let shared = &case["shared_key"];
         validator.add_shared_key(SharedKey::new(
             shared["id"].as_str().unwrap(),
@@ -48,11 +49,23 @@ fn agrees_with_the_official_validators_on_every_case() {
         if ours.is_ok() != official {
             disagreeing.push(format!("{name}: official {official}, ours {ours:?}"));
         }
-        if official { accepted += 1 } else { rejected += 1 }
+        if official {
+            accepted += 1
+        } else {
+            rejected += 1
+        }
     }
-    assert!(disagreeing.is_empty(), "{} disagreements:\n{}", disagreeing.len(), disagreeing.join("\n"));
+    assert!(
+        disagreeing.is_empty(),
+        "{} disagreements:\n{}",
+        disagreeing.len(),
+        disagreeing.join("\n")
+    );
     // Both ways: the file has plenty of each.
-    assert!(accepted >= 100 && rejected >= 80, "{accepted} accepted, {rejected} rejected");
+    assert!(
+        accepted >= 100 && rejected >= 80,
+        "{accepted} accepted, {rejected} rejected"
+    );
 }
 
 #[test]
@@ -67,10 +80,17 @@ fn the_same_cases_sent_as_form_bodies_agree_too() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| format!("{}={}", encode(p[0].as_str().unwrap()), encode(p[1].as_str().unwrap())))
+            .map(|p| {
+                format!(
+                    "{}={}",
+                    encode(p[0].as_str().unwrap()),
+                    encode(p[1].as_str().unwrap())
+                )
+            })
             .collect();
         let body = encoded.join("&");
-        let validator = Validator::new(AuthToken::new(str_of(&case, "validator_token").unwrap()).unwrap());
+        let validator =
+            Validator::new(AuthToken::new(str_of(&case, "validator_token").unwrap()).unwrap());
         let shared = &case["shared_key"];
         validator.add_shared_key(SharedKey::new(
             shared["id"].as_str().unwrap(),
@@ -81,7 +101,12 @@ fn the_same_cases_sent_as_form_bodies_agree_too() {
             .signature_settings(str_of(&case, "settings"))
             .form_body(body.as_bytes());
         let official = case["python"].as_bool().unwrap() || case["node"].as_bool().unwrap();
-        assert_eq!(validator.validate(&request).is_ok(), official, "{}", case["name"]);
+        assert_eq!(
+            validator.validate(&request).is_ok(),
+            official,
+            "{}",
+            case["name"]
+        );
     }
 }
 

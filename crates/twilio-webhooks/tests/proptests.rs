@@ -63,8 +63,13 @@ fn validate(
     params: &[(String, String)],
     signature: &str,
 ) -> Result<(), Rejection> {
-    let pairs: Vec<(&str, &str)> = params.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let request = WebhookRequest::new(url).signature(Some(signature)).params(&pairs);
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let request = WebhookRequest::new(url)
+        .signature(Some(signature))
+        .params(&pairs);
     validator.validate(&request).map(drop)
 }
 
@@ -72,8 +77,16 @@ fn validate(
 fn change_one(text: &str, index: usize, replacement: char) -> String {
     let chars: Vec<char> = text.chars().collect();
     let i = index % chars.len();
-    let new = if chars[i] == replacement { if replacement == 'a' { 'b' } else { 'a' } } else { replacement };
-    chars.iter().enumerate().map(|(j, &c)| if j == i { new } else { c }).collect()
+    let new = if chars[i] == replacement {
+        if replacement == 'a' { 'b' } else { 'a' }
+    } else {
+        replacement
+    };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(j, &c)| if j == i { new } else { c })
+        .collect()
 }
 
 proptest! {
