@@ -1,5 +1,10 @@
 //! Decoding an `application/x-www-form-urlencoded` body into the parameters Twilio signed.
 
+use std::borrow::Cow;
+
+/// A decoded name and value, borrowed from the body when nothing needed decoding.
+pub(crate) type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// The body is not UTF-8 once decoded: Twilio sends UTF-8, so this request is not Twilio's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct MalformedForm;
@@ -8,7 +13,7 @@ pub(crate) struct MalformedForm;
 /// parser does (`&`-separated, empty pieces skipped, split at the first `=`, `+` is a space,
 /// valid `%XX` decoded and invalid ones kept), except that bytes which are not UTF-8 are an
 /// error instead of U+FFFD.
-pub(crate) fn decode(body: &[u8]) -> Result<Vec<(String, String)>, MalformedForm> {
+pub(crate) fn decode(body: &[u8]) -> Result<Vec<Pair<'_>>, MalformedForm> {
     body.split(|&b| b == b'&')
         .filter(|piece| !piece.is_empty())
         .map(|piece| {
@@ -21,7 +26,13 @@ pub(crate) fn decode(body: &[u8]) -> Result<Vec<(String, String)>, MalformedForm
         .collect()
 }
 
-fn unescape(bytes: &[u8]) -> Result<String, MalformedForm> {
+/// The decoded text, borrowed when there is nothing to decode.
+fn unescape(bytes: &[u8]) -> Result<Cow<'_, str>, MalformedForm> {
+    if !bytes.iter().any(|&b| b == b'+' || b == b'%') {
+        return std::str::from_utf8(bytes)
+            .map(Cow::Borrowed)
+            .map_err(|_| MalformedForm);
+    }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -38,7 +49,9 @@ fn unescape(bytes: &[u8]) -> Result<String, MalformedForm> {
         }
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| MalformedForm)
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| MalformedForm)
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -52,7 +65,11 @@ mod tests {
     use super::*;
 
     fn pairs(body: &str) -> Vec<(String, String)> {
-        decode(body.as_bytes()).unwrap()
+        decode(body.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect()
     }
 
     #[test]

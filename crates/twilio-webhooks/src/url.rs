@@ -94,27 +94,51 @@ impl<'a> Split<'a> {
 ///
 /// [`InvalidUrl`] when `url` is not an absolute `http://` or `https://` URL with a host and
 /// without control characters.
+#[cfg(test)]
 pub(crate) fn candidates(url: &str) -> Result<Vec<String>, InvalidUrl> {
+    let mut out = as_received(url)?;
+    out.extend(normalised(url, &out));
+    Ok(out)
+}
+
+/// The URL as received, without and with its port (what both official validators check
+/// first, and what a genuine request matches).
+///
+/// # Errors
+///
+/// As [`candidates`].
+pub(crate) fn as_received(url: &str) -> Result<Vec<String>, InvalidUrl> {
     let split = Split::of(url)?;
-    let mut out: Vec<String> = Vec::with_capacity(8);
+    let (without, with) = (split.without_port(), split.with_port());
+    Ok(if without == with {
+        vec![without]
+    } else {
+        vec![without, with]
+    })
+}
+
+/// The other variants the official validators accept for `url` (a valid URL: see
+/// [`as_received`]), leaving out those in `already`: the re-assembled and normalised forms.
+pub(crate) fn normalised(url: &str, already: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     let mut push = |candidate: String| {
-        if !out.contains(&candidate) {
+        if !already.contains(&candidate) && !out.contains(&candidate) {
             out.push(candidate);
         }
     };
-    // twilio-node and twilio-python: as received, without and with the port.
-    push(split.without_port());
-    push(split.with_port());
     // twilio-python: as `urlparse(...).geturl()` re-assembles it.
     let python = python_geturl(url);
     if python != url {
-        let split = Split::of(&python)?;
-        push(split.without_port());
-        push(split.with_port());
+        if let Ok(split) = Split::of(&python) {
+            push(split.without_port());
+            push(split.with_port());
+        }
     }
     // twilio-node: as normalised by `new URL()`, and with its legacy query string.
-    if let Some(normalised) = whatwg_normalise(url) {
-        let split = Split::of(&normalised)?;
+    if let Some(split) = whatwg_normalise(url)
+        .as_deref()
+        .and_then(|n| Split::of(n).ok())
+    {
         let (without, with) = (split.without_port(), split.with_port());
         let (legacy_without, legacy_with) =
             (legacy_querystring(&without), legacy_querystring(&with));
@@ -123,7 +147,7 @@ pub(crate) fn candidates(url: &str) -> Result<Vec<String>, InvalidUrl> {
         push(legacy_without);
         push(legacy_with);
     }
-    Ok(out)
+    out
 }
 
 /// The URL as Python's `urlparse(url).geturl()` gives it back: scheme lowercased, an empty
@@ -280,7 +304,7 @@ fn normalise_path(path: &str, out: &mut String) {
 /// percent-encoded (uppercase hex); `%` itself is kept.
 fn percent_encode(text: &str, out: &mut String, extra: impl Fn(u8) -> bool) {
     for &byte in text.as_bytes() {
-        if byte < 0x20 || byte >= 0x7f || extra(byte) {
+        if !(0x20..0x7f).contains(&byte) || extra(byte) {
             let _ = write!(out, "%{byte:02X}");
         } else {
             out.push(char::from(byte));

@@ -383,7 +383,7 @@ impl Validator {
         {
             return Err(Rejection::MalformedSignature);
         }
-        let urls = url::candidates(request.url).map_err(|_| Rejection::InvalidUrl)?;
+        let urls = url::as_received(request.url).map_err(|_| Rejection::InvalidUrl)?;
 
         // What the signature covers besides the URL, and the body hash to check.
         let body_hash = query_param(request.url, "bodySHA256");
@@ -397,37 +397,19 @@ impl Validator {
                 let params = form::decode(body).map_err(|_| Rejection::MalformedBody)?;
                 (params_suffix(&params), &[][..])
             }
-            (false, Payload::Raw(body)) if body.is_empty() => (String::new(), &[][..]),
+            (false, Payload::Raw([])) => (String::new(), &[][..]),
             (false, Payload::Raw(_)) => return Err(Rejection::UnsignedBody),
         };
 
-        let key = {
-            let keys = self.read();
-            match settings {
-                Some(settings) => {
-                    let id = settings.key.ok_or(Rejection::MissingSharedKeyId)?;
-                    let shared = keys
-                        .shared
-                        .iter()
-                        .find(|k| k.id == id)
-                        .ok_or_else(|| Rejection::UnknownSharedKey { id: clip(id) })?;
-                    matches(algorithm, &shared.secret, &urls, &suffix, signature).then(|| {
-                        MatchedKey::SharedKey {
-                            id: shared.id.clone(),
-                        }
-                    })
-                }
-                None => keys
-                    .tokens
-                    .iter()
-                    .filter(|t| t.accepted_at(now))
-                    .find(|t| matches(algorithm, &t.secret, &urls, &suffix, signature))
-                    .map(|t| MatchedKey::Token {
-                        label: t.label,
-                        fingerprint: t.fingerprint,
-                    }),
+        // The URL as received first: what genuine requests match. The normalised variants
+        // (which cost more to build) only when no key signs those.
+        let mut key = self.find_key(settings, algorithm, &urls, &suffix, signature, now)?;
+        if key.is_none() {
+            let more = url::normalised(request.url, &urls);
+            if !more.is_empty() {
+                key = self.find_key(settings, algorithm, &more, &suffix, signature, now)?;
             }
-        };
+        }
         let key = key.ok_or(Rejection::SignatureMismatch)?;
         if let Some(expected) = body_hash {
             let actual = crate::signature::body_sha256(body);
@@ -436,6 +418,44 @@ impl Validator {
             }
         }
         Ok(Verified { key, algorithm })
+    }
+
+    /// The key among those accepted at `now` (or the SharedKey the settings name) that signs
+    /// one of `urls` followed by `suffix` as `signature`.
+    fn find_key(
+        &self,
+        settings: Option<SignatureSettings<'_>>,
+        algorithm: Algorithm,
+        urls: &[String],
+        suffix: &str,
+        signature: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<MatchedKey>, Rejection> {
+        let keys = self.read();
+        Ok(match settings {
+            Some(settings) => {
+                let id = settings.key.ok_or(Rejection::MissingSharedKeyId)?;
+                let shared = keys
+                    .shared
+                    .iter()
+                    .find(|k| k.id == id)
+                    .ok_or_else(|| Rejection::UnknownSharedKey { id: clip(id) })?;
+                matches(algorithm, &shared.secret, urls, suffix, signature).then(|| {
+                    MatchedKey::SharedKey {
+                        id: shared.id.clone(),
+                    }
+                })
+            }
+            None => keys
+                .tokens
+                .iter()
+                .filter(|t| t.accepted_at(now))
+                .find(|t| matches(algorithm, &t.secret, urls, suffix, signature))
+                .map(|t| MatchedKey::Token {
+                    label: t.label,
+                    fingerprint: t.fingerprint,
+                }),
+        })
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
@@ -447,8 +467,9 @@ impl Validator {
     }
 }
 
-/// Whether `secret` signs any of `urls` followed by `suffix` as `signature` (compared in
-/// constant time).
+/// Whether `secret` signs any of `urls` followed by `suffix` as `signature`. Each comparison
+/// is constant-time; stopping at the first URL that matches reveals only which public URL
+/// variant Twilio signed.
 fn matches(
     algorithm: Algorithm,
     secret: &[u8],
@@ -456,12 +477,10 @@ fn matches(
     suffix: &str,
     signature: &str,
 ) -> bool {
-    let mut any = subtle::Choice::from(0);
-    for url in urls {
+    urls.iter().any(|url| {
         let expected = mac_base64(algorithm, secret, url, suffix);
-        any |= expected.as_bytes().ct_eq(signature.as_bytes());
-    }
-    any.into()
+        bool::from(expected.as_bytes().ct_eq(signature.as_bytes()))
+    })
 }
 
 /// The first value of the query parameter `name` in `url` (before any `#`), form-decoded, as
@@ -472,7 +491,7 @@ fn query_param(url: &str, name: &str) -> Option<String> {
     params
         .into_iter()
         .find(|(n, v)| n == name && !v.is_empty())
-        .map(|(_, v)| v)
+        .map(|(_, v)| v.into_owned())
 }
 
 #[cfg(test)]

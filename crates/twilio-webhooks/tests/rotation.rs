@@ -130,7 +130,7 @@ async fn webhooks_keep_validating_through_a_rotation() {
                 n += 1;
                 let forged = AuthToken::new(format!(
                     "{:032x}",
-                    0x5eed_0000_0000_u128 * (n as u128 + 1) ^ 0xdead_beef
+                    (0x5eed_0000_0000_u128 * (u128::from(n) + 1)) ^ 0xdead_beef
                 ))
                 .unwrap();
                 tally.forged.fetch_add(1, Ordering::SeqCst);
