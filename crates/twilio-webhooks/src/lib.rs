@@ -72,6 +72,11 @@ pub mod tower;
 mod url;
 mod validator;
 
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use rejection::Rejection;
 pub use request::WebhookRequest;
 pub use signature::{Algorithm, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, body_sha256, sign};
