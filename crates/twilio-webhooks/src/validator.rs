@@ -133,22 +133,26 @@ struct TokenEntry {
     label: TokenLabel,
     secret: Zeroizing<Vec<u8>>,
     fingerprint: TokenFingerprint,
-    /// `previous` only: accepted before this instant.
-    accept_until: Option<OffsetDateTime>,
+    /// `previous` only: when the rotation that replaced it completed (`None`: never accepted).
+    completed_at: Option<OffsetDateTime>,
 }
 
 impl TokenEntry {
-    fn new(label: TokenLabel, token: &AuthToken, accept_until: Option<OffsetDateTime>) -> Self {
+    fn new(label: TokenLabel, token: &AuthToken, completed_at: Option<OffsetDateTime>) -> Self {
         Self {
             label,
             secret: Zeroizing::new(token.expose_secret().as_bytes().to_vec()),
             fingerprint: TokenFingerprint::of(token),
-            accept_until,
+            completed_at,
         }
     }
 
-    fn accepted_at(&self, now: OffsetDateTime) -> bool {
-        self.accept_until.is_none_or(|until| now < until)
+    /// `current` and `pending` always; `previous` for `overlap` after its rotation completed.
+    fn accepted_at(&self, now: OffsetDateTime, overlap: Duration) -> bool {
+        match self.label {
+            TokenLabel::Previous => self.completed_at.is_some_and(|done| now < done + overlap),
+            TokenLabel::Current | TokenLabel::Pending => true,
+        }
     }
 }
 
@@ -222,8 +226,8 @@ impl Validator {
     }
 
     /// How long `previous` stays accepted after the rotation that replaced it completed
-    /// (default [`DEFAULT_OVERLAP`], 15 minutes). Set it before [`apply`](Self::apply) or
-    /// [`follow`](Self::follow): it is applied when a record is read.
+    /// (default [`DEFAULT_OVERLAP`], 15 minutes). It belongs to this value: set it before
+    /// cloning the validator into a server or a [`follow`](Self::follow) task.
     #[must_use]
     pub fn with_overlap(mut self, overlap: Duration) -> Self {
         self.overlap = overlap;
@@ -264,13 +268,10 @@ impl Validator {
             tokens.push(TokenEntry::new(TokenLabel::Pending, pending.token(), None));
         }
         if let Some(previous) = &record.previous {
-            let until = record
-                .completed_at
-                .map_or(OffsetDateTime::UNIX_EPOCH, |done| done + self.overlap);
             tokens.push(TokenEntry::new(
                 TokenLabel::Previous,
                 previous.token(),
-                Some(until),
+                record.completed_at,
             ));
         }
         self.write().tokens = tokens;
@@ -281,7 +282,7 @@ impl Validator {
         self.read()
             .tokens
             .iter()
-            .filter(|t| t.accepted_at(now))
+            .filter(|t| t.accepted_at(now, self.overlap))
             .map(|t| (t.label, t.fingerprint))
             .collect()
     }
@@ -449,7 +450,7 @@ impl Validator {
             None => keys
                 .tokens
                 .iter()
-                .filter(|t| t.accepted_at(now))
+                .filter(|t| t.accepted_at(now, self.overlap))
                 .find(|t| matches(algorithm, &t.secret, urls, suffix, signature))
                 .map(|t| MatchedKey::Token {
                     label: t.label,
@@ -542,6 +543,7 @@ mod tests {
     fn a_rotation_through_its_labels() {
         let now = OffsetDateTime::now_utc();
         let mut record = record();
+        // The overlap applies whenever it is set, before or after the record.
         let validator = Validator::from_record(&record).with_overlap(Duration::from_secs(60));
         assert_eq!(
             label(check(&validator, &signed_by(OLD), now)),
