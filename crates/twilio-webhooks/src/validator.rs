@@ -604,6 +604,21 @@ mod tests {
             Validator::new(token(OLD)).overlap(),
             Duration::from_secs(900)
         );
+        let done = OffsetDateTime::now_utc();
+        let mut record = record();
+        record.previous = Some(StoredToken::new(token(NEW), done));
+        record.completed_at = Some(done);
+        let validator = Validator::from_record(&record);
+        let just_before = done + Duration::from_secs(900) - Duration::from_millis(1);
+        let at_the_end = done + Duration::from_secs(900);
+        assert_eq!(
+            label(check(&validator, &signed_by(NEW), just_before)),
+            Ok(TokenLabel::Previous)
+        );
+        assert_eq!(
+            check(&validator, &signed_by(NEW), at_the_end).unwrap_err(),
+            Rejection::SignatureMismatch
+        );
     }
 
     #[test]
