@@ -30,8 +30,9 @@
 //! # What is checked
 //!
 //! The algorithm is Twilio's, as the official validators (twilio-python 9.13
-//! `RequestValidator`, twilio-node 6.3 `validateRequest`) implement it, and this crate's tests
-//! agree with both on every case of a vector file they generated (`tests/vectors/`):
+//! `RequestValidator`, twilio-node 6.3 `validateRequest`) implement it: on every case of a
+//! vector file they signed and validated (`tests/vectors/official.json`), this crate accepts
+//! exactly what at least one of them accepts:
 //!
 //! * **Form POST**: the full URL, then the parameters sorted by name, each name followed by its
 //!   value; a repeated name contributes its distinct values, sorted, each preceded by the name.
