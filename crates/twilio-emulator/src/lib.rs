@@ -135,6 +135,7 @@ mod random;
 mod server;
 mod state;
 mod validate;
+mod webhook;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -689,6 +690,14 @@ impl Emulator {
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(credentials)
         )
+    }
+
+    /// The `X-Twilio-Signature` Twilio would send with a webhook to `url` carrying the form
+    /// `params` (none for a GET or a `bodySHA256` webhook): HMAC-SHA1 with the main account's
+    /// primary token **at this instant**, so that webhook receivers can be tested while a
+    /// rotation promotes a new token.
+    pub fn sign_webhook(&self, url: &str, params: &[(&str, &str)]) -> String {
+        webhook::sign(self.auth_token().expose_secret(), url, params)
     }
 
     /// Token-change e-mails Twilio would have sent for the main account.

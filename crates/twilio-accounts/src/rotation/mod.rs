@@ -76,10 +76,10 @@ use std::time::Duration;
 
 use crate::client::Client;
 
-pub use twilio_types::store::TokenFingerprint;
 pub use report::{
     AccountState, ClientToken, RotationError, RotationReport, RotationStep, StepOutcome, StepReport,
 };
+pub use twilio_types::store::TokenFingerprint;
 
 /// The default [propagation window](RotateAuthToken::propagation_window): 60 seconds, the
 /// time Twilio says a new token can take to reach every service.
