@@ -4,15 +4,18 @@
 //! scheme and host, authentication and the common headers.
 
 use bytes::Bytes;
-use http::{Method, Request, header};
+use http::{Method, Request};
 
 use crate::error::Error;
 use crate::form::Form;
 
-/// The media type of every request body of this API.
+/// The media type of every request body of this API. The transport's `HeadersLayer` sets it
+/// on every request with a body: that is the one place it is set.
+#[cfg(test)]
 pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
-/// Builds a request. A body (and its `Content-Type`) is sent only when `body` has fields.
+/// Builds a request. A body is sent only when `body` has fields (the transport then adds the
+/// form `Content-Type`).
 ///
 /// # Errors
 /// [`Error::Build`] if the pieces do not form a valid request (not reachable with the paths of
@@ -28,14 +31,14 @@ pub(crate) fn build(
     } else {
         format!("{path}?{}", query.encode())
     };
-    let mut builder = Request::builder().method(method).uri(uri);
     let body = if body.is_empty() {
         Bytes::new()
     } else {
-        builder = builder.header(header::CONTENT_TYPE, FORM_CONTENT_TYPE);
         Bytes::from(body.encode())
     };
-    builder
+    Request::builder()
+        .method(method)
+        .uri(uri)
         .body(body)
         .map_err(|e| Error::build_with_source(None, "the HTTP request could not be built", e))
 }
@@ -115,18 +118,38 @@ pub(crate) mod test_support {
             .collect()
     }
 
-    /// Asserts a request without a body: no bytes and no `Content-Type`.
+    /// The headers of `request` as the transport sends them (through its `HeadersLayer`,
+    /// which sets the form `Content-Type`), without auth.
+    pub(crate) fn sent_headers(request: &Request<Bytes>) -> http::HeaderMap {
+        use futures_util::FutureExt as _;
+        use tower::{Layer as _, ServiceExt as _};
+        let echo = tower::service_fn(|sent: Request<Bytes>| async move {
+            Ok::<_, std::convert::Infallible>(sent.headers().clone())
+        });
+        twilio_transport::HeadersLayer::default()
+            .layer(echo)
+            .oneshot(request.clone())
+            .now_or_never()
+            .expect("the headers layer answers at once")
+            .expect("infallible")
+    }
+
+    /// Asserts a request without a body: no bytes and no `Content-Type` (as sent).
     #[track_caller]
     pub(crate) fn assert_no_body(request: &Request<Bytes>) {
         assert!(request.body().is_empty());
-        assert!(request.headers().get(http::header::CONTENT_TYPE).is_none());
+        assert!(
+            sent_headers(request)
+                .get(http::header::CONTENT_TYPE)
+                .is_none()
+        );
     }
 
-    /// Asserts a form body with its content type.
+    /// Asserts a form body with its content type (as sent).
     #[track_caller]
     pub(crate) fn assert_form(request: &Request<Bytes>, expected: &[(&str, &str)]) {
         assert_eq!(
-            request.headers()[http::header::CONTENT_TYPE],
+            sent_headers(request)[http::header::CONTENT_TYPE],
             super::FORM_CONTENT_TYPE
         );
         assert_eq!(form_body(request), pairs(expected));
@@ -136,6 +159,7 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header;
 
     #[test]
     fn query_and_body() {
@@ -146,14 +170,16 @@ mod tests {
         let req = build(Method::POST, "/v1/X", &query, &body).unwrap();
         assert_eq!(req.uri().to_string(), "/v1/X?PageSize=5");
         assert_eq!(req.body().as_ref(), b"FriendlyName=a%20b");
-        assert_eq!(req.headers()[header::CONTENT_TYPE], FORM_CONTENT_TYPE);
+        let sent = test_support::sent_headers(&req);
+        assert_eq!(sent[header::CONTENT_TYPE], FORM_CONTENT_TYPE);
     }
 
     #[test]
     fn empty_body_has_no_content_type() {
         let req = build(Method::POST, "/v1/X", &Form::new(), &Form::new()).unwrap();
         assert!(req.body().is_empty());
-        assert!(req.headers().get(header::CONTENT_TYPE).is_none());
+        let sent = test_support::sent_headers(&req);
+        assert!(sent.get(header::CONTENT_TYPE).is_none());
         assert_eq!(req.uri().to_string(), "/v1/X");
     }
 

@@ -33,14 +33,13 @@ async fn send(
     operation: &'static str,
     request: Request<Bytes>,
 ) -> Result<Response<Bytes>, Error> {
-    let method = request.method().clone();
-    tracing::debug!(operation, %method, path = request.uri().path(), "sending Twilio request");
+    tracing::debug!(operation, method = %request.method(), path = request.uri().path(), "sending Twilio request");
     let result = client.http_client().send(request).await;
+    // The transport's `twilio.http` span records the status and the request id.
     match &result {
         Ok(response) => tracing::debug!(
             operation,
             status = response.status().as_u16(),
-            request_id = request_id(response.headers()).as_deref(),
             "Twilio response"
         ),
         Err(_) => tracing::debug!(operation, "Twilio request failed in transport"),
@@ -164,11 +163,9 @@ fn is_json_or_unspecified(headers: &HeaderMap) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
+/// The request id for an error (read only when there is one to build).
 fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("twilio-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    twilio_transport::request_id(headers).map(str::to_owned)
 }
 
 #[cfg(test)]
