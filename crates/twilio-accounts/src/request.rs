@@ -36,11 +36,13 @@ pub(crate) fn build(
     } else {
         Bytes::from(body.encode())
     };
-    Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(body)
-        .map_err(|e| Error::build_with_source(None, "the HTTP request could not be built", e))
+    let uri = http::Uri::try_from(uri)
+        .map_err(|e| Error::build_with_source(None, "the HTTP request could not be built", e))?;
+    // Straight into the request (no `http::request::Builder`: this runs on every call).
+    let mut request = Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    Ok(request)
 }
 
 /// Where an operation carries its parameters. The spec puts some in the query even where a

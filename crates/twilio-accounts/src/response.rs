@@ -154,13 +154,15 @@ fn is_json_or_unspecified(headers: &HeaderMap) -> bool {
     let Ok(value) = value.to_str() else {
         return false;
     };
-    let media = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+    let media = value.split(';').next().unwrap_or("").trim();
+    // Compared without regard to case and without a lowercased copy (this runs on every call).
+    let (main, sub) = media.split_once('/').unwrap_or((media, ""));
+    let suffix = sub
+        .len()
+        .checked_sub(5)
+        .map_or("", |at| sub.get(at..).unwrap_or(""));
+    main.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json") || suffix.eq_ignore_ascii_case("+json"))
 }
 
 /// The request id for an error (read only when there is one to build).
@@ -270,6 +272,19 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The media type check without a lowercased copy says what the one with it said.
+        #[test]
+        fn json_media_type_check_matches_the_lowercasing_one(
+            value in "([aA][pP][pP][lL][iI][cC][aA][tT][iI][oO][nN]|text|é)/([jJ][sS][oO][nN]|x\\+[jJ][sS][oO][nN]|\\+json|[ -~]{0,6})(;[ -~]{0,8})?"
+        ) {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_str(&value).unwrap());
+            let media = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let expected = media == "application/json"
+                || (media.starts_with("application/") && media.ends_with("+json"));
+            proptest::prop_assert_eq!(is_json_or_unspecified(&headers), expected);
+        }
+
         #[test]
         fn any_response_maps_without_panicking(
             status in 100u16..600,
