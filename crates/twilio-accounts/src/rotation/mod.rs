@@ -70,6 +70,7 @@
 
 mod fingerprint;
 mod report;
+mod sha256;
 mod workflow;
 
 use std::fmt;
