@@ -455,6 +455,33 @@ mod tests {
     }
 
     #[test]
+    fn same_origin_compares_scheme_host_and_port() {
+        let b = BaseUrl::twilio();
+        let same = |u: &str| b.same_origin(&u.parse().unwrap());
+        assert!(same("https://accounts.twilio.com/v1/x?Page=1"));
+        assert!(same("HTTPS://Accounts.Twilio.com/v1/x"));
+        assert!(
+            same("https://accounts.twilio.com:443/v1/x"),
+            "the default port"
+        );
+        for other in [
+            "/v1/x",
+            "http://accounts.twilio.com/v1/x",
+            "https://accounts.twilio.com:8443/v1/x",
+            "https://accounts.twilio.com.evil.com/v1/x",
+            "https://user@accounts.twilio.com/v1/x",
+            "https://api.twilio.com/v1/x",
+        ] {
+            assert!(!same(other), "{other}");
+        }
+        let local = BaseUrl::parse("http://127.0.0.1:4010").unwrap();
+        assert!(local.same_origin(&"http://127.0.0.1:4010/v1/x".parse().unwrap()));
+        assert!(!local.same_origin(&"http://127.0.0.1/v1/x".parse().unwrap()));
+        let default_port = BaseUrl::parse("http://localhost").unwrap();
+        assert!(default_port.same_origin(&"http://localhost:80/".parse().unwrap()));
+    }
+
+    #[test]
     fn resolve_accepts_relative_and_matching_absolute_only() {
         let b = BaseUrl::twilio();
         let ok = b

@@ -27,6 +27,40 @@ fn err(kind: TransportErrorKind) -> TransportError {
     }
 }
 
+/// `classify` retries only errors `TransportError::is_retryable` calls transient, and retries
+/// every one of them for an idempotent method except the call's own deadline: one definition.
+#[test]
+fn classify_agrees_with_is_retryable() {
+    use TransportErrorKind as K;
+    for kind in [
+        K::Connect,
+        K::Io,
+        K::Other,
+        K::Timeout,
+        K::Deadline,
+        K::BodyTooLarge,
+        K::InvalidRequest,
+    ] {
+        let e = err(kind);
+        for method in [Method::GET, Method::POST] {
+            let retried = matches!(
+                classify(&method, Outcome::Error(&e), &cfg()),
+                Decision::Retry(_)
+            );
+            assert!(!retried || e.is_retryable(), "{kind:?} {method}");
+        }
+        let retried_get = matches!(
+            classify(&Method::GET, Outcome::Error(&e), &cfg()),
+            Decision::Retry(_)
+        );
+        assert_eq!(
+            retried_get,
+            e.is_retryable() && kind != K::Deadline,
+            "{kind:?}"
+        );
+    }
+}
+
 #[test]
 fn classify_table() {
     use Decision::{DoNotRetry as No, Retry};
