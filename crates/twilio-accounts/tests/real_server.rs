@@ -105,7 +105,6 @@ fn answer(mut stream: TcpStream, response: &[u8], requests: &AtomicUsize) {
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     };
-    requests.fetch_add(1, Ordering::SeqCst);
     let head = String::from_utf8_lossy(&seen[..head_end]).to_ascii_lowercase();
     let body_len: usize = head
         .lines()
@@ -118,6 +117,7 @@ fn answer(mut stream: TcpStream, response: &[u8], requests: &AtomicUsize) {
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     }
+    requests.fetch_add(1, Ordering::SeqCst);
     let _ = stream.write_all(response);
     let _ = stream.flush();
 }

@@ -444,8 +444,9 @@ mod tests {
             .unwrap();
         assert_eq!(r.method(), Method::POST);
         assert_eq!(r.uri(), "/v1/ComplianceSignals/Check");
-        assert_eq!(r.headers()[http::header::CONTENT_TYPE], "application/json");
-        assert_eq!(r.headers()[http::header::ACCEPT], "application/json");
+        let sent = crate::request::test_support::sent_headers(&r);
+        assert_eq!(sent[http::header::CONTENT_TYPE], "application/json");
+        assert_eq!(sent[http::header::ACCEPT], "application/json");
         assert_eq!(
             sent_json(&r),
             serde_json::json!({

@@ -3,8 +3,10 @@
 //! Unlike the rest of Accounts v1, this answer uses camelCase keys (`isActive`,
 //! `sendingWindow`), as twilio-node 6.3.1 reads them; the Rust fields are snake_case.
 
+use serde::Deserialize;
 use time::OffsetDateTime;
 
+use super::wire::{FromWire, nested, string_into};
 use super::{Decode, wire_enum};
 use crate::decode::Fields;
 use crate::error::DecodeError;
@@ -116,6 +118,73 @@ wire_enum! {
         /// `non-essential`: subject to quiet hours (marketing, polls, …).
         NonEssential = "non-essential",
     }
+}
+
+/// Implements [`FromWire`] through a derive twin (see [`super::wire`]).
+macro_rules! from_wire {
+    ($($Model:ident => $Twin:ident),*) => {$(
+        impl FromWire for $Model {
+            fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $Twin::deserialize(d)
+            }
+        }
+    )*};
+}
+
+from_wire!(
+    ComplianceSignalsCheck => ComplianceSignalsCheckWire,
+    ComplianceSignals => ComplianceSignalsWire,
+    QuietHours => QuietHoursWire,
+    RecipientLocation => RecipientLocationWire,
+    SendingWindow => SendingWindowWire
+);
+
+/// The derive twin of [`ComplianceSignalsCheck`].
+#[derive(Deserialize)]
+#[serde(remote = "ComplianceSignalsCheck")]
+struct ComplianceSignalsCheckWire {
+    #[serde(deserialize_with = "nested", default)]
+    signals: Option<ComplianceSignals>,
+}
+
+/// The derive twin of [`ComplianceSignals`].
+#[derive(Deserialize)]
+#[serde(remote = "ComplianceSignals")]
+struct ComplianceSignalsWire {
+    #[serde(rename = "quietHours", deserialize_with = "nested", default)]
+    quiet_hours: Option<QuietHours>,
+}
+
+/// The derive twin of [`QuietHours`].
+#[derive(Deserialize)]
+#[serde(remote = "QuietHours", rename_all = "camelCase")]
+struct QuietHoursWire {
+    is_active: Option<bool>,
+    reason: Option<String>,
+    #[serde(deserialize_with = "string_into", default)]
+    evaluated_use_case: Option<EvaluatedUseCase>,
+    #[serde(deserialize_with = "nested", default)]
+    location: Option<RecipientLocation>,
+    #[serde(deserialize_with = "nested", default)]
+    sending_window: Option<SendingWindow>,
+}
+
+/// The derive twin of [`RecipientLocation`].
+#[derive(Deserialize)]
+#[serde(remote = "RecipientLocation", rename_all = "camelCase")]
+struct RecipientLocationWire {
+    country_iso_code: Option<String>,
+    state_code: Option<String>,
+}
+
+/// The derive twin of [`SendingWindow`].
+#[derive(Deserialize)]
+#[serde(remote = "SendingWindow", rename_all = "camelCase")]
+struct SendingWindowWire {
+    #[serde(with = "twilio_types::timestamp::option", default)]
+    start_at: Option<OffsetDateTime>,
+    #[serde(with = "twilio_types::timestamp::option", default)]
+    end_at: Option<OffsetDateTime>,
 }
 
 impl Decode for ComplianceSignalsCheck {

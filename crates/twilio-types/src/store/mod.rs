@@ -41,6 +41,7 @@
 mod fingerprint;
 mod memory;
 mod record;
+mod sha256;
 
 use std::error::Error as StdError;
 use std::fmt;
