@@ -1,5 +1,6 @@
 //! [`Client`] and [`ClientBuilder`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,6 +12,7 @@ use twilio_transport::{
     RetryConfig, SharedCredentials,
 };
 use twilio_types::AccountSid;
+use twilio_types::store::TokenStore;
 
 use crate::auth_tokens::{AuthTokenPromotionResource, SecondaryAuthTokenResource};
 use crate::bulk_consents::BulkConsentsResource;
@@ -19,6 +21,7 @@ use crate::compliance_signals::ComplianceSignalsCheckResource;
 use crate::credentials::CredentialsResource;
 use crate::env;
 use crate::error::Error;
+use crate::follow::{self, StoreFollower};
 use crate::messaging_geopermissions::MessagingGeopermissionsResource;
 use crate::safelist::SafelistResource;
 
@@ -45,6 +48,9 @@ use crate::safelist::SafelistResource;
 #[derive(Clone, Debug)]
 pub struct Client {
     http: HttpClient,
+    /// The task keeping the credentials on a token store's working token, for a client
+    /// built with [`ClientBuilder::build_following`]; it stops with the last clone.
+    follower: Option<Arc<StoreFollower>>,
 }
 
 impl Client {
@@ -159,7 +165,51 @@ impl Client {
     /// # }
     /// ```
     pub fn from_http_client(http: HttpClient) -> Self {
-        Self { http }
+        Self {
+            http,
+            follower: None,
+        }
+    }
+
+    /// A client with the default configuration that authenticates with the token `store` says
+    /// works and follows it (see [`follow`](crate::follow)): a rotation run elsewhere
+    /// switches this client to the new token before the old one stops working.
+    /// [`ClientBuilder::build_following`] does the same with other settings.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use twilio_accounts::Client;
+    /// use twilio_accounts::follow::DEFAULT_RELOAD_INTERVAL;
+    /// use twilio_types::store::FileTokenStore;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = Arc::new(FileTokenStore::open("tokens.json")?);
+    /// let client = Client::following(store, DEFAULT_RELOAD_INTERVAL).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::build_following`].
+    #[cfg(feature = "default-client")]
+    pub async fn following(store: Arc<dyn TokenStore>, interval: Duration) -> Result<Self, Error> {
+        Self::builder()
+            .read_environment(false)
+            .build_following(store, interval)
+            .await
+    }
+
+    /// The follower keeping this client on its token store's working token, for a client
+    /// built with [`ClientBuilder::build_following`] or [`Client::following`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// if let Some(follower) = client.store_follower() {
+    ///     follower.reload_now().await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn store_follower(&self) -> Option<&StoreFollower> {
+        self.follower.as_deref()
     }
 
     /// The account the client acts for (from its current credentials).
@@ -199,6 +249,7 @@ impl Client {
     pub(crate) fn with_credentials(&self, credentials: Credentials) -> Client {
         Client {
             http: self.http.with_credentials(credentials),
+            follower: None,
         }
     }
 
@@ -662,12 +713,69 @@ impl ClientBuilder {
     /// ```
     pub fn build(self) -> Result<Client, Error> {
         if let Some(http) = self.custom {
-            return Ok(Client { http });
+            return Ok(Client::from_http_client(http));
         }
         self.http
             .build()
-            .map(|http| Client { http })
+            .map(Client::from_http_client)
             .map_err(config_error)
+    }
+
+    /// Builds a client that authenticates with the token `store` says works (its `pending`
+    /// token once a rotation has staged it, else `current`) and follows it from a Tokio task
+    /// reloading every `interval` (see [`follow`](crate::follow)). Credentials set on this
+    /// builder are replaced by the store's; an [`http_client`](Self::http_client) gets the
+    /// store's credentials through [`HttpClient::with_credentials`]. The task stops when the
+    /// last clone of the client is dropped.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use twilio_accounts::Client;
+    /// use twilio_accounts::follow::DEFAULT_RELOAD_INTERVAL;
+    /// use twilio_types::store::FileTokenStore;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = Arc::new(FileTokenStore::open("tokens.json")?);
+    /// let client = Client::builder()
+    ///     .base_url("http://127.0.0.1:4010")
+    ///     .build_following(store, DEFAULT_RELOAD_INTERVAL)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Build`] for the field `store` when the store cannot be read, holds no record
+    /// or holds a token that cannot be sent (the [`StoreError`](twilio_types::store::StoreError)
+    /// is the `source()`) or when there is no Tokio runtime to follow it from; otherwise as
+    /// [`build`](Self::build).
+    pub async fn build_following(
+        self,
+        store: Arc<dyn TokenStore>,
+        interval: Duration,
+    ) -> Result<Client, Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::invalid_argument(
+                "store",
+                "can only be followed on a Tokio runtime",
+            ));
+        }
+        let (credentials, applied) =
+            follow::initial_credentials(store.as_ref())
+                .await
+                .map_err(|err| {
+                    Error::build_with_source(
+                        Some("store".into()),
+                        "cannot give the client its credentials",
+                        err,
+                    )
+                })?;
+        let mut client = match self.custom {
+            Some(http) => Client::from_http_client(http.with_credentials(credentials)),
+            None => self.credentials(credentials).build()?,
+        };
+        let shared = client.shared_credentials().clone();
+        client.follower = Some(Arc::new(follow::attach(store, shared, interval, applied)));
+        Ok(client)
     }
 }
 

@@ -379,7 +379,8 @@ impl fmt::Display for ApiError {
 impl StdError for ApiError {}
 
 /// A response whose body is not the JSON that was expected, such as an HTML error page from
-/// a proxy. Keeps the status, the content type and a short, sanitised start of the body.
+/// a proxy. Keeps the status, the content type and a short, sanitised start of the body with
+/// the values of secret fields redacted (and none of the body for the auth-token endpoints).
 ///
 /// ```
 /// # fn check(err: &twilio_accounts::Error) {
@@ -423,7 +424,10 @@ impl UnexpectedResponse {
     }
 
     /// The first 200 characters of the body, with invalid UTF-8 replaced, control characters
-    /// turned into spaces and runs of whitespace collapsed.
+    /// turned into spaces and runs of whitespace collapsed, and the value of every field named
+    /// like a secret (`auth_token`, `secondary_auth_token`, `aws_secret`, `secret_access_key`,
+    /// `Authorization`, …) replaced by `[redacted]`. Empty for the auth-token endpoints
+    /// (`/v1/AuthTokens/…`), whose bodies hold tokens whatever their content type.
     ///
     /// ```
     /// # fn show(e: &twilio_accounts::UnexpectedResponse) {

@@ -70,6 +70,7 @@ pub mod bulk_consents;
 pub mod bulk_contacts;
 pub mod compliance_signals;
 pub mod credentials;
+pub mod follow;
 pub mod messaging_geopermissions;
 pub mod model;
 pub mod rotation;

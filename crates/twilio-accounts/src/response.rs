@@ -14,8 +14,9 @@ pub(crate) async fn call<T: Decode>(
     operation: &'static str,
     request: Request<Bytes>,
 ) -> Result<T, Error> {
+    let snippets = Snippets::for_path(request.uri().path());
     let response = send(client, operation, request).await?;
-    decode_response(&response)
+    decode_response_with(&response, snippets)
 }
 
 /// Sends `request` and expects a success status; the body (204: none) is ignored.
@@ -24,8 +25,31 @@ pub(crate) async fn call_empty(
     operation: &'static str,
     request: Request<Bytes>,
 ) -> Result<(), Error> {
+    let snippets = Snippets::for_path(request.uri().path());
     let response = send(client, operation, request).await?;
-    check_status(&response)
+    check_status_with(&response, snippets)
+}
+
+/// What an error may keep of an unexpected body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Snippets {
+    /// The start of the body, with the values of secret fields redacted.
+    Redacted,
+    /// Nothing: the endpoint's bodies hold tokens (`/v1/AuthTokens/…`).
+    None,
+}
+
+impl Snippets {
+    /// [`None`](Self::None) for the auth-token endpoints, whose answers carry Auth Tokens even
+    /// when they are not the JSON expected; [`Redacted`](Self::Redacted) elsewhere.
+    pub(crate) fn for_path(path: &str) -> Self {
+        let lower = path.to_ascii_lowercase();
+        if lower.starts_with("/v1/authtokens") {
+            Snippets::None
+        } else {
+            Snippets::Redacted
+        }
+    }
 }
 
 async fn send(
@@ -48,10 +72,19 @@ async fn send(
 }
 
 /// Maps a response to `T` (2xx with a JSON body) or to the matching [`Error`].
+#[cfg(test)]
 pub(crate) fn decode_response<T: Decode>(response: &Response<Bytes>) -> Result<T, Error> {
-    check_status(response)?;
+    decode_response_with(response, Snippets::Redacted)
+}
+
+/// [`decode_response`], keeping what `snippets` allows of an unexpected body.
+fn decode_response_with<T: Decode>(
+    response: &Response<Bytes>,
+    snippets: Snippets,
+) -> Result<T, Error> {
+    check_status_with(response, snippets)?;
     if !is_json_or_unspecified(response.headers()) {
-        return Err(unexpected(response));
+        return Err(unexpected(response, snippets));
     }
     from_json(response.body()).map_err(|mut e| {
         e.status = Some(response.status());
@@ -61,23 +94,27 @@ pub(crate) fn decode_response<T: Decode>(response: &Response<Bytes>) -> Result<T
 }
 
 /// `Ok(())` for 2xx; the matching error otherwise.
-pub(crate) fn check_status(response: &Response<Bytes>) -> Result<(), Error> {
+fn check_status_with(response: &Response<Bytes>, snippets: Snippets) -> Result<(), Error> {
     if response.status().is_success() {
         Ok(())
     } else {
-        Err(error_from_response(response))
+        Err(error_from_response_with(response, snippets))
     }
 }
 
 /// The error for a non-2xx response: [`Error::Api`] when the body is a JSON object,
-/// [`Error::UnexpectedResponse`] otherwise.
+/// [`Error::UnexpectedResponse`] otherwise (with a redacted snippet).
 pub(crate) fn error_from_response(response: &Response<Bytes>) -> Error {
+    error_from_response_with(response, Snippets::Redacted)
+}
+
+fn error_from_response_with(response: &Response<Bytes>, snippets: Snippets) -> Error {
     if is_json_or_unspecified(response.headers()) {
         if let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(response.body()) {
             return Error::Api(api_error(response.status(), response.headers(), &body));
         }
     }
-    unexpected(response)
+    unexpected(response, snippets)
 }
 
 fn api_error(
@@ -99,12 +136,20 @@ fn api_error(
             .and_then(|c| u32::try_from(c).ok()),
         message,
         more_info: text("more_info"),
-        details: body.get("details").filter(|v| !v.is_null()).cloned(),
+        details: body
+            .get("details")
+            .filter(|v| !v.is_null())
+            .cloned()
+            .map(redact_json),
         request_id: request_id(headers),
     }
 }
 
-fn unexpected(response: &Response<Bytes>) -> Error {
+fn unexpected(response: &Response<Bytes>, snippets: Snippets) -> Error {
+    let kept = match snippets {
+        Snippets::Redacted => snippet(response.body(), SNIPPET_CHARS),
+        Snippets::None => String::new(),
+    };
     Error::UnexpectedResponse(UnexpectedResponse {
         status: response.status(),
         content_type: response
@@ -112,17 +157,17 @@ fn unexpected(response: &Response<Bytes>) -> Error {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|s| snippet(s.as_bytes(), 100)),
-        snippet: snippet(response.body(), SNIPPET_CHARS),
+        snippet: kept,
         request_id: request_id(response.headers()),
     })
 }
 
-/// The first `max` characters of `bytes`, lossily decoded, controls as spaces, whitespace
-/// runs collapsed.
+/// The first `max` characters of `bytes`, lossily decoded, the values of secret fields
+/// redacted ([`redact_secrets`]), controls as spaces, whitespace runs collapsed.
 pub(crate) fn snippet(bytes: &[u8], max: usize) -> String {
     // Only look at a bounded prefix: 4 bytes per char at most.
     let prefix = &bytes[..bytes.len().min(max * 4)];
-    let text = String::from_utf8_lossy(prefix);
+    let text = redact_secrets(&String::from_utf8_lossy(prefix));
     let mut out = String::new();
     let mut last_space = true;
     for c in text.chars() {
@@ -145,6 +190,181 @@ pub(crate) fn snippet(bytes: &[u8], max: usize) -> String {
         }
     }
     out.trim_end().to_owned()
+}
+
+/// What replaces a redacted value.
+const REDACTED: &str = "[redacted]";
+
+/// Whether a field named `name` holds a secret: any name containing `token`, `secret`,
+/// `password`, `authorization` or `credentials` (`auth_token`, `secondary_auth_token`,
+/// `aws_secret`, `secret_access_key`, `api_secret`, the AWS `Credentials` parameter, …), in
+/// any case. Redacting a harmless field too is the safe mistake.
+fn is_secret_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "password",
+        "authorization",
+        "credentials",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
+}
+
+/// `text` with the value of every secret field replaced by `[redacted]`, in whatever form the
+/// body has: JSON (`"auth_token": "…"`), a form or query (`auth_token=…`), a header-like line
+/// (`Authorization: Basic …`), quoted or not. A value cut off by the end of `text` is redacted
+/// to the end.
+pub(crate) fn redact_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| is_name_char(c)) {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
+        let (name, after) = rest.split_at(end);
+        out.push_str(name);
+        rest = after;
+        if !is_secret_name(name) {
+            continue;
+        }
+        // The separator: an optional closing quote, spaces, then `:` or `=`, then spaces.
+        let Some(mut value_at) = separator_len(rest) else {
+            continue;
+        };
+        // A value followed by another separator was the name of the next field (as in
+        // `token= "auth_token": …`): that field's value is redacted too, and so on.
+        loop {
+            out.push_str(&rest[..value_at]);
+            rest = &rest[value_at..];
+            let value_len = value_len(rest);
+            if value_len == 0 {
+                break;
+            }
+            let quoted = rest.starts_with(['"', '\'']);
+            if quoted {
+                out.push_str(&rest[..1]);
+            }
+            out.push_str(REDACTED);
+            if quoted && value_len >= 2 && rest[..value_len].ends_with(&rest[..1]) {
+                out.push_str(&rest[..1]);
+            }
+            rest = &rest[value_len..];
+            match separator_len(rest) {
+                Some(next) => value_at = next,
+                None => break,
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// The length of `["'] *[:=] *` at the start of `text`, if it is there.
+fn separator_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    if matches!(bytes.first(), Some(b'"' | b'\'')) {
+        i += 1;
+    }
+    while bytes.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    if !matches!(bytes.get(i), Some(b':' | b'=')) {
+        return None;
+    }
+    i += 1;
+    while matches!(bytes.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    Some(i)
+}
+
+/// The length of the value at the start of `text`: a quoted string (escapes honoured; to the
+/// end if unterminated), nothing for an object or array (its own fields are visited), else a
+/// bare word up to a space, a delimiter or a `:` that ends it (so `a:b` is one value, and in
+/// `auth_token: x` the name is), with the credentials after an HTTP auth scheme (`Basic …`,
+/// `Bearer …`).
+fn value_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    match bytes.first() {
+        Some(&quote @ (b'"' | b'\'')) => {
+            let mut i = 1;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\\' => i += 2,
+                    b if b == quote => return i + 1,
+                    _ => i += 1,
+                }
+            }
+            bytes.len()
+        }
+        Some(b'{' | b'[') | None => 0,
+        Some(_) => {
+            let word = |from: usize| {
+                let mut chars = text[from..].char_indices().peekable();
+                while let Some((at, c)) = chars.next() {
+                    let ends_name =
+                        c == ':' && chars.peek().is_none_or(|&(_, next)| next.is_whitespace());
+                    if c.is_whitespace() || ",;&<>\"'}])".contains(c) || ends_name {
+                        return from + at;
+                    }
+                }
+                text.len()
+            };
+            let first = word(0);
+            let scheme = &text[..first];
+            if (scheme.eq_ignore_ascii_case("basic") || scheme.eq_ignore_ascii_case("bearer"))
+                && text[first..].starts_with(' ')
+            {
+                word(first + 1)
+            } else {
+                first
+            }
+        }
+    }
+}
+
+/// `value` with every string, number or boolean under a secret field name (at any depth)
+/// replaced by `"[redacted]"`, and secret fields inside other strings redacted (for the raw
+/// `details` of an API error).
+fn redact_json(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(name, value)| {
+                    let value = if is_secret_name(&name) {
+                        redact_all(value)
+                    } else {
+                        redact_json(value)
+                    };
+                    (name, value)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact_json).collect()),
+        Value::String(text) => Value::String(redact_secrets(&text)),
+        other => other,
+    }
+}
+
+/// `value` with every string, number and boolean in it replaced by `"[redacted]"`.
+fn redact_all(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(name, value)| (name, redact_all(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact_all).collect()),
+        Value::Null => Value::Null,
+        _ => Value::String(REDACTED.to_owned()),
+    }
 }
 
 fn is_json_or_unspecified(headers: &HeaderMap) -> bool {
@@ -238,6 +458,104 @@ mod tests {
     }
 
     #[test]
+    fn secret_fields_are_redacted_in_every_form() {
+        let cases = [
+            (
+                r#"{"secondary_auth_token": "abc123", "x": 1}"#,
+                r#"{"secondary_auth_token": "[redacted]", "x": 1}"#,
+            ),
+            (
+                r#"{"auth_token":"a\"b\\","aws_secret" : 'q'}"#,
+                r#"{"auth_token":"[redacted]","aws_secret" : '[redacted]'}"#,
+            ),
+            ("auth_token=abc&x=1", "auth_token=[redacted]&x=1"),
+            (
+                "AccountSid=AC1&SECRET_ACCESS_KEY=wJalr%2Fx;y",
+                "AccountSid=AC1&SECRET_ACCESS_KEY=[redacted];y",
+            ),
+            (
+                "Authorization: Basic QUMxMjM6dG9rZW4=\r\nHost: x",
+                "Authorization: [redacted]\r\nHost: x",
+            ),
+            ("<b>password: hunter2</b>", "<b>password: [redacted]</b>"),
+            (
+                r#"{"token": 12345, "n": true}"#,
+                r#"{"token": [redacted], "n": true}"#,
+            ),
+            // A value cut off by the end of the text is redacted to the end.
+            (r#"{"auth_token": "abcdef"#, r#"{"auth_token": "[redacted]"#),
+            // Objects and arrays: their own fields are visited.
+            (
+                r#"{"secrets": {"api_secret": "s"}}"#,
+                r#"{"secrets": {"api_secret": "[redacted]"}}"#,
+            ),
+            // Not secret: other names, and secret-looking words that are not field names.
+            (
+                r#"{"friendly_name": "tokenless", "sid": "CR1"}"#,
+                r#"{"friendly_name": "tokenless", "sid": "CR1"}"#,
+            ),
+            ("the token is valid", "the token is valid"),
+            // An empty value followed by the next field: that field is still redacted.
+            (
+                r#"x_token= "auth_token": "s1", y_token= auth_token: s2"#,
+                r#"x_token= "[redacted]": "[redacted]", y_token= [redacted]: [redacted]"#,
+            ),
+            // The AWS credentials parameter (`access_key:secret`), and values with `:` or `=`.
+            (
+                "Credentials=AKIAIOSFODNN7:wJalrXUtnFEMI=&x=1",
+                "Credentials=[redacted]&x=1",
+            ),
+            ("password: a:b", "password: [redacted]"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(redact_secrets(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn api_error_details_are_redacted() {
+        let r = response(
+            400,
+            Some("application/json"),
+            br#"{"code":1,"details":{"auth_token":"tok-1","nested":[{"secret":["a",{"b":2}]}],"note":"auth_token=tok-2"}}"#,
+        );
+        let Error::Api(api) = error_from_response(&r) else {
+            panic!()
+        };
+        let details = api.details().unwrap().to_string();
+        assert!(
+            !details.contains("tok-") && !details.contains("\"a\""),
+            "{details}"
+        );
+        assert_eq!(
+            api.details().unwrap()["nested"][0]["secret"],
+            serde_json::json!(["[redacted]", {"b": "[redacted]"}])
+        );
+    }
+
+    #[test]
+    fn auth_token_endpoints_keep_no_snippet() {
+        assert_eq!(
+            Snippets::for_path("/v1/AuthTokens/Secondary"),
+            Snippets::None
+        );
+        assert_eq!(Snippets::for_path("/v1/AuthTokens/Promote"), Snippets::None);
+        assert_eq!(Snippets::for_path("/v1/authtokens/promote"), Snippets::None);
+        assert_eq!(
+            Snippets::for_path("/v1/Credentials/AWS"),
+            Snippets::Redacted
+        );
+        let r = response(201, Some("text/plain"), br#"{"secondary_auth_token":"x"}"#);
+        let Err(Error::UnexpectedResponse(u)) =
+            decode_response_with::<Safelist>(&r, Snippets::None)
+        else {
+            panic!()
+        };
+        assert_eq!(u.body_snippet(), "");
+        assert_eq!(u.status(), StatusCode::CREATED);
+    }
+
+    #[test]
     fn snippet_is_bounded_and_sanitised() {
         let long = "x".repeat(10_000);
         assert_eq!(snippet(long.as_bytes(), 200).chars().count(), 200);
@@ -283,6 +601,31 @@ mod tests {
             let expected = media == "application/json"
                 || (media.starts_with("application/") && media.ends_with("+json"));
             proptest::prop_assert_eq!(is_json_or_unspecified(&headers), expected);
+        }
+
+        /// A secret field anywhere in any text, in any of its forms, never survives.
+        #[test]
+        fn a_secret_value_never_survives_redaction(
+            before in "[ -~]{0,300}",
+            after in "[ -~]{0,300}",
+            name in "(auth_token|secondary_auth_token|aws_secret|secret_access_key|Password|x_token)",
+            form in 0..6usize,
+            secret in "[A-Z]{24}",
+        ) {
+            let field = match form {
+                0 => format!(r#""{name}": "{secret}""#),
+                1 => format!("{name}={secret}"),
+                2 => format!("{name}: Basic {secret}"),
+                3 => format!("{name}={secret}:{secret}="),
+                4 => format!(r#"x_token= "{name}" : "{secret}"#),
+                _ => format!("'{name}':'{secret}"),
+            };
+            // A separator, so that `before` cannot run into the field's name.
+            let text = format!("{before} {field}");
+            let redacted = redact_secrets(&format!("{text}{after}"));
+            proptest::prop_assert!(!redacted.contains(&secret), "{}", redacted);
+            let kept = snippet(format!("{text}{after}").as_bytes(), SNIPPET_CHARS);
+            proptest::prop_assert!(!kept.contains(&secret[..6]), "{}", kept);
         }
 
         #[test]

@@ -188,3 +188,133 @@ async fn errors_redact_credentials() {
         std::error::Error::source(&err)
     ));
 }
+
+/// Every `Display` and `Debug` (plain and pretty) of `err` and of each error in its
+/// `source()` chain.
+fn everything_shown(err: &Error) -> String {
+    let mut shown = format!("{err} {err:?} {err:#?}");
+    let mut cause = std::error::Error::source(err);
+    while let Some(inner) = cause {
+        shown.push_str(&format!(" {inner} {inner:?} {inner:#?}"));
+        cause = inner.source();
+    }
+    shown
+}
+
+/// Defect 5 of issue 8: an answer that is not the JSON expected kept the first 200 characters
+/// of its body in the error, and printed them in `Debug`. For the auth-token endpoints that
+/// is the token itself: no snippet is kept for them. Elsewhere, secret fields are redacted.
+#[tokio::test]
+async fn unexpected_answers_keep_no_token_in_errors() {
+    let secondary_json = format!(
+        r#"{{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","secondary_auth_token":"{RESPONSE_TOKEN}"}}"#
+    );
+    let promoted_json = format!(r#"{{"auth_token":"{RESPONSE_TOKEN}","url":"x"}}"#);
+    let cases = [
+        // A 2xx with a non-JSON content type: the defect as found.
+        (
+            "secondary, 201 text/plain",
+            Canned::with_content_type(201, "text/plain", secondary_json.clone()),
+        ),
+        (
+            "secondary, 200 text/html",
+            Canned::with_content_type(200, "text/html", format!("<pre>{secondary_json}</pre>")),
+        ),
+        (
+            "secondary, 200 bare token",
+            Canned::with_content_type(200, "text/plain", RESPONSE_TOKEN),
+        ),
+        (
+            "secondary, 502 echo",
+            Canned::with_content_type(
+                502,
+                "text/html",
+                format!("<p>upstream said {RESPONSE_TOKEN}</p>"),
+            ),
+        ),
+    ];
+    for (what, canned) in cases {
+        let (client, _) = canned_client(vec![canned]);
+        let err = client
+            .secondary_auth_token()
+            .create()
+            .send()
+            .await
+            .unwrap_err();
+        let Error::UnexpectedResponse(u) = &err else {
+            panic!("{what}: {err:?}")
+        };
+        assert_eq!(u.body_snippet(), "", "{what}");
+        assert_clean(&everything_shown(&err));
+    }
+
+    let (client, _) = canned_client(vec![Canned::with_content_type(
+        200,
+        "text/plain",
+        promoted_json.clone(),
+    )]);
+    let err = client
+        .auth_token_promotion()
+        .update()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::UnexpectedResponse(_)), "{err:?}");
+    assert_clean(&everything_shown(&err));
+
+    let (client, _) = canned_client(vec![Canned::with_content_type(
+        500,
+        "text/plain",
+        secondary_json.clone(),
+    )]);
+    let err = client
+        .secondary_auth_token()
+        .delete()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::UnexpectedResponse(_)), "{err:?}");
+    assert_clean(&everything_shown(&err));
+
+    // Another endpoint keeps a snippet, with the secret fields redacted.
+    let echo = format!(
+        r#"{{"sid":"CRaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","aws_secret":"{AWS_SECRET}","note":"auth_token={RESPONSE_TOKEN}"}}"#
+    );
+    let (client, _) = canned_client(vec![Canned::with_content_type(201, "text/plain", echo)]);
+    let aws = AwsCredentials::new("AKIAIOSFODNN7EXAMPLE", AWS_SECRET).unwrap();
+    let err = client
+        .credentials()
+        .aws()
+        .create(aws)
+        .send()
+        .await
+        .unwrap_err();
+    let Error::UnexpectedResponse(u) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        u.body_snippet().contains(r#""sid":"CRaaaa"#),
+        "{}",
+        u.body_snippet()
+    );
+    assert!(
+        u.body_snippet().contains(r#""aws_secret":"[redacted]""#),
+        "{}",
+        u.body_snippet()
+    );
+    assert_clean(&everything_shown(&err));
+
+    // And a Twilio error body's `details` are redacted too.
+    let details = format!(
+        r#"{{"code":20001,"message":"bad","details":{{"auth_token":"{RESPONSE_TOKEN}"}}}}"#
+    );
+    let (client, _) = canned_client(vec![Canned::json(400, details)]);
+    let err = client
+        .secondary_auth_token()
+        .create()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert_clean(&everything_shown(&err));
+}

@@ -2,10 +2,13 @@
 //! handle read by the auth layer on every attempt).
 
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use base64::Engine as _;
 use http::HeaderValue;
+use tokio::sync::Notify;
 use twilio_types::{AccountSid, ApiKeySecret, ApiKeySid, AuthToken};
 
 use crate::error::CredentialsError;
@@ -81,6 +84,13 @@ impl Credentials {
     pub(crate) fn authorization(&self) -> &HeaderValue {
         &self.inner.authorization
     }
+
+    /// Whether `other` holds the same account, key and secret.
+    fn same_as(&self, other: &Credentials) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+            || (self.inner.account_sid == other.inner.account_sid
+                && self.inner.authorization.as_bytes() == other.inner.authorization.as_bytes())
+    }
 }
 
 fn basic(user: &str, password: &str) -> Result<HeaderValue, CredentialsError> {
@@ -124,22 +134,120 @@ impl fmt::Debug for Credentials {
 /// Clones share the same slot. [`replace`](Self::replace) swaps the whole pair atomically: every
 /// request made through a client holding this handle uses either the old or the new pair, never
 /// a mix, and the client needs no rebuild.
+///
+/// The handle also knows which requests are on the wire with which credentials, for a token
+/// rotation:
+///
+/// * every [`replace`](Self::replace) that changes the credentials starts a new
+///   [`generation`](Self::generation);
+/// * a request signed with credentials that have since been replaced, and answered `401`, is
+///   re-sent once with the current ones by the [`AuthLayer`](crate::AuthLayer) (a `401` means
+///   Twilio did nothing);
+/// * [`wait_for_replaced`](Self::wait_for_replaced) waits until no request signed with
+///   replaced credentials is still in flight, so that a promotion need not cut them off.
 #[derive(Clone)]
 pub struct SharedCredentials {
-    slot: Arc<RwLock<Credentials>>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    slot: RwLock<Slot>,
+    /// In-flight counters of replaced generations that may still have requests on the wire.
+    retired: Mutex<Vec<Arc<AtomicUsize>>>,
+    /// Woken whenever a generation's last in-flight request ends.
+    drained: Notify,
+}
+
+/// The current credentials, their generation and their in-flight counter.
+struct Slot {
+    credentials: Credentials,
+    generation: u64,
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl SharedCredentials {
-    /// A new handle holding `credentials`.
+    /// A new handle holding `credentials`, at generation 0.
     pub fn new(credentials: Credentials) -> Self {
         Self {
-            slot: Arc::new(RwLock::new(credentials)),
+            shared: Arc::new(Shared {
+                slot: RwLock::new(Slot {
+                    credentials,
+                    generation: 0,
+                    in_flight: Arc::new(AtomicUsize::new(0)),
+                }),
+                retired: Mutex::new(Vec::new()),
+                drained: Notify::new(),
+            }),
         }
     }
 
     /// Swaps in new credentials for every client holding this handle (or a clone of it).
+    ///
+    /// Credentials equal to the current ones (the same account, key and secret) change nothing,
+    /// not even the [`generation`](Self::generation).
     pub fn replace(&self, credentials: Credentials) {
-        *self.slot.write().unwrap_or_else(PoisonError::into_inner) = credentials;
+        let mut slot = self
+            .shared
+            .slot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.credentials.same_as(&credentials) {
+            return;
+        }
+        let retired = std::mem::replace(&mut slot.in_flight, Arc::new(AtomicUsize::new(0)));
+        slot.credentials = credentials;
+        slot.generation += 1;
+        // Still under the slot's lock, so that no waiter sees the new generation without the
+        // retired counter. A retired counter only goes down: nothing signs with it any more.
+        let mut all = self
+            .shared
+            .retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        all.retain(|count| count.load(Ordering::Acquire) > 0);
+        all.push(retired);
+    }
+
+    /// How many times the credentials have changed since this handle was made.
+    pub fn generation(&self) -> u64 {
+        self.read().generation
+    }
+
+    /// How many requests signed with credentials that have since been replaced are still in
+    /// flight (sent through an [`AuthLayer`](crate::AuthLayer) and not yet answered).
+    pub fn replaced_in_flight(&self) -> usize {
+        self.retired()
+            .iter()
+            .map(|count| count.load(Ordering::Acquire))
+            .sum()
+    }
+
+    /// Waits until no request signed with credentials replaced before this call is in flight,
+    /// or `timeout` has passed: `true` if none is left. Requests that start meanwhile carry the
+    /// current credentials and are not waited for.
+    ///
+    /// Before promoting a new token, a rotation waits here (bounded) for the requests that still
+    /// carry the old one, which the promotion would make fail. Needs a Tokio runtime with time.
+    pub async fn wait_for_replaced(&self, timeout: Duration) -> bool {
+        let retired = self.retired();
+        let drained = || {
+            retired
+                .iter()
+                .all(|count| count.load(Ordering::Acquire) == 0)
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.drained.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the check, so that a request ending in between still wakes us.
+            notified.as_mut().enable();
+            if drained() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return drained();
+            }
+        }
     }
 
     /// The Account SID of the current credentials.
@@ -149,20 +257,80 @@ impl SharedCredentials {
 
     /// A snapshot of the current credentials.
     pub fn current(&self) -> Credentials {
-        self.slot
+        self.read().credentials.clone()
+    }
+
+    /// The current `Authorization` value with its generation, counted as in flight until the
+    /// returned [`Signed`] is dropped or [released](Signed::release). One read lock, so the
+    /// pair is always consistent.
+    pub(crate) fn sign(&self) -> Signed {
+        let slot = self.read();
+        slot.in_flight.fetch_add(1, Ordering::AcqRel);
+        Signed {
+            authorization: slot.credentials.authorization().clone(),
+            generation: slot.generation,
+            in_flight: Some(Arc::clone(&slot.in_flight)),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Slot> {
+        self.shared
+            .slot
             .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn retired(&self) -> Vec<Arc<AtomicUsize>> {
+        self.shared
+            .retired
+            .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+}
 
-    /// The current `Authorization` value: a cheap clone taken under the read lock, so the pair
-    /// is always consistent.
-    pub(crate) fn authorization(&self) -> HeaderValue {
-        self.slot
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .authorization()
-            .clone()
+/// One attempt's `Authorization` value and generation, counted as in flight while it lives.
+pub(crate) struct Signed {
+    pub(crate) authorization: HeaderValue,
+    pub(crate) generation: u64,
+    in_flight: Option<Arc<AtomicUsize>>,
+    shared: Arc<Shared>,
+}
+
+impl Signed {
+    /// Ends the attempt's in-flight count (its answer has arrived, or it was abandoned).
+    pub(crate) fn release(&mut self) {
+        if let Some(count) = self.in_flight.take() {
+            if count.fetch_sub(1, Ordering::AcqRel) == 1 {
+                self.shared.drained.notify_waiters();
+            }
+        }
+    }
+
+    /// Whether the credentials this attempt was signed with have been replaced since.
+    pub(crate) fn is_replaced(&self) -> bool {
+        self.generation
+            != self
+                .shared
+                .slot
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .generation
+    }
+}
+
+impl Drop for Signed {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+impl fmt::Debug for Signed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signed")
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
     }
 }
 
@@ -174,8 +342,10 @@ impl From<Credentials> for SharedCredentials {
 
 impl fmt::Debug for SharedCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SharedCredentials")
-            .field(&self.current())
+        let slot = self.read();
+        f.debug_struct("SharedCredentials")
+            .field("credentials", &slot.credentials)
+            .field("generation", &slot.generation)
             .finish()
     }
 }
@@ -240,9 +410,9 @@ mod tests {
         .unwrap();
         let shared = SharedCredentials::from(a.clone());
         let other = shared.clone();
-        assert_eq!(&other.authorization(), a.authorization());
+        assert_eq!(&other.sign().authorization, a.authorization());
         shared.replace(b.clone());
-        assert_eq!(&other.authorization(), b.authorization());
+        assert_eq!(&other.sign().authorization, b.authorization());
         assert!(!format!("{other:?}").contains("two"));
     }
 }

@@ -73,7 +73,9 @@
 //!    the same headers.
 //! 5. [`AuthLayer`]: `Authorization` from the [`SharedCredentials`] handle, read on *every
 //!    attempt*, so a credential swap (for example after a token rotation) applies to the next
-//!    retry too.
+//!    retry too. A `401` to credentials replaced while the request was in flight is re-sent
+//!    once with the current ones (a `401` means Twilio did nothing), and each attempt counts as
+//!    in flight for [`SharedCredentials::wait_for_replaced`].
 //! 6. [`AttemptTimeoutLayer`]: one timer per attempt, covering the whole response body, which also
 //!    ends the last attempt at the call's overall deadline. Inside the retry layer so that each
 //!    attempt gets its own budget.
@@ -144,7 +146,7 @@ struct RetriesGuide;
 #[doc = include_str!("../../../docs/guide/custom-transport.md")]
 struct CustomTransportGuide;
 
-pub use auth::{AuthLayer, AuthService};
+pub use auth::{AuthFuture, AuthLayer, AuthService};
 pub use base_url::{BaseUrl, BaseUrlLayer, BaseUrlService, DEFAULT_HOST};
 pub use body::{
     BodyLimitFuture, BodyLimitLayer, BodyLimitService, DEFAULT_MAX_RESPONSE_BODY_BYTES,

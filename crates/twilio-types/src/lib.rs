@@ -22,8 +22,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! This crate is the bottom layer of the SDK: it does no I/O and depends on no HTTP
-//! stack or async runtime (only `serde`, `time` and `zeroize`).
+//! This crate is the bottom layer of the SDK: it depends on no HTTP stack or async runtime
+//! (only `serde`, `time` and `zeroize`), and does no I/O except the `store` feature's
+//! `FileTokenStore` (a few `std::fs` calls).
 //!
 //! # SIDs
 //!
@@ -65,9 +66,10 @@
 //!
 //! # Crate features
 //!
-//! * `store` (off by default): the [`store`](crate::store) module — the `TokenStore` trait
+//! * `store` (off by default): the `store` module — the `TokenStore` trait
 //!   that auth-token rotation writes and other processes follow, its `TokenRecord`
-//!   (current / pending / previous tokens), an in-memory store and `TokenFingerprint`.
+//!   (current / pending / previous tokens), a private, atomically written file store, an
+//!   in-memory store and `TokenFingerprint`.
 //! * `proptest` (off by default): implements
 //!   [`proptest::arbitrary::Arbitrary`](https://docs.rs/proptest/latest/proptest/arbitrary/trait.Arbitrary.html)
 //!   for every SID type (valid values) and both secret types (header-safe values), and

@@ -30,6 +30,24 @@ pub enum Action {
         body: Vec<u8>,
         every: Duration,
     },
+    /// Wait until `gate` (if any) is open, then `delay`, then write the response `respond`
+    /// gives at that moment (as a server that checks credentials when it gets to the request,
+    /// not when it reads it).
+    Deferred {
+        gate: Option<tokio::sync::watch::Receiver<bool>>,
+        delay: Duration,
+        respond: Responder,
+    },
+}
+
+/// Makes a response when it is due; see [`Action::Deferred`].
+#[derive(Clone)]
+pub struct Responder(pub Arc<dyn Fn() -> Vec<u8> + Send + Sync>);
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder")
+    }
 }
 
 /// One request as received.
@@ -157,6 +175,21 @@ async fn serve(
                 let _ = stream.write_all(&bytes).await;
                 let _ = stream.shutdown().await;
                 return;
+            }
+            Action::Deferred {
+                gate,
+                delay,
+                respond,
+            } => {
+                if let Some(mut gate) = gate {
+                    if gate.wait_for(|open| *open).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::time::sleep(delay).await;
+                if stream.write_all(&(respond.0)()).await.is_err() {
+                    return;
+                }
             }
             Action::Stall(d) => {
                 tokio::time::sleep(d).await;

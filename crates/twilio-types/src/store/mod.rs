@@ -1,5 +1,6 @@
 //! Where an account's Auth Tokens live during and between rotations: the [`TokenStore`] trait,
-//! the [`TokenRecord`] it holds, and [`MemoryTokenStore`].
+//! the [`TokenRecord`] it holds, [`FileTokenStore`] (one private JSON file, written atomically
+//! and durably) and [`MemoryTokenStore`].
 //!
 //! The store is modelled on AWS Secrets Manager's staging labels: one record per account holds
 //! the [`current`](TokenRecord::current) token, the [`pending`](TokenRecord::pending) one while a
@@ -38,6 +39,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod file;
 mod fingerprint;
 mod memory;
 mod record;
@@ -48,6 +50,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use file::FileTokenStore;
 pub use fingerprint::TokenFingerprint;
 pub use memory::MemoryTokenStore;
 pub use record::{RotationPhase, StoredToken, TokenRecord};
@@ -83,6 +86,30 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
 
     /// Takes the exclusive rotation lock, released when the returned [`StoreLock`] is dropped.
     fn try_lock(&self) -> StoreFuture<'_, StoreLock>;
+
+    /// A cheap marker that changes whenever the stored record may have changed, or `None`
+    /// (the default) when the store has nothing cheaper than [`load`](Self::load).
+    ///
+    /// Followers poll it often and reload only when it changes, so they notice a staged token
+    /// within a fraction of their reload interval; [`FileTokenStore`] answers with one `stat`.
+    /// A marker that changes without a change of record only costs a reload; one that does not
+    /// change when the record does delays followers until their next full reload.
+    fn change_stamp(&self) -> Option<ChangeStamp> {
+        None
+    }
+}
+
+/// An opaque marker of a stored record's version, from [`TokenStore::change_stamp`]: two equal
+/// stamps mean (almost certainly) an unchanged record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChangeStamp(u64);
+
+impl ChangeStamp {
+    /// A stamp from any value that changes with the record (a hash of file metadata, an
+    /// object's version or ETag hash, a revision counter).
+    pub fn new(value: u64) -> Self {
+        Self(value)
+    }
 }
 
 /// Proof of holding a [`TokenStore`]'s rotation lock; dropping it releases the lock.
@@ -127,6 +154,10 @@ pub enum StoreErrorKind {
     Io,
     /// The record is valid but cannot be used as asked (for example another account's).
     Invalid,
+    /// A store was to be created where one already exists (it is never overwritten).
+    AlreadyExists,
+    /// The store does not exist (for example no file at the path given).
+    NotFound,
 }
 
 impl StoreError {

@@ -342,4 +342,113 @@ mod tests {
             assert!(!shown.contains(TOKEN) && !shown.contains(NEW), "{shown}");
         }
     }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn token() -> impl Strategy<Value = AuthToken> {
+            // Printable ASCII (with `"` and `\`, which JSON escapes) and other non-space,
+            // non-control characters.
+            "[!-~\u{a1}-\u{2fff}]{1,48}"
+                .prop_filter_map("not header-safe", |text| AuthToken::new(text).ok())
+        }
+
+        fn instant() -> impl Strategy<Value = OffsetDateTime> {
+            // From 1970 to the end of year 9999, to the nanosecond.
+            (0_i128..253_402_300_800_000_000_000)
+                .prop_map(|nanos| OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap())
+        }
+
+        fn stored() -> impl Strategy<Value = StoredToken> {
+            (token(), instant()).prop_map(|(token, at)| StoredToken::new(token, at))
+        }
+
+        fn phase() -> impl Strategy<Value = RotationPhase> {
+            prop_oneof![
+                Just(RotationPhase::Idle),
+                Just(RotationPhase::Creating),
+                Just(RotationPhase::Staged),
+                Just(RotationPhase::Promoting),
+            ]
+        }
+
+        prop_compose! {
+            fn any_record()(
+                account in "[0-9a-fA-F]{32}",
+                current in stored(),
+                pending in proptest::option::of(stored()),
+                previous in proptest::option::of(stored()),
+                phase in phase(),
+                phase_since in instant(),
+                completed_at in proptest::option::of(instant()),
+                revision in any::<u64>(),
+            ) -> TokenRecord {
+                TokenRecord {
+                    account_sid: format!("AC{account}").parse().unwrap(),
+                    current,
+                    pending,
+                    previous,
+                    phase,
+                    phase_since,
+                    completed_at,
+                    revision,
+                }
+            }
+        }
+
+        fn same_token(a: Option<&StoredToken>, b: Option<&StoredToken>) -> bool {
+            match (a, b) {
+                (None, None) => true,
+                (Some(a), Some(b)) => {
+                    a.token().expose_secret() == b.token().expose_secret()
+                        && a.fingerprint() == b.fingerprint()
+                        && a.written_at() == b.written_at()
+                }
+                _ => false,
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn encode_then_decode_gives_the_record_back(record in any_record()) {
+                let text = record.encode();
+                let back = TokenRecord::decode(&text).unwrap();
+                prop_assert_eq!(back.account_sid, record.account_sid);
+                prop_assert!(same_token(Some(&back.current), Some(&record.current)));
+                prop_assert!(same_token(back.pending.as_ref(), record.pending.as_ref()));
+                prop_assert!(same_token(back.previous.as_ref(), record.previous.as_ref()));
+                prop_assert_eq!(back.phase, record.phase);
+                prop_assert_eq!(back.phase_since, record.phase_since);
+                prop_assert_eq!(back.completed_at, record.completed_at);
+                prop_assert_eq!(back.revision, record.revision);
+                prop_assert_eq!(back.encode(), text);
+            }
+
+            #[test]
+            fn decode_never_panics_and_names_no_token(
+                record in any_record(),
+                cut in any::<prop::sample::Index>(),
+                junk in "[\\PC]{0,4}",
+            ) {
+                // A record cut short or with junk spliced in: refused (or, rarely, still a
+                // record), never a panic, and never a token in the error.
+                let text = record.encode();
+                let mut at = cut.index(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let damaged = format!("{}{junk}", &text[..at]);
+                if let Err(err) = TokenRecord::decode(&damaged) {
+                    prop_assert_eq!(err.kind(), StoreErrorKind::Malformed);
+                    let shown = format!("{err} {err:?}");
+                    for (_, stored) in record.tokens() {
+                        let secret = stored.token().expose_secret();
+                        prop_assert!(secret.len() < 4 || !shown.contains(secret), "{}", shown);
+                    }
+                }
+            }
+        }
+    }
 }

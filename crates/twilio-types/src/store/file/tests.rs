@@ -1,0 +1,551 @@
+//! Tests of [`FileTokenStore`]: privacy, atomic and durable writes under faults, the lock
+//! across handles and processes.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+
+use time::OffsetDateTime;
+
+use super::*;
+use crate::store::{RotationPhase, StoredToken};
+use crate::{AccountSid, AuthToken};
+
+const TOKEN: &str = "aaaabbbbccccddddeeeeffff00001111";
+const NEW: &str = "fedcba9876543210fedcba9876543210";
+
+/// A write step where a test makes the store's write fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fault {
+    /// Half the record reaches the temporary file, then the disk is full.
+    Write,
+    /// Flushing the temporary file fails.
+    Sync,
+    /// Renaming (or linking) it into place fails.
+    Rename,
+    /// Flushing the directory after the rename fails.
+    SyncDir,
+}
+
+/// Fails with the injected error if `fault` is the one planned at `at`; a write fault first
+/// writes half of `bytes`, as a disk that fills up in the middle of the record does.
+pub(super) fn inject(
+    fault: Option<Fault>,
+    at: Fault,
+    file: &mut impl io::Write,
+    bytes: &[u8],
+) -> io::Result<()> {
+    if fault != Some(at) {
+        return Ok(());
+    }
+    if at == Fault::Write {
+        file.write_all(&bytes[..bytes.len() / 2])?;
+        return Err(io::Error::new(
+            io::ErrorKind::StorageFull,
+            "injected: no space left on device",
+        ));
+    }
+    Err(io::Error::other(format!("injected {at:?} failure")))
+}
+
+/// A directory under the system's temporary directory, removed (with anything mounted on it
+/// unmounted) when dropped.
+struct TempDir {
+    path: PathBuf,
+    mounted: bool,
+}
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "twilio-file-store-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        Self {
+            path,
+            mounted: false,
+        }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Mounts a tmpfs of `size` on the directory; `false` (and nothing mounted) where this
+    /// process may not mount (not root, or no `mount` in the sandbox).
+    fn mount_tmpfs(&mut self, size: &str) -> bool {
+        if !running_as_root() {
+            return false;
+        }
+        let options = format!("size={size},mode=0700");
+        self.mounted = run(
+            "mount",
+            &["-t", "tmpfs", "-o", &options, "tmpfs"],
+            &self.path,
+        );
+        self.mounted
+    }
+
+    fn remount(&self, mode: &str) {
+        assert!(
+            run("mount", &["-o", &format!("remount,{mode}")], &self.path),
+            "remount {mode}"
+        );
+    }
+
+    /// Names in the directory, sorted.
+    fn entries(&self) -> Vec<String> {
+        let mut names: Vec<_> = fs::read_dir(&self.path)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if self.mounted {
+            run("umount", &["-l"], &self.path);
+        }
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Runs `program ARGS... PATH`; whether it succeeded.
+fn run(program: &str, args: &[&str], path: &Path) -> bool {
+    Command::new(program)
+        .args(args)
+        .arg(path)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Root ignores directory permissions, so the read-only tests need another way for it.
+fn running_as_root() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = TempDir::new("uid");
+        fs::write(dir.file("probe"), b"").unwrap();
+        fs::metadata(dir.file("probe")).unwrap().uid() == 0
+    }
+    #[cfg(not(unix))]
+    false
+}
+
+fn record() -> TokenRecord {
+    TokenRecord::new(
+        AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap(),
+        AuthToken::new(TOKEN).unwrap(),
+    )
+}
+
+fn staged(mut record: TokenRecord) -> TokenRecord {
+    record.pending = Some(StoredToken::new(
+        AuthToken::new(NEW).unwrap(),
+        OffsetDateTime::now_utc(),
+    ));
+    record.phase = RotationPhase::Staged;
+    record
+}
+
+/// Polls a store future once: the file store's futures are ready at once.
+fn now<T>(future: StoreFuture<'_, T>) -> Result<T, StoreError> {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    match std::pin::pin!(future).poll(&mut cx) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => panic!("a file store future was not ready at once"),
+    }
+}
+
+fn load(store: &FileTokenStore) -> Result<TokenRecord, StoreError> {
+    now(store.load()).map(|record| record.expect("a file store always holds a record"))
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[cfg(unix)]
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn assert_no_secret(err: &StoreError) {
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(TOKEN) && !shown.contains(NEW), "{shown}");
+}
+
+#[test]
+fn round_trips_through_the_file() {
+    let dir = TempDir::new("round-trip");
+    let path = dir.file("tokens.json");
+    let store = FileTokenStore::create(&path, &record()).unwrap();
+    assert_eq!(store.path(), path);
+    let first = load(&store).unwrap();
+    assert_eq!(first.revision, 1);
+    assert_eq!(first.current.token().expose_secret(), TOKEN);
+    assert_eq!(first.phase, RotationPhase::Idle);
+
+    let reopened = FileTokenStore::open(&path).unwrap();
+    now(reopened.save(&staged(first.clone()))).unwrap();
+    let second = load(&store).unwrap();
+    assert_eq!(second.revision, 2);
+    assert_eq!(second.phase, RotationPhase::Staged);
+    assert_eq!(second.pending.unwrap().token().expose_secret(), NEW);
+    assert_eq!(second.account_sid, first.account_sid);
+
+    #[cfg(unix)]
+    assert_eq!(mode(&path), 0o600);
+    // Only the store file: no temporary file left behind.
+    assert_eq!(dir.entries(), ["tokens.json"]);
+}
+
+#[test]
+fn create_never_overwrites() {
+    let dir = TempDir::new("create");
+    let path = dir.file("tokens.json");
+    FileTokenStore::create(&path, &record()).unwrap();
+    let before = fs::read(&path).unwrap();
+    let err = FileTokenStore::create(&path, &staged(record())).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::AlreadyExists);
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), before);
+
+    // Nor a file that is not a store, nor through a dangling symbolic link.
+    fs::write(dir.file("other"), b"precious").unwrap();
+    let err = FileTokenStore::create(dir.file("other"), &record()).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::AlreadyExists);
+    assert_eq!(fs::read(dir.file("other")).unwrap(), b"precious");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(dir.file("nowhere"), dir.file("link")).unwrap();
+        let err = FileTokenStore::create(dir.file("link"), &record()).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::AlreadyExists);
+        assert!(!dir.file("nowhere").exists());
+    }
+    assert_eq!(dir.entries(), ["link", "other", "tokens.json"]);
+}
+
+#[test]
+fn open_of_a_missing_file_is_not_found() {
+    let dir = TempDir::new("missing");
+    let err = FileTokenStore::open(dir.file("absent.json")).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::NotFound);
+    assert!(err.to_string().contains("absent.json"), "{err}");
+    assert!(std::error::Error::source(&err).is_some());
+
+    // A store whose file disappears says so on the next load.
+    let store = FileTokenStore::create(dir.file("gone.json"), &record()).unwrap();
+    fs::remove_file(store.path()).unwrap();
+    assert_eq!(load(&store).unwrap_err().kind(), StoreErrorKind::NotFound);
+}
+
+#[cfg(unix)]
+#[test]
+fn wider_permissions_are_refused() {
+    let dir = TempDir::new("permissions");
+    let path = dir.file("tokens.json");
+    let store = FileTokenStore::create(&path, &record()).unwrap();
+    for wide in [0o644, 0o640, 0o604, 0o660, 0o700, 0o610, 0o601, 0o4600] {
+        chmod(&path, wide);
+        let err = FileTokenStore::open(&path).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Permissions, "{wide:o}");
+        assert!(err.to_string().contains(&format!("{wide:04o}")), "{err}");
+        assert!(err.to_string().contains("0600"), "{err}");
+        assert_no_secret(&err);
+        // An open store checks again at every load.
+        assert_eq!(
+            load(&store).unwrap_err().kind(),
+            StoreErrorKind::Permissions
+        );
+    }
+    for narrow in [0o600, 0o400] {
+        chmod(&path, narrow);
+        FileTokenStore::open(&path).unwrap();
+        load(&store).unwrap();
+    }
+    // A save puts back a 0600 file.
+    now(store.save(&record())).unwrap();
+    assert_eq!(mode(&path), 0o600);
+}
+
+#[test]
+fn malformed_content_is_refused_without_showing_it() {
+    let dir = TempDir::new("malformed");
+    let path = dir.file("tokens.json");
+    let good = record().encode().to_string();
+    let huge = format!("{good}{}", " ".repeat(70_000));
+    let wrong_token = good.replacen(TOKEN, NEW, 1);
+    let wrong_phase = good.replace("\"idle\"", "\"???\"");
+    let cases: [(&[u8], &str); 6] = [
+        (b"", "not a JSON object"),
+        (
+            b"{\"token\": \"aaaabbbbccccddddeeeeffff00001111\"",
+            "not a JSON object",
+        ),
+        (b"\xff\xfe not text", "not UTF-8"),
+        (huge.as_bytes(), "larger than any record"),
+        (
+            wrong_token.as_bytes(),
+            "`current.fingerprint` does not match",
+        ),
+        (wrong_phase.as_bytes(), "`phase`"),
+    ];
+    for (content, expected) in cases {
+        let _ = fs::remove_file(&path);
+        fs::write(&path, content).unwrap();
+        #[cfg(unix)]
+        chmod(&path, 0o600);
+        let err = FileTokenStore::open(&path).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Malformed, "{err}");
+        assert!(err.to_string().contains(expected), "{err}");
+        assert!(err.to_string().contains("tokens.json"), "{err}");
+        assert_no_secret(&err);
+    }
+    // A directory is not a store file.
+    let err = FileTokenStore::open(&dir.path).unwrap_err();
+    assert!(
+        matches!(err.kind(), StoreErrorKind::Invalid | StoreErrorKind::Io),
+        "{err}"
+    );
+}
+
+/// Every injected failure of a save leaves the previous record readable and no temporary
+/// file; a failure after the rename (flushing the directory) is reported although the new
+/// record is in place, because its durability is not known.
+#[test]
+fn a_failed_save_leaves_the_previous_record_intact() {
+    for fault in [Fault::Write, Fault::Sync, Fault::Rename, Fault::SyncDir] {
+        let dir = TempDir::new("fault");
+        let path = dir.file("tokens.json");
+        let mut store = FileTokenStore::create(&path, &record()).unwrap();
+        let before = fs::read(&path).unwrap();
+        store.fault = Some(fault);
+
+        let err = now(store.save(&staged(record()))).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Io, "{fault:?}");
+        assert!(std::error::Error::source(&err).is_some(), "{fault:?}");
+        assert_no_secret(&err);
+        assert_eq!(dir.entries(), ["tokens.json"], "{fault:?}");
+        let after = load(&store).unwrap();
+        if fault == Fault::SyncDir {
+            assert_eq!(after.phase, RotationPhase::Staged);
+        } else {
+            assert_eq!(fs::read(&path).unwrap(), before, "{fault:?}");
+            assert_eq!(after.phase, RotationPhase::Idle, "{fault:?}");
+            assert_eq!(after.revision, 1);
+        }
+        if fault == Fault::Write {
+            assert!(err.to_string().contains("no space left"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn a_failed_create_leaves_no_file() {
+    for fault in [Fault::Write, Fault::Sync, Fault::Rename] {
+        let dir = TempDir::new("create-fault");
+        let mut store = FileTokenStore::at(&dir.file("tokens.json"));
+        store.fault = Some(fault);
+        let err = store.write(&record(), Install::NoReplace).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Io, "{fault:?}");
+        assert!(dir.entries().is_empty(), "{fault:?}: {:?}", dir.entries());
+    }
+}
+
+/// A real read-only directory: a tmpfs remounted read-only when running as root (root
+/// ignores permission bits), else a directory without write permission.
+#[cfg(unix)]
+#[test]
+fn a_read_only_directory_fails_the_save_and_keeps_the_record() {
+    let mut dir = TempDir::new("read-only");
+    let as_root = running_as_root();
+    if as_root && !dir.mount_tmpfs("64k") {
+        eprintln!("skipped: running as root where tmpfs cannot be mounted");
+        return;
+    }
+    let path = dir.file("tokens.json");
+    let store = FileTokenStore::create(&path, &record()).unwrap();
+    let before = fs::read(&path).unwrap();
+    if as_root {
+        dir.remount("ro");
+    } else {
+        chmod(&dir.path, 0o500);
+    }
+
+    let err = now(store.save(&staged(record()))).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Io, "{err}");
+    assert_eq!(fs::read(&path).unwrap(), before);
+    assert_eq!(load(&store).unwrap().phase, RotationPhase::Idle);
+    assert_eq!(dir.entries(), ["tokens.json"]);
+    // Reading and locking an existing lock file still work; so would a follower.
+    FileTokenStore::open(&path).unwrap();
+
+    if as_root {
+        dir.remount("rw");
+    } else {
+        chmod(&dir.path, 0o700);
+    }
+}
+
+/// A real full disk: a 64 KiB tmpfs filled up before the save (root only, where `mount`
+/// works; the injected [`Fault::Write`] covers the same path everywhere).
+#[cfg(unix)]
+#[test]
+fn a_full_disk_fails_the_save_and_keeps_the_record() {
+    let mut dir = TempDir::new("full");
+    if !dir.mount_tmpfs("64k") {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let path = dir.file("tokens.json");
+    let store = FileTokenStore::create(&path, &record()).unwrap();
+    let before = fs::read(&path).unwrap();
+    {
+        let mut filler = File::create(dir.file("filler")).unwrap();
+        let block = [0_u8; 4096];
+        while filler.write_all(&block).is_ok() {}
+    }
+
+    let err = now(store.save(&staged(record()))).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Io, "{err}");
+    let cause = std::error::Error::source(&err)
+        .and_then(|cause| cause.downcast_ref::<io::Error>())
+        .expect("the I/O error is the cause");
+    assert_eq!(cause.kind(), io::ErrorKind::StorageFull, "{cause}");
+    assert_eq!(fs::read(&path).unwrap(), before);
+    assert_eq!(load(&store).unwrap().phase, RotationPhase::Idle);
+    assert_eq!(dir.entries(), ["filler", "tokens.json"]);
+
+    // Once there is room again, the save succeeds.
+    fs::remove_file(dir.file("filler")).unwrap();
+    now(store.save(&staged(record()))).unwrap();
+    assert_eq!(load(&store).unwrap().phase, RotationPhase::Staged);
+}
+
+#[test]
+fn the_lock_excludes_a_second_handle_until_released() {
+    let dir = TempDir::new("lock");
+    let path = dir.file("tokens.json");
+    let first = FileTokenStore::create(&path, &record()).unwrap();
+    let second = FileTokenStore::open(&path).unwrap();
+
+    let lock = now(first.try_lock()).unwrap();
+    let err = now(second.try_lock()).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Locked);
+    assert!(err.to_string().contains("another rotation"), "{err}");
+    assert_eq!(
+        now(first.try_lock()).unwrap_err().kind(),
+        StoreErrorKind::Locked
+    );
+    // The lock does not stop reads or writes of the record (followers keep reading).
+    load(&second).unwrap();
+    drop(lock);
+    let lock = now(second.try_lock()).unwrap();
+    drop(lock);
+    #[cfg(unix)]
+    assert_eq!(mode(&dir.file("tokens.json.lock")), 0o600);
+}
+
+/// The environment variable that makes [`hold_the_lock_in_a_child_process`] act.
+const CHILD_STORE: &str = "TWILIO_FILE_STORE_LOCK_CHILD";
+
+/// Not a test: the body of the child process of
+/// [`the_lock_excludes_another_process_and_dies_with_it`], which runs this test binary with
+/// [`CHILD_STORE`] set. It takes the lock, says so, and holds it until killed.
+#[test]
+#[ignore = "run as a child process by the_lock_excludes_another_process_and_dies_with_it"]
+fn hold_the_lock_in_a_child_process() {
+    let Some(path) = std::env::var_os(CHILD_STORE) else {
+        return;
+    };
+    let store = FileTokenStore::open(PathBuf::from(path)).unwrap();
+    let _lock = now(store.try_lock()).unwrap();
+    println!("locked");
+    io::stdout().flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(120));
+}
+
+#[test]
+fn the_lock_excludes_another_process_and_dies_with_it() {
+    let dir = TempDir::new("lock-process");
+    let path = dir.file("tokens.json");
+    let store = FileTokenStore::create(&path, &record()).unwrap();
+
+    /// Kills the child if the test fails before it does.
+    struct Child(std::process::Child);
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Child(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "store::file::tests::hold_the_lock_in_a_child_process",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_STORE, &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let locked = (0..50).any(|_| {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap_or(0) > 0 && line.trim_end().ends_with("locked")
+    });
+    assert!(locked, "the child process did not take the lock");
+
+    let err = now(store.try_lock()).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Locked, "{err}");
+
+    // SIGKILL: the operating system releases the dead holder's lock.
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    drop(now(store.try_lock()).unwrap());
+}
+
+#[test]
+fn the_change_stamp_moves_with_every_save() {
+    let dir = TempDir::new("stamp");
+    let store = FileTokenStore::create(dir.file("tokens.json"), &record()).unwrap();
+    let first = store.change_stamp().unwrap();
+    assert_eq!(store.change_stamp(), Some(first));
+    let mut seen = vec![first];
+    let mut record = load(&store).unwrap();
+    for _ in 0..5 {
+        now(store.save(&record)).unwrap();
+        let stamp = store.change_stamp().unwrap();
+        assert!(!seen.contains(&stamp), "a save left the stamp unchanged");
+        seen.push(stamp);
+        record = load(&store).unwrap();
+    }
+    fs::remove_file(store.path()).unwrap();
+    assert_eq!(store.change_stamp(), None);
+}
+
+#[test]
+fn debug_shows_the_path_only() {
+    let dir = TempDir::new("debug");
+    let store = FileTokenStore::create(dir.file("tokens.json"), &staged(record())).unwrap();
+    let shown = format!("{store:?}");
+    assert!(shown.contains("tokens.json"), "{shown}");
+    assert!(!shown.contains(TOKEN) && !shown.contains(NEW), "{shown}");
+}
