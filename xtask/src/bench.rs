@@ -5,10 +5,14 @@ use serde_json::Value;
 use crate::{Result, cmd};
 
 /// The benchmarks, as `(package, bench target)`, in the order they run.
-pub(crate) const BENCHES: [(&str, &str); 3] = [
+pub(crate) const BENCHES: [(&str, &str); 7] = [
     ("twilio-types", "sid_parse"),
     ("twilio-transport", "stack_vs_hyper"),
+    ("twilio-accounts", "decode"),
+    ("twilio-accounts", "full_call"),
+    ("twilio-accounts", "wire"),
     ("twilio-emulator", "throughput"),
+    ("twilio-webhooks", "validate"),
 ];
 
 /// Options of `cargo xtask bench`.

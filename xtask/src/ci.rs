@@ -2,11 +2,18 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{Result, cmd, contract, hygiene, layering};
+use crate::{Result, cmd, contract, hygiene, layering, twilio_node};
 
 /// The names of the steps, in the order they run (the cheapest first).
-pub(crate) const STEPS: [&str; 7] = [
-    "hygiene", "fmt", "clippy", "test", "doc", "layering", "contract",
+pub(crate) const STEPS: [&str; 8] = [
+    "hygiene",
+    "fmt",
+    "clippy",
+    "test",
+    "doc",
+    "layering",
+    "contract",
+    "twilio-node",
 ];
 
 /// Options of `cargo xtask ci`.
@@ -88,6 +95,10 @@ fn run_one(name: &str, options: &Options) -> Result<()> {
         "contract" => {
             println!("\n==> [contract] cargo xtask contract");
             contract::run(&options.contract).map_err(|e| format!("step `contract` failed: {e}"))
+        }
+        "twilio-node" => {
+            println!("\n==> [twilio-node] cargo xtask twilio-node");
+            twilio_node::run().map_err(|e| format!("step `twilio-node` failed: {e}"))
         }
         other => Err(format!("no such step `{other}`")),
     }

@@ -44,6 +44,23 @@ const RULES: &[Rule] = &[
             name.starts_with("twilio-") && name != "twilio-emulator" && name != "twilio-types"
         },
     },
+    Rule {
+        package: "twilio-webhooks",
+        extra_args: &[],
+        what: "no hyper, tokio, tower, http or transport without features",
+        forbidden: |name| {
+            matches!(
+                name,
+                "hyper" | "tokio" | "tower" | "http" | "twilio-transport"
+            )
+        },
+    },
+    Rule {
+        package: "twilio-webhooks",
+        extra_args: &["--features", "tower"],
+        what: "no hyper, tokio or transport with the tower layer",
+        forbidden: |name| matches!(name, "hyper" | "tokio" | "twilio-transport"),
+    },
 ];
 
 /// Runs every rule with `cargo tree`; fails naming the package, the rule and the offenders.

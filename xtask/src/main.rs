@@ -5,14 +5,18 @@
 //! cargo xtask contract [--dynamic-runs N] [--verbose]
 //! cargo xtask bench [--only NAME] [-- ARGS...]
 //! cargo xtask layering
+//! cargo xtask twilio-node
 //! ```
 //!
 //! * `ci` runs exactly what CI runs, in order, and stops at the first failing step
 //!   (repository hygiene: the README's two commands and no credentials in git; formatting,
-//!   clippy, tests, rustdoc, dependency layering, the Prism contract check).
+//!   clippy, tests, rustdoc, dependency layering, the Prism contract check, the twilio-node
+//!   proof).
 //! * `contract` checks every Accounts v1 operation of the SDK against Twilio's OpenAPI
-//!   document with a pinned Prism (`prism mock`, dynamic responses, and `prism proxy --errors`
+//!   document (plus our own fragment for the Compliance Signals check) with a pinned Prism (`prism mock`, dynamic responses, and `prism proxy --errors`
 //!   in front of the in-process emulator).
+//! * `twilio-node` runs the official twilio-node 6.3.1 SDK's Compliance Signals check
+//!   against the emulator binary and checks that our client reads back the same values.
 //! * `bench` runs the workspace's benchmark targets and prints their output.
 //!
 //! Commands spawned by `ci` and `bench` inherit the environment, so they build into the
@@ -25,7 +29,9 @@ mod contract;
 mod hygiene;
 mod layering;
 mod prism;
+mod spec_extension;
 mod spec_patch;
+mod twilio_node;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,19 +44,23 @@ usage: cargo xtask <command> [options]
 
 commands:
   ci         run every CI step in order, stopping at the first failure:
-             hygiene, fmt, clippy, test, doc, layering, contract
+             hygiene, fmt, clippy, test, doc, layering, contract, twilio-node
                --skip STEP         leave out STEP (repeatable; local iteration only,
                                    refused when CI=true)
                --skip-contract     same as --skip contract
                --dynamic-runs N    Prism dynamic responses per operation (default 30)
-  contract   check all 20 Accounts v1 operations of the SDK against the OpenAPI spec
-             with Prism (mock, dynamic mock, proxy in front of the emulator)
+  contract   check all 21 Accounts v1 operations of the SDK against the OpenAPI spec
+             (and our fragment for the one beyond it) with Prism (mock, dynamic mock,
+             proxy in front of the emulator)
                --dynamic-runs N    Prism dynamic responses per operation (default 30)
                --verbose, -v       print every request of the mock and proxy runs
   bench      run the workspace's benchmark targets (missing ones are skipped with a note)
                --only NAME         run only the bench target NAME
                -- ARGS...          pass ARGS to every benchmark binary
   layering   only the dependency-layering checks of `ci`
+  twilio-node
+             run twilio-node 6.3.1's Compliance Signals check against the emulator
+             binary (pinned, npm ci into .tools/twilio-node) and compare with our client
   help       print this message
 ";
 
@@ -75,6 +85,7 @@ fn run(args: &[String]) -> Result<()> {
         "contract" => contract::run(&contract::Options::parse(rest)?),
         "bench" => bench::run(&bench::Options::parse(rest)?),
         "layering" if rest.is_empty() => layering::run(),
+        "twilio-node" if rest.is_empty() => twilio_node::run(),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

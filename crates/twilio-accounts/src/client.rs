@@ -17,6 +17,7 @@ use twilio_types::store::TokenStore;
 use crate::auth_tokens::{AuthTokenPromotionResource, SecondaryAuthTokenResource};
 use crate::bulk_consents::BulkConsentsResource;
 use crate::bulk_contacts::BulkContactsResource;
+use crate::compliance_signals::ComplianceSignalsCheckResource;
 use crate::credentials::CredentialsResource;
 use crate::env;
 use crate::error::Error;
@@ -332,6 +333,27 @@ impl Client {
     /// ```
     pub fn messaging_geopermissions(&self) -> MessagingGeopermissionsResource {
         MessagingGeopermissionsResource::new(self.clone())
+    }
+
+    /// The Compliance Signals check (`/v1/ComplianceSignals/Check`): `create()`. Beyond
+    /// Twilio's published OpenAPI document; see [`compliance_signals`](crate::compliance_signals).
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_accounts::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use twilio_accounts::compliance_signals::{Signal, UseCase};
+    /// let answer = client
+    ///     .compliance_signals_check()
+    ///     .create()
+    ///     .signal(Signal::QuietHours)
+    ///     .to("+14155552671".parse()?)
+    ///     .country_iso_code("US")
+    ///     .use_case(UseCase::Marketing)
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn compliance_signals_check(&self) -> ComplianceSignalsCheckResource {
+        ComplianceSignalsCheckResource::new(self.clone())
     }
 }
 

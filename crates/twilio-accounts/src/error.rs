@@ -110,7 +110,10 @@ impl Error {
     }
 
     /// Whether trying the same call again later may succeed: rate limiting (429), server
-    /// errors (500, 502, 503, 504) and connect, timeout, deadline and I/O failures.
+    /// errors (500, 502, 503, 504) and the transport failures
+    /// [`TransportError::is_retryable`](twilio_transport::TransportError::is_retryable) calls
+    /// transient (connect, timeout, deadline, I/O and other failures), the same ones the
+    /// transport's retry policy considers.
     ///
     /// The transport has already retried what is safe to retry; this tells the caller whether
     /// a retry at a higher level (a job queue, a later run) makes sense. Bad input, 4xx
@@ -124,7 +127,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Build(_) | Error::Decode(_) => false,
-            Error::Transport(e) => e.is_connect() || e.is_timeout() || e.is_deadline() || e.is_io(),
+            Error::Transport(e) => e.is_retryable(),
             Error::Api(e) => retryable_status(e.status()),
             Error::UnexpectedResponse(e) => retryable_status(e.status()),
             Error::Workflow(e) => e.cause().is_some_and(Error::is_retryable),
@@ -731,11 +734,12 @@ mod tests {
                 true,
             ),
             (
+                // Transient, as for the transport's retry policy (one definition for both).
                 "transport other",
                 transport(TransportError::other("tls")),
                 None,
                 None,
-                false,
+                true,
             ),
             (
                 "api 400",

@@ -32,8 +32,10 @@
 //!   [`auth_token_promotion`](Client::auth_token_promotion),
 //!   [`credentials`](Client::credentials) (`aws()`, `public_key()`),
 //!   [`safelist`](Client::safelist), [`bulk_consents`](Client::bulk_consents),
-//!   [`bulk_contacts`](Client::bulk_contacts) and
-//!   [`messaging_geopermissions`](Client::messaging_geopermissions).
+//!   [`bulk_contacts`](Client::bulk_contacts),
+//!   [`messaging_geopermissions`](Client::messaging_geopermissions) and
+//!   [`compliance_signals_check`](Client::compliance_signals_check) (the one operation
+//!   beyond Twilio's published spec, from twilio-node 6.3.1: 21 operations in all).
 //! - Each operation is a builder named after its OpenAPI `operationId`
 //!   (`ListCredentialAws`, `CreateSafelist`, …) whose `send()` returns a [`model`] struct.
 //! - One [`Error`] type says whether the request was not built, failed in transport, or got
@@ -47,7 +49,8 @@
 //!   rustls). Without it, give the builder a transport ([`ClientBuilder::transport`]) or an
 //!   [`HttpClient`] ([`ClientBuilder::http_client`]).
 //!
-//! The guides in `docs/guide/` cover configuration, errors, pagination and testing, and
+//! The guides in `docs/guide/` cover configuration, errors, pagination, testing and the
+//! Compliance Signals check, and
 //! `cargo run -p twilio-accounts --example quickstart` tours the API against the in-process
 //! emulator (no account needed).
 
@@ -65,6 +68,7 @@ mod bulk_items;
 pub mod auth_tokens;
 pub mod bulk_consents;
 pub mod bulk_contacts;
+pub mod compliance_signals;
 pub mod credentials;
 pub mod follow;
 pub mod messaging_geopermissions;
@@ -85,6 +89,8 @@ pub use twilio_transport::{Credentials, HttpClient, RetryConfig, SharedCredentia
 pub use twilio_types::{
     AccountSid, ApiKeySecret, ApiKeySid, AuthToken, CredentialSid, SafelistSid,
 };
+/// The validated phone number type of the Compliance Signals check's `to`.
+pub use twilio_types::{E164, ParseE164Error};
 
 /// The guide pages' examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]
@@ -99,6 +105,8 @@ mod guide {
     mod testing {}
     #[doc = include_str!("../../../docs/guide/rotation.md")]
     mod rotation {}
+    #[doc = include_str!("../../../docs/guide/compliance-signals.md")]
+    mod compliance_signals {}
     #[doc = include_str!("../../../README.md")]
     mod readme {}
 }

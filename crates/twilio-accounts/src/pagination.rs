@@ -99,18 +99,8 @@ pub(crate) fn next_request(client: &Client, next_page_url: &str) -> Result<Reque
             return Err(refused("is not an absolute URL or a path; not followed"));
         }
         (None, None) => uri.path_and_query(),
-        (Some(scheme), Some(authority)) => {
-            let base = client.http_client().base_url();
-            let default_port = |s: &str| match s {
-                "https" => Some(443),
-                "http" => Some(80),
-                _ => None,
-            };
-            let same_scheme = scheme.eq_ignore_ascii_case(base.scheme());
-            let same_host = authority.host().eq_ignore_ascii_case(base.host());
-            let same_port = authority.port_u16().or_else(|| default_port(scheme))
-                == base.port().or_else(|| default_port(base.scheme()));
-            if !(same_scheme && same_host && same_port) {
+        (Some(_), Some(_)) => {
+            if !client.http_client().base_url().same_origin(&uri) {
                 return Err(refused(
                     "points to a different scheme or host than the client's base URL; not followed",
                 ));

@@ -1,18 +1,39 @@
-//! Pure request building: method, path, query and form body to an `http::Request<Bytes>`.
+//! Pure request building: method, path, query and body to an `http::Request<Bytes>`.
 //!
 //! The URI is path and query only (`/v1/Credentials/AWS?PageSize=50`); the transport adds the
-//! scheme and host, authentication and the common headers.
+//! scheme and host, authentication and the common headers. What a body looks like on the
+//! wire (its bytes and `Content-Type`) is decided in one place, [`Body`]: a form for every
+//! operation of Twilio's spec, JSON for the Compliance Signals check.
 
 use bytes::Bytes;
-use http::{Method, Request, header};
+use http::{Method, Request};
 
 use crate::error::Error;
 use crate::form::Form;
 
-/// The media type of every request body of this API.
+/// The media type of every request body of this API. The transport's `HeadersLayer` sets it
+/// on every request with a body: that is the one place it is set.
+#[cfg(test)]
 pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
-/// Builds a request. A body (and its `Content-Type`) is sent only when `body` has fields.
+/// The media type of the one JSON-bodied operation (`POST /v1/ComplianceSignals/Check`). A
+/// form body needs no header here: the transport's `HeadersLayer` gives every body without a
+/// `Content-Type` the form one, and `Accept: application/json` to every request.
+pub(crate) const JSON_CONTENT_TYPE: http::HeaderValue =
+    http::HeaderValue::from_static("application/json");
+
+/// The body of a request, by kind: the only place that turns one into bytes and headers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Body<'a> {
+    /// `application/x-www-form-urlencoded` (every operation of Twilio's spec); an empty form
+    /// sends no body at all.
+    Form(&'a Form),
+    /// `application/json` (with the transport's `Accept: application/json`), as twilio-node
+    /// sends it.
+    Json(&'a serde_json::Value),
+}
+
+/// Builds a request. A form body is sent only when it has fields.
 ///
 /// # Errors
 /// [`Error::Build`] if the pieces do not form a valid request (not reachable with the paths of
@@ -23,21 +44,41 @@ pub(crate) fn build(
     query: &Form,
     body: &Form,
 ) -> Result<Request<Bytes>, Error> {
+    build_body(method, path, query, Body::Form(body))
+}
+
+/// Builds a request with a body of any [`Body`] kind.
+///
+/// # Errors
+/// As [`build`].
+pub(crate) fn build_body(
+    method: Method,
+    path: &str,
+    query: &Form,
+    body: Body<'_>,
+) -> Result<Request<Bytes>, Error> {
     let uri = if query.is_empty() {
         path.to_owned()
     } else {
         format!("{path}?{}", query.encode())
     };
-    let mut builder = Request::builder().method(method).uri(uri);
-    let body = if body.is_empty() {
-        Bytes::new()
-    } else {
-        builder = builder.header(header::CONTENT_TYPE, FORM_CONTENT_TYPE);
-        Bytes::from(body.encode())
+    let (bytes, content_type) = match body {
+        Body::Form(form) if form.is_empty() => (Bytes::new(), None),
+        Body::Form(form) => (Bytes::from(form.encode()), None),
+        Body::Json(value) => (Bytes::from(value.to_string()), Some(JSON_CONTENT_TYPE)),
     };
-    builder
-        .body(body)
-        .map_err(|e| Error::build_with_source(None, "the HTTP request could not be built", e))
+    let uri = http::Uri::try_from(uri)
+        .map_err(|e| Error::build_with_source(None, "the HTTP request could not be built", e))?;
+    // Straight into the request (no `http::request::Builder`: this runs on every call).
+    let mut request = Request::new(bytes);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    if let Some(content_type) = content_type {
+        request
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, content_type);
+    }
+    Ok(request)
 }
 
 /// Where an operation carries its parameters. The spec puts some in the query even where a
@@ -115,18 +156,38 @@ pub(crate) mod test_support {
             .collect()
     }
 
-    /// Asserts a request without a body: no bytes and no `Content-Type`.
+    /// The headers of `request` as the transport sends them (through its `HeadersLayer`,
+    /// which sets the form `Content-Type`), without auth.
+    pub(crate) fn sent_headers(request: &Request<Bytes>) -> http::HeaderMap {
+        use futures_util::FutureExt as _;
+        use tower::{Layer as _, ServiceExt as _};
+        let echo = tower::service_fn(|sent: Request<Bytes>| async move {
+            Ok::<_, std::convert::Infallible>(sent.headers().clone())
+        });
+        twilio_transport::HeadersLayer::default()
+            .layer(echo)
+            .oneshot(request.clone())
+            .now_or_never()
+            .expect("the headers layer answers at once")
+            .expect("infallible")
+    }
+
+    /// Asserts a request without a body: no bytes and no `Content-Type` (as sent).
     #[track_caller]
     pub(crate) fn assert_no_body(request: &Request<Bytes>) {
         assert!(request.body().is_empty());
-        assert!(request.headers().get(http::header::CONTENT_TYPE).is_none());
+        assert!(
+            sent_headers(request)
+                .get(http::header::CONTENT_TYPE)
+                .is_none()
+        );
     }
 
-    /// Asserts a form body with its content type.
+    /// Asserts a form body with its content type (as sent).
     #[track_caller]
     pub(crate) fn assert_form(request: &Request<Bytes>, expected: &[(&str, &str)]) {
         assert_eq!(
-            request.headers()[http::header::CONTENT_TYPE],
+            sent_headers(request)[http::header::CONTENT_TYPE],
             super::FORM_CONTENT_TYPE
         );
         assert_eq!(form_body(request), pairs(expected));
@@ -136,6 +197,7 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header;
 
     #[test]
     fn query_and_body() {
@@ -146,15 +208,37 @@ mod tests {
         let req = build(Method::POST, "/v1/X", &query, &body).unwrap();
         assert_eq!(req.uri().to_string(), "/v1/X?PageSize=5");
         assert_eq!(req.body().as_ref(), b"FriendlyName=a%20b");
-        assert_eq!(req.headers()[header::CONTENT_TYPE], FORM_CONTENT_TYPE);
+        let sent = test_support::sent_headers(&req);
+        assert_eq!(sent[header::CONTENT_TYPE], FORM_CONTENT_TYPE);
     }
 
     #[test]
     fn empty_body_has_no_content_type() {
         let req = build(Method::POST, "/v1/X", &Form::new(), &Form::new()).unwrap();
         assert!(req.body().is_empty());
-        assert!(req.headers().get(header::CONTENT_TYPE).is_none());
+        let sent = test_support::sent_headers(&req);
+        assert!(sent.get(header::CONTENT_TYPE).is_none());
         assert_eq!(req.uri().to_string(), "/v1/X");
+    }
+
+    #[test]
+    fn json_bodies_say_so_in_their_headers() {
+        let value = serde_json::json!({"to": "+14155552671", "signals": ["QUIET_HOURS"]});
+        let req = build_body(Method::POST, "/v1/X", &Form::new(), Body::Json(&value)).unwrap();
+        let sent = test_support::sent_headers(&req);
+        assert_eq!(sent[header::CONTENT_TYPE], JSON_CONTENT_TYPE);
+        assert_eq!(sent[header::ACCEPT], JSON_CONTENT_TYPE);
+        let sent: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
+        assert_eq!(sent, value);
+        let req = build_body(
+            Method::DELETE,
+            "/v1/X",
+            &Form::new(),
+            Body::Form(&Form::new()),
+        )
+        .unwrap();
+        assert!(req.body().is_empty());
+        assert!(req.headers().get(header::CONTENT_TYPE).is_none());
     }
 
     #[test]

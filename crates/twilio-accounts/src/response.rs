@@ -57,14 +57,13 @@ async fn send(
     operation: &'static str,
     request: Request<Bytes>,
 ) -> Result<Response<Bytes>, Error> {
-    let method = request.method().clone();
-    tracing::debug!(operation, %method, path = request.uri().path(), "sending Twilio request");
+    tracing::debug!(operation, method = %request.method(), path = request.uri().path(), "sending Twilio request");
     let result = client.http_client().send(request).await;
+    // The transport's `twilio.http` span records the status and the request id.
     match &result {
         Ok(response) => tracing::debug!(
             operation,
             status = response.status().as_u16(),
-            request_id = request_id(response.headers()).as_deref(),
             "Twilio response"
         ),
         Err(_) => tracing::debug!(operation, "Twilio request failed in transport"),
@@ -375,20 +374,20 @@ fn is_json_or_unspecified(headers: &HeaderMap) -> bool {
     let Ok(value) = value.to_str() else {
         return false;
     };
-    let media = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+    let media = value.split(';').next().unwrap_or("").trim();
+    // Compared without regard to case and without a lowercased copy (this runs on every call).
+    let (main, sub) = media.split_once('/').unwrap_or((media, ""));
+    let suffix = sub
+        .len()
+        .checked_sub(5)
+        .map_or("", |at| sub.get(at..).unwrap_or(""));
+    main.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json") || suffix.eq_ignore_ascii_case("+json"))
 }
 
+/// The request id for an error (read only when there is one to build).
 fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("twilio-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    twilio_transport::request_id(headers).map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -591,6 +590,19 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The media type check without a lowercased copy says what the one with it said.
+        #[test]
+        fn json_media_type_check_matches_the_lowercasing_one(
+            value in "([aA][pP][pP][lL][iI][cC][aA][tT][iI][oO][nN]|text|é)/([jJ][sS][oO][nN]|x\\+[jJ][sS][oO][nN]|\\+json|[ -~]{0,6})(;[ -~]{0,8})?"
+        ) {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_str(&value).unwrap());
+            let media = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let expected = media == "application/json"
+                || (media.starts_with("application/") && media.ends_with("+json"));
+            proptest::prop_assert_eq!(is_json_or_unspecified(&headers), expected);
+        }
+
         /// A secret field anywhere in any text, in any of its forms, never survives.
         #[test]
         fn a_secret_value_never_survives_redaction(

@@ -37,7 +37,8 @@
 //!
 //! # What it emulates
 //!
-//! All 20 operations of the Accounts v1 OpenAPI document, with state per account:
+//! All 20 operations of the Accounts v1 OpenAPI document, with state per account, and the
+//! Compliance Signals check that only twilio-node 6.3.1 has yet (21 in all):
 //!
 //! * **Auth tokens** (`/v1/AuthTokens/Secondary`, `/v1/AuthTokens/Promote`). Creating a
 //!   secondary token returns a fresh random 32-hex-digit token; creating again *replaces*
@@ -62,6 +63,18 @@
 //! * **Messaging geo permissions**: a table of 51 countries (US and CA enabled at start);
 //!   `GET` with an optional comma-separated `CountryCode`; `PATCH` with repeated
 //!   `Permissions` objects; high-risk countries (BD, LK, NG, PK) cannot change (30649).
+//! * **Compliance Signals check** (`POST /v1/ComplianceSignals/Check`, JSON body and
+//!   answer with camelCase keys): quiet hours from a [configurable clock](ComplianceSignals)
+//!   and a small built-in table of US area codes and ZIP prefixes. **A test double, not a
+//!   compliance engine**: the rule is 21:00–08:00 recipient-local time (US federal daylight
+//!   saving rule) for non-essential use cases (`EDUCATION`, `EVENTS`, `POLLING`,
+//!   `ANNOUNCEMENTS`, `MARKETING`, or a `body` without a `useCase`); `OTP`,
+//!   `NOTIFICATIONS`, `FRAUD`, `SECURITY`, `CUSTOMERCARE` and `DELIVERY` are essential and
+//!   exempt. `reason` is `QUIET_HOURS_ACTIVE`, `OUTSIDE_QUIET_HOURS` (both with a
+//!   `sendingWindow`), `USE_CASE_EXEMPT`, `LOCATION_UNKNOWN` (a number or ZIP outside the
+//!   table; `stateCode` and `evaluatedUseCase` null) or `FORCED_BY_EMULATOR` (see
+//!   [`ComplianceSignals::force_quiet_hours`]). These `reason` names are the emulator's:
+//!   twilio-node documents the field as free text. Answers 201.
 //!
 //! Every request needs HTTP Basic auth: an account SID with its primary or (propagated)
 //! secondary token, or an API key SID (`SK…`) with its secret; comparison is constant-time.
@@ -82,7 +95,7 @@
 //! | missing or invalid parameter (named in `message`) | 400 | 20001 |
 //! | malformed form or query (bad `%` escape, not UTF-8) | 400 | 20001 |
 //! | body over the limit ([`EmulatorBuilder::max_body_bytes`]) | 413 | 20001 |
-//! | a body that is not `application/x-www-form-urlencoded` | 415 | 20001 |
+//! | a body that is not `application/x-www-form-urlencoded` (`application/json` for the Compliance Signals check) | 415 | 20001 |
 //! | rate limit ([`RateLimit`]) | 429 + `Retry-After` | 20429 |
 //! | injected status *s* ([`Fault::status`]) | *s* | 20000 + *s* |
 //!
@@ -113,13 +126,16 @@
 mod guide {}
 
 mod api;
+mod compliance;
 mod error;
 mod faults;
 mod form;
+mod quiet_hours;
 mod random;
 mod server;
 mod state;
 mod validate;
+mod webhook;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -132,6 +148,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use twilio_types::{AccountSid, ApiKeySecret, ApiKeySid, AuthToken};
 
+pub use crate::compliance::ComplianceSignals;
 pub use crate::error::{Error, ErrorKind};
 pub use crate::faults::{Fault, FaultAction, Faults, RateLimit};
 
@@ -161,6 +178,8 @@ pub struct EmulatorBuilder {
     propagation_delay: Duration,
     faults: Vec<Fault>,
     fault_seed: Option<u64>,
+    compliance_clock: Option<time::OffsetDateTime>,
+    forced_quiet_hours: Option<bool>,
 }
 
 impl fmt::Debug for EmulatorBuilder {
@@ -180,6 +199,8 @@ impl fmt::Debug for EmulatorBuilder {
             .field("rate_limit", &self.rate_limit)
             .field("propagation_delay", &self.propagation_delay)
             .field("faults", &self.faults)
+            .field("compliance_clock", &self.compliance_clock)
+            .field("forced_quiet_hours", &self.forced_quiet_hours)
             .finish_non_exhaustive()
     }
 }
@@ -199,6 +220,8 @@ impl Default for EmulatorBuilder {
             propagation_delay: Duration::ZERO,
             faults: Vec::new(),
             fault_seed: None,
+            compliance_clock: None,
+            forced_quiet_hours: None,
         }
     }
 }
@@ -282,6 +305,20 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Fixes the time the Compliance Signals check evaluates at (see
+    /// [`ComplianceSignals::set_clock`]). By default it follows the system clock.
+    pub fn compliance_clock(mut self, now: time::OffsetDateTime) -> Self {
+        self.compliance_clock = Some(now);
+        self
+    }
+
+    /// Forces `isActive` of every Compliance Signals check (see
+    /// [`ComplianceSignals::force_quiet_hours`]). By default the rule decides.
+    pub fn force_quiet_hours(mut self, active: bool) -> Self {
+        self.forced_quiet_hours = Some(active);
+        self
+    }
+
     /// Binds the socket and starts serving on the current Tokio runtime.
     ///
     /// Must be called from within a Tokio runtime (the server runs as spawned tasks).
@@ -356,9 +393,13 @@ impl EmulatorBuilder {
         } else {
             local_addr
         };
+        let compliance = ComplianceSignals::default();
+        compliance.set_clock(self.compliance_clock);
+        compliance.force_quiet_hours(self.forced_quiet_hours);
         let shared = Arc::new(Shared {
             registry,
             faults,
+            compliance,
             base_url: format!("http://{shown}"),
             max_body_bytes: self.max_body_bytes,
             request_count: AtomicU64::new(0),
@@ -651,6 +692,14 @@ impl Emulator {
         )
     }
 
+    /// The `X-Twilio-Signature` Twilio would send with a webhook to `url` carrying the form
+    /// `params` (none for a GET or a `bodySHA256` webhook): HMAC-SHA1 with the main account's
+    /// primary token **at this instant**, so that webhook receivers can be tested while a
+    /// rotation promotes a new token.
+    pub fn sign_webhook(&self, url: &str, params: &[(&str, &str)]) -> String {
+        webhook::sign(self.auth_token().expose_secret(), url, params)
+    }
+
     /// Token-change e-mails Twilio would have sent for the main account.
     pub fn email_notifications(&self) -> u64 {
         state::lock(&self.main).email_notifications
@@ -729,6 +778,11 @@ impl Emulator {
     /// The runtime fault knobs.
     pub fn faults(&self) -> Faults {
         self.shared.faults.clone()
+    }
+
+    /// The Compliance Signals check's knobs (clock, forced answer).
+    pub fn compliance_signals(&self) -> ComplianceSignals {
+        self.shared.compliance.clone()
     }
 
     /// The number of HTTP requests received so far (every request, whatever its outcome).

@@ -27,6 +27,12 @@ Options:
   --max-body-bytes <N>    request body limit in bytes (default 1048576)
   --latency-ms <MS>       added latency per request (default 0)
   --rate-limit <N/SECS>   at most N requests per SECS seconds, then 429 (default: none)
+  --compliance-clock <RFC3339>
+                          evaluate Compliance Signals checks at this fixed time
+                          (default: the system clock)
+  --force-quiet-hours <on|off>
+                          answer every Compliance Signals check with isActive true (on)
+                          or false (off) (default: evaluate the quiet-hours rule)
   -h, --help              print this help
   -V, --version           print the version
 ";
@@ -40,6 +46,8 @@ struct Args {
     max_body_bytes: Option<usize>,
     latency_ms: u64,
     rate_limit: Option<(u32, u64)>,
+    compliance_clock: Option<time::OffsetDateTime>,
+    force_quiet_hours: Option<bool>,
 }
 
 enum Parsed {
@@ -107,6 +115,21 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed, String> 
                     _ => return Err(format!("--rate-limit: expected N/SECS, got {v}")),
                 }
             }
+            "--compliance-clock" => {
+                let v = value("an RFC 3339 time")?;
+                let at =
+                    time::OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339)
+                        .map_err(|_| format!("--compliance-clock: not an RFC 3339 time: {v}"))?;
+                args.compliance_clock = Some(at);
+            }
+            "--force-quiet-hours" => {
+                let v = value("on or off")?;
+                args.force_quiet_hours = Some(match v.as_str() {
+                    "on" | "true" => true,
+                    "off" | "false" => false,
+                    _ => return Err(format!("--force-quiet-hours: expected on or off, got {v}")),
+                });
+            }
             other => return Err(format!("unknown argument: {other}")),
         }
     }
@@ -142,6 +165,12 @@ async fn run(args: Args) -> Result<(), String> {
     builder = builder.latency(Duration::from_millis(args.latency_ms));
     if let Some((n, secs)) = args.rate_limit {
         builder = builder.rate_limit(RateLimit::new(n, Duration::from_secs(secs)));
+    }
+    if let Some(at) = args.compliance_clock {
+        builder = builder.compliance_clock(at);
+    }
+    if let Some(active) = args.force_quiet_hours {
+        builder = builder.force_quiet_hours(active);
     }
     let emulator = builder.start().await.map_err(|e| {
         let cause = std::error::Error::source(&e)
@@ -256,6 +285,19 @@ mod tests {
         assert_eq!(args.host, Some("0.0.0.0".parse().unwrap()));
         assert_eq!(args.latency_ms, 5);
         assert_eq!(args.rate_limit, Some((10, 2)));
+
+        let Ok(Parsed::Run(args)) = parse(&[
+            "--compliance-clock",
+            "2026-11-28T12:00:00-08:00",
+            "--force-quiet-hours=on",
+        ]) else {
+            panic!("expected run");
+        };
+        assert_eq!(
+            args.compliance_clock,
+            Some(time::macros::datetime!(2026-11-28 20:00 UTC))
+        );
+        assert_eq!(args.force_quiet_hours, Some(true));
     }
 
     #[test]
@@ -264,6 +306,8 @@ mod tests {
         assert!(parse(&["--port", "99999"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
         assert!(parse(&["--rate-limit", "10/0"]).is_err());
+        assert!(parse(&["--compliance-clock", "noon"]).is_err());
+        assert!(parse(&["--force-quiet-hours", "maybe"]).is_err());
         assert!(matches!(parse(&["--help"]), Ok(Parsed::Exit(_))));
     }
 }

@@ -18,6 +18,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::api::{self, Context};
+use crate::compliance::{self, ComplianceSignals};
 use crate::error::ApiError;
 use crate::faults::{Decision, Faults};
 use crate::form::Params;
@@ -28,6 +29,7 @@ use crate::state::{self, Principal, Registry};
 pub(crate) struct Shared {
     pub(crate) registry: Registry,
     pub(crate) faults: Faults,
+    pub(crate) compliance: ComplianceSignals,
     pub(crate) base_url: String,
     pub(crate) max_body_bytes: usize,
     pub(crate) request_count: AtomicU64,
@@ -248,6 +250,11 @@ fn process(
     };
     if !authenticated {
         return Err(ApiError::unauthenticated());
+    }
+    if path == compliance::PATH {
+        // The one JSON-bodied operation: stateless, outside the form pipeline.
+        drop(guard);
+        return compliance::handle(&parts.method, &parts.headers, body, &shared.compliance);
     }
     let resource = resource.ok_or_else(|| ApiError::not_found(path))?;
     let operation = api::operation(resource, &parts.method)?;

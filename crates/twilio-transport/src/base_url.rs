@@ -144,16 +144,44 @@ impl BaseUrl {
         is_twilio_host(self.host())
     }
 
+    /// True when `uri` is an absolute URI on this base's origin: the same scheme, host (both
+    /// compared without regard to case) and port (an absent port is the scheme's default), and
+    /// no user info. The
+    /// one "same origin" check: [`resolve`](Self::resolve) uses it for request URIs and the
+    /// endpoint crates for the links a response carries (`next_page_url`).
+    pub fn same_origin(&self, uri: &Uri) -> bool {
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return false;
+        };
+        let default_port = |scheme: &str| {
+            if scheme.eq_ignore_ascii_case("https") {
+                Some(443)
+            } else if scheme.eq_ignore_ascii_case("http") {
+                Some(80)
+            } else {
+                None
+            }
+        };
+        // User info (`user@host`) is never part of this origin: a base URL has none.
+        !authority.as_str().contains('@')
+            && scheme.eq_ignore_ascii_case(self.scheme())
+            && authority.host().eq_ignore_ascii_case(self.host())
+            && authority.port_u16().or_else(|| default_port(scheme))
+                == self.port().or_else(|| default_port(self.scheme()))
+    }
+
     /// Resolves a request URI against this base: a path-and-query URI gets this scheme and
     /// authority; an absolute URI is accepted only when its scheme and authority are these.
     ///
     /// # Errors
     /// A [`TransportError`] of kind `InvalidRequest` otherwise.
     pub fn resolve(&self, uri: Uri) -> Result<Uri, TransportError> {
+        let absolute = uri.scheme().is_some() || uri.authority().is_some();
+        let same_origin = absolute && self.same_origin(&uri);
         let mut parts = uri.into_parts();
         match (&parts.scheme, &parts.authority) {
             (None, None) => {}
-            (Some(s), Some(a)) if *s == self.scheme && *a == self.authority => {}
+            (Some(_), Some(_)) if same_origin => {}
             (Some(_), Some(_)) => {
                 return Err(TransportError::invalid_request(
                     "absolute URI does not match the base URL's scheme and host",
@@ -424,6 +452,33 @@ mod tests {
             (b.scheme(), b.host(), b.port()),
             ("http", "127.0.0.1", Some(8080))
         );
+    }
+
+    #[test]
+    fn same_origin_compares_scheme_host_and_port() {
+        let b = BaseUrl::twilio();
+        let same = |u: &str| b.same_origin(&u.parse().unwrap());
+        assert!(same("https://accounts.twilio.com/v1/x?Page=1"));
+        assert!(same("HTTPS://Accounts.Twilio.com/v1/x"));
+        assert!(
+            same("https://accounts.twilio.com:443/v1/x"),
+            "the default port"
+        );
+        for other in [
+            "/v1/x",
+            "http://accounts.twilio.com/v1/x",
+            "https://accounts.twilio.com:8443/v1/x",
+            "https://accounts.twilio.com.evil.com/v1/x",
+            "https://user@accounts.twilio.com/v1/x",
+            "https://api.twilio.com/v1/x",
+        ] {
+            assert!(!same(other), "{other}");
+        }
+        let local = BaseUrl::parse("http://127.0.0.1:4010").unwrap();
+        assert!(local.same_origin(&"http://127.0.0.1:4010/v1/x".parse().unwrap()));
+        assert!(!local.same_origin(&"http://127.0.0.1/v1/x".parse().unwrap()));
+        let default_port = BaseUrl::parse("http://localhost").unwrap();
+        assert!(default_port.same_origin(&"http://localhost:80/".parse().unwrap()));
     }
 
     #[test]

@@ -18,9 +18,6 @@ use crate::error::{BoxError, TransportError};
 /// far below this).
 pub const DEFAULT_MAX_RESPONSE_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-// A boxed, `Send` future.
-pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
 /// A layer that reads the whole response body into `Bytes`, up to `max_bytes` (a larger body,
 /// announced or actual, ends the read with [`TransportError::is_body_too_large`]). Errors of the
 /// inner service and of the body become [`TransportError`]s through

@@ -3,17 +3,17 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
+use tower::util::BoxCloneSyncService;
 use tower::{Layer as _, Service, ServiceBuilder, ServiceExt as _};
 
 use crate::auth::AuthLayer;
 use crate::base_url::{BaseUrl, BaseUrlLayer};
-use crate::body::{BodyLimitLayer, BoxFuture, DEFAULT_MAX_RESPONSE_BODY_BYTES};
+use crate::body::{BodyLimitLayer, DEFAULT_MAX_RESPONSE_BODY_BYTES};
 use crate::credentials::{Credentials, SharedCredentials};
 use crate::error::{BoxError, ConfigError, ConfigErrorKind, TransportError};
 use crate::headers::{HeadersLayer, UserAgent};
@@ -21,13 +21,13 @@ use crate::retry::{RetryConfig, RetryLayer};
 use crate::timeout::AttemptTimeoutLayer;
 use crate::trace::TraceLayer;
 
-/// The whole stack, type-erased once: cloning the concrete stack for a call costs a few
-/// reference-count increments, and the call's future is the only allocation the erasure adds.
-type CallFn =
-    dyn Fn(Request<Bytes>) -> BoxFuture<Result<Response<Bytes>, TransportError>> + Send + Sync;
-/// Rebuilds the stack around the same (concrete) transport with other credentials.
-type Rebuild = Arc<dyn Fn(&Settings, &SharedCredentials) -> Box<CallFn> + Send + Sync>;
-/// Makes a [`Rebuild`] once the body limit is known.
+/// The whole stack, type-erased once. Each call clones it (one allocation for the box, reference
+/// counts for the rest) and drives the clone with `oneshot`.
+type Stack = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, TransportError>;
+/// Builds the stack around the client's (concrete) transport, for `build` and again with other
+/// credentials for [`HttpClient::with_credentials`]. Not on the path of a call.
+type Rebuild = Arc<dyn Fn(&Settings, &SharedCredentials) -> Stack + Send + Sync>;
+/// Makes a [`Rebuild`] once the body limit is known (a builder's custom transport).
 type TransportFactory = Arc<dyn Fn(usize) -> Rebuild + Send + Sync>;
 
 /// Default per-attempt timeout (Twilio's own server-side limit is 30 s).
@@ -48,7 +48,7 @@ pub struct HttpClient {
 }
 
 struct ClientInner {
-    call: Box<CallFn>,
+    service: Stack,
     rebuild: Rebuild,
     settings: Settings,
     credentials: SharedCredentials,
@@ -84,7 +84,7 @@ impl HttpClient {
         &self,
         request: Request<Bytes>,
     ) -> impl Future<Output = Result<Response<Bytes>, TransportError>> + Send + 'static {
-        (self.inner.call)(request)
+        self.inner.service.clone().oneshot(request)
     }
 
     /// The effective base URL (scheme and authority, after region/edge rewriting).
@@ -126,10 +126,10 @@ impl HttpClient {
     /// Same configuration, connection pool and retry budget, a separate credentials handle.
     pub fn with_credentials(&self, credentials: Credentials) -> HttpClient {
         let credentials = SharedCredentials::new(credentials);
-        let call = (self.inner.rebuild)(&self.inner.settings, &credentials);
+        let service = (self.inner.rebuild)(&self.inner.settings, &credentials);
         HttpClient {
             inner: Arc::new(ClientInner {
-                call,
+                service,
                 rebuild: self.inner.rebuild.clone(),
                 settings: self.inner.settings.clone(),
                 credentials,
@@ -154,7 +154,7 @@ impl fmt::Debug for HttpClient {
 }
 
 /// The default stack, outermost first. See the crate docs for why this order.
-fn stack<T>(settings: &Settings, credentials: &SharedCredentials, transport: T) -> Box<CallFn>
+fn stack<T>(settings: &Settings, credentials: &SharedCredentials, transport: T) -> Stack
 where
     T: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError>
         + Clone
@@ -163,26 +163,18 @@ where
         + 'static,
     T::Future: Send + 'static,
 {
-    let service = ServiceBuilder::new()
-        .layer(BaseUrlLayer::new(settings.base_url.clone()))
-        .layer(TraceLayer::new())
-        .layer(RetryLayer::new(settings.retry.clone()).deadline(settings.deadline))
-        .layer(HeadersLayer::new(settings.user_agent.clone()))
-        .layer(AuthLayer::new(credentials.clone()))
-        .layer(AttemptTimeoutLayer::new(settings.attempt_timeout).call_deadline(settings.deadline))
-        .service(transport);
-    Box::new(move |request| {
-        let mut service = service.clone();
-        // The layers above the retry are ready as soon as it is, and `RetryService` waits for
-        // its inner service inside the call's future, so this is ready at once: call it directly
-        // and box only the call's future (smaller than a `Oneshot` holding service and request).
-        let mut cx = Context::from_waker(Waker::noop());
-        // Anything else would mean a layer changed that; `oneshot` is then the general path.
-        match service.poll_ready(&mut cx) {
-            Poll::Ready(Ok(())) => Box::pin(service.call(request)),
-            _ => Box::pin(service.oneshot(request)),
-        }
-    })
+    BoxCloneSyncService::new(
+        ServiceBuilder::new()
+            .layer(BaseUrlLayer::new(settings.base_url.clone()))
+            .layer(TraceLayer::new())
+            .layer(RetryLayer::new(settings.retry.clone()).deadline(settings.deadline))
+            .layer(HeadersLayer::new(settings.user_agent.clone()))
+            .layer(AuthLayer::new(credentials.clone()))
+            .layer(
+                AttemptTimeoutLayer::new(settings.attempt_timeout).call_deadline(settings.deadline),
+            )
+            .service(transport),
+    )
 }
 
 fn rebuild_for<T>(transport: T) -> Rebuild
@@ -416,10 +408,10 @@ impl HttpClientBuilder {
             deadline: self.deadline,
             max_response_body_bytes: self.max_response_body_bytes,
         };
-        let call = rebuild(&settings, &credentials);
+        let service = rebuild(&settings, &credentials);
         Ok(HttpClient {
             inner: Arc::new(ClientInner {
-                call,
+                service,
                 rebuild,
                 settings,
                 credentials,

@@ -168,6 +168,22 @@ impl TransportError {
         self.inner.kind == TransportErrorKind::InvalidRequest
     }
 
+    /// True when the failure is transient, so the same request could succeed later: connect
+    /// errors, timeouts, the deadline, I/O and other transport failures (not a request rejected
+    /// before sending or a body over the limit). The one definition the retry policy
+    /// ([`retry::classify`](crate::retry::classify), which adds the method and the call's time
+    /// left) and the endpoint crates' `is_retryable` share.
+    pub fn is_retryable(&self) -> bool {
+        match self.inner.kind {
+            TransportErrorKind::Connect
+            | TransportErrorKind::Timeout
+            | TransportErrorKind::Deadline
+            | TransportErrorKind::Io
+            | TransportErrorKind::Other => true,
+            TransportErrorKind::InvalidRequest | TransportErrorKind::BodyTooLarge => false,
+        }
+    }
+
     /// True when the request may have reached the server (anything but connect errors and
     /// requests rejected locally).
     pub fn is_possibly_sent(&self) -> bool {

@@ -52,7 +52,8 @@
 //!
 //! # What a call goes through
 //!
-//! The default stack, outermost first:
+//! The default stack, outermost first, type-erased once as a
+//! `tower::util::BoxCloneSyncService` that each call clones and drives with `oneshot`:
 //!
 //! 1. [`BaseUrlLayer`]: the path-and-query URI becomes absolute on the [`BaseUrl`]
 //!    (`https://accounts.twilio.com`, rewritten for region and edge, or an explicit override;
@@ -61,13 +62,15 @@
 //! 2. [`TraceLayer`]: one `twilio.http` span per call (method, host, path, status, attempts,
 //!    `Twilio-Request-Id`), around the retries so that they show as one call. It never records
 //!    headers or bodies.
-//! 3. [`RetryLayer`]: [`RetryPolicy`] decides, per attempt outcome, with the pure functions of
-//!    the [`retry`] module; it knows the call's deadline and never starts a back-off that would
-//!    pass it. It keeps a copy of the request for the next attempt, taken before the headers
-//!    below are added, so that copy shares the body and URI buffers and has no header to copy.
-//!    The inner layers sit behind one `Arc`, cloned once per call for its attempts.
-//! 4. [`HeadersLayer`]: `User-Agent`, `Accept`, form `Content-Type`: a pure function of the
-//!    request, so every attempt carries the same headers.
+//! 3. [`RetryLayer`]: tower's own `tower::retry::Retry` with [`RetryPolicy`], which decides per
+//!    attempt outcome with the pure functions of the [`retry`] module; it knows the call's
+//!    deadline and never starts a back-off that would pass it. The copy of the request for the
+//!    next attempt is taken before the headers below are added, so it shares the body and URI
+//!    buffers and has no header to copy. The deadline reaches the attempt timer below on the
+//!    retried request (the one hand-off between layers; it saves a second timer per call).
+//! 4. [`HeadersLayer`]: `User-Agent`, `Accept`, and the form `Content-Type` on a request with a
+//!    body (the one place it is set): a pure function of the request, so every attempt carries
+//!    the same headers.
 //! 5. [`AuthLayer`]: `Authorization` from the [`SharedCredentials`] handle, read on *every
 //!    attempt*, so a credential swap (for example after a token rotation) applies to the next
 //!    retry too. A `401` to credentials replaced while the request was in flight is re-sent
@@ -88,8 +91,8 @@
 //!
 //! 429 and connect errors are retried for every method; 500/502/503/504, timeouts and I/O
 //! errors only for idempotent methods (POST and PATCH on opt-in). `Retry-After` (seconds or
-//! HTTP-date) is honoured up to the maximum delay; otherwise exponential back-off with full
-//! jitter. A [`RetryBudget`] shared by clones of the client caps retries during an outage.
+//! HTTP-date) is honoured; one beyond the maximum delay or the call's deadline ends the call
+//! with that response. Otherwise exponential back-off with full jitter. A [`RetryBudget`] shared by clones of the client caps retries during an outage.
 //! Defaults: 3 attempts, 100 ms initial back-off, 5 s maximum delay, 30 s per attempt, 60 s per
 //! call, 4 MiB response body. See [`retry`] and [`RetryConfig`].
 //!
@@ -164,4 +167,4 @@ pub use retry::{
 pub use timeout::{
     AttemptTimeoutLayer, AttemptTimeoutService, DeadlineLayer, DeadlineService, TimeoutFuture,
 };
-pub use trace::{TWILIO_REQUEST_ID, TraceFuture, TraceLayer, TraceService};
+pub use trace::{TWILIO_REQUEST_ID, TraceFuture, TraceLayer, TraceService, request_id};

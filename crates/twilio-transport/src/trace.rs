@@ -17,6 +17,13 @@ use crate::retry::Attempts;
 /// The response header carrying Twilio's id for a request.
 pub const TWILIO_REQUEST_ID: &str = "twilio-request-id";
 
+/// Twilio's id for a request, from the `Twilio-Request-Id` response header (`None` when absent
+/// or not text). The one reader of that header: the trace span and the endpoint crates' errors
+/// both take it from here.
+pub fn request_id(headers: &http::HeaderMap) -> Option<&str> {
+    headers.get(TWILIO_REQUEST_ID)?.to_str().ok()
+}
+
 /// A layer that runs each call inside an `INFO` span named `twilio.http` with the fields
 /// `method`, `host`, `path` (no query), and once finished `status`, `attempts`, `request_id`
 /// (the `Twilio-Request-Id` response header) or `error`. It never records headers or bodies, so
@@ -110,11 +117,7 @@ fn record(span: &Span, result: &Result<Response<Bytes>, TransportError>) {
             span.record("status", response.status().as_u16());
             let attempts = response.extensions().get::<Attempts>().map_or(1, |a| a.0);
             span.record("attempts", attempts);
-            if let Some(id) = response
-                .headers()
-                .get(TWILIO_REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-            {
+            if let Some(id) = request_id(response.headers()) {
                 span.record("request_id", id);
             }
             tracing::debug!(status = response.status().as_u16(), "response received");

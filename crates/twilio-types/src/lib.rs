@@ -46,6 +46,11 @@
 //! `Authorization` header ([`InvalidSecretError`]); deserializing accepts any string,
 //! and `check_header_safe()` checks it when the value becomes a credential.
 //!
+//! # Phone numbers
+//!
+//! [`E164`] is a phone number in E.164 format (`+` and 7 to 15 digits, no leading `0`),
+//! validated once; [`ParseE164Error`] says which rule a string breaks, never echoing it.
+//!
 //! # Timestamps
 //!
 //! The [`timestamp`] module parses RFC 3339 (and RFC 2822) into
@@ -70,11 +75,13 @@
 //!   for every SID type (valid values) and both secret types (header-safe values), and
 //!   adds the `strategies` module: valid SID strings, near-miss invalid SID strings
 //!   (one edit away from valid: wrong character, insertion, deletion, wrong-case prefix,
-//!   Unicode digit, trailing newline) and header-safe secret strings, so downstream
+//!   Unicode digit, trailing newline), header-safe secret strings and E.164 numbers
+//!   (valid, and near misses), so downstream
 //!   crates can property-test their own code with these types.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod phone;
 mod secret;
 mod sid;
 #[cfg(feature = "store")]
@@ -85,6 +92,7 @@ pub mod store;
 pub mod strategies;
 pub mod timestamp;
 
+pub use phone::{E164, E164_MAX_DIGITS, E164_MIN_DIGITS, ParseE164Error};
 pub use secret::{ApiKeySecret, AuthToken, InvalidSecretError, InvalidSecretErrorKind};
 pub use sid::{
     AccountSid, ApiKeySid, CredentialSid, MessagingServiceSid, ParseSidError, ParseSidErrorKind,

@@ -176,3 +176,28 @@ pub fn header_safe_secret_string() -> impl Strategy<Value = String> {
     .prop_filter("header-safe", |c| !c.is_whitespace() && !c.is_control());
     proptest::collection::vec(ch, 8..=64).prop_map(|v| v.into_iter().collect())
 }
+
+/// Valid [`E164`](crate::E164) strings: `+`, a non-zero digit, then 6 to 14 more digits.
+pub fn valid_e164_string() -> impl Strategy<Value = String> {
+    "\\+[1-9][0-9]{6,14}"
+}
+
+/// Strings one edit away from a valid E.164 number, every one invalid: the `+` dropped,
+/// a leading `0`, one digit too few or too many, or a non-digit (space, dash, letter,
+/// Unicode digit, newline) put in.
+pub fn near_miss_e164_string() -> impl Strategy<Value = String> {
+    let bad_char = prop::sample::select(vec![' ', '-', '(', 'a', '\u{0663}', '\n', '+', '.']);
+    prop_oneof![
+        "[1-9][0-9]{6,14}",
+        "\\+0[0-9]{6,14}",
+        "\\+[1-9][0-9]{0,5}",
+        "\\+[1-9][0-9]{15,20}",
+        (valid_e164_string(), bad_char, any::<prop::sample::Index>()).prop_map(|(valid, c, at)| {
+            // Insert after the `+` (index 1 ..= len) so the string still starts with `+`.
+            let at = 1 + at.index(valid.len());
+            let mut s = valid;
+            s.insert(at, c);
+            s
+        }),
+    ]
+}

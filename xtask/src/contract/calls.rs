@@ -7,11 +7,12 @@ use time::macros::datetime;
 use twilio_accounts::Client;
 use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};
 use twilio_accounts::bulk_contacts::ContactItem;
+use twilio_accounts::compliance_signals::{Channel, CreateComplianceSignalsCheck, Signal, UseCase};
 use twilio_accounts::credentials::AwsCredentials;
 use twilio_accounts::messaging_geopermissions::GeoPermissionUpdate;
 use twilio_emulator::Emulator;
 use twilio_transport::{Credentials, RetryConfig};
-use twilio_types::{AccountSid, AuthToken, CredentialSid};
+use twilio_types::{AccountSid, AuthToken, CredentialSid, E164};
 
 use super::observe::Observed;
 use super::ops::Op;
@@ -375,8 +376,32 @@ async fn mock_call(h: &Harness, op: Op, params: Params, typed: bool) -> Result<(
         Op::DeleteSafelist => {
             h.check(op, c.safelist().delete(PHONE).send()).await?;
         }
+        Op::CreateComplianceSignalsCheck => {
+            h.check(op, compliance_check(c, params)?.send()).await?;
+        }
     }
     Ok(())
+}
+
+/// A Compliance Signals check: the required fields and a use case, or every field (a
+/// `send_at` a day ahead, so that it is never in the past).
+fn compliance_check(c: &Client, params: Params) -> Result<CreateComplianceSignalsCheck> {
+    let to = E164::parse(PHONE).map_err(|e| e.to_string())?;
+    let b = c
+        .compliance_signals_check()
+        .create()
+        .signal(Signal::QuietHours)
+        .to(to)
+        .country_iso_code("US");
+    Ok(match params {
+        Params::None => b.use_case(UseCase::Otp),
+        Params::All => b
+            .body("Flash sale: 20% off tonight only")
+            .use_case(UseCase::Marketing)
+            .channel(Channel::Sms)
+            .zip_code("94105-1234")
+            .send_at(time::OffsetDateTime::now_utc() + time::Duration::days(1)),
+    })
 }
 
 /// `prism proxy --errors` in front of the in-process emulator: every operation on its success
@@ -647,6 +672,12 @@ async fn proxy_sequence(
             c.messaging_geopermissions()
                 .update(geo_updates(params))
                 .send(),
+        )
+        .await;
+        p.run(
+            Op::CreateComplianceSignalsCheck,
+            what,
+            compliance_check(&c, params)?.send(),
         )
         .await;
     }

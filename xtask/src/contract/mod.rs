@@ -2,7 +2,9 @@
 //! OpenAPI document by a pinned Prism (CONTRACT.md §11).
 //!
 //! 1. `prism mock` on a temporary copy of the spec (plus only the three form `encoding`
-//!    objects): each of the 20 operations with every optional parameter set and with none;
+//!    objects, and our own fragment for the Compliance Signals check, merged in by
+//!    `crate::spec_extension`): each of the 21 operations with every optional parameter set
+//!    and with none;
 //!    Prism must accept every request (a 4xx fails, with Prism's problem+json printed) and the
 //!    SDK must decode every response.
 //! 2. The same mock with `Prefer: dynamic=true`: random schema-valid responses, many per
@@ -12,7 +14,7 @@
 //!    fails.
 
 mod calls;
-mod observe;
+pub(crate) mod observe;
 mod ops;
 mod report;
 
@@ -20,7 +22,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::prism::{self, Prism, TempDir};
-use crate::{Result, cmd, spec_patch};
+use crate::{Result, cmd, spec_extension, spec_patch};
 
 use observe::Exchange;
 use ops::Op;
@@ -73,11 +75,17 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     let vendored_path = crate::workspace_root().join("spec/twilio_accounts_v1.json");
     let vendored = std::fs::read_to_string(&vendored_path)
         .map_err(|e| format!("could not read {}: {e}", vendored_path.display()))?;
-    std::fs::write(&spec, spec_patch::patched_copy(&vendored)?)
-        .map_err(|e| format!("could not write {}: {e}", spec.display()))?;
+    let mut copy: serde_json::Value = serde_json::from_str(&spec_patch::patched_copy(&vendored)?)
+        .map_err(|e| format!("the patched spec is not JSON: {e}"))?;
+    spec_extension::merge_all(&mut copy)?;
+    let text = serde_json::to_string_pretty(&copy)
+        .map_err(|e| format!("could not serialize the spec copy: {e}"))?;
+    std::fs::write(&spec, text).map_err(|e| format!("could not write {}: {e}", spec.display()))?;
     println!(
-        "    spec copy {} (vendored spec + form encodings for Items, Items, Permissions)",
-        spec.display()
+        "    spec copy {} (vendored spec + form encodings for Items, Items, Permissions \
+         + our fragment {})",
+        spec.display(),
+        spec_extension::FRAGMENTS.join(", ")
     );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -104,7 +112,10 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     );
     proxy_setup?;
     if report.passed() {
-        println!("    contract check passed: all 20 operations");
+        println!(
+            "    contract check passed: all {} operations (20 of Twilio's spec, 1 of our extension)",
+            Op::ALL.len()
+        );
         return Ok(());
     }
     eprintln!("\ncontract failures:");

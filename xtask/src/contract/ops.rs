@@ -1,4 +1,5 @@
-//! The 20 operations of Accounts v1, as the spec names them.
+//! The 21 operations of Accounts v1: the 20 of the spec, as it names them, and the
+//! Compliance Signals check of our extension fragment (`spec/extensions/`).
 
 /// One operation of the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,11 +24,13 @@ pub(crate) enum Op {
     CreateSafelist,
     FetchSafelist,
     DeleteSafelist,
+    /// Not in Twilio's spec: our fragment, from twilio-node 6.3.1.
+    CreateComplianceSignalsCheck,
 }
 
 impl Op {
-    /// Every operation, in the order of CONTRACT.md §2.
-    pub(crate) const ALL: [Op; 20] = [
+    /// Every operation, in the order of CONTRACT.md §2, then §12.
+    pub(crate) const ALL: [Op; 21] = [
         Op::UpdateAuthTokenPromotion,
         Op::CreateSecondaryAuthToken,
         Op::DeleteSecondaryAuthToken,
@@ -48,6 +51,7 @@ impl Op {
         Op::CreateSafelist,
         Op::FetchSafelist,
         Op::DeleteSafelist,
+        Op::CreateComplianceSignalsCheck,
     ];
 
     /// `(operationId, HTTP method, path template)` as in the spec.
@@ -113,6 +117,11 @@ impl Op {
             Op::CreateSafelist => ("CreateSafelist", "POST", "/v1/SafeList/Numbers"),
             Op::FetchSafelist => ("FetchSafelist", "GET", "/v1/SafeList/Numbers"),
             Op::DeleteSafelist => ("DeleteSafelist", "DELETE", "/v1/SafeList/Numbers"),
+            Op::CreateComplianceSignalsCheck => (
+                "CreateComplianceSignalsCheck",
+                "POST",
+                "/v1/ComplianceSignals/Check",
+            ),
         }
     }
 
@@ -153,8 +162,9 @@ mod tests {
 
     #[test]
     fn the_table_is_exactly_the_specs_operations() {
-        let spec: serde_json::Value =
+        let mut spec: serde_json::Value =
             serde_json::from_str(include_str!("../../../spec/twilio_accounts_v1.json")).unwrap();
+        crate::spec_extension::merge_all(&mut spec).unwrap();
         let mut in_spec = BTreeSet::new();
         for (path, item) in spec["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
@@ -170,7 +180,7 @@ mod tests {
                 (id.to_owned(), method.to_owned(), path.to_owned())
             })
             .collect();
-        assert_eq!(ours.len(), 20);
+        assert_eq!(ours.len(), 21);
         assert_eq!(ours, in_spec);
     }
 

@@ -160,7 +160,7 @@ mod tests {
         assert!(r.passed());
         assert!(r.failures().is_empty());
         let table = r.render();
-        assert_eq!(table.lines().count(), 22);
+        assert_eq!(table.lines().count(), 23);
         assert!(table.contains("CreateSecondaryAuthToken"));
         assert!(!table.contains("FAIL") && !table.contains("NOT RUN"));
     }
@@ -175,7 +175,7 @@ mod tests {
         }
         assert!(!r.passed());
         assert!(r.render().contains("NOT RUN"));
-        assert_eq!(r.not_run().len(), 20);
+        assert_eq!(r.not_run().len(), 21);
         assert!(r.not_run().iter().all(|(_, check)| *check == Check::Proxy));
         assert!(all_pass().not_run().is_empty());
     }

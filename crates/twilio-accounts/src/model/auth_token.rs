@@ -3,7 +3,10 @@
 use time::OffsetDateTime;
 use twilio_types::{AccountSid, AuthToken};
 
+use serde::Deserialize;
+
 use super::Decode;
+use super::wire::FromWire;
 use crate::decode::Fields;
 use crate::error::DecodeError;
 
@@ -51,6 +54,25 @@ impl AuthTokenPromotion {
     /// ```
     pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
         super::from_json(body)
+    }
+}
+
+/// The derive twin of [`AuthTokenPromotion`] (see [`super::wire`]).
+#[derive(Deserialize)]
+#[serde(remote = "AuthTokenPromotion")]
+struct AuthTokenPromotionWire {
+    account_sid: Option<AccountSid>,
+    auth_token: Option<AuthToken>,
+    #[serde(with = "twilio_types::timestamp::option", default)]
+    date_created: Option<OffsetDateTime>,
+    #[serde(with = "twilio_types::timestamp::option", default)]
+    date_updated: Option<OffsetDateTime>,
+    url: Option<String>,
+}
+
+impl FromWire for AuthTokenPromotion {
+    fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        AuthTokenPromotionWire::deserialize(d)
     }
 }
 
@@ -106,6 +128,25 @@ impl SecondaryAuthToken {
     /// ```
     pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
         super::from_json(body)
+    }
+}
+
+/// The derive twin of [`SecondaryAuthToken`] (see [`super::wire`]).
+#[derive(Deserialize)]
+#[serde(remote = "SecondaryAuthToken")]
+struct SecondaryAuthTokenWire {
+    account_sid: Option<AccountSid>,
+    #[serde(with = "twilio_types::timestamp::option", default)]
+    date_created: Option<OffsetDateTime>,
+    #[serde(with = "twilio_types::timestamp::option", default)]
+    date_updated: Option<OffsetDateTime>,
+    secondary_auth_token: Option<AuthToken>,
+    url: Option<String>,
+}
+
+impl FromWire for SecondaryAuthToken {
+    fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        SecondaryAuthTokenWire::deserialize(d)
     }
 }
 

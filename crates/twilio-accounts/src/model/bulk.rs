@@ -2,7 +2,10 @@
 
 use serde_json::Value;
 
+use serde::Deserialize;
+
 use super::Decode;
+use super::wire::{FromWire, Object, objects};
 use crate::decode::{Fields, decode_objects};
 use crate::error::DecodeError;
 
@@ -81,10 +84,30 @@ macro_rules! bulk_impls {
             pub fn item_results(&self) -> Result<Vec<BulkItemResult>, DecodeError> {
                 match &self.items {
                     None | Some(Value::Null) => Ok(Vec::new()),
-                    Some(items) => decode_objects(items, "items", BulkItemResult::decode),
+                    Some(items) => match Vec::<Object<BulkItemResult>>::deserialize(items) {
+                        Ok(list) => Ok(objects(list)),
+                        Err(_) => decode_objects(items, "items", BulkItemResult::decode),
+                    },
                 }
             }
         }
+
+        const _: () = {
+            type Remote = $ty;
+
+            /// The derive twin of the model (see [`super::wire`]).
+            #[derive(Deserialize)]
+            #[serde(remote = "Remote")]
+            struct Wire {
+                items: Option<Value>,
+            }
+
+            impl FromWire for $ty {
+                fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    Wire::deserialize(d)
+                }
+            }
+        };
 
         impl Decode for $ty {
             fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
@@ -122,6 +145,21 @@ pub struct BulkItemResult {
     pub error_messages: Option<Vec<String>>,
 }
 
+/// The derive twin of [`BulkItemResult`] (see [`super::wire`]).
+#[derive(Deserialize)]
+#[serde(remote = "BulkItemResult")]
+struct BulkItemResultWire {
+    correlation_id: Option<String>,
+    error_code: Option<i64>,
+    error_messages: Option<Vec<String>>,
+}
+
+impl FromWire for BulkItemResult {
+    fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        BulkItemResultWire::deserialize(d)
+    }
+}
+
 impl BulkItemResult {
     /// Whether the item was accepted: `error_code` is `0` (or absent) and there are no error
     /// messages.
@@ -137,7 +175,7 @@ impl BulkItemResult {
         self.error_code.unwrap_or(0) == 0 && self.error_messages.as_ref().is_none_or(Vec::is_empty)
     }
 
-    fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             correlation_id: f.string("correlation_id")?,
             error_code: f.integer("error_code")?,

@@ -3,6 +3,9 @@
 use time::OffsetDateTime;
 use twilio_types::{AccountSid, CredentialSid};
 
+use serde::Deserialize;
+
+use super::wire::FromWire;
 use super::{Decode, Page};
 use crate::decode::Fields;
 use crate::error::DecodeError;
@@ -48,6 +51,30 @@ macro_rules! credential_model {
                 super::from_json(body)
             }
         }
+
+        const _: () = {
+            type Remote = $ty;
+
+            /// The derive twin of the model (see [`super::wire`]).
+            #[derive(Deserialize)]
+            #[serde(remote = "Remote")]
+            struct Wire {
+                sid: Option<CredentialSid>,
+                account_sid: Option<AccountSid>,
+                friendly_name: Option<String>,
+                #[serde(with = "twilio_types::timestamp::option", default)]
+                date_created: Option<OffsetDateTime>,
+                #[serde(with = "twilio_types::timestamp::option", default)]
+                date_updated: Option<OffsetDateTime>,
+                url: Option<String>,
+            }
+
+            impl FromWire for $ty {
+                fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    Wire::deserialize(d)
+                }
+            }
+        };
 
         impl Decode for $ty {
             fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {

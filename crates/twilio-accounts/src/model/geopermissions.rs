@@ -4,7 +4,10 @@ use std::fmt;
 
 use serde_json::Value;
 
+use serde::Deserialize;
+
 use super::Decode;
+use super::wire::{FromWire, Object, objects, string_into};
 use crate::decode::{Fields, decode_objects};
 use crate::error::DecodeError;
 
@@ -67,8 +70,24 @@ impl MessagingGeopermissions {
     pub fn permission_entries(&self) -> Result<Vec<GeoPermission>, DecodeError> {
         match &self.permissions {
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(value) => decode_objects(value, "permissions", GeoPermission::decode),
+            Some(value) => match Vec::<Object<GeoPermission>>::deserialize(value) {
+                Ok(list) => Ok(objects(list)),
+                Err(_) => decode_objects(value, "permissions", GeoPermission::decode),
+            },
         }
+    }
+}
+
+/// The derive twin of [`MessagingGeopermissions`] (see [`super::wire`]).
+#[derive(Deserialize)]
+#[serde(remote = "MessagingGeopermissions")]
+struct MessagingGeopermissionsWire {
+    permissions: Option<Value>,
+}
+
+impl FromWire for MessagingGeopermissions {
+    fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        MessagingGeopermissionsWire::deserialize(d)
     }
 }
 
@@ -110,8 +129,28 @@ pub struct GeoPermission {
     pub error_messages: Option<Vec<String>>,
 }
 
+/// The derive twin of [`GeoPermission`] (see [`super::wire`]).
+#[derive(Deserialize)]
+#[serde(remote = "GeoPermission")]
+struct GeoPermissionWire {
+    country_code: Option<String>,
+    #[serde(rename = "type", deserialize_with = "string_into", default)]
+    permission_type: Option<GeoPermissionType>,
+    enabled: Option<bool>,
+    prefix: Option<String>,
+    message: Option<String>,
+    error_code: Option<i64>,
+    error_messages: Option<Vec<String>>,
+}
+
+impl FromWire for GeoPermission {
+    fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        GeoPermissionWire::deserialize(d)
+    }
+}
+
 impl GeoPermission {
-    fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(f: &Fields<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             country_code: f.string("country_code")?,
             permission_type: f.string("type")?.map(GeoPermissionType::from),

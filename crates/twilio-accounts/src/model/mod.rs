@@ -17,28 +17,47 @@
 
 mod auth_token;
 mod bulk;
+mod compliance_signals;
 mod credential;
 mod geopermissions;
 pub(crate) mod page;
 mod safelist;
+mod unknown;
+pub(crate) mod wire;
 
 pub use auth_token::{AuthTokenPromotion, SecondaryAuthToken};
 pub use bulk::{BulkConsents, BulkContacts, BulkItemResult};
+pub use compliance_signals::{
+    ComplianceSignals, ComplianceSignalsCheck, EvaluatedUseCase, QuietHours, RecipientLocation,
+    SendingWindow,
+};
 pub use credential::{CredentialAws, CredentialPublicKey};
 pub use geopermissions::{GeoPermission, GeoPermissionType, MessagingGeopermissions};
 pub use page::{Page, PageMeta};
 pub use safelist::Safelist;
+pub use unknown::UnknownValue;
+pub(crate) use unknown::wire_enum;
 
 use crate::decode::{Fields, parse_object};
 use crate::error::DecodeError;
 
-/// A model decodable from the fields of a JSON object.
-pub(crate) trait Decode: Sized {
+/// A model decodable from a response body: by serde derive ([`wire`], the fast path) or field
+/// by field (the fallback that names the failing field).
+pub(crate) trait Decode: wire::FromWire {
     fn decode(fields: &Fields<'_>) -> Result<Self, DecodeError>;
 }
 
-/// Decodes a whole response body into `T`.
+/// Decodes a whole response body into `T`: the derived decoder first; on any error, the
+/// field-by-field one, for an error that names the field (and the same result otherwise).
 pub(crate) fn from_json<T: Decode>(body: &[u8]) -> Result<T, DecodeError> {
+    match serde_json::from_slice::<wire::Object<T>>(body) {
+        Ok(wire::Object(value)) => Ok(value),
+        Err(_) => decode_by_field(body),
+    }
+}
+
+/// The fallback of [`from_json`]: through a [`serde_json::Value`], field by field.
+pub(crate) fn decode_by_field<T: Decode>(body: &[u8]) -> Result<T, DecodeError> {
     let value = parse_object(body)?;
     T::decode(&Fields::new(&value, String::new())?)
 }

@@ -1,8 +1,12 @@
 //! One page of a list response (`credentials` + `meta`).
 
+use std::marker::PhantomData;
+
+use serde::Deserialize;
 use serde_json::Number;
 
 use super::Decode;
+use super::wire::{FromWire, PageVisitor};
 use crate::decode::Fields;
 use crate::error::DecodeError;
 
@@ -102,6 +106,38 @@ impl PageMeta {
             previous_page_url: f.string("previous_page_url")?,
             url: f.string("url")?,
         })
+    }
+}
+
+/// The derive twin of [`PageMeta`] (see [`super::wire`]).
+#[derive(Deserialize)]
+#[serde(remote = "PageMeta")]
+struct PageMetaWire {
+    first_page_url: Option<String>,
+    key: Option<String>,
+    next_page_url: Option<String>,
+    #[serde(rename = "page")]
+    page_number: Option<Number>,
+    #[serde(rename = "page_size")]
+    page_size_number: Option<Number>,
+    previous_page_url: Option<String>,
+    url: Option<String>,
+}
+
+impl FromWire for PageMeta {
+    fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PageMetaWire::deserialize(d)
+    }
+}
+
+impl<T: PageItem> FromWire for Page<T> {
+    fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let visitor = PageVisitor {
+            key: T::KEY,
+            marker: PhantomData,
+        };
+        let (items, meta) = d.deserialize_map(visitor)?;
+        Ok(Self { items, meta })
     }
 }
 

@@ -2,7 +2,10 @@
 
 use twilio_types::SafelistSid;
 
+use serde::Deserialize;
+
 use super::Decode;
+use super::wire::FromWire;
 use crate::decode::Fields;
 use crate::error::DecodeError;
 
@@ -40,6 +43,20 @@ impl Safelist {
     /// ```
     pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
         super::from_json(body)
+    }
+}
+
+/// The derive twin of [`Safelist`] (see [`super::wire`]).
+#[derive(Deserialize)]
+#[serde(remote = "Safelist")]
+struct SafelistWire {
+    sid: Option<SafelistSid>,
+    phone_number: Option<String>,
+}
+
+impl FromWire for Safelist {
+    fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        SafelistWire::deserialize(d)
     }
 }
 

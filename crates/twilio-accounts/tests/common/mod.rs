@@ -25,6 +25,18 @@ pub fn spec() -> serde_json::Value {
     serde_json::from_str(&text).expect("the spec is JSON")
 }
 
+/// Our own OpenAPI fragment for the operation beyond Twilio's spec (the Compliance Signals
+/// check, derived from twilio-node 6.3.1).
+#[allow(dead_code)] // not every test binary uses it
+pub fn extension_spec() -> serde_json::Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../spec/extensions/compliance_signals.json"
+    );
+    let text = std::fs::read_to_string(path).expect("the extension fragment");
+    serde_json::from_str(&text).expect("the extension fragment is JSON")
+}
+
 pub fn credentials() -> Credentials {
     Credentials::from_auth_token(
         AccountSid::from_static("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),

@@ -13,19 +13,19 @@
 //! | anything else (2xx, 3xx, other 4xx, body too large, rejected request) | not retried | not retried | not retried |
 //!
 //! A retry also needs an attempt left, budget left, and time left before the deadline for the
-//! whole back-off. The delay is `Retry-After` when the response has one (seconds or HTTP-date,
-//! capped at the maximum delay), otherwise [`backoff`].
+//! whole back-off. The delay is `Retry-After` when the response has one (seconds or HTTP-date),
+//! otherwise [`backoff`]. A `Retry-After` longer than the maximum delay, or than the time left
+//! before the deadline, ends the call with that response: retrying sooner than the server
+//! allows would only earn another 429.
 
-mod budget;
 mod policy;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::time::Instant;
-
 use http::{HeaderMap, Method, StatusCode};
+use tower::retry::budget::{Budget as _, TpsBudget};
 
 use crate::error::{ConfigError, ConfigErrorKind, TransportError, TransportErrorKind};
 
@@ -102,13 +102,16 @@ pub fn classify(method: &Method, outcome: Outcome<'_>, config: &RetryConfig) -> 
             | StatusCode::GATEWAY_TIMEOUT),
         ) if repeatable => Decision::Retry(RetryReason::ServerError(s)),
         Outcome::Status(_) => Decision::DoNotRetry,
+        // Which errors are transient is [`TransportError::is_retryable`]'s to say (the endpoint
+        // crates ask it too); this adds only what depends on the method and the call.
+        Outcome::Error(e) if !e.is_retryable() => Decision::DoNotRetry,
         Outcome::Error(e) => match e.kind() {
             TransportErrorKind::Connect => Decision::Retry(RetryReason::Connect),
-            TransportErrorKind::Timeout if repeatable => Decision::Retry(RetryReason::Timeout),
-            TransportErrorKind::Io | TransportErrorKind::Other if repeatable => {
-                Decision::Retry(RetryReason::Io)
-            }
-            _ => Decision::DoNotRetry,
+            // The call's own time is up: the policy never retries past it.
+            TransportErrorKind::Deadline => Decision::DoNotRetry,
+            _ if !repeatable => Decision::DoNotRetry,
+            TransportErrorKind::Timeout => Decision::Retry(RetryReason::Timeout),
+            _ => Decision::Retry(RetryReason::Io),
         },
     }
 }
@@ -153,7 +156,7 @@ pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duratio
         .ok()?
         .trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        // An absurdly long number saturates; it is capped at the maximum delay anyway.
+        // An absurdly long number saturates; it is beyond the maximum delay anyway.
         return Some(Duration::from_secs(
             value.parse::<u64>().unwrap_or(u64::MAX),
         ));
@@ -163,7 +166,8 @@ pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duratio
 }
 
 /// The delay before the next attempt: `Retry-After` capped at `max_backoff` when given,
-/// otherwise [`backoff`].
+/// otherwise [`backoff`]. ([`RetryPolicy`] does not retry at all after a `Retry-After` longer
+/// than `max_backoff`.)
 pub fn retry_delay(
     retry: u32,
     retry_after: Option<Duration>,
@@ -178,13 +182,14 @@ pub fn retry_delay(
 
 /// A retry budget shared by every client (and clone) it is given to: each call deposits, each
 /// retry withdraws, so during an outage retries stay a bounded fraction of traffic instead of
-/// multiplying the load.
+/// multiplying the load. tower's [`TpsBudget`] underneath; [`new`](Self::new) checks the
+/// settings first, so its assertions never fire.
 ///
 /// The default lets `retry_percent = 20%` of calls retry, plus a floor of 10 retries per second,
 /// over a 10 s window.
 #[derive(Clone)]
 pub struct RetryBudget {
-    inner: Arc<budget::WindowedBudget>,
+    inner: Arc<TpsBudget>,
     settings: (Duration, u32, f32),
 }
 
@@ -206,16 +211,17 @@ impl RetryBudget {
             return Err(bad("retry budget minimum per second is too large"));
         }
         Ok(Self {
-            inner: Arc::new(budget::WindowedBudget::new(ttl, min_per_sec, retry_percent)),
+            inner: Arc::new(TpsBudget::new(ttl, min_per_sec, retry_percent)),
             settings: (ttl, min_per_sec, retry_percent),
         })
     }
 
-    /// Records a call that started at `now` (the time the caller already read).
-    pub(crate) fn deposit_at(&self, now: Instant) {
-        self.inner.deposit_at(now);
+    /// Records a call.
+    pub(crate) fn deposit(&self) {
+        self.inner.deposit();
     }
 
+    /// Takes one retry from the budget, if there is one.
     pub(crate) fn withdraw(&self) -> bool {
         self.inner.withdraw()
     }
@@ -225,7 +231,7 @@ impl Default for RetryBudget {
     fn default() -> Self {
         let (ttl, min_per_sec, retry_percent) = (Duration::from_secs(10), 10, 0.2);
         Self {
-            inner: Arc::new(budget::WindowedBudget::new(ttl, min_per_sec, retry_percent)),
+            inner: Arc::new(TpsBudget::new(ttl, min_per_sec, retry_percent)),
             settings: (ttl, min_per_sec, retry_percent),
         }
     }
@@ -278,7 +284,7 @@ impl RetryConfig {
     pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
     /// Default first back-off ceiling.
     pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
-    /// Default maximum delay between attempts (also the cap on `Retry-After`).
+    /// Default maximum delay between attempts (a longer `Retry-After` ends the call).
     pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
 
     /// A builder starting from the defaults.
@@ -363,7 +369,8 @@ impl RetryConfigBuilder {
         self
     }
 
-    /// The maximum delay between attempts, also the cap on `Retry-After`.
+    /// The maximum delay between attempts; a longer `Retry-After` ends the call with its
+    /// response instead of being retried early.
     pub fn max_backoff(mut self, delay: Duration) -> Self {
         self.config.max_backoff = delay;
         self

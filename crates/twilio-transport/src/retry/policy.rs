@@ -1,16 +1,12 @@
 //! The tower retry policy applying [`classify`](super::classify) and friends.
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use http::{Request, Response};
-use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
-use tower::{Layer, Service};
+use tower::Layer;
+use tower::retry::Retry;
 
 use super::{Decision, Outcome, RetryConfig, RetryEvent, classify, parse_retry_after, retry_delay};
 use crate::error::TransportError;
@@ -94,6 +90,10 @@ impl<B: Clone, R> tower::retry::Policy<Request<B>, Response<R>, TransportError> 
             .as_ref()
             .ok()
             .and_then(|r| parse_retry_after(r.headers(), SystemTime::now()));
+        if retry_after.is_some_and(|wait| wait > self.config.max_backoff) {
+            tracing::debug!(attempt = self.attempts, reason = %reason, "not retrying: Retry-After is beyond the maximum delay");
+            return self.finish(result);
+        }
         let delay = retry_delay(self.attempts, retry_after, &self.config, fastrand::f64());
         if let (Some(deadline), Some(started)) = (self.deadline, self.started)
             && started.elapsed().saturating_add(delay) >= deadline
@@ -132,15 +132,15 @@ impl<B: Clone, R> tower::retry::Policy<Request<B>, Response<R>, TransportError> 
 
     fn clone_request(&mut self, req: &Request<B>) -> Option<Request<B>> {
         if self.attempts == 0 {
-            // The start of a call: [`RetryService`] calls this on the call's own copy of the
-            // policy (`tower::retry::Retry` clones the policy right after), so the start time
-            // travels with the call. One clock read for the deadline and the budget.
-            let now = Instant::now();
+            // The start of a call: `tower::retry::Retry` calls this on its own policy and clones
+            // the policy into the call's future right after, so the start time travels with
+            // the call (and the next call on the same service starts afresh: `attempts` only
+            // grows on the future's copy).
             if self.deadline.is_some() {
-                self.started = Some(now);
+                self.started = Some(Instant::now());
             }
             if let Some(budget) = &self.config.budget {
-                budget.deposit_at(now);
+                budget.deposit();
             }
         }
         if self.config.max_attempts <= 1 {
@@ -156,7 +156,7 @@ impl<B: Clone, R> tower::retry::Policy<Request<B>, Response<R>, TransportError> 
     }
 }
 
-/// A layer applying [`RetryPolicy`] (the same decisions as `tower::retry::Retry` with this policy).
+/// A layer applying [`RetryPolicy`] through `tower::retry::Retry`.
 /// Put a [`DeadlineLayer`](crate::DeadlineLayer) outside it and an
 /// [`AttemptTimeoutLayer`](crate::AttemptTimeoutLayer) inside it.
 #[derive(Debug, Clone)]
@@ -182,146 +182,14 @@ impl RetryLayer {
 impl<S> Layer<S> for RetryLayer {
     type Service = RetryService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        RetryService {
-            policy: self.policy.clone(),
-            inner: Arc::new(inner),
-        }
+        Retry::new(self.policy.clone(), inner)
     }
 }
 
-/// The service made by [`RetryLayer`].
-///
-/// Unlike `tower::retry::Retry`, it keeps the inner service behind an `Arc`: cloning this service
-/// (once per call in [`HttpClient`](crate::HttpClient)) costs one reference count, and each call
-/// clones the inner service exactly once, for its own attempts. Readiness of that clone is
-/// awaited inside the call's future, before every attempt, so `poll_ready` here is always ready.
-#[derive(Debug)]
-pub struct RetryService<S> {
-    policy: RetryPolicy,
-    inner: Arc<S>,
-}
+/// The service made by [`RetryLayer`]: tower's own retry service with [`RetryPolicy`]. Like any
+/// tower service it is ready when its inner service is; a retry waits for the inner service to
+/// be ready again before sending.
+pub type RetryService<S> = Retry<RetryPolicy, S>;
 
-impl<S> Clone for RetryService<S> {
-    fn clone(&self) -> Self {
-        Self {
-            policy: self.policy.clone(),
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-impl<S, B, R> Service<Request<B>> for RetryService<S>
-where
-    S: Service<Request<B>, Response = Response<R>, Error = TransportError> + Clone,
-    B: Clone,
-{
-    type Response = Response<R>;
-    type Error = TransportError;
-    type Future = RetryFuture<S, B>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        RetryFuture {
-            policy: self.policy.clone(),
-            service: S::clone(&self.inner),
-            copy: None,
-            state: RetryState::Ready {
-                request: Some(request),
-            },
-        }
-    }
-}
-
-pin_project! {
-    /// The future of [`RetryService`]: waits for the inner service, sends, asks the policy, sleeps
-    /// and sends the copy again, until the policy returns the outcome.
-    pub struct RetryFuture<S, B>
-    where
-        S: Service<Request<B>>,
-    {
-        policy: RetryPolicy,
-        service: S,
-        // A copy of the request in flight, for the next attempt (`None` when retries are
-        // disabled).
-        copy: Option<Request<B>>,
-        #[pin]
-        state: RetryState<S::Future, B>,
-    }
-}
-
-pin_project! {
-    #[project = RetryStateProj]
-    enum RetryState<F, B> {
-        // Waiting for the service to be ready to send this request (the next attempt).
-        Ready { request: Option<Request<B>> },
-        // An attempt in flight.
-        Called { #[pin] future: F },
-        // The back-off before the next attempt; boxed because it is rare and a `Sleep` is large.
-        Waiting { sleep: Pin<Box<Sleep>> },
-    }
-}
-
-impl<S, B> fmt::Debug for RetryFuture<S, B>
-where
-    S: Service<Request<B>>,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RetryFuture")
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<S, B, R> Future for RetryFuture<S, B>
-where
-    S: Service<Request<B>, Response = Response<R>, Error = TransportError>,
-    B: Clone,
-{
-    type Output = Result<Response<R>, TransportError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        use tower::retry::Policy as _;
-        let mut this = self.project();
-        loop {
-            match this.state.as_mut().project() {
-                RetryStateProj::Ready { request } => {
-                    std::task::ready!(this.service.poll_ready(cx))?;
-                    let Some(request) = request.take() else {
-                        return Poll::Ready(Err(TransportError::other(
-                            "retry future polled after completion",
-                        )));
-                    };
-                    // The copy for the next attempt; before the first one, this also starts the
-                    // call's clock and deposits in the budget.
-                    *this.copy =
-                        tower::retry::Policy::<Request<B>, Response<R>, TransportError>::clone_request(
-                            this.policy,
-                            &request,
-                        );
-                    let future = this.service.call(request);
-                    this.state.set(RetryState::Called { future });
-                }
-                RetryStateProj::Called { future } => {
-                    let mut result = std::task::ready!(future.poll(cx));
-                    let Some(copy) = this.copy.as_mut() else {
-                        return Poll::Ready(result);
-                    };
-                    match this.policy.retry(copy, &mut result) {
-                        Some(sleep) => this.state.set(RetryState::Waiting {
-                            sleep: Box::pin(sleep),
-                        }),
-                        None => return Poll::Ready(result),
-                    }
-                }
-                RetryStateProj::Waiting { sleep } => {
-                    std::task::ready!(sleep.as_mut().poll(cx));
-                    let request = this.copy.take();
-                    this.state.set(RetryState::Ready { request });
-                }
-            }
-        }
-    }
-}
+/// The future of [`RetryService`] for a request body `B`.
+pub type RetryFuture<S, B> = tower::retry::future::ResponseFuture<RetryPolicy, S, Request<B>>;

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use sha2::{Digest as _, Sha256};
-
 use crate::AuthToken;
 
 /// A short, non-reversible name for an Auth Token: the first 8 hexadecimal digits (32 bits) of
@@ -44,7 +42,7 @@ impl TokenFingerprint {
     /// # Ok::<(), twilio_types::InvalidSecretError>(())
     /// ```
     pub fn of(token: &AuthToken) -> Self {
-        let digest = Sha256::digest(token.expose_secret().as_bytes());
+        let digest = super::sha256::digest(token.expose_secret().as_bytes());
         Self([digest[0], digest[1], digest[2], digest[3]])
     }
 

@@ -43,6 +43,7 @@ mod file;
 mod fingerprint;
 mod memory;
 mod record;
+mod sha256;
 
 use std::error::Error as StdError;
 use std::fmt;

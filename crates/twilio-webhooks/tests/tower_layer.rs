@@ -1,0 +1,291 @@
+//! The tower layer: buffering and limits, 403 without detail, the body passed on intact, the
+//! public URL (base, function, forwarded headers only when enabled), and what it logs.
+
+use std::convert::Infallible;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full};
+use tower::{Layer, ServiceExt};
+use twilio_types::AuthToken;
+use twilio_webhooks::tower::WebhookLayer;
+use twilio_webhooks::{Algorithm, MatchedKey, TokenLabel, Validator, Verified, body_sha256, sign};
+
+const TOKEN: &str = "tok-LEAKCHECK-0123456789abcdef";
+const BODY: &[u8] = b"From=%2B15551234567&Body=caf%C3%A9+%26+more&MediaUrl=b&MediaUrl=a";
+
+fn validator() -> Validator {
+    Validator::new(AuthToken::new(TOKEN).unwrap())
+}
+
+fn signed(url: &str) -> String {
+    sign(
+        Algorithm::HmacSha1,
+        TOKEN,
+        url,
+        &[
+            ("From", "+15551234567"),
+            ("Body", "café & more"),
+            ("MediaUrl", "b"),
+            ("MediaUrl", "a"),
+        ],
+    )
+}
+
+/// Echoes the body it receives and says which key the layer matched.
+async fn echo(request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let key = request
+        .extensions()
+        .get::<Verified>()
+        .map(|v| v.key().to_string())
+        .unwrap_or_default();
+    let body = request.into_body().collect().await.unwrap().to_bytes();
+    let mut response = Response::new(Full::new(body));
+    response.headers_mut().insert("x-key", key.parse().unwrap());
+    Ok(response)
+}
+
+fn form(path: &str, signature: &str, body: &'static [u8]) -> Request<Full<Bytes>> {
+    Request::post(path)
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
+        .header("x-twilio-signature", signature)
+        .body(Full::new(Bytes::from_static(body)))
+        .unwrap()
+}
+
+async fn send(layer: WebhookLayer, request: Request<Full<Bytes>>) -> (StatusCode, String, Bytes) {
+    let response = layer
+        .layer(tower::service_fn(echo))
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let key = response
+        .headers()
+        .get("x-key")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, key, body)
+}
+
+#[tokio::test]
+async fn a_genuine_webhook_reaches_the_service_with_its_body_intact() {
+    let layer = WebhookLayer::new(validator(), "https://hooks.example.com/");
+    let signature = signed("https://hooks.example.com/sms?tenant=7");
+    let (status, key, body) = send(layer, form("/sms?tenant=7", &signature, BODY)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&body[..], BODY);
+    assert!(key.starts_with("current token "), "{key}");
+}
+
+#[tokio::test]
+async fn forged_or_unsigned_webhooks_get_403_without_detail() {
+    let layer = WebhookLayer::new(validator(), "https://hooks.example.com");
+    let signature = signed("https://hooks.example.com/sms");
+    let other = sign(
+        Algorithm::HmacSha1,
+        "another-token",
+        "https://hooks.example.com/sms",
+        &[("a", "b")],
+    );
+    for request in [
+        form("/sms", &other, BODY),
+        form("/sms", &signature, b"From=%2B15551234567&Body=tampered"),
+        form("/other", &signature, BODY),
+        Request::post("/sms")
+            .body(Full::new(Bytes::from_static(BODY)))
+            .unwrap(),
+        form("/sms", "not a signature", BODY),
+    ] {
+        let (status, key, body) = send(layer.clone(), request).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(key.is_empty() && body.is_empty(), "the 403 says nothing");
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_413() {
+    let layer = WebhookLayer::new(validator(), "https://hooks.example.com").body_limit(16);
+    let signature = signed("https://hooks.example.com/sms");
+    let (status, _, body) = send(layer.clone(), form("/sms", &signature, BODY)).await;
+    assert_eq!((status, body.len()), (StatusCode::PAYLOAD_TOO_LARGE, 0));
+    // Declared too long: refused before reading.
+    let mut request = form("/sms", &signature, b"a=b");
+    request
+        .headers_mut()
+        .insert("content-length", "1000000".parse().unwrap());
+    assert_eq!(send(layer, request).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    // The default is 64 KiB.
+    let big: &'static [u8] = Box::leak(vec![b'a'; 64 * 1024 + 1].into_boxed_slice());
+    let layer = WebhookLayer::new(validator(), "https://hooks.example.com");
+    assert_eq!(
+        send(layer.clone(), form("/sms", &signature, big)).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let fits: &'static [u8] = Box::leak(vec![b'a'; 64 * 1024].into_boxed_slice());
+    assert_eq!(
+        send(layer, form("/sms", &signature, fits)).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn json_bodies_are_checked_against_body_sha256() {
+    let layer = WebhookLayer::new(validator(), "https://hooks.example.com");
+    let body: &'static [u8] = br#"{"event":"message.delivered","sid":"SM1"}"#;
+    let path = format!("/events?bodySHA256={}", body_sha256(body));
+    let signature = sign(
+        Algorithm::HmacSha1,
+        TOKEN,
+        &format!("https://hooks.example.com{path}"),
+        &[] as &[(&str, &str)],
+    );
+    let json = |body: &'static [u8]| {
+        Request::post(path.as_str())
+            .header("content-type", "application/json")
+            .header("x-twilio-signature", &signature)
+            .body(Full::new(Bytes::from_static(body)))
+            .unwrap()
+    };
+    let (status, _, echoed) = send(layer.clone(), json(body)).await;
+    assert_eq!((status, &echoed[..]), (StatusCode::OK, body));
+    assert_eq!(
+        send(layer, json(br#"{"event":"forged"}"#)).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn forwarded_headers_only_when_enabled() {
+    let signature = signed("https://public.example.com/sms");
+    let forwarded = || {
+        let mut request = form("/sms", &signature, BODY);
+        request
+            .headers_mut()
+            .insert("x-forwarded-proto", "https".parse().unwrap());
+        request.headers_mut().insert(
+            "x-forwarded-host",
+            "public.example.com, proxy".parse().unwrap(),
+        );
+        request
+    };
+    let base = "http://internal:8080";
+    let ignoring = WebhookLayer::new(validator(), base);
+    assert_eq!(send(ignoring, forwarded()).await.0, StatusCode::FORBIDDEN);
+    let trusting = WebhookLayer::new(validator(), base).trust_forwarded_headers(true);
+    assert_eq!(send(trusting.clone(), forwarded()).await.0, StatusCode::OK);
+    let mut odd = forwarded();
+    odd.headers_mut()
+        .insert("x-forwarded-proto", "gopher".parse().unwrap());
+    assert_eq!(send(trusting, odd).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_url_can_come_from_a_function() {
+    let layer = WebhookLayer::with_url_fn(validator(), |parts| {
+        let tenant = parts.headers.get("x-tenant")?.to_str().ok()?;
+        Some(format!("https://{tenant}.example.com{}", parts.uri.path()))
+    });
+    let signature = signed("https://acme.example.com/sms");
+    let mut request = form("/sms", &signature, BODY);
+    request
+        .headers_mut()
+        .insert("x-tenant", "acme".parse().unwrap());
+    assert_eq!(send(layer.clone(), request).await.0, StatusCode::OK);
+    assert_eq!(
+        send(layer, form("/sms", &signature, BODY)).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn the_reason_is_logged_and_no_token_ever_is() {
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let writer = Captured(Arc::clone(&logs));
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let layer = WebhookLayer::new(validator(), "https://hooks.example.com");
+    let signature = signed("https://hooks.example.com/sms");
+    assert_eq!(
+        send(layer.clone(), form("/sms", &signature, BODY)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(layer.clone(), form("/sms", "x", BODY)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let mut unknown = form("/sms", &signature, BODY);
+    unknown.headers_mut().insert(
+        "x-twilio-webhooks-signature-settings",
+        "key=k,algorithm=HMAC_SHA3".parse().unwrap(),
+    );
+    assert_eq!(send(layer.clone(), unknown).await.0, StatusCode::FORBIDDEN);
+    let _ = format!("{layer:?}");
+
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("webhook signature valid") && text.contains("current token"),
+        "{text}"
+    );
+    assert!(text.contains("malformed_signature"), "{text}");
+    assert!(
+        text.contains("unsupported") && text.contains("HMAC_SHA3"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(TOKEN) && !text.contains("LEAKCHECK"),
+        "{text}"
+    );
+    assert!(!format!("{layer:?}").contains("LEAKCHECK"));
+}
+
+#[tokio::test]
+async fn matched_key_is_in_the_extensions() {
+    let layer = WebhookLayer::new(validator(), "https://hooks.example.com");
+    let signature = signed("https://hooks.example.com/sms");
+    let service = layer.layer(tower::service_fn(
+        |request: Request<Full<Bytes>>| async move {
+            let verified = request.extensions().get::<Verified>().cloned().unwrap();
+            assert!(matches!(
+                verified.key(),
+                MatchedKey::Token {
+                    label: TokenLabel::Current,
+                    ..
+                }
+            ));
+            Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+        },
+    ));
+    assert_eq!(
+        service
+            .oneshot(form("/sms", &signature, BODY))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[derive(Clone)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
