@@ -221,7 +221,7 @@ async fn rotation(cli: &Cli) -> Outcome {
         Ok(opened) => opened,
         Err(outcome) => return outcome,
     };
-    let mut builder: RotateAuthToken = client.rotate_auth_token().store(store);
+    let mut builder: RotateAuthToken = client.rotate_auth_token().store(store.clone());
     if let Ok(pause_at) = std::env::var(PAUSE_ENV) {
         // `<checkpoint>@mark` only prints the marker and goes on (to kill during the next
         // request, with an emulator's latency).
@@ -258,14 +258,19 @@ async fn rotation(cli: &Cli) -> Outcome {
             return Outcome::config("not a rotation command".into());
         }
     };
-    match result {
+    let mut outcome = match result {
         Ok(report) => Outcome {
             code: EXIT_OK,
             text: report.to_string(),
             json: report_json(&report),
         },
         Err(err) => failure(&err),
+    };
+    // Where the store stands now, as fingerprints.
+    if let (Ok(Some(record)), Value::Object(map)) = (store.load().await, &mut outcome.json) {
+        map.insert("store".into(), record_json(&record));
     }
+    outcome
 }
 
 fn failure(err: &RotationError) -> Outcome {

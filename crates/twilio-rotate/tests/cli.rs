@@ -220,7 +220,11 @@ async fn stage_complete_status_and_resume_with_exit_codes_and_no_token_in_output
 
     let forced = run(&store, &emulator, &["--json", "complete", "--force"], &[]);
     assert_eq!(forced.status.code(), Some(0), "{forced:?}");
-    assert_eq!(json(&forced)["state"], "Rotated");
+    let completed = json(&forced);
+    assert_eq!(completed["state"], "Rotated");
+    assert_eq!(completed["store"]["phase"], "Idle");
+    assert_eq!(completed["store"]["current"], completed["new_token"]);
+    assert_eq!(completed["store"]["previous"], seen["store"]["current"]);
     assert_eq!(emulator.auth_token().expose_secret(), new.expose_secret());
     outputs.push(forced);
 
