@@ -140,6 +140,10 @@ async fn two_hundred_tasks_and_twenty_followers_see_no_failure_through_ten_rotat
     }
 
     let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    eprintln!(
+        "{} requests through {ROTATIONS} rotations, {failed} failed",
+        ok + failed
+    );
     assert!(
         ok > (ROTATING_TASKS + FOLLOWERS) as u64,
         "the callers ran: {ok}"
