@@ -3,17 +3,18 @@
 //! following when dropped. Real files, paused Tokio time, requests through a capturing
 //! transport to see which token each one carries.
 
-use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+mod common;
+
 use base64::Engine as _;
 use bytes::Bytes;
+use common::LogCapture;
 use http::{Request, Response};
 use http_body_util::Full;
-use tracing_subscriber::fmt::MakeWriter;
 use twilio_accounts::follow::{CHANGE_CHECK_INTERVAL, DEFAULT_RELOAD_INTERVAL, StoreFollower};
 use twilio_accounts::{Client, Credentials, Error, SharedCredentials};
 use twilio_types::store::{
@@ -136,46 +137,6 @@ async fn save(store: &dyn TokenStore, record: &TokenRecord) {
     store.save(record).await.unwrap();
 }
 
-/// A `MakeWriter` appending every log line to one buffer.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
-
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        tracing::subscriber::set_default(
-            tracing_subscriber::fmt()
-                .with_writer(self.clone())
-                .with_max_level(tracing::Level::TRACE)
-                .with_ansi(false)
-                .finish(),
-        )
-    }
-}
-
-impl io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
-
 fn sleep(ms: u64) -> tokio::time::Sleep {
     tokio::time::sleep(Duration::from_millis(ms))
 }
@@ -246,7 +207,7 @@ async fn a_store_without_change_stamps_is_reloaded_on_the_interval() {
 #[cfg(unix)]
 #[tokio::test(start_paused = true)]
 async fn a_broken_store_keeps_the_last_good_token_and_says_so() {
-    let logs = Logs::default();
+    let logs = LogCapture::default();
     let _guard = logs.install();
     let dir = TempDir::new("broken");
     let path = dir.0.join("tokens.json");

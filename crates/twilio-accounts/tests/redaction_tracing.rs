@@ -5,6 +5,9 @@
 //! test in the same binary that hits a call site concurrently, with no subscriber, could make
 //! this test's thread-local subscriber miss the SDK's events (and the check prove nothing).
 
+mod common;
+
+use common::LogCapture;
 use twilio_accounts::credentials::AwsCredentials;
 use twilio_accounts::{Client, Credentials, RetryConfig};
 use twilio_emulator::Emulator;
@@ -15,36 +18,8 @@ const AWS_SECRET: &str = "aws-SECRET-wJalrXUtnFEMI";
 /// against the emulator, while tokens and an AWS secret cross the wire both ways.
 #[tokio::test]
 async fn tracing_output_holds_no_secret() {
-    use std::io;
-    use std::sync::{Arc, Mutex, PoisonError};
-
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-    impl io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-        type Writer = Capture;
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
-        }
-    }
-
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(capture.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = LogCapture::default();
+    let _guard = capture.install();
 
     let emulator = Emulator::builder().start().await.unwrap();
     let primary = emulator.auth_token();
@@ -63,7 +38,7 @@ async fn tracing_output_holds_no_secret() {
     let err = client.credentials().aws().list().send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err:?}");
 
-    let text = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    let text = capture.text();
     assert!(
         text.contains("CreateSecondaryAuthToken"),
         "the SDK logged nothing, so the check would prove nothing:\n{text}"

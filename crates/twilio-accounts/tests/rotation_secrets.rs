@@ -1,48 +1,17 @@
 //! Tokens never leak from a rotation: not into tracing output (every level, every span field),
 //! nor into `Debug` or `Display` of the builder, the report, the errors and their causes.
 
-use std::io;
-use std::sync::{Arc, Mutex, PoisonError};
+mod common;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use tracing_subscriber::fmt::MakeWriter;
+use common::LogCapture;
 use twilio_accounts::Client;
 use twilio_accounts::rotation::{AccountState, TokenFingerprint};
 use twilio_emulator::{Emulator, Fault};
 use twilio_transport::Credentials;
 use twilio_types::{AccountSid, AuthToken};
-
-/// A `MakeWriter` appending everything to one shared buffer.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
-}
-
-impl io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 fn client(emulator: &Emulator) -> Client {
     Client::builder()
@@ -109,12 +78,8 @@ fn debug_and_display_of_error(err: &twilio_accounts::rotation::RotationError) ->
 
 #[tokio::test]
 async fn tracing_output_debug_and_display_hold_fingerprints_only() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(capture.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = LogCapture::default();
+    let _guard = capture.install();
 
     // A successful rotation.
     let emulator = Emulator::builder().start().await.unwrap();
@@ -196,12 +161,8 @@ async fn tracing_output_debug_and_display_hold_fingerprints_only() {
 async fn a_durable_rotation_and_its_errors_hold_fingerprints_only() {
     use twilio_types::store::{MemoryTokenStore, TokenRecord, TokenStore};
 
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(capture.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = LogCapture::default();
+    let _guard = capture.install();
 
     let emulator = Emulator::builder().start().await.unwrap();
     let account = emulator.account_sid();
