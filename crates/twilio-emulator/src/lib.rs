@@ -113,6 +113,12 @@
 //! *N* requests, at a rate, optionally only for one method and path), and a propagation
 //! delay for new secondary tokens. See [`Faults`].
 //!
+//! # Test endpoints
+//!
+//! Off by default. [`EmulatorBuilder::test_endpoints`] (`--test-endpoints`) serves `GET
+//! /__emulator/tokens` (the main account's token fingerprints, never the tokens) and `PUT
+//! /__emulator/latency?ms=N`, for tests that run the emulator as a separate process.
+//!
 //! # What it does not emulate
 //!
 //! Subaccounts (an `AccountSid` parameter is only checked for its format), e-mail,
@@ -134,6 +140,7 @@ mod quiet_hours;
 mod random;
 mod server;
 mod state;
+mod test_endpoints;
 mod validate;
 mod webhook;
 
@@ -180,6 +187,7 @@ pub struct EmulatorBuilder {
     fault_seed: Option<u64>,
     compliance_clock: Option<time::OffsetDateTime>,
     forced_quiet_hours: Option<bool>,
+    test_endpoints: bool,
 }
 
 impl fmt::Debug for EmulatorBuilder {
@@ -201,6 +209,7 @@ impl fmt::Debug for EmulatorBuilder {
             .field("faults", &self.faults)
             .field("compliance_clock", &self.compliance_clock)
             .field("forced_quiet_hours", &self.forced_quiet_hours)
+            .field("test_endpoints", &self.test_endpoints)
             .finish_non_exhaustive()
     }
 }
@@ -222,6 +231,7 @@ impl Default for EmulatorBuilder {
             fault_seed: None,
             compliance_clock: None,
             forced_quiet_hours: None,
+            test_endpoints: false,
         }
     }
 }
@@ -319,6 +329,16 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves the test endpoints under `/__emulator/` (default: off): `GET
+    /// /__emulator/tokens` answers the [fingerprints](twilio_types::store::TokenFingerprint)
+    /// of the main account's tokens (never the tokens), and `PUT /__emulator/latency?ms=N`
+    /// sets the [latency](Faults::set_latency). For tests that run the emulator as a separate
+    /// process (`twilio-emulator --test-endpoints`); see `docs/guide/emulator.md`.
+    pub fn test_endpoints(mut self, enabled: bool) -> Self {
+        self.test_endpoints = enabled;
+        self
+    }
+
     /// Binds the socket and starts serving on the current Tokio runtime.
     ///
     /// Must be called from within a Tokio runtime (the server runs as spawned tasks).
@@ -404,6 +424,7 @@ impl EmulatorBuilder {
             max_body_bytes: self.max_body_bytes,
             request_count: AtomicU64::new(0),
             request_ids: random::RequestIds::new().map_err(random_error)?,
+            test_endpoints: self.test_endpoints.then(|| Arc::clone(&main)),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let task = tokio::spawn(server::serve(

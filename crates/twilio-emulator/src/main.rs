@@ -48,6 +48,7 @@ struct Args {
     rate_limit: Option<(u32, u64)>,
     compliance_clock: Option<time::OffsetDateTime>,
     force_quiet_hours: Option<bool>,
+    test_endpoints: bool,
 }
 
 enum Parsed {
@@ -130,6 +131,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed, String> 
                     _ => return Err(format!("--force-quiet-hours: expected on or off, got {v}")),
                 });
             }
+            "--test-endpoints" if inline.is_none() => args.test_endpoints = true,
             other => return Err(format!("unknown argument: {other}")),
         }
     }
@@ -172,6 +174,7 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(active) = args.force_quiet_hours {
         builder = builder.force_quiet_hours(active);
     }
+    builder = builder.test_endpoints(args.test_endpoints);
     let emulator = builder.start().await.map_err(|e| {
         let cause = std::error::Error::source(&e)
             .map(|s| format!(": {s}"))
@@ -198,6 +201,12 @@ async fn run(args: Args) -> Result<(), String> {
         "  curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -X POST {}/v1/AuthTokens/Secondary",
         emulator.base_url()
     );
+    if args.test_endpoints {
+        println!();
+        println!("Test endpoints (no credentials needed, no token shown):");
+        println!("  GET {}/__emulator/tokens", emulator.base_url());
+        println!("  PUT {}/__emulator/latency?ms=N", emulator.base_url());
+    }
     println!();
     println!("Press Ctrl-C to stop.");
 
@@ -298,6 +307,12 @@ mod tests {
             Some(time::macros::datetime!(2026-11-28 20:00 UTC))
         );
         assert_eq!(args.force_quiet_hours, Some(true));
+        assert!(!args.test_endpoints);
+
+        let Ok(Parsed::Run(args)) = parse(&["--test-endpoints"]) else {
+            panic!("expected run");
+        };
+        assert!(args.test_endpoints);
     }
 
     #[test]
@@ -308,6 +323,7 @@ mod tests {
         assert!(parse(&["--rate-limit", "10/0"]).is_err());
         assert!(parse(&["--compliance-clock", "noon"]).is_err());
         assert!(parse(&["--force-quiet-hours", "maybe"]).is_err());
+        assert!(parse(&["--test-endpoints=yes"]).is_err());
         assert!(matches!(parse(&["--help"]), Ok(Parsed::Exit(_))));
     }
 }

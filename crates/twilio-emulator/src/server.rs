@@ -2,8 +2,8 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -23,7 +23,8 @@ use crate::error::ApiError;
 use crate::faults::{Decision, Faults};
 use crate::form::Params;
 use crate::random::{RequestIds, constant_time_eq};
-use crate::state::{self, Principal, Registry};
+use crate::state::{self, Account, Principal, Registry};
+use crate::test_endpoints;
 
 /// State shared by every connection of one emulator.
 pub(crate) struct Shared {
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) max_body_bytes: usize,
     pub(crate) request_count: AtomicU64,
     pub(crate) request_ids: RequestIds,
+    /// The main account, when the opt-in test endpoints are served (`crate::test_endpoints`).
+    pub(crate) test_endpoints: Option<Arc<Mutex<Account>>>,
 }
 
 type Body = Full<Bytes>;
@@ -152,6 +155,22 @@ async fn connection(
 
 /// The request pipeline. Never panics on input; every failure is a Twilio error body.
 async fn handle(request: Request<Incoming>, shared: &Shared) -> Outcome {
+    if let Some(main) = &shared.test_endpoints {
+        let uri = request.uri();
+        let seam = test_endpoints::handle(
+            request.method(),
+            uri.path(),
+            uri.query(),
+            main,
+            &shared.faults,
+        );
+        if let Some(reply) = seam {
+            return Outcome::Respond(match reply {
+                Ok(reply) => base_response(reply.status, reply.body, shared),
+                Err(error) => error_response(&error, shared),
+            });
+        }
+    }
     shared.request_count.fetch_add(1, Ordering::Relaxed);
     let latency = shared.faults.latency();
     if !latency.is_zero() {

@@ -1,5 +1,6 @@
 //! The `twilio-emulator` program: prints its base URL and credentials, serves them, and stops
-//! cleanly (exit status 0) on Ctrl-C (SIGINT) and on SIGTERM.
+//! cleanly (exit status 0) on Ctrl-C (SIGINT) and on SIGTERM; with `--test-endpoints` it
+//! serves the token fingerprints to another process.
 
 #![cfg(unix)]
 
@@ -22,8 +23,14 @@ impl Drop for Program {
 
 /// Starts the program on a free port; returns it with the printed base URL, SID and token.
 fn start() -> (Program, String, String, String) {
+    start_with(&[])
+}
+
+/// [`start`] with extra arguments.
+fn start_with(args: &[&str]) -> (Program, String, String, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_twilio-emulator"))
         .args(["--port", "0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -53,19 +60,30 @@ fn start() -> (Program, String, String, String) {
 
 /// One raw `POST /v1/AuthTokens/Secondary`; returns the status line.
 fn create_secondary(base_url: &str, sid: &str, token: &str) -> String {
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"));
+    let response = raw(
+        base_url,
+        "POST /v1/AuthTokens/Secondary",
+        &format!("Authorization: Basic {auth}\r\n"),
+    );
+    response.lines().next().unwrap_or_default().to_owned()
+}
+
+/// One raw HTTP/1.1 request (`request_line` without the version, `headers` each ending in
+/// CRLF); returns the whole response.
+fn raw(base_url: &str, request_line: &str, headers: &str) -> String {
     let host = base_url.strip_prefix("http://").expect("http base URL");
     let mut tcp = TcpStream::connect(host).expect("connect");
     tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"));
     write!(
         tcp,
-        "POST /v1/AuthTokens/Secondary HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}\r\n\
+        "{request_line} HTTP/1.1\r\nHost: {host}\r\n{headers}\
          Content-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
     tcp.read_to_string(&mut response).unwrap();
-    response.lines().next().unwrap_or_default().to_owned()
+    response
 }
 
 fn stops_cleanly_on(signal: &str) {
@@ -125,4 +143,39 @@ fn bad_arguments_exit_with_usage() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--port: not a port number"), "{stderr}");
     assert!(stderr.contains("Usage: twilio-emulator"), "{stderr}");
+}
+
+#[test]
+fn test_endpoints_name_the_tokens_by_fingerprint_to_another_process() {
+    let (_program, base_url, sid, token) = start_with(&["--test-endpoints"]);
+    let fingerprint = |token: &str| {
+        let token = twilio_types::AuthToken::new(token.to_owned()).unwrap();
+        twilio_types::store::TokenFingerprint::of(&token).to_string()
+    };
+    let tokens = raw(&base_url, "GET /__emulator/tokens", "");
+    assert!(tokens.starts_with("HTTP/1.1 200 OK"), "{tokens}");
+    assert!(
+        tokens.contains(&format!(r#""primary":"{}""#, fingerprint(&token))),
+        "{tokens}"
+    );
+    assert!(tokens.contains(r#""secondary":null"#), "{tokens}");
+    assert!(tokens.contains(&sid), "{tokens}");
+
+    assert_eq!(
+        create_secondary(&base_url, &sid, &token),
+        "HTTP/1.1 201 Created"
+    );
+    let tokens = raw(&base_url, "GET /__emulator/tokens", "");
+    assert!(tokens.contains(r#""secondary":""#), "{tokens}");
+    assert!(!tokens.contains(&token), "a token in {tokens}");
+
+    let latency = raw(&base_url, "PUT /__emulator/latency?ms=0", "");
+    assert!(latency.starts_with("HTTP/1.1 204"), "{latency}");
+}
+
+#[test]
+fn without_the_flag_there_are_no_test_endpoints() {
+    let (_program, base_url, _, _) = start();
+    let tokens = raw(&base_url, "GET /__emulator/tokens", "");
+    assert!(tokens.starts_with("HTTP/1.1 401"), "{tokens}");
 }
