@@ -65,9 +65,10 @@
 //!
 //! Every request needs HTTP Basic auth: an account SID with its primary or (propagated)
 //! secondary token, or an API key SID (`SK…`) with its secret; comparison is constant-time.
-//! Responses carry `Content-Type: application/json` and `Twilio-Request-Id: RQ…`; 200 and 201
-//! responses also carry the CORS headers the spec declares (`Access-Control-Allow-Origin: *`
-//! and the other four).
+//! Responses carry `Content-Type: application/json` and `Twilio-Request-Id: RQ…` (32
+//! random hex digits); 200 and 201 responses also carry the CORS headers the spec declares
+//! (`Access-Control-Allow-Origin: *` and the other four), and a CORS preflight (`OPTIONS`,
+//! no credentials) on a path the API serves answers 204 with the same headers and `Allow`.
 //!
 //! # Errors it answers
 //!
@@ -80,18 +81,22 @@
 //! | unknown resource instance | 404 | 20404 |
 //! | method not allowed on a known path | 405 + `Allow` | 20004 |
 //! | missing or invalid parameter (named in `message`) | 400 | 20001 |
+//! | `PageSize` over 1000 | 400 | 20007 |
 //! | malformed form or query (bad `%` escape, not UTF-8) | 400 | 20001 |
 //! | body over the limit ([`EmulatorBuilder::max_body_bytes`]) | 413 | 20001 |
 //! | a body that is not `application/x-www-form-urlencoded` | 415 | 20001 |
 //! | rate limit ([`RateLimit`]) | 429 + `Retry-After` | 20429 |
 //! | injected status *s* ([`Fault::status`]) | *s* | 20000 + *s* |
+//! | URI over 64 KiB | 414 | 20414 |
+//! | request head over about 400 KiB, or more than 100 headers | 431 | 20431 |
+//! | bytes that are not HTTP/1.1 | 400 | 20001 |
 //!
-//! Bytes that are not HTTP/1.1 at all are answered by the HTTP layer with a bare `400`
-//! (`431` for a request head over hyper's limit of about 400 KiB, or more than 100 headers)
-//! and the connection is closed. No input makes the emulator panic or answer 5xx, except
-//! faults you inject. A client that sends half a request and stalls holds only its own
-//! connection; shutdown closes it after the
-//! [grace period](EmulatorBuilder::shutdown_grace).
+//! The last three are refused by the HTTP layer before routing, and close the connection
+//! (`Connection: close`), as 413 does. No input makes the emulator panic or answer 5xx,
+//! except faults you inject. A client that sends half a request and stalls holds only its
+//! own connection; shutdown closes it after the
+//! [grace period](EmulatorBuilder::shutdown_grace). The guide (`docs/guide/emulator.md`)
+//! lists every known difference from Twilio's documented behaviour, with the reason.
 //!
 //! # Fault knobs
 //!
@@ -117,6 +122,7 @@ mod error;
 mod faults;
 mod form;
 mod random;
+mod refused;
 mod server;
 mod state;
 mod validate;
@@ -362,7 +368,6 @@ impl EmulatorBuilder {
             base_url: format!("http://{shown}"),
             max_body_bytes: self.max_body_bytes,
             request_count: AtomicU64::new(0),
-            request_ids: random::RequestIds::new().map_err(random_error)?,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let task = tokio::spawn(server::serve(
