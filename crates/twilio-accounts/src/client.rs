@@ -25,8 +25,8 @@ use crate::safelist::SafelistResource;
 ///
 /// Cheap to clone (clones share one connection pool and one credentials handle), `Send` and
 /// `Sync`: build one and clone it into every task that needs it. It has no type parameters;
-/// a custom HTTP stack goes in through [`ClientBuilder::http_client`] or
-/// [`ClientBuilder::transport`].
+/// a custom HTTP stack goes in through [`ClientBuilder::transport`] or
+/// [`Client::from_http_client`].
 ///
 /// Calls run on a Tokio runtime with the time driver enabled (timeouts and retry back-off
 /// use Tokio timers): `#[tokio::main]` and `#[tokio::test]` have it; a hand-built runtime
@@ -302,7 +302,6 @@ impl Client {
 #[must_use = "a builder does nothing until `.build()`"]
 pub struct ClientBuilder {
     http: HttpClientBuilder,
-    custom: Option<HttpClient>,
 }
 
 impl Default for ClientBuilder {
@@ -323,7 +322,6 @@ impl ClientBuilder {
     pub fn new() -> Self {
         Self {
             http: HttpClient::builder(),
-            custom: None,
         }
     }
 
@@ -373,8 +371,9 @@ impl ClientBuilder {
     }
 
     /// The credentials: a [`Credentials`] (the client gets its own handle) or a
-    /// [`SharedCredentials`] handle shared with other clients. Required unless
-    /// [`http_client`](Self::http_client) is used.
+    /// [`SharedCredentials`] handle shared with other clients. Required. (A client over an
+    /// already built [`HttpClient`] comes from [`Client::from_http_client`] instead, which
+    /// takes no other setting.)
     ///
     /// ```no_run
     /// # let credentials = twilio_accounts::Credentials::from_auth_token(
@@ -600,28 +599,6 @@ impl ClientBuilder {
         self.map(|b| b.read_environment(yes))
     }
 
-    /// Uses an already built [`HttpClient`] as it is. Every other setting of this builder is
-    /// then ignored.
-    ///
-    /// ```no_run
-    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
-    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
-    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
-    /// # ).expect("valid credentials");
-    /// # let http = twilio_accounts::HttpClient::builder()
-    /// #     .credentials(credentials)
-    /// #     .build()
-    /// #     .expect("a valid configuration");
-    /// let client = twilio_accounts::Client::builder()
-    ///     .http_client(http)
-    ///     .build()?;
-    /// # Ok::<(), twilio_accounts::Error>(())
-    /// ```
-    pub fn http_client(mut self, http: HttpClient) -> Self {
-        self.custom = Some(http);
-        self
-    }
-
     /// Builds the client.
     ///
     /// # Errors
@@ -639,9 +616,6 @@ impl ClientBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build(self) -> Result<Client, Error> {
-        if let Some(http) = self.custom {
-            return Ok(Client { http });
-        }
         self.http
             .build()
             .map(|http| Client { http })

@@ -44,8 +44,8 @@
 //! # Crate features
 //!
 //! - `default-client` (default): the built-in HTTPS client of `twilio-transport` (hyper +
-//!   rustls). Without it, give the builder a transport ([`ClientBuilder::transport`]) or an
-//!   [`HttpClient`] ([`ClientBuilder::http_client`]).
+//!   rustls). Without it, give the builder a transport ([`ClientBuilder::transport`]) or
+//!   build the client over an [`HttpClient`] ([`Client::from_http_client`]).
 //!
 //! The guides in `docs/guide/` cover configuration, errors, pagination and testing, and
 //! `cargo run -p twilio-accounts --example quickstart` tours the API against the in-process
@@ -76,7 +76,7 @@ mod test_util;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, BuildError, DecodeError, Error, UnexpectedResponse, WorkflowError};
-pub use pagination::ItemStream;
+pub use pagination::{ItemStream, PageStream};
 
 /// Re-exported so that users need not depend on `twilio-transport` and `twilio-types`
 /// directly for the common cases.

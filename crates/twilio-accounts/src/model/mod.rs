@@ -21,6 +21,7 @@ mod credential;
 mod geopermissions;
 pub(crate) mod page;
 mod safelist;
+mod unknown;
 
 pub use auth_token::{AuthTokenPromotion, SecondaryAuthToken};
 pub use bulk::{BulkConsents, BulkContacts, BulkItemResult};
@@ -28,6 +29,7 @@ pub use credential::{CredentialAws, CredentialPublicKey};
 pub use geopermissions::{GeoPermission, GeoPermissionType, MessagingGeopermissions};
 pub use page::{Page, PageMeta};
 pub use safelist::Safelist;
+pub use unknown::UnknownValue;
 
 use crate::decode::{Fields, parse_object};
 use crate::error::DecodeError;
