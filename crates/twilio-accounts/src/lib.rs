@@ -85,19 +85,16 @@ pub use twilio_types::{
     AccountSid, ApiKeySecret, ApiKeySid, AuthToken, CredentialSid, SafelistSid,
 };
 
-/// The guide pages' examples, compiled as doctests so they cannot rot.
-#[cfg(doctest)]
-mod guide {
-    #[doc = include_str!("../../../docs/guide/configuration.md")]
-    mod configuration {}
-    #[doc = include_str!("../../../docs/guide/errors.md")]
-    mod errors {}
-    #[doc = include_str!("../../../docs/guide/pagination.md")]
-    mod pagination {}
-    #[doc = include_str!("../../../docs/guide/testing.md")]
-    mod testing {}
-    #[doc = include_str!("../../../docs/guide/rotation.md")]
-    mod rotation {}
-    #[doc = include_str!("../../../README.md")]
-    mod readme {}
+/// The HTTP layer, `twilio-transport`, re-exported whole at the exact version this crate
+/// uses, so a custom transport (`transport::TransportError::connect`), retry settings
+/// (`transport::RetryBudget`) or a match on `transport::TransportErrorKind` need no
+/// dependency of their own.
+pub mod transport {
+    pub use twilio_transport::*;
+}
+
+/// The identifier, secret and timestamp types, `twilio-types`, re-exported whole (the
+/// common ones are also at the crate root).
+pub mod types {
+    pub use twilio_types::*;
 }

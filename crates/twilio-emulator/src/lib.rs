@@ -111,12 +111,6 @@
 //! Twilio's other products, TLS, HTTP/2, regions and edges. Tokens, SIDs and state live in
 //! memory and vanish when the emulator stops.
 
-/// The guide page's examples (`docs/guide/emulator.md`), compiled and run as doctests so
-/// they cannot rot.
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/guide/emulator.md")]
-mod guide {}
-
 mod api;
 mod error;
 mod faults;
