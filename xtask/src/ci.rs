@@ -2,11 +2,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{Result, cmd, contract, hygiene, layering};
+use crate::{Result, cmd, contract, guides, hygiene, layering, msrv, package};
 
 /// The names of the steps, in the order they run (the cheapest first).
-pub(crate) const STEPS: [&str; 7] = [
-    "hygiene", "fmt", "clippy", "test", "doc", "layering", "contract",
+pub(crate) const STEPS: [&str; 11] = [
+    "hygiene", "fmt", "clippy", "test", "doc", "layering", "features", "guides", "package", "msrv",
+    "contract",
 ];
 
 /// Options of `cargo xtask ci`.
@@ -84,6 +85,38 @@ fn run_one(name: &str, options: &Options) -> Result<()> {
         "layering" => {
             println!("\n==> [layering] cargo tree checks");
             layering::run()
+        }
+        "features" => {
+            // The transport and the endpoint crate without the built-in HTTPS client: they
+            // build, and the endpoint crate's tests that need no default client pass.
+            cmd::run_step(
+                name,
+                &mut cmd::cargo([
+                    "build",
+                    "-p",
+                    "twilio-transport",
+                    "-p",
+                    "twilio-accounts",
+                    "--no-default-features",
+                ]),
+            )?;
+            cmd::run_step(
+                name,
+                &mut cmd::cargo(["test", "-p", "twilio-accounts", "--no-default-features"]),
+            )
+            .map(drop)
+        }
+        "guides" => {
+            println!("\n==> [guides] every page's examples with its own [dependencies] block");
+            guides::run()
+        }
+        "package" => {
+            println!("\n==> [package] every publishable crate tests itself from its .crate");
+            package::run()
+        }
+        "msrv" => {
+            println!("\n==> [msrv] the workspace builds with the declared rust-version");
+            msrv::run()
         }
         "contract" => {
             println!("\n==> [contract] cargo xtask contract");
