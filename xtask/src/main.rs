@@ -91,7 +91,7 @@ fn run(args: &[String]) -> Result<()> {
         "layering" if rest.is_empty() => layering::run(),
         "guides" if rest.is_empty() => guides::run(),
         "package" if rest.is_empty() => package::run(),
-        "msrv" if rest.is_empty() => msrv::run(),
+        "msrv" if rest.is_empty() => msrv::run().map(drop),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

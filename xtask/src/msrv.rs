@@ -16,15 +16,16 @@ pub(crate) enum Verdict {
     Skipped(String),
 }
 
-pub(crate) fn run() -> Result<()> {
+/// Runs the step; `Ok(Verdict::Skipped(..))` after printing the notice.
+pub(crate) fn run() -> Result<Verdict> {
     match verify()? {
-        Verdict::Verified => Ok(()),
+        Verdict::Verified => Ok(Verdict::Verified),
         Verdict::Skipped(why) => {
             let bar = "!".repeat(78);
             println!(
                 "\n{bar}\n!! [msrv] SKIPPED: {why}\n!! The declared rust-version was NOT verified on this machine.\n{bar}"
             );
-            Ok(())
+            Ok(Verdict::Skipped(why))
         }
     }
 }
@@ -69,17 +70,17 @@ fn verify() -> Result<Verdict> {
     // Every crate, library and binaries, all features, with the locked dependency versions:
     // what a user on that toolchain builds. (Tests and benches use dev-dependencies that may
     // need a newer compiler; they are not part of what the MSRV promises.)
-    let mut check = rustup(&version);
-    check.args([
+    let mut build = rustup(&version);
+    build.args([
         "cargo",
-        "check",
+        "build",
         "--workspace",
         "--all-features",
         "--locked",
     ]);
     // Its own target directory: another compiler's artifacts would only evict the main ones.
-    check.env("CARGO_TARGET_DIR", meta.target_directory.join("msrv"));
-    cmd::run_step("msrv", &mut check)?;
+    build.env("CARGO_TARGET_DIR", meta.target_directory.join("msrv"));
+    cmd::run_step("msrv", &mut build)?;
     Ok(Verdict::Verified)
 }
 

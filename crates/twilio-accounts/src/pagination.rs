@@ -38,13 +38,13 @@ pub(crate) struct ListParams {
 impl ListParams {
     /// The query of the first page, after checking the values.
     pub(crate) fn query(&self) -> Result<Form, Error> {
-        if let Some(size) = self.page_size {
-            if !(1..=MAX_PAGE_SIZE).contains(&size) {
-                return Err(Error::invalid_argument(
-                    "page_size",
-                    format!("must be between 1 and {MAX_PAGE_SIZE} (the API's limit), got {size}"),
-                ));
-            }
+        if let Some(size) = self.page_size
+            && !(1..=MAX_PAGE_SIZE).contains(&size)
+        {
+            return Err(Error::invalid_argument(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE} (the API's limit), got {size}"),
+            ));
         }
         if self.limit == Some(0) {
             return Err(Error::invalid_argument("limit", "must be at least 1"));

@@ -73,10 +73,10 @@ pub(crate) fn check_status(response: &Response<Bytes>) -> Result<(), Error> {
 /// The error for a non-2xx response: [`Error::Api`] when the body is a JSON object,
 /// [`Error::UnexpectedResponse`] otherwise.
 pub(crate) fn error_from_response(response: &Response<Bytes>) -> Error {
-    if is_json_or_unspecified(response.headers()) {
-        if let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(response.body()) {
-            return Error::Api(api_error(response.status(), response.headers(), &body));
-        }
+    if is_json_or_unspecified(response.headers())
+        && let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(response.body())
+    {
+        return Error::Api(api_error(response.status(), response.headers(), &body));
     }
     unexpected(response)
 }

@@ -55,10 +55,10 @@ pub(crate) fn resolve(path: &str) -> Option<Resource<'_>> {
                 if is_sid(sid, "CR") {
                     return Some(Resource::Aws(sid));
                 }
-            } else if let Some(sid) = path.strip_prefix("/v1/Credentials/PublicKeys/") {
-                if is_sid(sid, "CR") {
-                    return Some(Resource::PublicKey(sid));
-                }
+            } else if let Some(sid) = path.strip_prefix("/v1/Credentials/PublicKeys/")
+                && is_sid(sid, "CR")
+            {
+                return Some(Resource::PublicKey(sid));
             }
             return None;
         }
