@@ -56,9 +56,7 @@ impl RawServer {
                     .cloned()
                     .unwrap_or_default();
                 served += 1;
-                if answer(stream, &response) {
-                    r.fetch_add(1, Ordering::SeqCst);
-                }
+                answer(stream, &response, &r);
             }
         });
         Self {
@@ -90,7 +88,9 @@ impl Drop for RawServer {
 
 /// Reads one request (head and `Content-Length` body) and writes `response`; whether a
 /// complete request head arrived.
-fn answer(mut stream: TcpStream, response: &[u8]) -> bool {
+/// Reads one request and writes `response`. A complete request is counted in `requests`
+/// *before* the answer goes out, so a client that has its answer always sees the count.
+fn answer(mut stream: TcpStream, response: &[u8], requests: &AtomicUsize) {
     stream.set_nonblocking(false).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -102,7 +102,7 @@ fn answer(mut stream: TcpStream, response: &[u8]) -> bool {
             break i + 4;
         }
         match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return false,
+            Ok(0) | Err(_) => return,
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     };
@@ -118,9 +118,9 @@ fn answer(mut stream: TcpStream, response: &[u8]) -> bool {
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     }
+    requests.fetch_add(1, Ordering::SeqCst);
     let _ = stream.write_all(response);
     let _ = stream.flush();
-    true
 }
 
 /// A complete HTTP/1.1 response with `Connection: close`.
