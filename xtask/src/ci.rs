@@ -102,7 +102,15 @@ fn run_one(name: &str, options: &Options) -> Result<()> {
             )?;
             cmd::run_step(
                 name,
-                &mut cmd::cargo(["test", "-p", "twilio-accounts", "--no-default-features"]),
+                // Unit and integration tests; the doctests show the default client.
+                &mut cmd::cargo([
+                    "test",
+                    "-p",
+                    "twilio-accounts",
+                    "--no-default-features",
+                    "--lib",
+                    "--tests",
+                ]),
             )
             .map(drop)
         }
