@@ -2,16 +2,20 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{Result, cmd, contract, hygiene, layering, twilio_node};
+use crate::{Result, cmd, contract, guides, hygiene, layering, msrv, package, twilio_node};
 
 /// The names of the steps, in the order they run (the cheapest first).
-pub(crate) const STEPS: [&str; 8] = [
+pub(crate) const STEPS: [&str; 12] = [
     "hygiene",
     "fmt",
     "clippy",
     "test",
     "doc",
     "layering",
+    "features",
+    "guides",
+    "package",
+    "msrv",
     "contract",
     "twilio-node",
 ];
@@ -92,6 +96,46 @@ fn run_one(name: &str, options: &Options) -> Result<()> {
             println!("\n==> [layering] cargo tree checks");
             layering::run()
         }
+        "features" => {
+            // The transport and the endpoint crate without the built-in HTTPS client: they
+            // build, and the endpoint crate's tests that need no default client pass.
+            cmd::run_step(
+                name,
+                &mut cmd::cargo([
+                    "build",
+                    "-p",
+                    "twilio-transport",
+                    "-p",
+                    "twilio-accounts",
+                    "--no-default-features",
+                ]),
+            )?;
+            cmd::run_step(
+                name,
+                // Unit and integration tests; the doctests show the default client.
+                &mut cmd::cargo([
+                    "test",
+                    "-p",
+                    "twilio-accounts",
+                    "--no-default-features",
+                    "--lib",
+                    "--tests",
+                ]),
+            )
+            .map(drop)
+        }
+        "guides" => {
+            println!("\n==> [guides] every page's examples with its own [dependencies] block");
+            guides::run()
+        }
+        "package" => {
+            println!("\n==> [package] every publishable crate tests itself from its .crate");
+            package::run()
+        }
+        "msrv" => {
+            println!("\n==> [msrv] the workspace builds with the declared rust-version");
+            msrv::run().map(drop)
+        }
         "contract" => {
             println!("\n==> [contract] cargo xtask contract");
             contract::run(&options.contract).map_err(|e| format!("step `contract` failed: {e}"))
@@ -120,6 +164,8 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     check_skips(std::env::var("CI").ok().as_deref(), &options.skip)?;
     let started = Instant::now();
     let mut timings: Vec<(&str, Option<Duration>)> = Vec::new();
+    // Steps that ran but could not verify on this machine (said loudly, not a failure).
+    let mut unverified: Vec<String> = Vec::new();
     for step in STEPS {
         if options.skip.contains(&step) {
             println!("\n==> [{step}] SKIPPED (--skip {step}); CI runs it");
@@ -127,7 +173,14 @@ pub(crate) fn run(options: &Options) -> Result<()> {
             continue;
         }
         let step_started = Instant::now();
-        run_one(step, options)?;
+        if step == "msrv" {
+            println!("\n==> [msrv] the workspace builds with the declared rust-version");
+            if let msrv::Verdict::Skipped(why) = msrv::run()? {
+                unverified.push(format!("msrv: {why}"));
+            }
+        } else {
+            run_one(step, options)?;
+        }
         timings.push((step, Some(step_started.elapsed())));
     }
 
@@ -143,6 +196,9 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     for (step, took) in timings {
         let took = took.map_or_else(|| "skipped".to_owned(), cmd::human);
         println!("    {step:<10} {took}");
+    }
+    for note in unverified {
+        println!("    NOT VERIFIED on this machine: {note}");
     }
     Ok(())
 }

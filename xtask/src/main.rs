@@ -4,14 +4,15 @@
 //! cargo xtask ci [--skip STEP]... [--skip-contract] [--dynamic-runs N]
 //! cargo xtask contract [--dynamic-runs N] [--verbose]
 //! cargo xtask bench [--only NAME] [-- ARGS...]
-//! cargo xtask layering
-//! cargo xtask twilio-node
+//! cargo xtask layering | guides | package | msrv | twilio-node
 //! ```
 //!
 //! * `ci` runs exactly what CI runs, in order, and stops at the first failing step
 //!   (repository hygiene: the README's two commands and no credentials in git; formatting,
-//!   clippy, tests, rustdoc, dependency layering, the Prism contract check, the twilio-node
-//!   proof).
+//!   clippy, tests, rustdoc, dependency layering, builds and tests without default features,
+//!   the guides' examples with their own dependency blocks, every crate tested from its
+//!   packed `.crate`, the build with the declared MSRV, the Prism contract check, the
+//!   twilio-node proof).
 //! * `contract` checks every Accounts v1 operation of the SDK against Twilio's OpenAPI
 //!   document (plus our own fragment for the Compliance Signals check) with a pinned Prism (`prism mock`, dynamic responses, and `prism proxy --errors`
 //!   in front of the in-process emulator).
@@ -26,8 +27,12 @@ mod bench;
 mod ci;
 mod cmd;
 mod contract;
+mod guides;
 mod hygiene;
 mod layering;
+mod metadata;
+mod msrv;
+mod package;
 mod prism;
 mod spec_extension;
 mod spec_patch;
@@ -44,7 +49,8 @@ usage: cargo xtask <command> [options]
 
 commands:
   ci         run every CI step in order, stopping at the first failure:
-             hygiene, fmt, clippy, test, doc, layering, contract, twilio-node
+             hygiene, fmt, clippy, test, doc, layering, features, guides, package,
+             msrv, contract, twilio-node
                --skip STEP         leave out STEP (repeatable; local iteration only,
                                    refused when CI=true)
                --skip-contract     same as --skip contract
@@ -58,6 +64,13 @@ commands:
                --only NAME         run only the bench target NAME
                -- ARGS...          pass ARGS to every benchmark binary
   layering   only the dependency-layering checks of `ci`
+  guides     only the `guides` step of `ci`: the README, each crate's README and every
+             guide run their examples with exactly their own [dependencies] block
+  package    only the `package` step of `ci`: every publishable crate is packed and runs
+             `cargo test` from its unpacked .crate, in publish order
+  msrv       only the `msrv` step of `ci`: the workspace builds with the declared
+             rust-version (installed with rustup when missing; skipped, loudly, when that
+             is impossible)
   twilio-node
              run twilio-node 6.3.1's Compliance Signals check against the emulator
              binary (pinned, npm ci into .tools/twilio-node) and compare with our client
@@ -85,6 +98,9 @@ fn run(args: &[String]) -> Result<()> {
         "contract" => contract::run(&contract::Options::parse(rest)?),
         "bench" => bench::run(&bench::Options::parse(rest)?),
         "layering" if rest.is_empty() => layering::run(),
+        "guides" if rest.is_empty() => guides::run(),
+        "package" if rest.is_empty() => package::run(),
+        "msrv" if rest.is_empty() => msrv::run().map(drop),
         "twilio-node" if rest.is_empty() => twilio_node::run(),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

@@ -212,18 +212,18 @@ impl Prism {
         let started = Instant::now();
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    // The pipes are closed now: let the readers finish so the log is complete.
-                    for reader in self.readers.drain(..) {
-                        let _ = reader.join();
-                    }
-                    return Err(format!(
-                        "{} exited during start-up ({status}); its output:\n{}",
-                        self.label,
-                        self.log_tail(60)
-                    ));
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                // The pipes are closed now: let the readers finish so the log is complete.
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
                 }
+                return Err(format!(
+                    "{} exited during start-up ({status}); its output:\n{}",
+                    self.label,
+                    self.log_tail(60)
+                ));
             }
             let announced = self
                 .lines()

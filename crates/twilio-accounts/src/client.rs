@@ -29,8 +29,8 @@ use crate::safelist::SafelistResource;
 ///
 /// Cheap to clone (clones share one connection pool and one credentials handle), `Send` and
 /// `Sync`: build one and clone it into every task that needs it. It has no type parameters;
-/// a custom HTTP stack goes in through [`ClientBuilder::http_client`] or
-/// [`ClientBuilder::transport`].
+/// a custom HTTP stack goes in through [`ClientBuilder::transport`] or
+/// [`Client::from_http_client`].
 ///
 /// Calls run on a Tokio runtime with the time driver enabled (timeouts and retry back-off
 /// use Tokio timers): `#[tokio::main]` and `#[tokio::test]` have it; a hand-built runtime
@@ -375,7 +375,6 @@ impl Client {
 #[must_use = "a builder does nothing until `.build()`"]
 pub struct ClientBuilder {
     http: HttpClientBuilder,
-    custom: Option<HttpClient>,
 }
 
 impl Default for ClientBuilder {
@@ -396,7 +395,6 @@ impl ClientBuilder {
     pub fn new() -> Self {
         Self {
             http: HttpClient::builder(),
-            custom: None,
         }
     }
 
@@ -446,8 +444,9 @@ impl ClientBuilder {
     }
 
     /// The credentials: a [`Credentials`] (the client gets its own handle) or a
-    /// [`SharedCredentials`] handle shared with other clients. Required unless
-    /// [`http_client`](Self::http_client) is used.
+    /// [`SharedCredentials`] handle shared with other clients. Required. (A client over an
+    /// already built [`HttpClient`] comes from [`Client::from_http_client`] instead, which
+    /// takes no other setting.)
     ///
     /// ```no_run
     /// # let credentials = twilio_accounts::Credentials::from_auth_token(
@@ -673,28 +672,6 @@ impl ClientBuilder {
         self.map(|b| b.read_environment(yes))
     }
 
-    /// Uses an already built [`HttpClient`] as it is. Every other setting of this builder is
-    /// then ignored.
-    ///
-    /// ```no_run
-    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
-    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
-    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
-    /// # ).expect("valid credentials");
-    /// # let http = twilio_accounts::HttpClient::builder()
-    /// #     .credentials(credentials)
-    /// #     .build()
-    /// #     .expect("a valid configuration");
-    /// let client = twilio_accounts::Client::builder()
-    ///     .http_client(http)
-    ///     .build()?;
-    /// # Ok::<(), twilio_accounts::Error>(())
-    /// ```
-    pub fn http_client(mut self, http: HttpClient) -> Self {
-        self.custom = Some(http);
-        self
-    }
-
     /// Builds the client.
     ///
     /// # Errors
@@ -712,9 +689,6 @@ impl ClientBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build(self) -> Result<Client, Error> {
-        if let Some(http) = self.custom {
-            return Ok(Client::from_http_client(http));
-        }
         self.http
             .build()
             .map(Client::from_http_client)
@@ -724,9 +698,8 @@ impl ClientBuilder {
     /// Builds a client that authenticates with the token `store` says works (its `pending`
     /// token once a rotation has staged it, else `current`) and follows it from a Tokio task
     /// reloading every `interval` (see [`follow`](crate::follow)). Credentials set on this
-    /// builder are replaced by the store's; an [`http_client`](Self::http_client) gets the
-    /// store's credentials through [`HttpClient::with_credentials`]. The task stops when the
-    /// last clone of the client is dropped.
+    /// builder are replaced by the store's. The task stops when the last clone of the client
+    /// is dropped.
     ///
     /// ```no_run
     /// use std::sync::Arc;
@@ -769,10 +742,7 @@ impl ClientBuilder {
                         err,
                     )
                 })?;
-        let mut client = match self.custom {
-            Some(http) => Client::from_http_client(http.with_credentials(credentials)),
-            None => self.credentials(credentials).build()?,
-        };
+        let mut client = self.credentials(credentials).build()?;
         let shared = client.shared_credentials().clone();
         client.follower = Some(Arc::new(follow::attach(store, shared, interval, applied)));
         Ok(client)

@@ -46,8 +46,8 @@
 //! # Crate features
 //!
 //! - `default-client` (default): the built-in HTTPS client of `twilio-transport` (hyper +
-//!   rustls). Without it, give the builder a transport ([`ClientBuilder::transport`]) or an
-//!   [`HttpClient`] ([`ClientBuilder::http_client`]).
+//!   rustls). Without it, give the builder a transport ([`ClientBuilder::transport`]) or
+//!   build the client over an [`HttpClient`] ([`Client::from_http_client`]).
 //!
 //! The guides in `docs/guide/` cover configuration, errors, pagination, testing and the
 //! Compliance Signals check, and
@@ -81,7 +81,7 @@ mod test_util;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, BuildError, DecodeError, Error, UnexpectedResponse, WorkflowError};
-pub use pagination::ItemStream;
+pub use pagination::{ItemStream, PageStream};
 
 /// Re-exported so that users need not depend on `twilio-transport` and `twilio-types`
 /// directly for the common cases.
@@ -92,21 +92,16 @@ pub use twilio_types::{
 /// The validated phone number type of the Compliance Signals check's `to`.
 pub use twilio_types::{E164, ParseE164Error};
 
-/// The guide pages' examples, compiled as doctests so they cannot rot.
-#[cfg(doctest)]
-mod guide {
-    #[doc = include_str!("../../../docs/guide/configuration.md")]
-    mod configuration {}
-    #[doc = include_str!("../../../docs/guide/errors.md")]
-    mod errors {}
-    #[doc = include_str!("../../../docs/guide/pagination.md")]
-    mod pagination {}
-    #[doc = include_str!("../../../docs/guide/testing.md")]
-    mod testing {}
-    #[doc = include_str!("../../../docs/guide/rotation.md")]
-    mod rotation {}
-    #[doc = include_str!("../../../docs/guide/compliance-signals.md")]
-    mod compliance_signals {}
-    #[doc = include_str!("../../../README.md")]
-    mod readme {}
+/// The HTTP layer, `twilio-transport`, re-exported whole at the exact version this crate
+/// uses, so a custom transport (`transport::TransportError::connect`), retry settings
+/// (`transport::RetryBudget`) or a match on `transport::TransportErrorKind` need no
+/// dependency of their own.
+pub mod transport {
+    pub use twilio_transport::*;
+}
+
+/// The identifier, secret and timestamp types, `twilio-types`, re-exported whole (the
+/// common ones are also at the crate root).
+pub mod types {
+    pub use twilio_types::*;
 }

@@ -4,7 +4,7 @@
 //! A next-page URL is followed only when its scheme, host and port are those of the client's
 //! base URL; anything else stops the stream with an [`Error::Build`] and nothing is sent to it.
 
-use std::collections::VecDeque;
+use std::collections::HashSet;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -24,25 +24,27 @@ use crate::response;
 /// The largest page Twilio serves.
 pub(crate) const MAX_PAGE_SIZE: u32 = 1000;
 
-/// `PageSize`, `Page`, `PageToken` and the client-side `limit`.
+/// `PageSize`, `Page`, `PageToken`, the client-side `limit`, and a resume point.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ListParams {
     pub(crate) page_size: Option<u32>,
     pub(crate) page: Option<u32>,
     pub(crate) page_token: Option<String>,
     pub(crate) limit: Option<u32>,
+    /// A `next_page_url` saved from an earlier page: the listing starts there instead.
+    pub(crate) resume_from: Option<String>,
 }
 
 impl ListParams {
     /// The query of the first page, after checking the values.
     pub(crate) fn query(&self) -> Result<Form, Error> {
-        if let Some(size) = self.page_size {
-            if !(1..=MAX_PAGE_SIZE).contains(&size) {
-                return Err(Error::invalid_argument(
-                    "page_size",
-                    format!("must be between 1 and {MAX_PAGE_SIZE} (the API's limit), got {size}"),
-                ));
-            }
+        if let Some(size) = self.page_size
+            && !(1..=MAX_PAGE_SIZE).contains(&size)
+        {
+            return Err(Error::invalid_argument(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE} (the API's limit), got {size}"),
+            ));
         }
         if self.limit == Some(0) {
             return Err(Error::invalid_argument("limit", "must be at least 1"));
@@ -61,9 +63,19 @@ impl ListParams {
         Ok(query)
     }
 
-    /// The request for the first page of `path`.
-    pub(crate) fn first_request(&self, path: &str) -> Result<Request<Bytes>, Error> {
-        request::build(Method::GET, path, &self.query()?, &Form::new())
+    /// The request for the first page of `path`, or for the saved resume point (which
+    /// carries its own paging parameters, so `page_size`, `page` and `page_token` are not
+    /// added to it; they and `limit` are still checked).
+    pub(crate) fn first_request(
+        &self,
+        client: &Client,
+        path: &str,
+    ) -> Result<Request<Bytes>, Error> {
+        let query = self.query()?;
+        match &self.resume_from {
+            Some(url) => next_request(client, url),
+            None => request::build(Method::GET, path, &query, &Form::new()),
+        }
     }
 }
 
@@ -74,7 +86,7 @@ pub(crate) async fn first_page<T: PageItem>(
     params: &ListParams,
     path: &str,
 ) -> Result<Page<T>, Error> {
-    let request = params.first_request(path)?;
+    let request = params.first_request(client, path)?;
     let mut page: Page<T> = response::call(client, operation, request).await?;
     if let Some(limit) = params.limit {
         page.items
@@ -114,12 +126,53 @@ pub(crate) fn next_request(client: &Client, next_page_url: &str) -> Result<Reque
     request::build(Method::GET, target, &Form::new(), &Form::new())
 }
 
+/// Every page of a list, fetched one at a time as the stream is polled. From the `list()`
+/// builders' `pages()`.
+///
+/// Use it to checkpoint a long listing: each page's [`meta.next_page_url`] is where the rest
+/// begins, and the builders' `resume_from(url)` starts a new listing there (in another
+/// process, after a restart). No request is sent until the first poll; the stream ends after
+/// the last page (`next_page_url` null), when the builder's `limit` is reached (the last page
+/// is cut to it), when a `next_page_url` leads back to a page already fetched (a loop, of any
+/// length, in the server's links), or after an error.
+///
+/// [`meta.next_page_url`]: crate::model::PageMeta::next_page_url
+///
+/// ```no_run
+/// use futures_util::TryStreamExt;
+/// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+/// let mut pages = client.credentials().aws().list().page_size(100).pages();
+/// while let Some(page) = pages.try_next().await? {
+///     println!("{} items", page.items.len());
+///     // Save `page.meta.next_page_url` to resume here later with `.resume_from(url)`.
+/// }
+/// # Ok(()) }
+/// ```
+pub struct PageStream<T> {
+    inner: Pin<Box<dyn Stream<Item = Result<Page<T>, Error>> + Send>>,
+}
+
+impl<T> fmt::Debug for PageStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PageStream").finish_non_exhaustive()
+    }
+}
+
+impl<T> Stream for PageStream<T> {
+    type Item = Result<Page<T>, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().inner.as_mut().poll_next(cx)
+    }
+}
+
 /// Every item of a list, fetched page by page as the stream is polled. From the `list()`
 /// builders' `into_stream()`.
 ///
 /// No request is sent until the first poll. Each page is requested only when the previous
-/// one is used up; the stream ends after the last page (`next_page_url` null) or when the
-/// builder's `limit` is reached. After an error the stream ends.
+/// one is used up; the stream ends after the last page (`next_page_url` null), when the
+/// builder's `limit` is reached, or when the server's links loop back to a page already
+/// fetched (see [`PageStream`]). After an error the stream ends.
 ///
 /// ```no_run
 /// use futures_util::TryStreamExt;
@@ -148,61 +201,84 @@ impl<T> Stream for ItemStream<T> {
     }
 }
 
-struct State<T> {
+struct PagesState {
     client: Client,
     operation: &'static str,
     next: Option<Result<Request<Bytes>, Error>>,
-    buffer: VecDeque<T>,
+    /// Path and query of every page requested so far, to stop at a loop of any length.
+    visited: HashSet<String>,
     remaining: Option<u64>,
 }
 
-/// A stream over every item, starting with the request built from `params` for `path`.
+/// A stream over every page, starting with the request built from `params` for `path`.
+pub(crate) fn page_stream<T: PageItem + Send + 'static>(
+    client: Client,
+    operation: &'static str,
+    params: &ListParams,
+    path: &str,
+) -> PageStream<T> {
+    let state = PagesState {
+        next: Some(params.first_request(&client, path)),
+        client,
+        operation,
+        visited: HashSet::new(),
+        remaining: params.limit.map(u64::from),
+    };
+    let stream = futures_util::stream::unfold(state, |mut s| async move {
+        if s.remaining == Some(0) {
+            return None;
+        }
+        let request = match s.next.take()? {
+            Ok(request) => request,
+            Err(e) => return Some((Err(e), s)),
+        };
+        s.visited.insert(request.uri().to_string());
+        let mut page = match response::call::<Page<T>>(&s.client, s.operation, request).await {
+            Ok(page) => page,
+            Err(e) => return Some((Err(e), s)),
+        };
+        if let Some(remaining) = s.remaining.as_mut() {
+            let keep = usize::try_from(*remaining).unwrap_or(usize::MAX);
+            page.items.truncate(keep);
+            *remaining -= page.items.len() as u64;
+        }
+        s.next = page
+            .meta
+            .next_page_url
+            .as_deref()
+            .filter(|url| !url.is_empty())
+            .map(|url| next_request(&s.client, url))
+            .filter(|next| match next {
+                Ok(r) if s.visited.contains(&r.uri().to_string()) => {
+                    tracing::warn!(
+                        operation = s.operation,
+                        next_page_url = %r.uri(),
+                        "the next page links back to a page already fetched; the listing stops"
+                    );
+                    false
+                }
+                _ => true,
+            });
+        Some((Ok(page), s))
+    });
+    PageStream {
+        inner: Box::pin(stream),
+    }
+}
+
+/// A stream over every item: the pages of [`page_stream`], one item at a time.
 pub(crate) fn item_stream<T: PageItem + Send + 'static>(
     client: Client,
     operation: &'static str,
     params: &ListParams,
     path: &str,
 ) -> ItemStream<T> {
-    let state = State {
-        client,
-        operation,
-        next: Some(params.first_request(path)),
-        buffer: VecDeque::new(),
-        remaining: params.limit.map(u64::from),
-    };
-    let stream = futures_util::stream::unfold(state, |mut s| async move {
-        loop {
-            if s.remaining == Some(0) {
-                return None;
-            }
-            if let Some(item) = s.buffer.pop_front() {
-                if let Some(r) = s.remaining.as_mut() {
-                    *r -= 1;
-                }
-                return Some((Ok(item), s));
-            }
-            let request = match s.next.take()? {
-                Ok(request) => request,
-                Err(e) => return Some((Err(e), s)),
-            };
-            let current = request.uri().to_string();
-            match response::call::<Page<T>>(&s.client, s.operation, request).await {
-                Ok(page) => {
-                    s.buffer = page.items.into();
-                    s.next = page
-                        .meta
-                        .next_page_url
-                        .filter(|url| !url.is_empty())
-                        .map(|url| next_request(&s.client, &url))
-                        // A page that points at itself would loop forever: stop there.
-                        .filter(|next| !matches!(next, Ok(r) if r.uri().to_string() == current));
-                }
-                Err(e) => return Some((Err(e), s)),
-            }
-        }
-    });
+    use futures_util::{StreamExt as _, TryStreamExt as _};
+    let items = page_stream::<T>(client, operation, params, path)
+        .map_ok(|page| futures_util::stream::iter(page.items.into_iter().map(Ok)))
+        .try_flatten();
     ItemStream {
-        inner: Box::pin(stream),
+        inner: Box::pin(items.boxed()),
     }
 }
 
@@ -260,6 +336,7 @@ mod tests {
             page: Some(2),
             page_token: Some("PT abc".into()),
             limit: None,
+            resume_from: None,
         };
         assert_eq!(
             p.query().unwrap().encode(),

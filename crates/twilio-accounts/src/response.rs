@@ -109,10 +109,10 @@ pub(crate) fn error_from_response(response: &Response<Bytes>) -> Error {
 }
 
 fn error_from_response_with(response: &Response<Bytes>, snippets: Snippets) -> Error {
-    if is_json_or_unspecified(response.headers()) {
-        if let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(response.body()) {
-            return Error::Api(api_error(response.status(), response.headers(), &body));
-        }
+    if is_json_or_unspecified(response.headers())
+        && let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(response.body())
+    {
+        return Error::Api(api_error(response.status(), response.headers(), &body));
     }
     unexpected(response, snippets)
 }

@@ -13,7 +13,7 @@ use twilio_accounts::credentials::{AwsCredentials, CredentialsResource};
 use twilio_accounts::messaging_geopermissions::*;
 use twilio_accounts::model::CredentialAws;
 use twilio_accounts::safelist::*;
-use twilio_accounts::{Client, ClientBuilder, Error, ItemStream};
+use twilio_accounts::{Client, ClientBuilder, Error, ItemStream, PageStream};
 use twilio_types::CredentialSid;
 
 fn send_sync<T: Send + Sync + 'static>() {}
@@ -50,6 +50,7 @@ fn types_are_send_and_sync() {
     send_sync::<UpdateMessagingGeopermissions>();
     fn send<T: Send + 'static>() {}
     send::<ItemStream<CredentialAws>>();
+    send::<PageStream<CredentialAws>>();
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! All 20 operations, paging and error answers against the in-process `twilio-emulator`,
 //! through the real HTTP client.
 
+// Real HTTP through the built-in client.
+#![cfg(feature = "default-client")]
+
 use futures_util::TryStreamExt;
 use http::StatusCode;
 use twilio_accounts::bulk_consents::{ConsentItem, ConsentSource, ConsentStatus};

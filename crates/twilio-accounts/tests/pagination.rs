@@ -198,3 +198,109 @@ async fn a_page_pointing_at_itself_does_not_loop() {
     assert!(items.is_empty());
     assert!(recorder.count() <= 2);
 }
+
+#[tokio::test]
+async fn a_loop_of_several_pages_stops_before_fetching_a_page_again() {
+    // Page 0 -> page 1 -> page 2 -> back to page 1: a loop of length two.
+    let (client, recorder) = canned_client(vec![
+        page(0..2, Some("/v1/Credentials/AWS?Page=1")),
+        page(2..4, Some("/v1/Credentials/AWS?Page=2")),
+        page(4..5, Some(&format!("{BASE}/v1/Credentials/AWS?Page=1"))),
+        page(90..99, None), // must never be asked for
+    ]);
+    let items: Vec<_> = client
+        .credentials()
+        .aws()
+        .list()
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let names: Vec<_> = items
+        .iter()
+        .filter_map(|c| c.friendly_name.clone())
+        .collect();
+    assert_eq!(names, ["c0", "c1", "c2", "c3", "c4"]);
+    assert_eq!(recorder.count(), 3, "each page fetched once");
+}
+
+#[tokio::test]
+async fn pages_yields_each_page_with_its_resume_point() {
+    let (client, recorder) = canned_client(three_pages());
+    let mut pages = client.credentials().aws().list().page_size(3).pages();
+    assert_eq!(recorder.count(), 0, "nothing is sent before the first poll");
+    let first = pages.try_next().await.unwrap().unwrap();
+    assert_eq!(first.items.len(), 3);
+    assert_eq!(recorder.count(), 1, "one page at a time");
+    let checkpoint = first.meta.next_page_url.clone().unwrap();
+    let rest: Vec<_> = pages.try_collect().await.unwrap();
+    assert_eq!(
+        rest.iter().map(|p| p.items.len()).collect::<Vec<_>>(),
+        [3, 1]
+    );
+    assert!(rest.last().unwrap().meta.next_page_url.is_none());
+
+    // Resume from the checkpoint in a "new process": the listing starts at page 1.
+    let (client, recorder) = canned_client(three_pages().split_off(1));
+    let resumed: Vec<_> = client
+        .credentials()
+        .aws()
+        .list()
+        .resume_from(checkpoint)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(resumed.len(), 4);
+    assert_eq!(resumed[0].friendly_name.as_deref(), Some("c3"));
+    assert_eq!(
+        pq(&recorder.requests()[0]),
+        "/v1/Credentials/AWS?PageSize=3&Page=1&PageToken=PA%2B1"
+    );
+}
+
+#[tokio::test]
+async fn pages_honour_the_limit_and_cut_the_last_page() {
+    let (client, recorder) = canned_client(three_pages());
+    let pages: Vec<_> = client
+        .credentials()
+        .aws()
+        .list()
+        .page_size(3)
+        .limit(4)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(),
+        [3, 1]
+    );
+    assert_eq!(recorder.count(), 2);
+}
+
+#[tokio::test]
+async fn resuming_from_a_foreign_url_sends_nothing() {
+    let (client, recorder) = canned_client(three_pages());
+    let result = client
+        .credentials()
+        .public_key()
+        .list()
+        .resume_from("https://evil.example/v1/Credentials/PublicKeys?Page=1")
+        .send()
+        .await;
+    let Err(Error::Build(b)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(b.field(), Some("meta.next_page_url"));
+    let results: Vec<_> = client
+        .credentials()
+        .public_key()
+        .list()
+        .resume_from("//evil.example/x")
+        .pages()
+        .collect()
+        .await;
+    assert!(matches!(results[..], [Err(Error::Build(_))]));
+    assert_eq!(recorder.count(), 0);
+}

@@ -5,6 +5,9 @@
 //! test in the same binary that hits a call site concurrently, with no subscriber, could make
 //! this test's thread-local subscriber miss the SDK's events (and the check prove nothing).
 
+// Talks to the emulator through the built-in HTTPS client.
+#![cfg(feature = "default-client")]
+
 mod common;
 
 use common::LogCapture;

@@ -4,6 +4,9 @@
 //! Tests that wait (propagation, back-off) run with Tokio's clock paused: the waits take no
 //! real time and the outcome does not depend on the machine's speed.
 
+// Through the built-in HTTPS client (its connector wraps the emulator connections).
+#![cfg(feature = "default-client")]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

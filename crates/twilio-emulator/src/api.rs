@@ -55,10 +55,10 @@ pub(crate) fn resolve(path: &str) -> Option<Resource<'_>> {
                 if is_sid(sid, "CR") {
                     return Some(Resource::Aws(sid));
                 }
-            } else if let Some(sid) = path.strip_prefix("/v1/Credentials/PublicKeys/") {
-                if is_sid(sid, "CR") {
-                    return Some(Resource::PublicKey(sid));
-                }
+            } else if let Some(sid) = path.strip_prefix("/v1/Credentials/PublicKeys/")
+                && is_sid(sid, "CR")
+            {
+                return Some(Resource::PublicKey(sid));
             }
             return None;
         }
@@ -525,6 +525,9 @@ fn parse_page_token(token: &str) -> Option<PageToken> {
     None
 }
 
+/// The largest `PageSize` Twilio accepts; larger ones answer error 20007.
+const MAX_PAGE_SIZE: u64 = 1000;
+
 fn list_credentials(
     kind: CredentialKind,
     account: &mut Account,
@@ -534,7 +537,14 @@ fn list_credentials(
     let page_size = match query.get("PageSize") {
         None => 50,
         Some(v) => match v.parse::<u64>() {
-            Ok(n @ 1..=1000) => n,
+            Ok(n @ 1..=MAX_PAGE_SIZE) => n,
+            Ok(n) if n > MAX_PAGE_SIZE => {
+                return Err(ApiError::page_size_too_large(MAX_PAGE_SIZE));
+            }
+            // Digits beyond u64 are still a number, just a very large one.
+            Err(_) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(ApiError::page_size_too_large(MAX_PAGE_SIZE));
+            }
             _ => {
                 return Err(ApiError::invalid(
                     "PageSize",

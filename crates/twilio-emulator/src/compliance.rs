@@ -209,10 +209,10 @@ impl Request {
             return Err(ApiError::invalid("countryIsoCode", "only US is supported"));
         }
         let text = optional_string(&fields, "body")?;
-        if let Some(text) = text {
-            if text.chars().count() > MAX_BODY_CHARS {
-                return Err(ApiError::invalid("body", "must be at most 1600 characters"));
-            }
+        if let Some(text) = text
+            && text.chars().count() > MAX_BODY_CHARS
+        {
+            return Err(ApiError::invalid("body", "must be at most 1600 characters"));
         }
         let use_case = match optional_string(&fields, "useCase")? {
             None => None,
@@ -229,19 +229,19 @@ impl Request {
                 "Missing required parameter: body or useCase must be provided",
             ));
         }
-        if let Some(channel) = optional_string(&fields, "channel")? {
-            if !CHANNELS.contains(&channel) {
-                return Err(ApiError::invalid(
-                    "channel",
-                    "must be SMS, MMS, RCS or CALL",
-                ));
-            }
+        if let Some(channel) = optional_string(&fields, "channel")?
+            && !CHANNELS.contains(&channel)
+        {
+            return Err(ApiError::invalid(
+                "channel",
+                "must be SMS, MMS, RCS or CALL",
+            ));
         }
         let zip_code = optional_string(&fields, "zipCode")?;
-        if let Some(zip) = zip_code {
-            if !is_zip(zip) {
-                return Err(ApiError::invalid("zipCode", "must be 5 digits or ZIP+4"));
-            }
+        if let Some(zip) = zip_code
+            && !is_zip(zip)
+        {
+            return Err(ApiError::invalid("zipCode", "must be 5 digits or ZIP+4"));
         }
         let at = match optional_string(&fields, "sendAt")? {
             None => now,

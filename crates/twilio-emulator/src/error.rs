@@ -84,6 +84,8 @@ pub(crate) struct ApiError {
 /// Twilio's generic "invalid request / parameter" code, used for every 400 the emulator
 /// answers (and for 413/415, for which Twilio publishes no specific code).
 pub(crate) const CODE_INVALID_PARAMETER: u32 = 20001;
+/// Twilio's "Page size too large" error (a `PageSize` over 1000).
+pub(crate) const CODE_PAGE_SIZE_TOO_LARGE: u32 = 20007;
 /// Twilio's "Authenticate" error.
 pub(crate) const CODE_AUTHENTICATE: u32 = 20003;
 /// Twilio's "Method not allowed" error.
@@ -150,6 +152,15 @@ impl ApiError {
         )
     }
 
+    /// 400 with Twilio's dedicated code 20007 for a `PageSize` over the maximum.
+    pub(crate) fn page_size_too_large(max: u64) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            CODE_PAGE_SIZE_TOO_LARGE,
+            format!("Page size too large: PageSize must be at most {max}"),
+        )
+    }
+
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, CODE_INVALID_PARAMETER, message)
     }
@@ -177,6 +188,22 @@ impl ApiError {
             "Too Many Requests",
         )
         .header("retry-after", retry_after_secs.to_string())
+    }
+
+    /// The error for a request head the HTTP layer refused before routing: 400 (not
+    /// HTTP/1.1) is an invalid request, 20001; Twilio publishes no codes for 414 and 431, so
+    /// they follow the `20000 + status` convention of HTTP-level errors (20414, 20431).
+    pub(crate) fn refused_by_http_layer(status: StatusCode) -> Self {
+        let message = match status.as_u16() {
+            400 => return Self::bad_request("Malformed HTTP request"),
+            414 => "URI Too Long: the request URI exceeds 64 KiB",
+            431 => {
+                "Request Header Fields Too Large: the request head exceeds the limit \
+                 (about 400 KiB, at most 100 headers)"
+            }
+            _ => status.canonical_reason().unwrap_or("Request refused"),
+        };
+        Self::new(status, 20_000 + u32::from(status.as_u16()), message)
     }
 
     pub(crate) fn internal(message: impl Into<String>) -> Self {

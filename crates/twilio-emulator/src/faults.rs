@@ -261,13 +261,13 @@ impl Faults {
     ///
     /// [`ErrorKind::InvalidConfig`] when a [`Fault::status`] is outside 400–599.
     pub fn inject(&self, fault: Fault) -> Result<(), Error> {
-        if let FaultAction::Status(status) = fault.action {
-            if !(400..=599).contains(&status) {
-                return Err(Error::new(
-                    ErrorKind::InvalidConfig,
-                    format!("injected status {status} is not an error status (400-599)"),
-                ));
-            }
+        if let FaultAction::Status(status) = fault.action
+            && !(400..=599).contains(&status)
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!("injected status {status} is not an error status (400-599)"),
+            ));
         }
         let mut state = self.lock();
         state.rules.push(fault);
@@ -301,22 +301,20 @@ impl Faults {
         }
         let mut guard = self.lock();
         let state = &mut *guard;
-        if !after {
-            if let Some((limit, start, count)) = &mut state.rate_limit {
-                let now = Instant::now();
-                if now.duration_since(*start) >= limit.window {
-                    *start = now;
-                    *count = 0;
-                }
-                if *count >= limit.max_requests {
-                    let left = limit.window.saturating_sub(now.duration_since(*start));
-                    let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-                    return Decision::RateLimited {
-                        retry_after_secs: secs.max(1),
-                    };
-                }
-                *count += 1;
+        if !after && let Some((limit, start, count)) = &mut state.rate_limit {
+            let now = Instant::now();
+            if now.duration_since(*start) >= limit.window {
+                *start = now;
+                *count = 0;
             }
+            if *count >= limit.max_requests {
+                let left = limit.window.saturating_sub(now.duration_since(*start));
+                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+                return Decision::RateLimited {
+                    retry_after_secs: secs.max(1),
+                };
+            }
+            *count += 1;
         }
         let mut decision = Decision::Proceed;
         for rule in &mut state.rules {

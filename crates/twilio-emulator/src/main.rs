@@ -139,6 +139,11 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed, String> 
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    // Installed before anything is printed: a supervisor may send SIGTERM as soon as it
+    // reads the readiness line, and a signal without a handler would kill the process
+    // with the default action instead of a graceful shutdown.
+    let mut stop =
+        StopSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let mut builder = Emulator::builder().port(args.port);
     if let Some(host) = args.host {
         builder = builder.host(host);
@@ -210,32 +215,55 @@ async fn run(args: Args) -> Result<(), String> {
     println!();
     println!("Press Ctrl-C to stop.");
 
-    wait_for_signal().await;
+    stop.recv().await;
     eprintln!("shutting down...");
     emulator.shutdown().await;
     eprintln!("stopped");
     Ok(())
 }
 
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+/// The signals that stop the program (Ctrl-C, and SIGTERM on Unix), registered with the
+/// OS when constructed, so none is missed between installing and waiting.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    ctrl_c: tokio::signal::windows::CtrlC,
 }
 
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+impl StopSignals {
+    #[cfg(unix)]
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    #[cfg(windows)]
+    fn install() -> std::io::Result<Self> {
+        Ok(Self {
+            ctrl_c: tokio::signal::windows::ctrl_c()?,
+        })
+    }
+
+    /// Resolves when one of the signals arrives.
+    #[cfg(unix)]
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+
+    /// Resolves when Ctrl-C arrives.
+    #[cfg(windows)]
+    async fn recv(&mut self) {
+        self.ctrl_c.recv().await;
+    }
 }
 
 fn main() -> ExitCode {

@@ -1,7 +1,5 @@
 //! Identifiers and secrets from the operating system's CSPRNG (`getrandom`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn push_hex(out: &mut String, bytes: &[u8]) {
@@ -21,36 +19,16 @@ pub(crate) fn hex32(prefix: &str) -> Result<String, getrandom::Error> {
     Ok(out)
 }
 
-/// `Twilio-Request-Id` values: `RQ` + 32 hex characters, unique per emulator.
+/// A `Twilio-Request-Id` value: `RQ` + 32 random hex characters, like Twilio's.
 ///
-/// The first half is random per emulator, the second half a counter; request ids are not
-/// secrets, so the hot path need not ask the OS for randomness.
-#[derive(Debug)]
-pub(crate) struct RequestIds {
-    prefix: String,
-    counter: AtomicU64,
-}
-
-impl RequestIds {
-    pub(crate) fn new() -> Result<Self, getrandom::Error> {
-        let mut bytes = [0u8; 8];
-        getrandom::getrandom(&mut bytes)?;
-        let mut prefix = String::with_capacity(18);
-        prefix.push_str("RQ");
-        push_hex(&mut prefix, &bytes);
-        Ok(Self {
-            prefix,
-            counter: AtomicU64::new(0),
-        })
-    }
-
-    pub(crate) fn next(&self) -> String {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mut out = String::with_capacity(34);
-        out.push_str(&self.prefix);
-        push_hex(&mut out, &n.to_be_bytes());
-        out
-    }
+/// From `fastrand`'s per-thread generator (randomly seeded): request ids are not secrets,
+/// so the hot path need not ask the OS for randomness, but they must not be guessable from
+/// one another or collide across emulators the way a counter would.
+pub(crate) fn request_id() -> String {
+    let mut out = String::with_capacity(34);
+    out.push_str("RQ");
+    push_hex(&mut out, &fastrand::u128(..).to_be_bytes());
+    out
 }
 
 /// Whether `secret == guess`, in time that depends only on the length of `guess`: every
@@ -83,14 +61,19 @@ mod tests {
     }
 
     #[test]
-    fn request_ids_are_unique_and_well_formed() {
-        let ids = RequestIds::new().unwrap();
-        let a = ids.next();
-        let b = ids.next();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 34);
-        assert!(a.starts_with("RQ"));
-        assert!(a[2..].bytes().all(|c| c.is_ascii_hexdigit()));
+    fn request_ids_are_random_and_well_formed() {
+        let ids: Vec<String> = (0..1000).map(|_| request_id()).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 34, "{id}");
+            assert!(id.starts_with("RQ"), "{id}");
+            assert!(id[2..].bytes().all(|c| c.is_ascii_hexdigit()), "{id}");
+        }
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        // Not a counter: consecutive ids differ in more than their low bits. Two counter
+        // values 1000 apart share their first 28 hex digits; random ids almost never do.
+        let shared_prefixes = ids.windows(2).filter(|w| w[0][..20] == w[1][..20]).count();
+        assert_eq!(shared_prefixes, 0);
     }
 
     #[test]

@@ -22,7 +22,8 @@ use crate::compliance::{self, ComplianceSignals};
 use crate::error::ApiError;
 use crate::faults::{Decision, Faults};
 use crate::form::Params;
-use crate::random::{RequestIds, constant_time_eq};
+use crate::random::{constant_time_eq, request_id};
+use crate::refused::RefusalRewriter;
 use crate::state::{self, Account, Principal, Registry};
 use crate::test_endpoints;
 
@@ -34,7 +35,6 @@ pub(crate) struct Shared {
     pub(crate) base_url: String,
     pub(crate) max_body_bytes: usize,
     pub(crate) request_count: AtomicU64,
-    pub(crate) request_ids: RequestIds,
     /// The main account, when the opt-in test endpoints are served (`crate::test_endpoints`).
     pub(crate) test_endpoints: Option<Arc<Mutex<Account>>>,
 }
@@ -122,7 +122,8 @@ async fn connection(
         .timer(TokioTimer::new())
         .header_read_timeout(None)
         .keep_alive(true);
-    let mut conn = builder.serve_connection(TokioIo::new(stream), service);
+    let io = TokioIo::new(RefusalRewriter::new(stream));
+    let mut conn = builder.serve_connection(io, service);
     let mut shutting_down = *shutdown.borrow();
     if shutting_down {
         std::pin::Pin::new(&mut conn).graceful_shutdown();
@@ -137,7 +138,7 @@ async fn connection(
             }
             () = reset.notified() => {
                 tracing::debug!(%peer, "injected connection reset");
-                let io = conn.into_parts().io.into_inner();
+                let io = conn.into_parts().io.into_inner().into_inner();
                 // RST instead of FIN, so the client sees a reset, not a clean close.
                 let _ = io.set_zero_linger();
                 drop(io);
@@ -166,8 +167,8 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Outcome {
         );
         if let Some(reply) = seam {
             return Outcome::Respond(match reply {
-                Ok(reply) => base_response(reply.status, reply.body, shared),
-                Err(error) => error_response(&error, shared),
+                Ok(reply) => base_response(reply.status, reply.body),
+                Err(error) => error_response(&error),
             });
         }
     }
@@ -183,12 +184,11 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Outcome {
     match shared.faults.check(method, path, false) {
         Decision::Proceed => {}
         Decision::Reset => return Outcome::Reset,
-        Decision::Status(status) => return Outcome::Respond(fault_response(status, shared)),
+        Decision::Status(status) => return Outcome::Respond(fault_response(status)),
         Decision::RateLimited { retry_after_secs } => {
-            return Outcome::Respond(error_response(
-                &ApiError::too_many_requests(retry_after_secs),
-                shared,
-            ));
+            return Outcome::Respond(error_response(&ApiError::too_many_requests(
+                retry_after_secs,
+            )));
         }
     }
 
@@ -199,10 +199,9 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Outcome {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > shared.max_body_bytes as u64) {
-        return Outcome::Respond(close(error_response(
-            &ApiError::too_large(shared.max_body_bytes),
-            shared,
-        )));
+        return Outcome::Respond(close(error_response(&ApiError::too_large(
+            shared.max_body_bytes,
+        ))));
     }
     let body = if hyper::body::Body::is_end_stream(&body) {
         Bytes::new()
@@ -214,10 +213,9 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Outcome {
                     .downcast_ref::<http_body_util::LengthLimitError>()
                     .is_some()
                 {
-                    return Outcome::Respond(close(error_response(
-                        &ApiError::too_large(shared.max_body_bytes),
-                        shared,
-                    )));
+                    return Outcome::Respond(close(error_response(&ApiError::too_large(
+                        shared.max_body_bytes,
+                    ))));
                 }
                 // The client broke the body off (or sent a malformed chunk): nobody to answer.
                 return Outcome::Reset;
@@ -225,15 +223,19 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Outcome {
         }
     };
 
-    let response = match process(&parts, &body, path, shared) {
-        Ok(reply) => success_response(reply, shared),
-        Err(error) => error_response(&error, shared),
+    let response = if parts.method == hyper::Method::OPTIONS {
+        preflight(path)
+    } else {
+        match process(&parts, &body, path, shared) {
+            Ok(reply) => success_response(reply),
+            Err(error) => error_response(&error),
+        }
     };
 
     match shared.faults.check(method, path, true) {
         Decision::Proceed | Decision::RateLimited { .. } => Outcome::Respond(response),
         Decision::Reset => Outcome::Reset,
-        Decision::Status(status) => Outcome::Respond(fault_response(status, shared)),
+        Decision::Status(status) => Outcome::Respond(fault_response(status)),
     }
 }
 
@@ -333,7 +335,7 @@ fn is_form_content_type(value: Option<&HeaderValue>) -> bool {
     media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
 }
 
-fn base_response(status: StatusCode, body: Option<Vec<u8>>, shared: &Shared) -> Response<Body> {
+fn base_response(status: StatusCode, body: Option<Vec<u8>>) -> Response<Body> {
     let has_body = body.is_some();
     let mut response = Response::new(Full::new(Bytes::from(body.unwrap_or_default())));
     *response.status_mut() = status;
@@ -344,7 +346,7 @@ fn base_response(status: StatusCode, body: Option<Vec<u8>>, shared: &Shared) -> 
             HeaderValue::from_static("application/json"),
         );
     }
-    if let Ok(id) = HeaderValue::from_str(&shared.request_ids.next()) {
+    if let Ok(id) = HeaderValue::from_str(&request_id()) {
         headers.insert("twilio-request-id", id);
     }
     response
@@ -367,9 +369,9 @@ const CORS_HEADERS: [(header::HeaderName, &str); 5] = [
     (header::ACCESS_CONTROL_EXPOSE_HEADERS, "Twilio-Request-Id"),
 ];
 
-fn success_response(reply: api::Reply, shared: &Shared) -> Response<Body> {
+fn success_response(reply: api::Reply) -> Response<Body> {
     let with_body = reply.body.is_some();
-    let mut response = base_response(reply.status, reply.body, shared);
+    let mut response = base_response(reply.status, reply.body);
     if with_body {
         let headers = response.headers_mut();
         headers.reserve(CORS_HEADERS.len());
@@ -380,8 +382,32 @@ fn success_response(reply: api::Reply, shared: &Shared) -> Response<Body> {
     response
 }
 
-fn error_response(error: &ApiError, shared: &Shared) -> Response<Body> {
-    let mut response = base_response(error.status, Some(error.body()), shared);
+/// Answers a CORS preflight (`OPTIONS`) for a path the API serves: 204 with the CORS
+/// headers the 2xx responses carry, and `Allow` with the path's methods. Browsers send
+/// preflights without credentials, so none are asked for; an unknown path is a 404.
+fn preflight(path: &str) -> Response<Body> {
+    let Some(resource) = api::resolve(path) else {
+        return error_response(&ApiError::not_found(path));
+    };
+    let mut response = base_response(StatusCode::NO_CONTENT, None);
+    let headers = response.headers_mut();
+    for (name, value) in CORS_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    // The router's 405 answer for a method no path serves carries the path's `Allow` list:
+    // one source of truth for which methods each path takes.
+    if let Err(refusal) = api::operation(resource, &hyper::Method::OPTIONS) {
+        for (name, value) in refusal.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+    }
+    response
+}
+
+fn error_response(error: &ApiError) -> Response<Body> {
+    let mut response = base_response(error.status, Some(error.body()));
     for (name, value) in &error.headers {
         if let Ok(value) = HeaderValue::from_str(value) {
             response.headers_mut().insert(*name, value);
@@ -390,9 +416,9 @@ fn error_response(error: &ApiError, shared: &Shared) -> Response<Body> {
     response
 }
 
-fn fault_response(status: u16, shared: &Shared) -> Response<Body> {
+fn fault_response(status: u16) -> Response<Body> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    error_response(&ApiError::injected(status), shared)
+    error_response(&ApiError::injected(status))
 }
 
 /// Asks hyper to close the connection after this response (the request body was not read).

@@ -122,7 +122,7 @@ async fn hostile_requests_get_twilio_errors_and_the_server_keeps_serving() {
             r
         }, 413, 20001),
         ("negative page size", request("GET", "/v1/Credentials/AWS?PageSize=-5", &[("Authorization", &auth)], b""), 400, 20001),
-        ("page size overflow", request("GET", "/v1/Credentials/AWS?PageSize=99999999999999999999999", &[("Authorization", &auth)], b""), 400, 20001),
+        ("page size overflow", request("GET", "/v1/Credentials/AWS?PageSize=99999999999999999999999", &[("Authorization", &auth)], b""), 400, 20007),
         ("absurd page token", request("GET", "/v1/Credentials/AWS?PageToken=PA18446744073709551615", &[("Authorization", &auth)], b""), 200, 0),
     ];
 
@@ -135,7 +135,7 @@ async fn hostile_requests_get_twilio_errors_and_the_server_keeps_serving() {
         }
     }
 
-    // Not HTTP at all, or broken HTTP: the HTTP layer answers a bare 4xx (or just closes);
+    // Not HTTP at all, or broken HTTP: the HTTP layer answers a 4xx (or just closes);
     // never a 5xx, never a hang, and the server carries on.
     let garbage: Vec<Vec<u8>> = vec![
         b"\x00\x01\x02\x03garbage\r\n\r\n".to_vec(),
@@ -180,15 +180,6 @@ async fn hostile_requests_get_twilio_errors_and_the_server_keeps_serving() {
         }
     }
 
-    // A head with more headers than the HTTP layer accepts: a bare 431.
-    let many_headers: String = (0..101).map(|i| format!("X-{i}: y\r\n")).collect();
-    let (status, _) = raw(
-        &emu,
-        format!("GET /v1/Credentials/AWS HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n").as_bytes(),
-    )
-    .await;
-    assert_eq!(status, 431);
-
     // State untouched by all of the above; the server still serves normally.
     let snapshot = emu.snapshot();
     assert!(snapshot.secondary_auth_token().is_none());
@@ -208,6 +199,86 @@ async fn hostile_requests_get_twilio_errors_and_the_server_keeps_serving() {
     .await;
     assert_eq!(status, 201, "{body}");
     assert!(emu.secondary_auth_token().is_some());
+}
+
+/// Writes `request`, reads until the server closes; returns the head and the body.
+async fn raw_exchange(emu: &Emulator, request: &[u8]) -> (String, String) {
+    let mut tcp = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    let _ = tcp.write_all(request).await;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "server neither answered nor closed");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.to_owned(), body.to_owned())
+}
+
+/// Requests the HTTP layer refuses before routing (an oversized URI or head, bytes that are
+/// not HTTP) still get Twilio's JSON error body, a request id and `Connection: close`.
+#[tokio::test]
+async fn refused_heads_get_twilio_error_bodies_and_close() {
+    let emu = Emulator::start().await.unwrap();
+    let auth = emu.basic_auth_header();
+    let many_headers: String = (0..101).map(|i| format!("X-{i}: y\r\n")).collect();
+    let cases: Vec<(&str, Vec<u8>, u16, u64)> = vec![
+        (
+            "more than 100 headers",
+            format!("GET /v1/Credentials/AWS HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n").into_bytes(),
+            431,
+            20431,
+        ),
+        (
+            "a head over the buffer",
+            format!("GET /v1/Credentials/AWS HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(500 * 1024)).into_bytes(),
+            431,
+            20431,
+        ),
+        (
+            "a URI over 64 KiB",
+            format!("GET /v1/Credentials/AWS?PageSize={} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n", "1".repeat(70_000)).into_bytes(),
+            414,
+            20414,
+        ),
+        (
+            "not HTTP",
+            b"\x00\x01\x02\x03garbage\r\n\r\n".to_vec(),
+            400,
+            20001,
+        ),
+    ];
+    for (case, bytes, want_status, want_code) in cases {
+        let (head, body) = raw_exchange(&emu, &bytes).await;
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {want_status} ")),
+            "{case}: {head}"
+        );
+        let head_lower = head.to_ascii_lowercase();
+        for expected in [
+            "\r\nconnection: close",
+            "\r\ncontent-type: application/json",
+            "\r\ntwilio-request-id: rq",
+        ] {
+            assert!(
+                head_lower.contains(expected),
+                "{case}: {expected:?} missing in {head}"
+            );
+        }
+        twilio_error(want_status, &body, want_status, want_code, case);
+    }
+    // The server carries on.
+    let (status, body) = raw(
+        &emu,
+        &request(
+            "GET",
+            "/v1/Credentials/AWS",
+            &[("Authorization", &auth)],
+            b"",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

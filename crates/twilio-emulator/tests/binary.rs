@@ -86,14 +86,9 @@ fn raw(base_url: &str, request_line: &str, headers: &str) -> String {
     response
 }
 
-fn stops_cleanly_on(signal: &str) {
-    let (mut program, base_url, sid, token) = start();
-    assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
-    assert_eq!(
-        create_secondary(&base_url, &sid, &token),
-        "HTTP/1.1 201 Created"
-    );
-
+/// Sends `signal` with `kill` and asserts the program exits with status 0 after printing
+/// "stopped" (its graceful-shutdown path, not the signal's default action).
+fn signal_and_expect_clean_stop(program: &mut Program, signal: &str) {
     let pid = program.0.id().to_string();
     let sent = Command::new("kill")
         .args([signal, &pid])
@@ -118,6 +113,17 @@ fn stops_cleanly_on(signal: &str) {
         .read_to_string(&mut stderr)
         .unwrap();
     assert!(stderr.contains("stopped"), "{stderr}");
+}
+
+fn stops_cleanly_on(signal: &str) {
+    let (mut program, base_url, sid, token) = start();
+    assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
+    assert_eq!(
+        create_secondary(&base_url, &sid, &token),
+        "HTTP/1.1 201 Created"
+    );
+
+    signal_and_expect_clean_stop(&mut program, signal);
     // The port is closed: nothing listens any more.
     let host = base_url.strip_prefix("http://").unwrap();
     assert!(TcpStream::connect(host).is_err());
@@ -131,6 +137,16 @@ fn ctrl_c_stops_the_program_cleanly() {
 #[test]
 fn sigterm_stops_the_program_cleanly() {
     stops_cleanly_on("-TERM");
+}
+
+/// A supervisor may signal the program the moment it reads the readiness line; the
+/// handlers must already be installed then. 50 runs, each signalled with no delay at all.
+#[test]
+fn sigterm_right_after_readiness_stops_cleanly_every_time() {
+    for _ in 0..50 {
+        let (mut program, _, _, _) = start();
+        signal_and_expect_clean_stop(&mut program, "-TERM");
+    }
 }
 
 #[test]

@@ -657,10 +657,28 @@ async fn pagination_follows_next_and_previous_page_urls() {
     assert_eq!(back.concat().len(), 20);
     assert_eq!(back.last().unwrap(), &created[..5]);
 
+    // Twilio's dedicated code for a page size over 1000, however large the number.
+    for too_large in ["PageSize=1001", "PageSize=99999999999999999999999"] {
+        let body = env
+            .get(&format!("/v1/Credentials/AWS?{too_large}"))
+            .await
+            .assert_error(400, 20007);
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("Page size too large"),
+            "{too_large}: {body}"
+        );
+    }
+    assert_eq!(
+        env.get("/v1/Credentials/AWS?PageSize=1000").await.status,
+        200
+    );
+
     // Parameter checks.
     for bad in [
         "PageSize=0",
-        "PageSize=1001",
         "PageSize=abc",
         "PageSize=-1",
         "Page=-1",
@@ -1019,9 +1037,6 @@ async fn routing_errors() {
     env.req(Method::DELETE, "/v1/Messaging/GeoPermissions", "")
         .await
         .assert_error(405, 20004);
-    env.req(Method::OPTIONS, "/v1/SafeList/Numbers", "")
-        .await
-        .assert_error(405, 20004);
     env.req(Method::GET, "/v1/Consents/Bulk", "")
         .await
         .assert_error(405, 20004);
@@ -1034,6 +1049,36 @@ async fn routing_errors() {
         resp.header("www-authenticate"),
         Some("Basic realm=\"Twilio API\"")
     );
+}
+
+/// A browser's CORS preflight carries no credentials; it gets the CORS headers the 2xx
+/// responses promise, and the path's methods in `Allow`.
+#[tokio::test]
+async fn cors_preflight_answers_without_credentials() {
+    let env = Env::start().await;
+    let mut conn = Conn::open(env.emu.local_addr()).await;
+    for (path, allow) in [
+        ("/v1/SafeList/Numbers", "GET, POST, DELETE"),
+        ("/v1/AuthTokens/Promote", "POST"),
+        ("/v1/Messaging/GeoPermissions", "GET, PATCH"),
+        (
+            "/v1/Credentials/AWS/CR00000000000000000000000000000000",
+            "GET, POST, DELETE",
+        ),
+    ] {
+        let resp = conn.send(Method::OPTIONS, path, None, None, "").await;
+        assert_eq!(resp.status, 204, "{path}");
+        assert!(resp.body.is_empty(), "{path}");
+        resp.assert_cors();
+        assert_eq!(resp.header("allow"), Some(allow), "{path}");
+        assert_request_id(&resp);
+    }
+    // An unknown path is still a 404, credentials or not.
+    conn.send(Method::OPTIONS, "/v1/Nope", None, None, "")
+        .await
+        .assert_error(404, 20404);
+    // A preflight changes nothing and needs no account.
+    assert!(env.emu.snapshot().safelist().is_empty());
 }
 
 #[tokio::test]

@@ -232,7 +232,7 @@ impl fmt::Debug for HttpClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpClientBuilder")
             .field("credentials", &self.credentials)
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(redact_user_info))
             .field("region", &self.region)
             .field("edge", &self.edge)
             .field("read_environment", &self.read_environment)
@@ -471,9 +471,62 @@ fn default_transport(
     ))
 }
 
+/// `url` with any user info (`user:password@`) replaced, for `Debug`: `build()` refuses such
+/// a base URL, but until then the builder holds the raw string, password included.
+fn redact_user_info(url: &str) -> String {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[authority_start..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_len].rfind('@') {
+        Some(at) => format!("{}<redacted>{}", &url[..authority_start], &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builder_debug_redacts_base_url_user_info() {
+        for (url, shown) in [
+            (
+                "https://user:hunter2@example.com/x",
+                "https://<redacted>@example.com/x",
+            ),
+            (
+                "http://hunter2@127.0.0.1:4010",
+                "http://<redacted>@127.0.0.1:4010",
+            ),
+            ("user:hunter2@host", "<redacted>@host"),
+            (
+                "https://a@b:hunter2@host?q=1@2",
+                "https://<redacted>@host?q=1@2",
+            ),
+            (
+                "http://127.0.0.1:4010/v1?x=a@b",
+                "http://127.0.0.1:4010/v1?x=a@b",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(redact_user_info(url), shown, "{url}");
+            let debug = format!("{:?}", HttpClient::builder().base_url(url));
+            assert!(!debug.contains("hunter2"), "{debug}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn redaction_never_panics_and_hides_the_user_info(
+            user in "[a-z0-9:]{0,12}",
+            host in "[a-z0-9.:]{0,12}",
+            tail in "[/?#a-z@]{0,12}",
+        ) {
+            let url = format!("https://{user}SECRET@{host}{tail}");
+            proptest::prop_assert!(!redact_user_info(&url).contains("SECRET"));
+            let _ = redact_user_info(&tail);
+        }
+    }
 
     #[test]
     fn public_types_are_send_sync_and_the_call_future_is_send() {

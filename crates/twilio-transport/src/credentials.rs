@@ -301,10 +301,10 @@ pub(crate) struct Signed {
 impl Signed {
     /// Ends the attempt's in-flight count (its answer has arrived, or it was abandoned).
     pub(crate) fn release(&mut self) {
-        if let Some(count) = self.in_flight.take() {
-            if count.fetch_sub(1, Ordering::AcqRel) == 1 {
-                self.shared.drained.notify_waiters();
-            }
+        if let Some(count) = self.in_flight.take()
+            && count.fetch_sub(1, Ordering::AcqRel) == 1
+        {
+            self.shared.drained.notify_waiters();
         }
     }
 

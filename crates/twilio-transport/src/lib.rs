@@ -136,16 +136,6 @@ pub mod retry;
 mod timeout;
 mod trace;
 
-/// The examples of `docs/guide/retries.md`, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/guide/retries.md")]
-struct RetriesGuide;
-
-/// The examples of `docs/guide/custom-transport.md`, compiled and run as doctests.
-#[cfg(all(doctest, feature = "default-client"))]
-#[doc = include_str!("../../../docs/guide/custom-transport.md")]
-struct CustomTransportGuide;
-
 pub use auth::{AuthFuture, AuthLayer, AuthService};
 pub use base_url::{BaseUrl, BaseUrlLayer, BaseUrlService, DEFAULT_HOST};
 pub use body::{

@@ -132,17 +132,17 @@ pub(crate) const fn validate_const(
     prefix: &[u8; 2],
 ) -> Result<[u8; SID_LEN], ParseSidErrorKind> {
     let bytes = s.as_bytes();
-    if bytes.len() == SID_LEN {
-        if let Some(sid) = bytes.first_chunk::<SID_LEN>() {
-            let mut ok = (sid[0] == prefix[0]) & (sid[1] == prefix[1]);
-            let mut i = 2;
-            while i < SID_LEN {
-                ok &= is_hex(sid[i]);
-                i += 1;
-            }
-            if ok {
-                return Ok(*sid);
-            }
+    if bytes.len() == SID_LEN
+        && let Some(sid) = bytes.first_chunk::<SID_LEN>()
+    {
+        let mut ok = (sid[0] == prefix[0]) & (sid[1] == prefix[1]);
+        let mut i = 2;
+        while i < SID_LEN {
+            ok &= is_hex(sid[i]);
+            i += 1;
+        }
+        if ok {
+            return Ok(*sid);
         }
     }
     Err(diagnose(bytes, prefix))

@@ -157,10 +157,11 @@ pub fn parse(s: &str) -> Result<OffsetDateTime, ParseTimestampError> {
 fn fix_rfc2822_negative_sub_hour_offset(s: &str, t: OffsetDateTime) -> OffsetDateTime {
     let zone = s.len().checked_sub(5).and_then(|start| s.get(start..));
     let offset = t.offset();
-    if zone.is_some_and(|z| z.starts_with("-00")) && offset.is_positive() {
-        if let Ok(negated) = UtcOffset::from_whole_seconds(-offset.whole_seconds()) {
-            return t.replace_offset(negated);
-        }
+    if zone.is_some_and(|z| z.starts_with("-00"))
+        && offset.is_positive()
+        && let Ok(negated) = UtcOffset::from_whole_seconds(-offset.whole_seconds())
+    {
+        return t.replace_offset(negated);
     }
     t
 }
@@ -185,10 +186,10 @@ fn fix_rfc2822_negative_sub_hour_offset(s: &str, t: OffsetDateTime) -> OffsetDat
 /// ```
 pub fn format(t: &OffsetDateTime) -> String {
     let mut t = *t;
-    if t.offset().seconds_past_minute() != 0 {
-        if let Some(utc) = t.checked_to_offset(UtcOffset::UTC) {
-            t = utc;
-        }
+    if t.offset().seconds_past_minute() != 0
+        && let Some(utc) = t.checked_to_offset(UtcOffset::UTC)
+    {
+        t = utc;
     }
     let mut out = String::with_capacity(35);
     let year = t.year();

@@ -11,6 +11,8 @@ const FIXED_TEXTS: &[&str] = &[
     "AuthToken(** redacted **)",
     "ApiKeySecret(** redacted **)",
     "Holder { token: AuthToken(** redacted **), key: ApiKeySecret(** redacted **), label: \"x\" }",
+    // The pretty (`{:#?}`) form, whose indentation holds runs of spaces.
+    "Holder {\n    token: AuthToken(** redacted **),\n    key: ApiKeySecret(** redacted **),\n    label: \"x\",\n}",
 ];
 
 fn is_coincidence(s: &str) -> bool {

@@ -128,11 +128,11 @@ pub(crate) fn normalised(url: &str, already: &[String]) -> Vec<String> {
     };
     // twilio-python: as `urlparse(...).geturl()` re-assembles it.
     let python = python_geturl(url);
-    if python != url {
-        if let Ok(split) = Split::of(&python) {
-            push(split.without_port());
-            push(split.with_port());
-        }
+    if python != url
+        && let Ok(split) = Split::of(&python)
+    {
+        push(split.without_port());
+        push(split.with_port());
     }
     // twilio-node: as normalised by `new URL()`, and with its legacy query string.
     if let Some(split) = whatwg_normalise(url)
@@ -200,26 +200,26 @@ fn whatwg_normalise(url: &str) -> Option<String> {
     let mut out = String::with_capacity(url.len() + 8);
     out.push_str(if https { "https://" } else { "http://" });
     out.push_str(&host);
-    if let Some(port) = split.port.strip_prefix(':') {
-        if !port.is_empty() {
-            if !port.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let digits = port.trim_start_matches('0');
-            if digits.len() > 5 {
-                return None;
-            }
-            let number: u32 = if digits.is_empty() {
-                0
-            } else {
-                digits.parse().ok()?
-            };
-            if number > 65535 {
-                return None;
-            }
-            if number != if https { 443 } else { 80 } {
-                let _ = write!(out, ":{number}");
-            }
+    if let Some(port) = split.port.strip_prefix(':')
+        && !port.is_empty()
+    {
+        if !port.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let digits = port.trim_start_matches('0');
+        if digits.len() > 5 {
+            return None;
+        }
+        let number: u32 = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().ok()?
+        };
+        if number > 65535 {
+            return None;
+        }
+        if number != if https { 443 } else { 80 } {
+            let _ = write!(out, ":{number}");
         }
     }
     let rest = split.rest;

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::bulk_items::{CheckedItem, check_item_fields};
 use crate::error::Error;
+use crate::model::UnknownValue;
 
 /// One contact's consent, sent as a JSON object in an `Items` form field.
 ///
@@ -172,8 +173,8 @@ impl CheckedItem for ConsentItem {
     }
 }
 
-/// A consent status. Twilio documents `opt-in` and `opt-out`; other values go in
-/// [`Other`](Self::Other).
+/// A consent status. Twilio documents `opt-in` and `opt-out`; other values are kept,
+/// opaque, in `Unknown` (see [`UnknownValue`]): build them with `From<&str>`.
 ///
 /// ```
 /// use twilio_accounts::bulk_consents::ConsentStatus;
@@ -187,8 +188,11 @@ pub enum ConsentStatus {
     OptIn,
     /// `opt-out`.
     OptOut,
-    /// A value this version does not know, sent as is.
-    Other(String),
+    /// A value this version does not know, sent as is (built only by parsing).
+    #[deprecated(
+        note = "do not match `Unknown` directly: a later version may give its value a variant of its own; match the known variants, then a wildcard arm reading `as_str()`"
+    )]
+    Unknown(UnknownValue),
 }
 
 impl ConsentStatus {
@@ -199,10 +203,11 @@ impl ConsentStatus {
     /// assert_eq!(ConsentStatus::OptOut.as_str(), "opt-out");
     /// ```
     pub fn as_str(&self) -> &str {
+        #[allow(deprecated)]
         match self {
             ConsentStatus::OptIn => "opt-in",
             ConsentStatus::OptOut => "opt-out",
-            ConsentStatus::Other(s) => s,
+            ConsentStatus::Unknown(v) => v.as_str(),
         }
     }
 }
@@ -212,7 +217,8 @@ impl From<&str> for ConsentStatus {
         match s {
             "opt-in" => ConsentStatus::OptIn,
             "opt-out" => ConsentStatus::OptOut,
-            other => ConsentStatus::Other(other.to_owned()),
+            #[allow(deprecated)]
+            other => ConsentStatus::Unknown(UnknownValue::new(other)),
         }
     }
 }
@@ -230,12 +236,13 @@ impl Serialize for ConsentStatus {
 }
 
 /// Where a consent came from. Twilio documents `website`, `offline`, `opt-in-message`,
-/// `opt-out-message` and `others`; other values go in [`Other`](Self::Other).
+/// `opt-out-message` and `others`; other values are kept, opaque, in `Unknown` (see
+/// [`UnknownValue`]): build them with `From<&str>`.
 ///
 /// ```
 /// use twilio_accounts::bulk_consents::ConsentSource;
 /// assert_eq!(ConsentSource::OptInMessage.as_str(), "opt-in-message");
-/// assert_eq!(ConsentSource::from("kiosk"), ConsentSource::Other("kiosk".into()));
+/// assert_eq!(ConsentSource::from("kiosk").as_str(), "kiosk"); // sent as is
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -250,8 +257,11 @@ pub enum ConsentSource {
     OptOutMessage,
     /// `others`.
     Others,
-    /// A value this version does not know, sent as is.
-    Other(String),
+    /// A value this version does not know, sent as is (built only by parsing).
+    #[deprecated(
+        note = "do not match `Unknown` directly: a later version may give its value a variant of its own; match the known variants, then a wildcard arm reading `as_str()`"
+    )]
+    Unknown(UnknownValue),
 }
 
 impl ConsentSource {
@@ -262,13 +272,14 @@ impl ConsentSource {
     /// assert_eq!(ConsentSource::OptInMessage.as_str(), "opt-in-message");
     /// ```
     pub fn as_str(&self) -> &str {
+        #[allow(deprecated)]
         match self {
             ConsentSource::Website => "website",
             ConsentSource::Offline => "offline",
             ConsentSource::OptInMessage => "opt-in-message",
             ConsentSource::OptOutMessage => "opt-out-message",
             ConsentSource::Others => "others",
-            ConsentSource::Other(s) => s,
+            ConsentSource::Unknown(v) => v.as_str(),
         }
     }
 }
@@ -281,7 +292,8 @@ impl From<&str> for ConsentSource {
             "opt-in-message" => ConsentSource::OptInMessage,
             "opt-out-message" => ConsentSource::OptOutMessage,
             "others" => ConsentSource::Others,
-            other => ConsentSource::Other(other.to_owned()),
+            #[allow(deprecated)]
+            other => ConsentSource::Unknown(UnknownValue::new(other)),
         }
     }
 }
@@ -321,7 +333,7 @@ mod tests {
             "+1",
             "c",
             "123456",
-            ConsentStatus::Other("pending".into()),
+            ConsentStatus::from("pending"),
             ConsentSource::OptInMessage,
         );
         assert_eq!(
@@ -335,7 +347,7 @@ mod tests {
         for s in [
             ConsentStatus::OptIn,
             ConsentStatus::OptOut,
-            ConsentStatus::Other("x".into()),
+            ConsentStatus::from("x"),
         ] {
             assert_eq!(ConsentStatus::from(s.as_str()), s);
         }
@@ -345,11 +357,31 @@ mod tests {
             ConsentSource::OptInMessage,
             ConsentSource::OptOutMessage,
             ConsentSource::Others,
-            ConsentSource::Other("x".into()),
+            ConsentSource::from("x"),
         ] {
             assert_eq!(ConsentSource::from(s.as_str()), s);
             assert_eq!(s.to_string(), s.as_str());
         }
+    }
+
+    #[test]
+    fn known_values_never_parse_as_unknown() {
+        for known in ["opt-in", "opt-out"] {
+            assert!(!format!("{:?}", ConsentStatus::from(known)).contains("Unknown"));
+        }
+        for known in [
+            "website",
+            "offline",
+            "opt-in-message",
+            "opt-out-message",
+            "others",
+        ] {
+            assert!(!format!("{:?}", ConsentSource::from(known)).contains("Unknown"));
+        }
+        assert_eq!(
+            format!("{:?}", ConsentSource::from("kiosk")),
+            r#"Unknown("kiosk")"#
+        );
     }
 
     #[test]

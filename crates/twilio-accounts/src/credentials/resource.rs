@@ -44,7 +44,7 @@ macro_rules! credential_resource {
         use $crate::credentials::common;
         use $crate::error::Error;
         use $crate::model::{$Model, Page};
-        use $crate::pagination::{self, ItemStream, ListParams};
+        use $crate::pagination::{self, ItemStream, ListParams, PageStream};
         use $crate::response;
 
         #[doc = concat!("The ", $noun, " resource, from `client.credentials().", $accessor, "()`.")]
@@ -211,7 +211,7 @@ macro_rules! credential_resource {
 
             #[cfg(test)]
             pub(crate) fn build_request(&self) -> Result<http::Request<bytes::Bytes>, Error> {
-                self.params.first_request($path)
+                self.params.first_request(&self.client, $path)
             }
 
             /// Fetches the first page.
@@ -242,6 +242,40 @@ macro_rules! credential_resource {
             /// ```
             pub fn into_stream(self) -> ItemStream<$Model> {
                 pagination::item_stream(self.client, stringify!($List), &self.params, $path)
+            }
+
+            /// Every page, following `meta.next_page_url` lazily: for checkpoints (save a
+            /// page's `meta.next_page_url`, continue later with
+            /// [`resume_from`](Self::resume_from)). See [`PageStream`].
+            ///
+            /// ```no_run
+            /// # async fn run(client: twilio_accounts::Client) -> Result<(), twilio_accounts::Error> {
+            /// use futures_util::TryStreamExt;
+            #[doc = concat!("let mut pages = client.credentials().", $accessor, "().list().page_size(100).pages();")]
+            /// while let Some(page) = pages.try_next().await? {
+            ///     println!("{} items, resume at {:?}", page.items.len(), page.meta.next_page_url);
+            /// }
+            /// # Ok(()) }
+            /// ```
+            pub fn pages(self) -> PageStream<$Model> {
+                pagination::page_stream(self.client, stringify!($List), &self.params, $path)
+            }
+
+            /// Starts the listing at `next_page_url`, a page's `meta.next_page_url` saved
+            /// from an earlier listing, instead of the first page. It carries its own paging
+            /// parameters, so `page_size`, `page` and `page_token` are not sent; `limit`
+            /// still applies. Like every next-page URL it must be on the client's base URL
+            /// (or a bare path); anything else is an [`Error::Build`] and nothing is sent.
+            ///
+            /// ```no_run
+            /// # async fn run(client: twilio_accounts::Client, saved: String) -> Result<(), twilio_accounts::Error> {
+            /// use futures_util::TryStreamExt;
+            #[doc = concat!("let rest: Vec<_> = client.credentials().", $accessor, "().list().resume_from(saved).into_stream().try_collect().await?;")]
+            /// # Ok(()) }
+            /// ```
+            pub fn resume_from(mut self, next_page_url: impl Into<String>) -> Self {
+                self.params.resume_from = Some(next_page_url.into());
+                self
             }
         }
 

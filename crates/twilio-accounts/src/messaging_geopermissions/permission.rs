@@ -116,7 +116,7 @@ mod tests {
             r#"{"country_code":"IN","type":"country","enabled":false}"#
         );
         let p = GeoPermissionUpdate::new("PK", true)
-            .with_permission_type(GeoPermissionType::Other("region".into()));
+            .with_permission_type(GeoPermissionType::from("region"));
         assert_eq!(
             serde_json::to_string(&p).unwrap(),
             r#"{"country_code":"PK","type":"region","enabled":true}"#

@@ -10,6 +10,7 @@ use super::Decode;
 use super::wire::{FromWire, Object, objects, string_into};
 use crate::decode::{Fields, decode_objects};
 use crate::error::DecodeError;
+use crate::model::UnknownValue;
 
 /// Messaging geo permissions (`/v1/Messaging/GeoPermissions`), as returned by both the fetch
 /// and the update.
@@ -163,23 +164,33 @@ impl GeoPermission {
     }
 }
 
-/// The type of a geo permission. Twilio documents `country` only; other values are kept in
-/// [`Other`](Self::Other).
+/// The type of a geo permission. Twilio documents `country` only; other values are kept,
+/// opaque, in `Unknown` (see [`UnknownValue`]).
 ///
 /// ```
 /// use twilio_accounts::model::GeoPermissionType;
 ///
 /// assert_eq!(GeoPermissionType::from("country"), GeoPermissionType::Country);
 /// assert_eq!(GeoPermissionType::Country.as_str(), "country");
-/// assert_eq!(GeoPermissionType::from("region").as_str(), "region");
+///
+/// // A value this version does not know: match the known variants, then read the rest.
+/// let kind = GeoPermissionType::from("region");
+/// let label = match &kind {
+///     GeoPermissionType::Country => "a country".to_owned(),
+///     other => format!("something else: {}", other.as_str()),
+/// };
+/// assert_eq!(label, "something else: region");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GeoPermissionType {
     /// `country`.
     Country,
-    /// A value this version does not know.
-    Other(String),
+    /// A value this version does not know (built only by parsing).
+    #[deprecated(
+        note = "do not match `Unknown` directly: a later version may give its value a variant of its own; match the known variants, then a wildcard arm reading `as_str()`"
+    )]
+    Unknown(UnknownValue),
 }
 
 impl GeoPermissionType {
@@ -190,9 +201,10 @@ impl GeoPermissionType {
     /// assert_eq!(GeoPermissionType::Country.as_str(), "country");
     /// ```
     pub fn as_str(&self) -> &str {
+        #[allow(deprecated)]
         match self {
             GeoPermissionType::Country => "country",
-            GeoPermissionType::Other(s) => s,
+            GeoPermissionType::Unknown(v) => v.as_str(),
         }
     }
 }
@@ -201,7 +213,8 @@ impl From<&str> for GeoPermissionType {
     fn from(s: &str) -> Self {
         match s {
             "country" => GeoPermissionType::Country,
-            other => GeoPermissionType::Other(other.to_owned()),
+            #[allow(deprecated)]
+            other => GeoPermissionType::Unknown(UnknownValue::new(other)),
         }
     }
 }
@@ -210,7 +223,8 @@ impl From<String> for GeoPermissionType {
     fn from(s: String) -> Self {
         match s.as_str() {
             "country" => GeoPermissionType::Country,
-            _ => GeoPermissionType::Other(s),
+            #[allow(deprecated)]
+            _ => GeoPermissionType::Unknown(UnknownValue::new(s)),
         }
     }
 }

@@ -5,7 +5,11 @@
 //! be read ([`UnknownValue::as_str`]) and sent back as it came, but not built or matched on
 //! by content, so the day a later version learns the value (and decodes it as a named
 //! variant) no `match` arm of user code silently stops applying (the smithy-rs design).
-//! Compare through `as_str()` instead of matching on `Unknown`.
+//! Compare through `as_str()` instead of matching on `Unknown`. The enumerations:
+//! [`GeoPermissionType`](crate::model::GeoPermissionType),
+//! [`ConsentStatus`](crate::bulk_consents::ConsentStatus),
+//! [`ConsentSource`](crate::bulk_consents::ConsentSource) and those of the Compliance Signals
+//! check ([`UseCase`](crate::compliance_signals::UseCase) and its siblings).
 
 use std::fmt;
 

@@ -140,12 +140,11 @@ impl Run<'_> {
             return Err(self.store_failure(started, AccountState::Unchanged, error));
         }
         // The store is the truth: its `current` is the token to fall back to and to probe.
-        if !self.uses_api_key {
-            if let Ok(current) =
+        if !self.uses_api_key
+            && let Ok(current) =
                 Credentials::from_auth_token(self.account_sid, record.current.token().clone())
-            {
-                self.original = current;
-            }
+        {
+            self.original = current;
         }
         self.old_token = Some(record.current.token().clone());
         self.stored = Some(record);

@@ -783,12 +783,11 @@ impl Run<'_> {
                 let note = match promoted.auth_token {
                     Some(token) if !TokenFingerprint::of(&token).eq(&fingerprint) => {
                         // Another rotation replaced our secondary in between: follow Twilio.
-                        if let (Ok(()), false) = (token.check_header_safe(), self.uses_api_key) {
-                            if let Ok(c) =
+                        if let (Ok(()), false) = (token.check_header_safe(), self.uses_api_key)
+                            && let Ok(c) =
                                 Credentials::from_auth_token(self.account_sid, token.clone())
-                            {
-                                self.shared.replace(c);
-                            }
+                        {
+                            self.shared.replace(c);
                         }
                         let other = TokenFingerprint::of(&token);
                         self.new_token = Some(other);

@@ -181,10 +181,10 @@ async fn serve(
                 delay,
                 respond,
             } => {
-                if let Some(mut gate) = gate {
-                    if gate.wait_for(|open| *open).await.is_err() {
-                        return;
-                    }
+                if let Some(mut gate) = gate
+                    && gate.wait_for(|open| *open).await.is_err()
+                {
+                    return;
                 }
                 tokio::time::sleep(delay).await;
                 if stream.write_all(&(respond.0)()).await.is_err() {

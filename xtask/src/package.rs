@@ -1,0 +1,123 @@
+//! The `package` step of `ci`: every publishable crate, packed as `cargo publish` would
+//! pack it, tests itself from its unpacked `.crate`, in publish order.
+//!
+//! The crates come from `cargo metadata` (every workspace member that may be published), so a
+//! new crate is covered the day it joins the workspace. Each is packed with `cargo package`,
+//! unpacked under the target directory, and `cargo test` runs inside it with the other
+//! unpacked crates standing in for their crates.io releases (`[patch.crates-io]` on the
+//! command line). A test, doctest or example that reads a file outside its package, a file
+//! missing from the package's `include`, or a README the manifest names but does not ship
+//! fails here, as it would for a user who downloads the crate.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::metadata::{self, Package};
+use crate::{Result, cmd};
+
+/// Files a crate keeps a copy of for its packaged tests, with the workspace original.
+const COPIES: &[(&str, &str)] = &[(
+    "crates/twilio-accounts/tests/spec/twilio_accounts_v1.json",
+    "spec/twilio_accounts_v1.json",
+)];
+
+/// Fails unless every crate-local copy is byte-identical to its workspace original.
+pub(crate) fn check_copies(root: &Path) -> Result<()> {
+    for (copy, original) in COPIES {
+        let read =
+            |p: &str| std::fs::read(root.join(p)).map_err(|e| format!("cannot read {p}: {e}"));
+        if read(copy)? != read(original)? {
+            return Err(format!(
+                "{copy} differs from {original}: copy the workspace file over it (`cp {original} {copy}`)"
+            ));
+        }
+        println!("    {copy} is identical to {original}");
+    }
+    Ok(())
+}
+
+pub(crate) fn run() -> Result<()> {
+    let root = crate::workspace_root();
+    check_copies(&root)?;
+    let meta = metadata::workspace()?;
+    let names: Vec<&str> = meta.publishable.iter().map(|p| p.name.as_str()).collect();
+    println!("    publish order: {}", names.join(" -> "));
+
+    // Packed without cargo's own verification build: the tests below build every package.
+    let mut pack = cmd::cargo(["package", "--no-verify", "--allow-dirty", "--offline"]);
+    for name in &names {
+        pack.args(["-p", name]);
+    }
+    cmd::run_step("package", &mut pack)?;
+
+    let unpacked_root = meta.target_directory.join("xtask-package");
+    let _ = std::fs::remove_dir_all(&unpacked_root);
+    std::fs::create_dir_all(&unpacked_root)
+        .map_err(|e| format!("cannot create {}: {e}", unpacked_root.display()))?;
+    let mut unpacked = Vec::new();
+    for package in &meta.publishable {
+        let dir = unpack(package, &meta.target_directory, &unpacked_root)?;
+        unpacked.push((package, dir));
+    }
+
+    let lock = root.join("Cargo.lock");
+    for (package, dir) in &unpacked {
+        // A package without a lock file resolves as the workspace did.
+        if !dir.join("Cargo.lock").exists() {
+            std::fs::copy(&lock, dir.join("Cargo.lock"))
+                .map_err(|e| format!("cannot copy Cargo.lock into {}: {e}", dir.display()))?;
+        }
+        let mut test = cmd::cargo(["test", "--offline", "--all-features", "--manifest-path"]);
+        test.arg(dir.join("Cargo.toml"));
+        for (other, other_dir) in &unpacked {
+            test.arg("--config").arg(format!(
+                "patch.crates-io.{}.path={:?}",
+                other.name,
+                other_dir.display().to_string()
+            ));
+        }
+        test.env("CARGO_TARGET_DIR", &meta.target_directory)
+            .current_dir(dir);
+        cmd::run_step(&format!("package: {}", package.name), &mut test)?;
+    }
+    Ok(())
+}
+
+/// Unpacks `target/package/NAME-VERSION.crate` into `into`; returns the crate's directory.
+fn unpack(package: &Package, target: &Path, into: &Path) -> Result<PathBuf> {
+    let file = format!("{}-{}", package.name, package.version);
+    let archive = target.join("package").join(format!("{file}.crate"));
+    let mut tar = Command::new("tar");
+    tar.arg("-xzf").arg(&archive).arg("-C").arg(into);
+    cmd::output("package", &mut tar)?;
+    let dir = into.join(&file);
+    if !dir.join("Cargo.toml").is_file() {
+        return Err(format!("{} holds no {file}/Cargo.toml", archive.display()));
+    }
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_crate_local_copies_match_the_workspace() {
+        assert_eq!(check_copies(&crate::workspace_root()), Ok(()));
+    }
+
+    #[test]
+    fn a_differing_copy_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("xtask-copies-{}", std::process::id()));
+        for (copy, original) in COPIES {
+            for (path, text) in [(copy, "a"), (original, "b")] {
+                let path = dir.join(path);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, text).unwrap();
+            }
+        }
+        let err = check_copies(&dir).unwrap_err();
+        assert!(err.contains("differs"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
