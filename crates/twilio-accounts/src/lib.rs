@@ -100,6 +100,11 @@ pub mod transport {
     pub use twilio_transport::*;
 }
 
+/// Where tokens live during and between rotations (`TokenStore`, `FileTokenStore`,
+/// `TokenRecord`, …): `twilio_types::store`, here so that rotation and its followers need no
+/// other dependency.
+pub use twilio_types::store;
+
 /// The identifier, secret and timestamp types, `twilio-types`, re-exported whole (the
 /// common ones are also at the crate root).
 pub mod types {
