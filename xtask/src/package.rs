@@ -9,6 +9,7 @@
 //! missing from the package's `include`, or a README the manifest names but does not ship
 //! fails here, as it would for a user who downloads the crate.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,10 +17,16 @@ use crate::metadata::{self, Package};
 use crate::{Result, cmd};
 
 /// Files a crate keeps a copy of for its packaged tests, with the workspace original.
-const COPIES: &[(&str, &str)] = &[(
-    "crates/twilio-accounts/tests/spec/twilio_accounts_v1.json",
-    "spec/twilio_accounts_v1.json",
-)];
+const COPIES: &[(&str, &str)] = &[
+    (
+        "crates/twilio-accounts/tests/spec/twilio_accounts_v1.json",
+        "spec/twilio_accounts_v1.json",
+    ),
+    (
+        "crates/twilio-accounts/tests/spec/extensions/compliance_signals.json",
+        "spec/extensions/compliance_signals.json",
+    ),
+];
 
 /// Fails unless every crate-local copy is byte-identical to its workspace original.
 pub(crate) fn check_copies(root: &Path) -> Result<()> {
@@ -60,6 +67,23 @@ pub(crate) fn run() -> Result<()> {
         unpacked.push((package, dir));
     }
 
+    // The other unpacked crates stand in for their crates.io releases, offline, through a
+    // cargo config beside them, so that a `cargo` a test runs itself (the crash matrix builds
+    // the emulator binary) resolves the same way as the `cargo test` that runs it.
+    let mut config = String::from("[net]\noffline = true\n\n[patch.crates-io]\n");
+    for (other, other_dir) in &unpacked {
+        let _ = writeln!(
+            config,
+            "{} = {{ path = {:?} }}",
+            other.name,
+            other_dir.display().to_string()
+        );
+    }
+    let config_dir = unpacked_root.join(".cargo");
+    std::fs::create_dir_all(&config_dir)
+        .and_then(|()| std::fs::write(config_dir.join("config.toml"), config))
+        .map_err(|e| format!("cannot write {}/config.toml: {e}", config_dir.display()))?;
+
     let lock = root.join("Cargo.lock");
     for (package, dir) in &unpacked {
         // A package without a lock file resolves as the workspace did.
@@ -69,13 +93,6 @@ pub(crate) fn run() -> Result<()> {
         }
         let mut test = cmd::cargo(["test", "--offline", "--all-features", "--manifest-path"]);
         test.arg(dir.join("Cargo.toml"));
-        for (other, other_dir) in &unpacked {
-            test.arg("--config").arg(format!(
-                "patch.crates-io.{}.path={:?}",
-                other.name,
-                other_dir.display().to_string()
-            ));
-        }
         test.env("CARGO_TARGET_DIR", &meta.target_directory)
             .current_dir(dir);
         cmd::run_step(&format!("package: {}", package.name), &mut test)?;
@@ -88,12 +105,23 @@ fn unpack(package: &Package, target: &Path, into: &Path) -> Result<PathBuf> {
     let file = format!("{}-{}", package.name, package.version);
     let archive = target.join("package").join(format!("{file}.crate"));
     let mut tar = Command::new("tar");
-    tar.arg("-xzf").arg(&archive).arg("-C").arg(into);
+    // `-m`: the files get the time of unpacking, so cargo never takes an earlier build of an
+    // earlier unpacking (same paths) for fresh.
+    tar.arg("-xzmf").arg(&archive).arg("-C").arg(into);
     cmd::output("package", &mut tar)?;
     let dir = into.join(&file);
-    if !dir.join("Cargo.toml").is_file() {
-        return Err(format!("{} holds no {file}/Cargo.toml", archive.display()));
-    }
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).map_err(|e| {
+        format!(
+            "{} holds no readable {file}/Cargo.toml: {e}",
+            archive.display()
+        )
+    })?;
+    // Unpacked under the target directory, which may lie inside this workspace (it does on
+    // CI's fresh clone): an empty `[workspace]` makes the crate its own root, as it is when a
+    // user builds it from crates.io.
+    std::fs::write(&manifest, format!("{text}\n[workspace]\n"))
+        .map_err(|e| format!("cannot write {}: {e}", manifest.display()))?;
     Ok(dir)
 }
 

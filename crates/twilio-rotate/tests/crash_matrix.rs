@@ -26,6 +26,34 @@ use twilio_types::store::{FileTokenStore, TokenRecord, TokenStore};
 
 const ROTATE: &str = env!("CARGO_BIN_EXE_twilio-rotate");
 
+/// The manifest of the `twilio-emulator` package this package depends on, from `cargo
+/// metadata`: the workspace member, or the unpacked crate standing in for it when the
+/// packaged crate tests itself (`cargo build -p twilio-emulator` of a dev-dependency there
+/// makes cargo itself panic, so the build goes by its manifest instead).
+fn emulator_manifest() -> String {
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "-q", "--format-version", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        output.status
+    );
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata is JSON");
+    metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == "twilio-emulator")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("twilio-emulator among the packages")
+        .to_owned()
+}
+
 /// The `twilio-emulator` executable, built once per test binary. A test of another package
 /// has no `CARGO_BIN_EXE_twilio-emulator`, so it asks cargo, and takes the path cargo
 /// reports (wherever `CARGO_TARGET_DIR` points).
@@ -33,11 +61,9 @@ fn emulator_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let output = Command::new(env!("CARGO"))
+            .args(["build", "-q", "--manifest-path"])
+            .arg(emulator_manifest())
             .args([
-                "build",
-                "-q",
-                "-p",
-                "twilio-emulator",
                 "--bin",
                 "twilio-emulator",
                 "--message-format=json-render-diagnostics",
