@@ -3,6 +3,9 @@
 //! defects that could lock a program out (a promotion that happened but answered 4xx, two
 //! overlapping rotations, `?` dropping the new token).
 
+// Real HTTP to the emulator through the built-in client.
+#![cfg(feature = "default-client")]
+
 use std::sync::Arc;
 use std::time::Duration;
 

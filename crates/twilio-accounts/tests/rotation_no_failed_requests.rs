@@ -3,6 +3,9 @@
 //! rotations against the emulator. Every request must succeed, and at the end the emulator's
 //! state must match the store.
 
+// Real HTTP to the emulator through the built-in client.
+#![cfg(feature = "default-client")]
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -162,6 +162,7 @@ async fn tracing_output_debug_and_display_hold_fingerprints_only() {
 /// The durable path too: stage, a refused early complete, a forced complete, a resume with
 /// nothing to do, a locked store, a resume after an interrupted stage; with the builder's and
 /// the store's `Debug` included.
+#[cfg(feature = "default-client")]
 #[tokio::test]
 async fn a_durable_rotation_and_its_errors_hold_fingerprints_only() {
     use twilio_types::store::{MemoryTokenStore, TokenRecord, TokenStore};
