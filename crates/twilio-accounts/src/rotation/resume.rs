@@ -96,13 +96,7 @@ impl Run<'_> {
                 );
                 return Err(self.fail(step, AccountState::Unknown, error));
             }
-            sleep(
-                self.plan
-                    .backoff
-                    .delay(attempt)
-                    .min(deadline - Instant::now()),
-            )
-            .await;
+            sleep(self.back_off(attempt, deadline)).await;
         }
     }
 
@@ -221,13 +215,7 @@ impl Run<'_> {
                 );
                 return Err(self.fail(step, AccountState::Unknown, error));
             }
-            sleep(
-                self.plan
-                    .backoff
-                    .delay(attempt)
-                    .min(deadline - Instant::now()),
-            )
-            .await;
+            sleep(self.back_off(attempt, deadline)).await;
         }
     }
 

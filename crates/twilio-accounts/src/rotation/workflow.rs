@@ -247,6 +247,15 @@ pub(super) async fn run(
 }
 
 impl Run<'_> {
+    /// How long to wait before attempt `attempt + 1` of a check that must end by `deadline`:
+    /// the plan's back-off, never past the deadline.
+    pub(super) fn back_off(&self, attempt: u32, deadline: Instant) -> Duration {
+        self.plan
+            .backoff
+            .delay(attempt)
+            .min(deadline.saturating_duration_since(Instant::now()))
+    }
+
     pub(super) fn record(
         &mut self,
         step: RotationStep,
@@ -754,7 +763,7 @@ impl Run<'_> {
                 );
                 return Err(Error::workflow(step.description(), message, Some(last)));
             }
-            let delay = self.plan.backoff.delay(attempt).min(deadline - now);
+            let delay = self.back_off(attempt, deadline);
             tracing::debug!(
                 step = step.name(),
                 attempt,
@@ -939,7 +948,7 @@ impl Run<'_> {
                 );
                 return Promotion::Unknown;
             }
-            let delay = self.plan.backoff.delay(attempt).min(deadline - now);
+            let delay = self.back_off(attempt, deadline);
             tracing::debug!(
                 step = step.name(),
                 attempt,
@@ -1124,7 +1133,7 @@ impl Run<'_> {
                 );
                 return None;
             }
-            sleep(self.plan.backoff.delay(attempt).min(deadline - now)).await;
+            sleep(self.back_off(attempt, deadline)).await;
         }
     }
 }

@@ -166,8 +166,10 @@ impl TokenRecord {
             "pending": self.pending.as_ref().map(token),
             "previous": self.previous.as_ref().map(token),
         });
-        // (The intermediate `Value` is not zeroed: serde_json offers no way to.)
-        Zeroizing::new(serde_json::to_string_pretty(&value).unwrap_or_default())
+        // `{:#}` is serde_json's infallible pretty form: no error to turn into an empty record
+        // that a store would then write. (The intermediate `Value` is not zeroed: serde_json
+        // offers no way to.)
+        Zeroizing::new(format!("{value:#}"))
     }
 
     /// Reads a record written by [`encode`](Self::encode).
