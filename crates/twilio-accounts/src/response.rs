@@ -43,8 +43,12 @@ impl Snippets {
     /// [`None`](Self::None) for the auth-token endpoints, whose answers carry Auth Tokens even
     /// when they are not the JSON expected; [`Redacted`](Self::Redacted) elsewhere.
     pub(crate) fn for_path(path: &str) -> Self {
-        let lower = path.to_ascii_lowercase();
-        if lower.starts_with("/v1/authtokens") {
+        const AUTH_TOKENS: &str = "/v1/authtokens";
+        // Compared in place, without a lowercased copy: this runs on every call.
+        if path
+            .get(..AUTH_TOKENS.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(AUTH_TOKENS))
+        {
             Snippets::None
         } else {
             Snippets::Redacted
@@ -371,6 +375,10 @@ fn is_json_or_unspecified(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return true;
     };
+    // What Twilio sends, checked first without splitting.
+    if value.as_bytes() == b"application/json" {
+        return true;
+    }
     let Ok(value) = value.to_str() else {
         return false;
     };
@@ -541,6 +549,17 @@ mod tests {
         );
         assert_eq!(Snippets::for_path("/v1/AuthTokens/Promote"), Snippets::None);
         assert_eq!(Snippets::for_path("/v1/authtokens/promote"), Snippets::None);
+        assert_eq!(Snippets::for_path("/V1/AUTHTOKENS"), Snippets::None);
+        // Shorter than the prefix, or cut inside a multi-byte character: not the endpoint.
+        for path in [
+            "",
+            "/v1",
+            "/v1/AuthToken",
+            "/v1/AuthTokené",
+            "/v1/AuthToke\u{e9}ns",
+        ] {
+            assert_eq!(Snippets::for_path(path), Snippets::Redacted, "{path}");
+        }
         assert_eq!(
             Snippets::for_path("/v1/Credentials/AWS"),
             Snippets::Redacted

@@ -1,12 +1,12 @@
-//! [`AuthLayer`]: HTTP Basic `Authorization` from a [`SharedCredentials`] handle, and the one
-//! re-send of a request refused because its credentials were replaced while it was in flight.
+//! [`AuthLayer`]: HTTP Basic `Authorization` from a [`SharedCredentials`] handle, each attempt
+//! counted as in flight with the credentials it was signed with.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use http::Request;
 use http::header::AUTHORIZATION;
-use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
@@ -17,14 +17,11 @@ use crate::credentials::{SharedCredentials, Signed};
 /// made; each call clones it under one read lock, so a concurrent
 /// [`replace`](SharedCredentials::replace) is seen whole or not at all.
 ///
-/// **Rotation-safe.** A request answered `401 Unauthorized` that was signed with credentials
-/// that have been [replaced](SharedCredentials::replace) since is sent again, once, with the
-/// current credentials, and that answer is returned. This is safe for every method: a `401`
-/// means Twilio did not act on the request. It is what keeps the requests in flight during a
-/// token rotation from failing when the old token stops working. While a request is on the
-/// wire it counts as in flight for [`SharedCredentials::wait_for_replaced`].
-///
-/// The body type must be `Clone` (as `Bytes` is) so that the request can be re-sent.
+/// While a request is on the wire it counts as in flight with the generation it was signed
+/// with, for [`SharedCredentials::wait_for_replaced`]. The one re-send of a `401` to credentials
+/// replaced in the meantime is the [`RetryLayer`](crate::RetryLayer)'s, given the same handle
+/// with [`resend_on_replaced`](crate::RetryLayer::resend_on_replaced): it holds the copy of the
+/// request anyway.
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     credentials: SharedCredentials,
@@ -56,115 +53,56 @@ pub struct AuthService<S> {
     credentials: SharedCredentials,
 }
 
-impl<S, B, R> Service<Request<B>> for AuthService<S>
+impl<S, B> Service<Request<B>> for AuthService<S>
 where
-    S: Service<Request<B>, Response = Response<R>> + Clone,
-    B: Clone,
+    S: Service<Request<B>>,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = AuthFuture<S, B>;
+    type Future = AuthFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        // The copy shares the body's and URI's buffers; the re-send gets a fresh service clone
-        // (the one polled ready is used now, as `Service` requires).
-        let resend = Resend {
-            service: self.inner.clone(),
-            request: request.clone(),
-            credentials: self.credentials.clone(),
-            ready: false,
-        };
-        let (request, signed) = sign(&self.credentials, request);
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let signed = self.credentials.sign();
+        request
+            .headers_mut()
+            .insert(AUTHORIZATION, signed.authorization.clone());
         AuthFuture {
             future: self.inner.call(request),
             signed,
-            resend: Some(resend),
         }
     }
 }
 
-/// Sets the current `Authorization` on `request`, and returns what it was signed with.
-fn sign<B>(credentials: &SharedCredentials, mut request: Request<B>) -> (Request<B>, Signed) {
-    let signed = credentials.sign();
-    request
-        .headers_mut()
-        .insert(AUTHORIZATION, signed.authorization.clone());
-    (request, signed)
-}
-
-/// What a re-send needs: a service, an unsigned copy of the request and the credentials.
-struct Resend<S, B> {
-    service: S,
-    request: Request<B>,
-    credentials: SharedCredentials,
-    /// Whether the re-send is under way (waiting for `service` to be ready).
-    ready: bool,
-}
-
 pin_project! {
-    /// The future of [`AuthService`]: the attempt, and at most one re-send after a `401` to
-    /// credentials that were replaced in the meantime.
-    pub struct AuthFuture<S, B>
-    where
-        S: Service<Request<B>>,
-    {
+    /// The future of [`AuthService`]: the attempt, counted as in flight until it is answered
+    /// (or dropped).
+    pub struct AuthFuture<F> {
         #[pin]
-        future: S::Future,
+        future: F,
         signed: Signed,
-        resend: Option<Resend<S, B>>,
     }
 }
 
-impl<S, B> std::fmt::Debug for AuthFuture<S, B>
-where
-    S: Service<Request<B>>,
-{
+impl<F> std::fmt::Debug for AuthFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthFuture")
             .field("signed", &self.signed)
-            .field("can_resend", &self.resend.is_some())
             .finish_non_exhaustive()
     }
 }
 
-impl<S, B, R> Future for AuthFuture<S, B>
-where
-    S: Service<Request<B>, Response = Response<R>>,
-{
-    type Output = Result<Response<R>, S::Error>;
+impl<F: Future> Future for AuthFuture<F> {
+    type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        loop {
-            if let Some(resend) = this.resend.as_mut().filter(|resend| resend.ready) {
-                if let Err(err) = ready!(resend.service.poll_ready(cx)) {
-                    return Poll::Ready(Err(err));
-                }
-                let Some(mut resend) = this.resend.take() else {
-                    unreachable!("checked just above")
-                };
-                let (request, signed) = sign(&resend.credentials, resend.request);
-                tracing::debug!(
-                    generation = signed.generation,
-                    "re-sending a request refused with replaced credentials"
-                );
-                *this.signed = signed;
-                this.future.set(resend.service.call(request));
-                continue;
-            }
-            let result = ready!(this.future.as_mut().poll(cx));
-            this.signed.release();
-            let refused_as_replaced = matches!(&result, Ok(response)
-                if response.status() == StatusCode::UNAUTHORIZED && this.signed.is_replaced());
-            match this.resend.as_mut() {
-                Some(resend) if refused_as_replaced => resend.ready = true,
-                _ => return Poll::Ready(result),
-            }
-        }
+        let this = self.project();
+        let result = ready!(this.future.poll(cx));
+        this.signed.release();
+        Poll::Ready(result)
     }
 }
 
@@ -173,6 +111,8 @@ mod tests {
     use super::*;
     use crate::Credentials;
     use base64::Engine as _;
+    use futures_util::FutureExt as _;
+    use http::Response;
     use tower::ServiceExt as _;
     use twilio_types::{AccountSid, AuthToken};
 
@@ -215,39 +155,40 @@ mod tests {
 
     fn status(code: u16) -> Response<()> {
         let mut response = Response::new(());
-        *response.status_mut() = StatusCode::from_u16(code).unwrap();
+        *response.status_mut() = http::StatusCode::from_u16(code).unwrap();
         response
     }
 
-    /// The attempt counts as in flight until answered; a 401 to replaced credentials is
-    /// re-sent once, and that attempt counts under the new generation.
+    /// The attempt counts as in flight under the generation it was signed with until it is
+    /// answered; the layer alone returns a 401 as it is (the re-send is the retry layer's).
     #[tokio::test(start_paused = true)]
-    async fn a_401_to_replaced_credentials_is_resent_once() {
+    async fn an_attempt_counts_as_in_flight_until_answered() {
         let shared = SharedCredentials::new(credentials("old"));
         let (svc, mut handle) = tower_test::mock::pair::<Request<()>, Response<()>>();
         let mut svc = AuthLayer::new(shared.clone()).layer(svc);
         let fut = tokio::spawn(svc.ready().await.unwrap().call(Request::new(())));
         let (_, respond) = handle.next_request().await.unwrap();
+        assert_eq!(
+            shared.replaced_in_flight(),
+            0,
+            "current generation: not replaced"
+        );
         shared.replace(credentials("new"));
         assert_eq!(shared.replaced_in_flight(), 1);
-        respond.send_response(status(401));
-
-        let (resent, respond) = handle.next_request().await.unwrap();
-        assert_eq!(
-            resent.headers()[AUTHORIZATION],
-            credentials("new").authorization()
-        );
-        assert_eq!(shared.replaced_in_flight(), 0);
-        assert!(shared.wait_for_replaced(std::time::Duration::ZERO).await);
-        // Replaced again while the re-send is out: its 401 is returned all the same.
-        shared.replace(credentials("newer"));
+        assert!(!shared.wait_for_replaced(std::time::Duration::ZERO).await);
         respond.send_response(status(401));
         assert_eq!(fut.await.unwrap().unwrap().status(), 401);
+        assert_eq!(shared.replaced_in_flight(), 0);
+        assert!(shared.wait_for_replaced(std::time::Duration::ZERO).await);
+        assert!(
+            handle.next_request().now_or_never().is_none(),
+            "no re-send here"
+        );
     }
 
-    /// A failed attempt (no response) is not re-sent, and no longer counts as in flight.
+    /// A failed attempt (no response) no longer counts as in flight, nor an abandoned one.
     #[tokio::test(start_paused = true)]
-    async fn an_error_is_returned_and_releases_the_attempt() {
+    async fn an_error_or_a_drop_releases_the_attempt() {
         let shared = SharedCredentials::new(credentials("old"));
         let (svc, mut handle) = tower_test::mock::pair::<Request<()>, Response<()>>();
         let mut svc = AuthLayer::new(shared.clone()).layer(svc);
@@ -257,7 +198,6 @@ mod tests {
         respond.send_error(std::io::Error::other("reset"));
         assert!(fut.await.unwrap().is_err());
         assert_eq!(shared.replaced_in_flight(), 0);
-        // And an abandoned (dropped) attempt is released too.
         let fut = svc.ready().await.unwrap().call(Request::new(()));
         let _request = handle.next_request().await.unwrap();
         shared.replace(credentials("newer"));

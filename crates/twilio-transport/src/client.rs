@@ -167,7 +167,11 @@ where
         ServiceBuilder::new()
             .layer(BaseUrlLayer::new(settings.base_url.clone()))
             .layer(TraceLayer::new())
-            .layer(RetryLayer::new(settings.retry.clone()).deadline(settings.deadline))
+            .layer(
+                RetryLayer::new(settings.retry.clone())
+                    .deadline(settings.deadline)
+                    .resend_on_replaced(credentials.clone()),
+            )
             .layer(HeadersLayer::new(settings.user_agent.clone()))
             .layer(AuthLayer::new(credentials.clone()))
             .layer(

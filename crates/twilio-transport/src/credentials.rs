@@ -2,7 +2,7 @@
 //! handle read by the auth layer on every attempt).
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -141,8 +141,8 @@ impl fmt::Debug for Credentials {
 /// * every [`replace`](Self::replace) that changes the credentials starts a new
 ///   [`generation`](Self::generation);
 /// * a request signed with credentials that have since been replaced, and answered `401`, is
-///   re-sent once with the current ones by the [`AuthLayer`](crate::AuthLayer) (a `401` means
-///   Twilio did nothing);
+///   re-sent once with the current ones by the [`RetryLayer`](crate::RetryLayer) given this
+///   handle (a `401` means Twilio did nothing);
 /// * [`wait_for_replaced`](Self::wait_for_replaced) waits until no request signed with
 ///   replaced credentials is still in flight, so that a promotion need not cut them off.
 #[derive(Clone)]
@@ -153,8 +153,8 @@ pub struct SharedCredentials {
 struct Shared {
     slot: RwLock<Slot>,
     /// In-flight counters of replaced generations that may still have requests on the wire.
-    retired: Mutex<Vec<Arc<AtomicUsize>>>,
-    /// Woken whenever a generation's last in-flight request ends.
+    retired: Mutex<Vec<Arc<InFlight>>>,
+    /// Woken whenever a replaced generation's last in-flight request ends.
     drained: Notify,
 }
 
@@ -162,7 +162,17 @@ struct Shared {
 struct Slot {
     credentials: Credentials,
     generation: u64,
-    in_flight: Arc<AtomicUsize>,
+    in_flight: Arc<InFlight>,
+}
+
+/// The requests in flight signed with one generation of the credentials.
+#[derive(Default)]
+struct InFlight {
+    count: AtomicUsize,
+    /// Set when the generation is replaced: only then does its last request's end wake the
+    /// waiters (the current generation's requests end on every call, and nobody waits for
+    /// them).
+    retired: AtomicBool,
 }
 
 impl SharedCredentials {
@@ -173,7 +183,7 @@ impl SharedCredentials {
                 slot: RwLock::new(Slot {
                     credentials,
                     generation: 0,
-                    in_flight: Arc::new(AtomicUsize::new(0)),
+                    in_flight: Arc::default(),
                 }),
                 retired: Mutex::new(Vec::new()),
                 drained: Notify::new(),
@@ -194,7 +204,10 @@ impl SharedCredentials {
         if slot.credentials.same_as(&credentials) {
             return;
         }
-        let retired = std::mem::replace(&mut slot.in_flight, Arc::new(AtomicUsize::new(0)));
+        let retired = std::mem::take(&mut slot.in_flight);
+        // Before any waiter can find it in the list below (sequentially consistent with the
+        // count, so that a request ending after a waiter's last check sees the flag).
+        retired.retired.store(true, Ordering::SeqCst);
         slot.credentials = credentials;
         slot.generation += 1;
         // Still under the slot's lock, so that no waiter sees the new generation without the
@@ -204,7 +217,7 @@ impl SharedCredentials {
             .retired
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        all.retain(|count| count.load(Ordering::Acquire) > 0);
+        all.retain(|in_flight| in_flight.count.load(Ordering::SeqCst) > 0);
         all.push(retired);
     }
 
@@ -218,7 +231,7 @@ impl SharedCredentials {
     pub fn replaced_in_flight(&self) -> usize {
         self.retired()
             .iter()
-            .map(|count| count.load(Ordering::Acquire))
+            .map(|in_flight| in_flight.count.load(Ordering::SeqCst))
             .sum()
     }
 
@@ -233,7 +246,7 @@ impl SharedCredentials {
         let drained = || {
             retired
                 .iter()
-                .all(|count| count.load(Ordering::Acquire) == 0)
+                .all(|in_flight| in_flight.count.load(Ordering::SeqCst) == 0)
         };
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -265,7 +278,7 @@ impl SharedCredentials {
     /// pair is always consistent.
     pub(crate) fn sign(&self) -> Signed {
         let slot = self.read();
-        slot.in_flight.fetch_add(1, Ordering::AcqRel);
+        slot.in_flight.count.fetch_add(1, Ordering::SeqCst);
         Signed {
             authorization: slot.credentials.authorization().clone(),
             generation: slot.generation,
@@ -281,7 +294,7 @@ impl SharedCredentials {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn retired(&self) -> Vec<Arc<AtomicUsize>> {
+    fn retired(&self) -> Vec<Arc<InFlight>> {
         self.shared
             .retired
             .lock()
@@ -294,29 +307,19 @@ impl SharedCredentials {
 pub(crate) struct Signed {
     pub(crate) authorization: HeaderValue,
     pub(crate) generation: u64,
-    in_flight: Option<Arc<AtomicUsize>>,
+    in_flight: Option<Arc<InFlight>>,
     shared: Arc<Shared>,
 }
 
 impl Signed {
     /// Ends the attempt's in-flight count (its answer has arrived, or it was abandoned).
     pub(crate) fn release(&mut self) {
-        if let Some(count) = self.in_flight.take()
-            && count.fetch_sub(1, Ordering::AcqRel) == 1
+        if let Some(in_flight) = self.in_flight.take()
+            && in_flight.count.fetch_sub(1, Ordering::SeqCst) == 1
+            && in_flight.retired.load(Ordering::SeqCst)
         {
             self.shared.drained.notify_waiters();
         }
-    }
-
-    /// Whether the credentials this attempt was signed with have been replaced since.
-    pub(crate) fn is_replaced(&self) -> bool {
-        self.generation
-            != self
-                .shared
-                .slot
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .generation
     }
 }
 

@@ -68,14 +68,17 @@
 //!    next attempt is taken before the headers below are added, so it shares the body and URI
 //!    buffers and has no header to copy. The deadline reaches the attempt timer below on the
 //!    retried request (the one hand-off between layers; it saves a second timer per call).
+//!    With that copy it also re-sends, once and at once, a request answered `401` when the
+//!    credentials were replaced while it was in flight (a `401` means Twilio did nothing, so
+//!    this holds for every method, costs no attempt and no budget, and happens even with
+//!    retries disabled): what keeps requests in flight during a token rotation from failing.
 //! 4. [`HeadersLayer`]: `User-Agent`, `Accept`, and the form `Content-Type` on a request with a
 //!    body (the one place it is set): a pure function of the request, so every attempt carries
 //!    the same headers.
 //! 5. [`AuthLayer`]: `Authorization` from the [`SharedCredentials`] handle, read on *every
 //!    attempt*, so a credential swap (for example after a token rotation) applies to the next
-//!    retry too. A `401` to credentials replaced while the request was in flight is re-sent
-//!    once with the current ones (a `401` means Twilio did nothing), and each attempt counts as
-//!    in flight for [`SharedCredentials::wait_for_replaced`].
+//!    retry too. Each attempt counts as in flight with the credentials it was signed with, for
+//!    [`SharedCredentials::wait_for_replaced`].
 //! 6. [`AttemptTimeoutLayer`]: one timer per attempt, covering the whole response body, which also
 //!    ends the last attempt at the call's overall deadline. Inside the retry layer so that each
 //!    attempt gets its own budget.
@@ -152,7 +155,7 @@ pub use error::{
 pub use headers::{HeadersLayer, HeadersService, UserAgent, VERSION};
 pub use retry::{
     Attempts, RetryBudget, RetryConfig, RetryConfigBuilder, RetryEvent, RetryFuture, RetryLayer,
-    RetryPolicy, RetryReason, RetryService,
+    RetryPolicy, RetryReason, RetryService, RetryWait,
 };
 pub use timeout::{
     AttemptTimeoutLayer, AttemptTimeoutService, DeadlineLayer, DeadlineService, TimeoutFuture,

@@ -108,7 +108,7 @@ impl Account {
         HttpClient::builder()
             .credentials(shared.clone())
             .base_url(&self.server.url())
-            // No retry layer help: the re-send is the auth layer's alone.
+            // Retries disabled: the re-send is not a retry, it happens all the same.
             .retry(RetryConfig::disabled())
             .build()
             .unwrap()

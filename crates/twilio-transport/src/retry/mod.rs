@@ -29,7 +29,7 @@ use tower::retry::budget::{Budget as _, TpsBudget};
 
 use crate::error::{ConfigError, ConfigErrorKind, TransportError, TransportErrorKind};
 
-pub use policy::{Attempts, RetryFuture, RetryLayer, RetryPolicy, RetryService};
+pub use policy::{Attempts, RetryFuture, RetryLayer, RetryPolicy, RetryService, RetryWait};
 
 /// Why a retry happens, as reported in [`RetryEvent`] and in tracing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -581,6 +581,159 @@ async fn disabled_makes_one_attempt() {
     assert_eq!((e.attempts(), calls.load(Ordering::SeqCst)), (1, 1));
 }
 
+fn credentials(token: &str) -> crate::Credentials {
+    let ac = twilio_types::AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap();
+    crate::Credentials::from_auth_token(ac, twilio_types::AuthToken::new(token).unwrap()).unwrap()
+}
+
+fn status(code: u16) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::from_u16(code).unwrap();
+    response
+}
+
+type Mock = tower_test::mock::Handle<Request<Bytes>, Response<Bytes>>;
+
+/// Retry (with the credentials handle) over auth over a mock, as the default stack has them.
+fn resending(
+    config: RetryConfig,
+    shared: crate::SharedCredentials,
+) -> (
+    impl tower::Service<
+        Request<Bytes>,
+        Response = Response<Bytes>,
+        Error = TransportError,
+        Future: Send + 'static,
+    > + Clone,
+    Mock,
+) {
+    let (mock, handle) = tower_test::mock::pair::<Request<Bytes>, Response<Bytes>>();
+    let mock = tower::ServiceBuilder::new()
+        .map_err(|e: tower::BoxError| TransportError::other(e))
+        .service(mock);
+    let svc = RetryLayer::new(config)
+        .deadline(Duration::from_secs(60))
+        .resend_on_replaced(shared.clone())
+        .layer(crate::AuthLayer::new(shared).layer(mock));
+    (svc, handle)
+}
+
+/// Nothing more was sent (the mock is done, or still waiting).
+fn assert_no_more_requests(handle: &mut Mock) {
+    let next = futures_util::FutureExt::now_or_never(handle.next_request());
+    assert!(!matches!(next, Some(Some(_))), "another request was sent");
+}
+
+fn authorization(request: &Request<Bytes>) -> &HeaderValue {
+    &request.headers()[http::header::AUTHORIZATION]
+}
+
+/// A 401 to credentials replaced while the request was in flight is sent again at once with
+/// the current ones, body and all, for a POST too and with retries disabled; it is not an
+/// attempt, and it happens once: replaced again while the re-send is out, its 401 is returned.
+#[tokio::test(start_paused = true)]
+async fn a_401_to_replaced_credentials_is_resent_once() {
+    let shared = crate::SharedCredentials::new(credentials("old"));
+    let (svc, mut handle) = resending(RetryConfig::disabled(), shared.clone());
+    let started = tokio::time::Instant::now();
+    let request = Request::post("/v1/x")
+        .body(Bytes::from_static(b"a=1"))
+        .unwrap();
+    let call = tokio::spawn(svc.oneshot(request));
+    let (first, respond) = handle.next_request().await.unwrap();
+    assert_eq!(authorization(&first), credentials("old").authorization());
+    shared.replace(credentials("new"));
+    assert_eq!(shared.replaced_in_flight(), 1);
+    respond.send_response(status(401));
+
+    let (resent, respond) = handle.next_request().await.unwrap();
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "no back-off before a re-send"
+    );
+    assert_eq!(authorization(&resent), credentials("new").authorization());
+    assert_eq!(
+        (resent.method(), resent.body().as_ref()),
+        (&Method::POST, &b"a=1"[..])
+    );
+    assert_eq!(shared.replaced_in_flight(), 0);
+    shared.replace(credentials("newer"));
+    respond.send_response(status(401));
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(
+        response.extensions().get::<Attempts>().is_none(),
+        "one attempt"
+    );
+    assert_no_more_requests(&mut handle);
+}
+
+/// A 401 to the credentials still current is the caller's answer, never re-sent; nor is a 401
+/// when no credentials handle was given to the policy.
+#[tokio::test(start_paused = true)]
+async fn a_401_to_current_credentials_is_returned() {
+    let shared = crate::SharedCredentials::new(credentials("old"));
+    let (svc, mut handle) = resending(RetryConfig::default(), shared.clone());
+    let call = tokio::spawn(svc.oneshot(Request::get("/").body(Bytes::new()).unwrap()));
+    let (_, respond) = handle.next_request().await.unwrap();
+    shared.replace(credentials("old")); // equal credentials: no new generation
+    respond.send_response(status(401));
+    assert_eq!(call.await.unwrap().unwrap().status(), 401);
+    assert_no_more_requests(&mut handle);
+
+    let (mock, mut handle) = tower_test::mock::pair::<Request<Bytes>, Response<Bytes>>();
+    let mock = tower::ServiceBuilder::new()
+        .map_err(|e: tower::BoxError| TransportError::other(e))
+        .service(mock);
+    let svc = RetryLayer::new(RetryConfig::default())
+        .layer(crate::AuthLayer::new(shared.clone()).layer(mock));
+    let call = tokio::spawn(svc.oneshot(Request::get("/").body(Bytes::new()).unwrap()));
+    let (_, respond) = handle.next_request().await.unwrap();
+    shared.replace(credentials("new"));
+    respond.send_response(status(401));
+    assert_eq!(call.await.unwrap().unwrap().status(), 401);
+}
+
+/// The re-send does not use up an attempt: a 503 after it is still retried (GET), and the
+/// attempts counted are the two real ones.
+#[tokio::test(start_paused = true)]
+async fn a_resend_is_not_an_attempt() {
+    let shared = crate::SharedCredentials::new(credentials("old"));
+    let config = RetryConfig::builder()
+        .max_attempts(2)
+        .no_budget()
+        .build()
+        .unwrap();
+    let (svc, mut handle) = resending(config, shared.clone());
+    let call = tokio::spawn(svc.oneshot(Request::get("/").body(Bytes::new()).unwrap()));
+    let (_, respond) = handle.next_request().await.unwrap();
+    shared.replace(credentials("new"));
+    respond.send_response(status(401));
+    let (_, respond) = handle.next_request().await.unwrap();
+    respond.send_response(status(503));
+    let (last, respond) = handle.next_request().await.unwrap();
+    assert_eq!(authorization(&last), credentials("new").authorization());
+    respond.send_response(status(200));
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.extensions().get::<Attempts>(), Some(&Attempts(2)));
+}
+
+/// Past the call's deadline the 401 is returned rather than sent again.
+#[tokio::test(start_paused = true)]
+async fn no_resend_past_the_deadline() {
+    let shared = crate::SharedCredentials::new(credentials("old"));
+    let (svc, mut handle) = resending(RetryConfig::default(), shared.clone());
+    let call = tokio::spawn(svc.oneshot(Request::get("/").body(Bytes::new()).unwrap()));
+    let (_, respond) = handle.next_request().await.unwrap();
+    shared.replace(credentials("new"));
+    tokio::time::advance(Duration::from_secs(61)).await;
+    respond.send_response(status(401));
+    assert_eq!(call.await.unwrap().unwrap().status(), 401);
+    assert_no_more_requests(&mut handle);
+}
+
 fn arb_method() -> impl Strategy<Value = Method> {
     prop_oneof![
         Just(Method::GET),
