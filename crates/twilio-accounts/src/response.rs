@@ -1,6 +1,7 @@
 //! Sending a built request and turning the response into a model or an [`Error`].
 
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use http::{HeaderMap, Request, Response, StatusCode, header};
 use serde_json::Value;
 
@@ -8,26 +9,30 @@ use crate::client::Client;
 use crate::error::{ApiError, Error, SNIPPET_CHARS, UnexpectedResponse};
 use crate::model::{Decode, from_json};
 
+// The three functions below return `Map` combinators rather than being `async fn`s or async
+// blocks: an `async fn` keeps its arguments for its whole life, and awaiting a future held by an
+// async block moves it into a second slot, so each level would double the size of every call's
+// future (and the bytes copied each time it moves). Here the request goes straight into the
+// transport's future, which is stored once.
+
 /// Sends `request` and decodes a JSON success body into `T`.
-pub(crate) async fn call<T: Decode>(
+pub(crate) fn call<T: Decode>(
     client: &Client,
     operation: &'static str,
     request: Request<Bytes>,
-) -> Result<T, Error> {
+) -> impl Future<Output = Result<T, Error>> + use<T> {
     let snippets = Snippets::for_path(request.uri().path());
-    let response = send(client, operation, request).await?;
-    decode_response_with(&response, snippets)
+    send(client, operation, request).map(move |response| decode_response_with(&response?, snippets))
 }
 
 /// Sends `request` and expects a success status; the body (204: none) is ignored.
-pub(crate) async fn call_empty(
+pub(crate) fn call_empty(
     client: &Client,
     operation: &'static str,
     request: Request<Bytes>,
-) -> Result<(), Error> {
+) -> impl Future<Output = Result<(), Error>> + use<> {
     let snippets = Snippets::for_path(request.uri().path());
-    let response = send(client, operation, request).await?;
-    check_status_with(&response, snippets)
+    send(client, operation, request).map(move |response| check_status_with(&response?, snippets))
 }
 
 /// What an error may keep of an unexpected body.
@@ -56,23 +61,24 @@ impl Snippets {
     }
 }
 
-async fn send(
+fn send(
     client: &Client,
     operation: &'static str,
     request: Request<Bytes>,
-) -> Result<Response<Bytes>, Error> {
+) -> impl Future<Output = Result<Response<Bytes>, Error>> + use<> {
     tracing::debug!(operation, method = %request.method(), path = request.uri().path(), "sending Twilio request");
-    let result = client.http_client().send(request).await;
-    // The transport's `twilio.http` span records the status and the request id.
-    match &result {
-        Ok(response) => tracing::debug!(
-            operation,
-            status = response.status().as_u16(),
-            "Twilio response"
-        ),
-        Err(_) => tracing::debug!(operation, "Twilio request failed in transport"),
-    }
-    Ok(result?)
+    client.http_client().send(request).map(move |result| {
+        // The transport's `twilio.http` span records the status and the request id.
+        match &result {
+            Ok(response) => tracing::debug!(
+                operation,
+                status = response.status().as_u16(),
+                "Twilio response"
+            ),
+            Err(_) => tracing::debug!(operation, "Twilio request failed in transport"),
+        }
+        Ok(result?)
+    })
 }
 
 /// Maps a response to `T` (2xx with a JSON body) or to the matching [`Error`].
@@ -375,22 +381,21 @@ fn is_json_or_unspecified(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return true;
     };
-    // What Twilio sends, checked first without splitting.
-    if value.as_bytes() == b"application/json" {
-        return true;
-    }
-    let Ok(value) = value.to_str() else {
+    // On the bytes, without a lowercased copy or a UTF-8 check: this runs on every call, and a
+    // media type is ASCII (anything else fails the comparisons).
+    let media = value
+        .as_bytes()
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
+    let Some(slash) = media.iter().position(|&b| b == b'/') else {
         return false;
     };
-    let media = value.split(';').next().unwrap_or("").trim();
-    // Compared without regard to case and without a lowercased copy (this runs on every call).
-    let (main, sub) = media.split_once('/').unwrap_or((media, ""));
-    let suffix = sub
-        .len()
-        .checked_sub(5)
-        .map_or("", |at| sub.get(at..).unwrap_or(""));
-    main.eq_ignore_ascii_case("application")
-        && (sub.eq_ignore_ascii_case("json") || suffix.eq_ignore_ascii_case("+json"))
+    let (main, sub) = (&media[..slash], &media[slash + 1..]);
+    main.eq_ignore_ascii_case(b"application")
+        && (sub.eq_ignore_ascii_case(b"json")
+            || sub.len() >= 5 && sub[sub.len() - 5..].eq_ignore_ascii_case(b"+json"))
 }
 
 /// The request id for an error (read only when there is one to build).

@@ -83,7 +83,7 @@ impl HttpClient {
     pub fn send(
         &self,
         request: Request<Bytes>,
-    ) -> impl Future<Output = Result<Response<Bytes>, TransportError>> + Send + 'static {
+    ) -> impl Future<Output = Result<Response<Bytes>, TransportError>> + Send + use<> {
         self.inner.service.clone().oneshot(request)
     }
 
