@@ -20,7 +20,7 @@ pub(crate) trait CheckedItem: Serialize {
 /// `field` is the argument's name in errors (`items`, `permissions`).
 pub(crate) fn json_items_request<T: CheckedItem>(
     method: Method,
-    path: &str,
+    path: &'static str,
     key: &'static str,
     field: &'static str,
     items: &[T],

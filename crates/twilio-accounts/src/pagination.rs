@@ -69,7 +69,7 @@ impl ListParams {
     pub(crate) fn first_request(
         &self,
         client: &Client,
-        path: &str,
+        path: &'static str,
     ) -> Result<Request<Bytes>, Error> {
         let query = self.query()?;
         match &self.resume_from {
@@ -84,7 +84,7 @@ pub(crate) async fn first_page<T: PageItem>(
     client: &Client,
     operation: &'static str,
     params: &ListParams,
-    path: &str,
+    path: &'static str,
 ) -> Result<Page<T>, Error> {
     let request = params.first_request(client, path)?;
     let mut page: Page<T> = response::call(client, operation, request).await?;
@@ -123,7 +123,7 @@ pub(crate) fn next_request(client: &Client, next_page_url: &str) -> Result<Reque
     };
     let target = path_and_query.map_or("/", |pq| pq.as_str());
     // The path and query are used verbatim: Twilio already encoded them.
-    request::build(Method::GET, target, &Form::new(), &Form::new())
+    request::build(Method::GET, target.to_owned(), &Form::new(), &Form::new())
 }
 
 /// Every page of a list, fetched one at a time as the stream is polled. From the `list()`
@@ -215,7 +215,7 @@ pub(crate) fn page_stream<T: PageItem + Send + 'static>(
     client: Client,
     operation: &'static str,
     params: &ListParams,
-    path: &str,
+    path: &'static str,
 ) -> PageStream<T> {
     let state = PagesState {
         next: Some(params.first_request(&client, path)),
@@ -271,7 +271,7 @@ pub(crate) fn item_stream<T: PageItem + Send + 'static>(
     client: Client,
     operation: &'static str,
     params: &ListParams,
-    path: &str,
+    path: &'static str,
 ) -> ItemStream<T> {
     use futures_util::{StreamExt as _, TryStreamExt as _};
     let items = page_stream::<T>(client, operation, params, path)

@@ -5,6 +5,8 @@
 //! wire (its bytes and `Content-Type`) is decided in one place, [`Body`]: a form for every
 //! operation of Twilio's spec, JSON for the Compliance Signals check.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::{Method, Request};
 
@@ -40,7 +42,7 @@ pub(crate) enum Body<'a> {
 /// this crate, whose dynamic segments are validated SIDs).
 pub(crate) fn build(
     method: Method,
-    path: &str,
+    path: impl Into<Cow<'static, str>>,
     query: &Form,
     body: &Form,
 ) -> Result<Request<Bytes>, Error> {
@@ -53,21 +55,23 @@ pub(crate) fn build(
 /// As [`build`].
 pub(crate) fn build_body(
     method: Method,
-    path: &str,
+    path: impl Into<Cow<'static, str>>,
     query: &Form,
     body: Body<'_>,
 ) -> Result<Request<Bytes>, Error> {
-    let uri = if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", query.encode())
+    // A fixed path is used where it is, without a copy; the transport's copies of the request
+    // then share it for free.
+    let uri = match (path.into(), query.is_empty()) {
+        (Cow::Borrowed(path), true) => Bytes::from_static(path.as_bytes()),
+        (Cow::Owned(path), true) => Bytes::from(path),
+        (path, false) => Bytes::from(format!("{path}?{}", query.encode())),
     };
     let (bytes, content_type) = match body {
         Body::Form(form) if form.is_empty() => (Bytes::new(), None),
         Body::Form(form) => (Bytes::from(form.encode()), None),
         Body::Json(value) => (Bytes::from(value.to_string()), Some(JSON_CONTENT_TYPE)),
     };
-    let uri = http::Uri::try_from(uri)
+    let uri = http::Uri::from_maybe_shared(uri)
         .map_err(|e| Error::build_with_source(None, "the HTTP request could not be built", e))?;
     // Straight into the request (no `http::request::Builder`: this runs on every call).
     let mut request = Request::new(bytes);
@@ -99,7 +103,7 @@ pub(crate) enum ParamsIn {
 /// As [`build`].
 pub(crate) fn build_with(
     method: Method,
-    path: &str,
+    path: &'static str,
     params: &Form,
     place: ParamsIn,
 ) -> Result<Request<Bytes>, Error> {

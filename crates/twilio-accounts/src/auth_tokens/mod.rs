@@ -84,7 +84,7 @@ use crate::request::{self, ParamsIn};
 /// `SuppressEmailNotification` flag, sent only when set, in the place the spec gives it.
 fn suppress_email_request(
     method: Method,
-    path: &str,
+    path: &'static str,
     suppress_email_notification: Option<bool>,
     place: ParamsIn,
 ) -> Result<Request<Bytes>, Error> {

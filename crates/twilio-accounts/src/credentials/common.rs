@@ -36,7 +36,7 @@ fn check_friendly_name(name: &str) -> Result<(), Error> {
 
 /// `POST {base}` with the required secret/key under `key`.
 pub(crate) fn create_request(
-    base: &str,
+    base: &'static str,
     key: &'static str,
     value: &str,
     friendly_name: Option<&str>,
@@ -56,7 +56,7 @@ pub(crate) fn create_request(
 pub(crate) fn fetch_request(base: &str, sid: &CredentialSid) -> Result<Request<Bytes>, Error> {
     request::build(
         Method::GET,
-        &instance_path(base, sid),
+        instance_path(base, sid),
         &Form::new(),
         &Form::new(),
     )
@@ -73,14 +73,14 @@ pub(crate) fn update_request(
         check_friendly_name(name)?;
         body.push("FriendlyName", name);
     }
-    request::build(Method::POST, &instance_path(base, sid), &Form::new(), &body)
+    request::build(Method::POST, instance_path(base, sid), &Form::new(), &body)
 }
 
 /// `DELETE {base}/{sid}`.
 pub(crate) fn delete_request(base: &str, sid: &CredentialSid) -> Result<Request<Bytes>, Error> {
     request::build(
         Method::DELETE,
-        &instance_path(base, sid),
+        instance_path(base, sid),
         &Form::new(),
         &Form::new(),
     )
