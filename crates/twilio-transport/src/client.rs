@@ -2,33 +2,81 @@
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use http::{Request, Response};
 use http_body::Body;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer as _, Service, ServiceBuilder, ServiceExt as _};
 
-use crate::auth::AuthLayer;
-use crate::base_url::{BaseUrl, BaseUrlLayer};
+use crate::auth::{AuthLayer, AuthService};
+use crate::base_url::{BaseUrl, BaseUrlLayer, BaseUrlService};
 use crate::body::{BodyLimitLayer, DEFAULT_MAX_RESPONSE_BODY_BYTES};
 use crate::credentials::{Credentials, SharedCredentials};
 use crate::error::{BoxError, ConfigError, ConfigErrorKind, TransportError};
-use crate::headers::{HeadersLayer, UserAgent};
-use crate::retry::{RetryConfig, RetryLayer};
-use crate::timeout::AttemptTimeoutLayer;
-use crate::trace::TraceLayer;
+use crate::headers::{HeadersLayer, HeadersService, UserAgent};
+use crate::retry::{RetryConfig, RetryLayer, RetryService};
+use crate::timeout::{AttemptTimeoutLayer, AttemptTimeoutService};
+use crate::trace::{TraceLayer, TraceService};
 
-/// The whole stack, type-erased once. Each call clones it (one allocation for the box, reference
-/// counts for the rest) and drives the clone with `oneshot`.
-type Stack = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, TransportError>;
-/// Builds the stack around the client's (concrete) transport, for `build` and again with other
-/// credentials for [`HttpClient::with_credentials`]. Not on the path of a call.
-type Rebuild = Arc<dyn Fn(&Settings, &SharedCredentials) -> Stack + Send + Sync>;
-/// Makes a [`Rebuild`] once the body limit is known (a builder's custom transport).
-type TransportFactory = Arc<dyn Fn(usize) -> Rebuild + Send + Sync>;
+/// The whole stack, a concrete type over [`Transport`]: a call clones it (reference counts, no
+/// allocation) and boxes its future once.
+type Stack = BaseUrlService<
+    TraceService<RetryService<HeadersService<AuthService<AttemptTimeoutService<Transport>>>>>,
+>;
+
+/// A builder's custom transport (body limit included), type-erased once.
+type CustomTransport = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, TransportError>;
+
+/// What the stack sends through: the default hyper client, kept concrete so that a call boxes
+/// nothing for it, or any service given to [`HttpClientBuilder::transport`], type-erased.
+#[derive(Clone)]
+enum Transport {
+    #[cfg(feature = "default-client")]
+    Default(crate::body::BodyLimitService<crate::default_client::DefaultTransport>),
+    Custom(CustomTransport),
+}
+
+#[cfg(feature = "default-client")]
+type DefaultTransportFuture = crate::body::BodyLimitFuture<
+    crate::default_client::DefaultFuture,
+    crate::default_client::DefaultBody,
+>;
+/// Without the default client there is only the custom case; this side is never built.
+#[cfg(not(feature = "default-client"))]
+type DefaultTransportFuture = std::future::Pending<Result<Response<Bytes>, TransportError>>;
+
+impl Service<Request<Bytes>> for Transport {
+    type Response = Response<Bytes>;
+    type Error = TransportError;
+    type Future =
+        Either<DefaultTransportFuture, <CustomTransport as Service<Request<Bytes>>>::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
+        match self {
+            #[cfg(feature = "default-client")]
+            Self::Default(transport) => transport.poll_ready(cx),
+            Self::Custom(transport) => transport.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
+        match self {
+            #[cfg(feature = "default-client")]
+            Self::Default(transport) => Either::Left(transport.call(request)),
+            Self::Custom(transport) => Either::Right(transport.call(request)),
+        }
+    }
+}
+
+/// The future of [`HttpClient::send`]: the stack's, boxed once so that the caller's future
+/// stays small.
+type SendFuture = Pin<Box<tower::util::Oneshot<Stack, Request<Bytes>>>>;
 
 /// Default per-attempt timeout (Twilio's own server-side limit is 30 s).
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,7 +97,7 @@ pub struct HttpClient {
 
 struct ClientInner {
     service: Stack,
-    rebuild: Rebuild,
+    transport: Transport,
     settings: Settings,
     credentials: SharedCredentials,
 }
@@ -84,7 +132,8 @@ impl HttpClient {
         &self,
         request: Request<Bytes>,
     ) -> impl Future<Output = Result<Response<Bytes>, TransportError>> + Send + use<> {
-        self.inner.service.clone().oneshot(request)
+        let future: SendFuture = Box::pin(self.inner.service.clone().oneshot(request));
+        future
     }
 
     /// The effective base URL (scheme and authority, after region/edge rewriting).
@@ -126,11 +175,11 @@ impl HttpClient {
     /// Same configuration, connection pool and retry budget, a separate credentials handle.
     pub fn with_credentials(&self, credentials: Credentials) -> HttpClient {
         let credentials = SharedCredentials::new(credentials);
-        let service = (self.inner.rebuild)(&self.inner.settings, &credentials);
+        let transport = self.inner.transport.clone();
         HttpClient {
             inner: Arc::new(ClientInner {
-                service,
-                rebuild: self.inner.rebuild.clone(),
+                service: stack(&self.inner.settings, &credentials, transport.clone()),
+                transport,
                 settings: self.inner.settings.clone(),
                 credentials,
             }),
@@ -154,43 +203,19 @@ impl fmt::Debug for HttpClient {
 }
 
 /// The default stack, outermost first. See the crate docs for why this order.
-fn stack<T>(settings: &Settings, credentials: &SharedCredentials, transport: T) -> Stack
-where
-    T: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    T::Future: Send + 'static,
-{
-    BoxCloneSyncService::new(
-        ServiceBuilder::new()
-            .layer(BaseUrlLayer::new(settings.base_url.clone()))
-            .layer(TraceLayer::new())
-            .layer(
-                RetryLayer::new(settings.retry.clone())
-                    .deadline(settings.deadline)
-                    .resend_on_replaced(credentials.clone()),
-            )
-            .layer(HeadersLayer::new(settings.user_agent.clone()))
-            .layer(AuthLayer::new(credentials.clone()))
-            .layer(
-                AttemptTimeoutLayer::new(settings.attempt_timeout).call_deadline(settings.deadline),
-            )
-            .service(transport),
-    )
-}
-
-fn rebuild_for<T>(transport: T) -> Rebuild
-where
-    T: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    T::Future: Send + 'static,
-{
-    Arc::new(move |settings, credentials| stack(settings, credentials, transport.clone()))
+fn stack(settings: &Settings, credentials: &SharedCredentials, transport: Transport) -> Stack {
+    ServiceBuilder::new()
+        .layer(BaseUrlLayer::new(settings.base_url.clone()))
+        .layer(TraceLayer::new())
+        .layer(
+            RetryLayer::new(settings.retry.clone())
+                .deadline(settings.deadline)
+                .resend_on_replaced(credentials.clone()),
+        )
+        .layer(HeadersLayer::new(settings.user_agent.clone()))
+        .layer(AuthLayer::new(credentials.clone()))
+        .layer(AttemptTimeoutLayer::new(settings.attempt_timeout).call_deadline(settings.deadline))
+        .service(transport)
 }
 
 /// Builds an [`HttpClient`]; every setter takes and returns `Self`, and everything is checked in
@@ -209,7 +234,8 @@ pub struct HttpClientBuilder {
     max_response_body_bytes: usize,
     connect_timeout: Duration,
     pool_idle_timeout: Duration,
-    transport: Option<TransportFactory>,
+    /// A custom transport, type-erased with the body limit put around it in `build`.
+    transport: Option<Arc<dyn Fn(usize) -> CustomTransport + Send + Sync>>,
 }
 
 impl Default for HttpClientBuilder {
@@ -347,7 +373,7 @@ impl HttpClientBuilder {
         B::Error: Into<BoxError>,
     {
         self.transport = Some(Arc::new(move |max| {
-            rebuild_for(BodyLimitLayer::new(max).layer(service.clone()))
+            BoxCloneSyncService::new(BodyLimitLayer::new(max).layer(service.clone()))
         }));
         self
     }
@@ -396,8 +422,8 @@ impl HttpClientBuilder {
         )?;
         let user_agent = UserAgent::new(&self.user_agent_extensions)?;
 
-        let rebuild = match &self.transport {
-            Some(factory) => factory(self.max_response_body_bytes),
+        let transport = match &self.transport {
+            Some(erase) => Transport::Custom(erase(self.max_response_body_bytes)),
             None => default_transport(
                 self.connect_timeout,
                 self.pool_idle_timeout,
@@ -412,11 +438,10 @@ impl HttpClientBuilder {
             deadline: self.deadline,
             max_response_body_bytes: self.max_response_body_bytes,
         };
-        let service = rebuild(&settings, &credentials);
         Ok(HttpClient {
             inner: Arc::new(ClientInner {
-                service,
-                rebuild,
+                service: stack(&settings, &credentials, transport.clone()),
+                transport,
                 settings,
                 credentials,
             }),
@@ -458,9 +483,11 @@ fn default_transport(
     connect: Duration,
     idle: Duration,
     max: usize,
-) -> Result<Rebuild, ConfigError> {
+) -> Result<Transport, ConfigError> {
     let transport = crate::default_client::DefaultTransport::new(connect, idle)?;
-    Ok(rebuild_for(BodyLimitLayer::new(max).layer(transport)))
+    Ok(Transport::Default(
+        BodyLimitLayer::new(max).layer(transport),
+    ))
 }
 
 #[cfg(not(feature = "default-client"))]
@@ -468,7 +495,7 @@ fn default_transport(
     _connect: Duration,
     _idle: Duration,
     _max: usize,
-) -> Result<Rebuild, ConfigError> {
+) -> Result<Transport, ConfigError> {
     Err(ConfigError::new(
         ConfigErrorKind::MissingTransport,
         "no transport: enable the `default-client` feature or call `transport(..)`",
