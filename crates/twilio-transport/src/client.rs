@@ -11,7 +11,6 @@ use bytes::Bytes;
 use futures_util::future::Either;
 use http::{Request, Response};
 use http_body::Body;
-use tower::util::BoxCloneSyncService;
 use tower::{Layer as _, Service, ServiceBuilder, ServiceExt as _};
 
 use crate::auth::{AuthLayer, AuthService};
@@ -29,9 +28,6 @@ use crate::trace::{TraceLayer, TraceService};
 type Stack = BaseUrlService<
     TraceService<RetryService<HeadersService<AuthService<AttemptTimeoutService<Transport>>>>>,
 >;
-
-/// A builder's custom transport (body limit included), type-erased once.
-type CustomTransport = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, TransportError>;
 
 /// What the stack sends through: the default hyper client, kept concrete so that a call boxes
 /// nothing for it, or any service given to [`HttpClientBuilder::transport`], type-erased.
@@ -51,17 +47,47 @@ type DefaultTransportFuture = crate::body::BodyLimitFuture<
 #[cfg(not(feature = "default-client"))]
 type DefaultTransportFuture = std::future::Pending<Result<Response<Bytes>, TransportError>>;
 
+/// The future of a custom transport's call.
+type CustomFuture = Pin<Box<dyn Future<Output = Result<Response<Bytes>, TransportError>> + Send>>;
+
+/// A builder's custom transport (body limit included), type-erased once behind an `Arc`, so that
+/// the clones of the stack (one per call, and tower's retry keeps another) only count a reference.
+/// Each call sends through a clone of the service made ready first (`oneshot`), as tower's own
+/// `BoxCloneSyncService` would be used; that one would allocate for every clone of the stack.
+#[derive(Clone)]
+struct CustomTransport(Arc<dyn SendThrough>);
+
+/// Sends one request through a fresh clone of a service.
+trait SendThrough: Send + Sync {
+    fn send(&self, request: Request<Bytes>) -> CustomFuture;
+}
+
+impl<S> SendThrough for S
+where
+    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    fn send(&self, request: Request<Bytes>) -> CustomFuture {
+        Box::pin(self.clone().oneshot(request))
+    }
+}
+
 impl Service<Request<Bytes>> for Transport {
     type Response = Response<Bytes>;
     type Error = TransportError;
-    type Future =
-        Either<DefaultTransportFuture, <CustomTransport as Service<Request<Bytes>>>::Future>;
+    type Future = Either<DefaultTransportFuture, CustomFuture>;
 
+    #[cfg_attr(not(feature = "default-client"), allow(unused_variables))]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
         match self {
             #[cfg(feature = "default-client")]
             Self::Default(transport) => transport.poll_ready(cx),
-            Self::Custom(transport) => transport.poll_ready(cx),
+            // Readiness is awaited in the call's own future, on its clone of the service.
+            Self::Custom(_) => Poll::Ready(Ok(())),
         }
     }
 
@@ -69,7 +95,7 @@ impl Service<Request<Bytes>> for Transport {
         match self {
             #[cfg(feature = "default-client")]
             Self::Default(transport) => Either::Left(transport.call(request)),
-            Self::Custom(transport) => Either::Right(transport.call(request)),
+            Self::Custom(CustomTransport(transport)) => Either::Right(transport.send(request)),
         }
     }
 }
@@ -373,7 +399,7 @@ impl HttpClientBuilder {
         B::Error: Into<BoxError>,
     {
         self.transport = Some(Arc::new(move |max| {
-            BoxCloneSyncService::new(BodyLimitLayer::new(max).layer(service.clone()))
+            CustomTransport(Arc::new(BodyLimitLayer::new(max).layer(service.clone())))
         }));
         self
     }
