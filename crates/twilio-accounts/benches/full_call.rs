@@ -347,12 +347,14 @@ fn runtime(workers: Option<usize>) -> tokio::runtime::Runtime {
     .unwrap()
 }
 
-/// The callgrind mode: `BENCH_CALLS` sequential calls of one client (`BENCH_ONLY=sdk|bare`)
-/// against the server at `BENCH_SERVER`, on a current-thread runtime, after 100 warm-up calls.
+/// The callgrind mode: `BENCH_CALLS` calls of one client (`BENCH_ONLY=sdk|bare`) against the
+/// server at `BENCH_SERVER`, on a current-thread runtime, after 100 warm-up calls; one at a time,
+/// or `BENCH_CONCURRENCY` in flight.
 fn instructions_mode(server: &str) {
     let addr: SocketAddr = server.parse().expect("BENCH_SERVER=127.0.0.1:PORT");
     let only = std::env::var("BENCH_ONLY").unwrap_or_else(|_| "sdk".into());
     let calls = env_usize("BENCH_CALLS", 1000);
+    let concurrency = env_usize("BENCH_CONCURRENCY", 1);
     let rt = runtime(None);
     let _enter = rt.enter(); // the SDK client spawns nothing at build, but hyper may
     let (_, caller) = callers(addr)
@@ -360,11 +362,21 @@ fn instructions_mode(server: &str) {
         .find(|(name, _)| *name == only)
         .expect("BENCH_ONLY=sdk|bare");
     rt.block_on(async {
-        for _ in 0..100 + calls {
+        for _ in 0..100 {
             caller.call().await;
         }
+        if concurrency > 1 {
+            in_flight(caller, concurrency, calls).await;
+        } else {
+            for _ in 0..calls {
+                caller.call().await;
+            }
+        }
     });
-    println!("{only}: {} calls done", 100 + calls);
+    println!(
+        "{only}: {} calls done ({concurrency} in flight)",
+        100 + calls
+    );
 }
 
 fn main() {

@@ -154,8 +154,6 @@ struct Shared {
     slot: RwLock<Slot>,
     /// In-flight counters of replaced generations that may still have requests on the wire.
     retired: Mutex<Vec<Arc<InFlight>>>,
-    /// Woken whenever a replaced generation's last in-flight request ends.
-    drained: Notify,
 }
 
 /// The current credentials, their generation and their in-flight counter.
@@ -173,6 +171,8 @@ struct InFlight {
     /// waiters (the current generation's requests end on every call, and nobody waits for
     /// them).
     retired: AtomicBool,
+    /// Woken when the last request of this generation, replaced, ends.
+    drained: Notify,
 }
 
 impl SharedCredentials {
@@ -186,7 +186,6 @@ impl SharedCredentials {
                     in_flight: Arc::default(),
                 }),
                 retired: Mutex::new(Vec::new()),
-                drained: Notify::new(),
             }),
         }
     }
@@ -243,24 +242,25 @@ impl SharedCredentials {
     /// carry the old one, which the promotion would make fail. Needs a Tokio runtime with time.
     pub async fn wait_for_replaced(&self, timeout: Duration) -> bool {
         let retired = self.retired();
-        let drained = || {
-            retired
-                .iter()
-                .all(|in_flight| in_flight.count.load(Ordering::SeqCst) == 0)
-        };
         let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = self.shared.drained.notified();
-            let mut notified = std::pin::pin!(notified);
-            // Registered before the check, so that a request ending in between still wakes us.
-            notified.as_mut().enable();
-            if drained() {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return drained();
+        // One generation after the other: each must drain, and the time is shared.
+        for generation in &retired {
+            loop {
+                let notified = generation.drained.notified();
+                let mut notified = std::pin::pin!(notified);
+                // Registered before the check, so that a request ending in between still wakes us.
+                notified.as_mut().enable();
+                if generation.count.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    return retired
+                        .iter()
+                        .all(|in_flight| in_flight.count.load(Ordering::SeqCst) == 0);
+                }
             }
         }
+        true
     }
 
     /// The Account SID of the current credentials.
@@ -283,7 +283,6 @@ impl SharedCredentials {
             authorization: slot.credentials.authorization().clone(),
             generation: slot.generation,
             in_flight: Some(Arc::clone(&slot.in_flight)),
-            shared: Arc::clone(&self.shared),
         }
     }
 
@@ -308,7 +307,6 @@ pub(crate) struct Signed {
     pub(crate) authorization: HeaderValue,
     pub(crate) generation: u64,
     in_flight: Option<Arc<InFlight>>,
-    shared: Arc<Shared>,
 }
 
 impl Signed {
@@ -318,7 +316,7 @@ impl Signed {
             && in_flight.count.fetch_sub(1, Ordering::SeqCst) == 1
             && in_flight.retired.load(Ordering::SeqCst)
         {
-            self.shared.drained.notify_waiters();
+            in_flight.drained.notify_waiters();
         }
     }
 }

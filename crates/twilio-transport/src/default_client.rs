@@ -27,9 +27,13 @@ type Stream = <Https as Service<Uri>>::Response;
 /// The connector with one timeout over TCP connect *and* TLS handshake, failing with an I/O
 /// `TimedOut` error that hyper-util reports as a connect error: a handshake that stalls means the
 /// request never left, so the retry policy may retry any method.
+///
+/// hyper-util clones its connector for every request, pooled connection or not, and a rustls
+/// connector is several reference counts: behind one `Arc` it is one, and the connector itself
+/// is cloned only for an actual connection.
 #[derive(Clone)]
 struct Connector {
-    inner: Https,
+    inner: Arc<Https>,
     timeout: Duration,
 }
 
@@ -38,12 +42,14 @@ impl Service<Uri> for Connector {
     type Error = BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<Stream, BoxError>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    /// Always ready, like the connectors inside (hyper-util's `HttpConnector` is ready at once,
+    /// and hyper-rustls's asks only it).
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, uri: Uri) -> Self::Future {
-        let connect = self.inner.call(uri);
+        let connect = Https::clone(&self.inner).call(uri);
         let timeout = self.timeout;
         Box::pin(async move {
             match tokio::time::timeout(timeout, connect).await {
@@ -136,7 +142,7 @@ impl DefaultTransport {
             .enable_http2()
             .wrap_connector(http);
         let connector = Connector {
-            inner: https,
+            inner: Arc::new(https),
             timeout: connect_timeout,
         };
         let client = Client::builder(TokioExecutor::new())
