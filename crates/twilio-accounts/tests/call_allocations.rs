@@ -21,9 +21,10 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 /// Allocations per call before issue 9, measured with this program on that code.
 const BEFORE: usize = 27;
-/// What one call allocates now (the retry layer's copy doubles as the 401 re-send's, and a
-/// fixed path is never copied): a change that adds one fails here.
-const NOW: usize = 11;
+/// What one call allocates now (the retry layer's copy doubles as the 401 re-send's, a fixed path
+/// is never copied; three of these are the custom transport's type erasure, which the default
+/// transport does not need): a change that adds one fails here.
+const NOW: usize = 13;
 
 const BODY: &[u8] = br#"{"account_sid":"AC0123456789abcdef0123456789abcdef","date_created":"2015-07-31T04:00:00Z","date_updated":"2015-07-31T04:00:00Z","secondary_auth_token":"fedcba9876543210fedcba9876543210","url":"https://accounts.twilio.com/v1/AuthTokens/Secondary"}"#;
 

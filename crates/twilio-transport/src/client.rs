@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures_util::future::Either;
 use http::{Request, Response};
 use http_body::Body;
+use tower::util::BoxCloneSyncService;
 use tower::{Layer as _, Service, ServiceBuilder, ServiceExt as _};
 
 use crate::auth::{AuthLayer, AuthService};
@@ -47,47 +48,24 @@ type DefaultTransportFuture = crate::body::BodyLimitFuture<
 #[cfg(not(feature = "default-client"))]
 type DefaultTransportFuture = std::future::Pending<Result<Response<Bytes>, TransportError>>;
 
-/// The future of a custom transport's call.
-type CustomFuture = Pin<Box<dyn Future<Output = Result<Response<Bytes>, TransportError>> + Send>>;
-
-/// A builder's custom transport (body limit included), type-erased once behind an `Arc`, so that
-/// the clones of the stack (one per call, and tower's retry keeps another) only count a reference.
-/// Each call sends through a clone of the service made ready first (`oneshot`), as tower's own
-/// `BoxCloneSyncService` would be used; that one would allocate for every clone of the stack.
-#[derive(Clone)]
-struct CustomTransport(Arc<dyn SendThrough>);
-
-/// Sends one request through a fresh clone of a service.
-trait SendThrough: Send + Sync {
-    fn send(&self, request: Request<Bytes>) -> CustomFuture;
-}
-
-impl<S> SendThrough for S
-where
-    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = TransportError>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
-    fn send(&self, request: Request<Bytes>) -> CustomFuture {
-        Box::pin(self.clone().oneshot(request))
-    }
-}
+/// A builder's custom transport (body limit included), type-erased once. Its readiness is
+/// awaited through the stack's `poll_ready`, before the attempt and its timer start, as for any
+/// tower service. (Each clone of the stack clones this box: one allocation per call and one more
+/// for tower's retry; an `Arc` around it would save them but move the readiness wait into the
+/// attempt, where a timeout would look like a request possibly sent.)
+type CustomTransport = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, TransportError>;
+type CustomFuture = <CustomTransport as Service<Request<Bytes>>>::Future;
 
 impl Service<Request<Bytes>> for Transport {
     type Response = Response<Bytes>;
     type Error = TransportError;
     type Future = Either<DefaultTransportFuture, CustomFuture>;
 
-    #[cfg_attr(not(feature = "default-client"), allow(unused_variables))]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
         match self {
             #[cfg(feature = "default-client")]
             Self::Default(transport) => transport.poll_ready(cx),
-            // Readiness is awaited in the call's own future, on its clone of the service.
-            Self::Custom(_) => Poll::Ready(Ok(())),
+            Self::Custom(transport) => transport.poll_ready(cx),
         }
     }
 
@@ -95,7 +73,7 @@ impl Service<Request<Bytes>> for Transport {
         match self {
             #[cfg(feature = "default-client")]
             Self::Default(transport) => Either::Left(transport.call(request)),
-            Self::Custom(CustomTransport(transport)) => Either::Right(transport.send(request)),
+            Self::Custom(transport) => Either::Right(transport.call(request)),
         }
     }
 }
@@ -399,7 +377,7 @@ impl HttpClientBuilder {
         B::Error: Into<BoxError>,
     {
         self.transport = Some(Arc::new(move |max| {
-            CustomTransport(Arc::new(BodyLimitLayer::new(max).layer(service.clone())))
+            BoxCloneSyncService::new(BodyLimitLayer::new(max).layer(service.clone()))
         }));
         self
     }

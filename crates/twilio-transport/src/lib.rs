@@ -53,8 +53,8 @@
 //! # What a call goes through
 //!
 //! The default stack, outermost first; each call clones it (reference counts only), drives the
-//! clone with `oneshot` and boxes that future once. A custom transport is type-erased once,
-//! behind an `Arc`, under the same layers:
+//! clone with `oneshot` and boxes that future once. A custom transport is type-erased once, as a
+//! `tower::util::BoxCloneSyncService`, under the same layers:
 //!
 //! 1. [`BaseUrlLayer`]: the path-and-query URI becomes absolute on the [`BaseUrl`]
 //!    (`https://accounts.twilio.com`, rewritten for region and edge, or an explicit override;

@@ -289,7 +289,7 @@ async fn two_hundred_tasks_through_a_switch_see_no_401() {
         assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
     }
     assert!(calls >= 1_000, "{calls}");
-    // The server did refuse old-token requests; the auth layer re-sent them.
+    // The server did refuse old-token requests; the retry layer re-sent them.
     assert!(account.refused.load(Ordering::SeqCst) > 0);
     assert!(shared.wait_for_replaced(Duration::ZERO).await);
 }

@@ -66,6 +66,11 @@ impl RetryPolicy {
     /// the [`AuthLayer`](crate::AuthLayer) below). This is what keeps the requests in flight
     /// during a token rotation from failing when the old token stops working. The copy of the
     /// request is kept even when retries are [disabled](RetryConfig::disabled).
+    ///
+    /// The generation is noted as each attempt leaves this layer, and the auth layer signs it a
+    /// moment later: a replacement in between makes that attempt look older than it is, and its
+    /// `401` is then sent once more with the same, current, credentials. A re-send that is due is
+    /// never missed.
     pub fn resend_on_replaced(mut self, credentials: SharedCredentials) -> Self {
         self.credentials = Some(credentials);
         self

@@ -618,6 +618,18 @@ fn resending(
     (svc, handle)
 }
 
+/// The call's outcome; a call left waiting for an answer that never comes (an extra request
+/// sent) fails the test instead of hanging it: paused time runs ahead when all is idle.
+async fn outcome(
+    call: tokio::task::JoinHandle<Result<Response<Bytes>, TransportError>>,
+) -> Response<Bytes> {
+    tokio::time::timeout(Duration::from_secs(86_400), call)
+        .await
+        .expect("the call waits for an answer to a request it should not have sent")
+        .unwrap()
+        .unwrap()
+}
+
 /// Nothing more was sent (the mock is done, or still waiting).
 fn assert_no_more_requests(handle: &mut Mock) {
     let next = futures_util::FutureExt::now_or_never(handle.next_request());
@@ -660,7 +672,7 @@ async fn a_401_to_replaced_credentials_is_resent_once() {
     assert_eq!(shared.replaced_in_flight(), 0);
     shared.replace(credentials("newer"));
     respond.send_response(status(401));
-    let response = call.await.unwrap().unwrap();
+    let response = outcome(call).await;
     assert_eq!(response.status(), 401);
     assert!(
         response.extensions().get::<Attempts>().is_none(),
@@ -679,7 +691,7 @@ async fn a_401_to_current_credentials_is_returned() {
     let (_, respond) = handle.next_request().await.unwrap();
     shared.replace(credentials("old")); // equal credentials: no new generation
     respond.send_response(status(401));
-    assert_eq!(call.await.unwrap().unwrap().status(), 401);
+    assert_eq!(outcome(call).await.status(), 401);
     assert_no_more_requests(&mut handle);
 
     let (mock, mut handle) = tower_test::mock::pair::<Request<Bytes>, Response<Bytes>>();
@@ -692,7 +704,7 @@ async fn a_401_to_current_credentials_is_returned() {
     let (_, respond) = handle.next_request().await.unwrap();
     shared.replace(credentials("new"));
     respond.send_response(status(401));
-    assert_eq!(call.await.unwrap().unwrap().status(), 401);
+    assert_eq!(outcome(call).await.status(), 401);
 }
 
 /// The re-send does not use up an attempt: a 503 after it is still retried (GET), and the
@@ -715,9 +727,26 @@ async fn a_resend_is_not_an_attempt() {
     let (last, respond) = handle.next_request().await.unwrap();
     assert_eq!(authorization(&last), credentials("new").authorization());
     respond.send_response(status(200));
-    let response = call.await.unwrap().unwrap();
+    let response = outcome(call).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.extensions().get::<Attempts>(), Some(&Attempts(2)));
+}
+
+/// The re-send draws nothing from the retry budget: with an empty one it still happens.
+#[tokio::test(start_paused = true)]
+async fn a_resend_needs_no_budget() {
+    let shared = crate::SharedCredentials::new(credentials("old"));
+    let empty = RetryBudget::new(Duration::from_secs(1), 0, 0.0).unwrap();
+    let config = RetryConfig::builder().budget(empty).build().unwrap();
+    let (svc, mut handle) = resending(config, shared.clone());
+    let call = tokio::spawn(svc.oneshot(Request::get("/").body(Bytes::new()).unwrap()));
+    let (_, respond) = handle.next_request().await.unwrap();
+    shared.replace(credentials("new"));
+    respond.send_response(status(401));
+    let (resent, respond) = handle.next_request().await.unwrap();
+    assert_eq!(authorization(&resent), credentials("new").authorization());
+    respond.send_response(status(200));
+    assert_eq!(outcome(call).await.status(), 200);
 }
 
 /// Past the call's deadline the 401 is returned rather than sent again.
@@ -730,7 +759,7 @@ async fn no_resend_past_the_deadline() {
     shared.replace(credentials("new"));
     tokio::time::advance(Duration::from_secs(61)).await;
     respond.send_response(status(401));
-    assert_eq!(call.await.unwrap().unwrap().status(), 401);
+    assert_eq!(outcome(call).await.status(), 401);
     assert_no_more_requests(&mut handle);
 }
 
