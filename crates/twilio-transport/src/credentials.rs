@@ -358,6 +358,52 @@ mod tests {
     const AC: &str = "AC0123456789abcdef0123456789abcdef";
     const SK: &str = "SK0123456789abcdef0123456789abcdef";
 
+    fn token(value: &str) -> Credentials {
+        Credentials::from_auth_token(
+            AccountSid::parse(AC).unwrap(),
+            AuthToken::new(value).unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// The last request of a replaced generation wakes a waiter, whichever thread ends it and
+    /// however it races the waiter's own check: a lost wake-up would leave the waiter asleep
+    /// for its hour-long timeout and fail the 30-second bound. Two replaced generations at once,
+    /// their requests ended from plain threads in any order, many rounds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_last_old_request_always_wakes_the_waiter() {
+        for round in 0..300 {
+            let shared = SharedCredentials::new(token("first"));
+            let mut guards: Vec<Signed> = (0..3).map(|_| shared.sign()).collect();
+            shared.replace(token("second"));
+            guards.extend((0..3).map(|_| shared.sign()));
+            shared.replace(token(&format!("third{round}")));
+            assert_eq!(shared.replaced_in_flight(), 6);
+            let waiter = {
+                let shared = shared.clone();
+                tokio::spawn(
+                    async move { shared.wait_for_replaced(Duration::from_secs(3600)).await },
+                )
+            };
+            if round % 2 == 0 {
+                guards.reverse();
+            }
+            let enders: Vec<_> = guards
+                .into_iter()
+                .map(|guard| std::thread::spawn(move || drop(guard)))
+                .collect();
+            for ender in enders {
+                ender.join().unwrap();
+            }
+            let drained = tokio::time::timeout(Duration::from_secs(30), waiter)
+                .await
+                .expect("the waiter slept through the last request's end (a lost wake-up)")
+                .unwrap();
+            assert!(drained, "round {round}");
+            assert_eq!(shared.replaced_in_flight(), 0);
+        }
+    }
+
     #[test]
     fn auth_token_header_is_basic_and_sensitive() {
         let c = Credentials::from_auth_token(
