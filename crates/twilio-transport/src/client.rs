@@ -24,8 +24,8 @@ use crate::retry::{RetryConfig, RetryLayer, RetryService};
 use crate::timeout::{AttemptTimeoutLayer, AttemptTimeoutService};
 use crate::trace::{TraceLayer, TraceService};
 
-/// The whole stack, a concrete type over [`Transport`]: a call clones it (reference counts, no
-/// allocation) and boxes its future once.
+/// The whole stack, a concrete type over [`Transport`]: a call clones it (reference counts only,
+/// with the default transport; a custom one's box is cloned too) and boxes its future once.
 type Stack = BaseUrlService<
     TraceService<RetryService<HeadersService<AuthService<AttemptTimeoutService<Transport>>>>>,
 >;

@@ -305,7 +305,7 @@ impl SharedCredentials {
 /// One attempt's `Authorization` value and generation, counted as in flight while it lives.
 pub(crate) struct Signed {
     pub(crate) authorization: HeaderValue,
-    pub(crate) generation: u64,
+    generation: u64,
     in_flight: Option<Arc<InFlight>>,
 }
 
