@@ -14,21 +14,18 @@ use http_body::Body;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer as _, Service, ServiceBuilder, ServiceExt as _};
 
-use crate::auth::{AuthLayer, AuthService};
-use crate::base_url::{BaseUrl, BaseUrlLayer, BaseUrlService};
+use crate::attempt::{Attempt, AttemptSettings};
+use crate::base_url::BaseUrl;
 use crate::body::{BodyLimitLayer, DEFAULT_MAX_RESPONSE_BODY_BYTES};
 use crate::credentials::{Credentials, SharedCredentials};
 use crate::error::{BoxError, ConfigError, ConfigErrorKind, TransportError};
-use crate::headers::{HeadersLayer, HeadersService, UserAgent};
+use crate::headers::UserAgent;
 use crate::retry::{RetryConfig, RetryLayer, RetryService};
-use crate::timeout::{AttemptTimeoutLayer, AttemptTimeoutService};
-use crate::trace::{TraceLayer, TraceService};
+use crate::trace::{TraceFuture, span_for};
 
 /// The whole stack, a concrete type over [`Transport`]: a call clones it (reference counts only,
 /// with the default transport; a custom one's box is cloned too) and boxes its future once.
-type Stack = BaseUrlService<
-    TraceService<RetryService<HeadersService<AuthService<AttemptTimeoutService<Transport>>>>>,
->;
+type Stack = RetryService<Attempt<Transport>>;
 
 /// What the stack sends through: the default hyper client, kept concrete so that a call boxes
 /// nothing for it, or any service given to [`HttpClientBuilder::transport`], type-erased.
@@ -80,7 +77,7 @@ impl Service<Request<Bytes>> for Transport {
 
 /// The future of [`HttpClient::send`]: the stack's, boxed once so that the caller's future
 /// stays small.
-type SendFuture = Pin<Box<tower::util::Oneshot<Stack, Request<Bytes>>>>;
+type SendFuture = Pin<Box<TraceFuture<tower::util::Oneshot<Stack, Request<Bytes>>>>>;
 
 /// Default per-attempt timeout (Twilio's own server-side limit is 30 s).
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -136,8 +133,18 @@ impl HttpClient {
         &self,
         request: Request<Bytes>,
     ) -> impl Future<Output = Result<Response<Bytes>, TransportError>> + Send + use<> {
-        let future: SendFuture = Box::pin(self.inner.service.clone().oneshot(request));
-        future
+        let mut request = request;
+        let uri = std::mem::take(request.uri_mut());
+        match self.inner.settings.base_url.resolve(uri) {
+            Ok(uri) => {
+                *request.uri_mut() = uri;
+                let span = span_for(&request);
+                let call = self.inner.service.clone().oneshot(request);
+                let future: SendFuture = Box::pin(TraceFuture::new(call, span));
+                Either::Right(future)
+            }
+            Err(e) => Either::Left(std::future::ready(Err(e))),
+        }
     }
 
     /// The effective base URL (scheme and authority, after region/edge rewriting).
@@ -209,17 +216,20 @@ impl fmt::Debug for HttpClient {
 /// The default stack, outermost first. See the crate docs for why this order.
 fn stack(settings: &Settings, credentials: &SharedCredentials, transport: Transport) -> Stack {
     ServiceBuilder::new()
-        .layer(BaseUrlLayer::new(settings.base_url.clone()))
-        .layer(TraceLayer::new())
         .layer(
             RetryLayer::new(settings.retry.clone())
                 .deadline(settings.deadline)
                 .resend_on_replaced(credentials.clone()),
         )
-        .layer(HeadersLayer::new(settings.user_agent.clone()))
-        .layer(AuthLayer::new(credentials.clone()))
-        .layer(AttemptTimeoutLayer::new(settings.attempt_timeout).call_deadline(settings.deadline))
-        .service(transport)
+        .service(Attempt::new(
+            AttemptSettings {
+                user_agent: settings.user_agent.as_header_value().clone(),
+                credentials: credentials.clone(),
+                timeout: settings.attempt_timeout,
+                call_deadline: settings.deadline,
+            },
+            transport,
+        ))
 }
 
 /// Builds an [`HttpClient`]; every setter takes and returns `Self`, and everything is checked in

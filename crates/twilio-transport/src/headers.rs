@@ -124,14 +124,20 @@ where
     }
 
     fn call(&mut self, mut req: Request<Bytes>) -> Self::Future {
-        let has_body = !req.body().is_empty();
-        let headers = req.headers_mut();
-        headers.insert(USER_AGENT, self.user_agent.clone());
-        headers.entry(ACCEPT).or_insert(JSON);
-        if has_body && !headers.contains_key(CONTENT_TYPE) {
-            headers.insert(CONTENT_TYPE, FORM);
-        }
+        set_standard_headers(&mut req, &self.user_agent);
         self.inner.call(req)
+    }
+}
+
+/// The headers every attempt carries: `User-Agent` (replacing any), `Accept: application/json`
+/// unless set, and the form `Content-Type` on a body that has none. The one place each is set.
+pub(crate) fn set_standard_headers(req: &mut Request<Bytes>, user_agent: &HeaderValue) {
+    let has_body = !req.body().is_empty();
+    let headers = req.headers_mut();
+    headers.insert(USER_AGENT, user_agent.clone());
+    headers.entry(ACCEPT).or_insert(JSON);
+    if has_body && !headers.contains_key(CONTENT_TYPE) {
+        headers.insert(CONTENT_TYPE, FORM);
     }
 }
 

@@ -127,6 +127,7 @@
     allow(rustdoc::broken_intra_doc_links)
 )]
 
+mod attempt;
 mod auth;
 mod base_url;
 mod body;

@@ -118,9 +118,29 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        let timer = AttemptTimer::start(&req, self.timeout, self.call_deadline);
+        timer.around(self.inner.call(req))
+    }
+}
+
+/// One attempt's timer: it ends at the attempt timeout or at the call's deadline, whichever
+/// comes first, and says which of the two it is. The one place that choice is made.
+pub(crate) struct AttemptTimer {
+    sleep: Sleep,
+    deadline: bool,
+}
+
+impl AttemptTimer {
+    /// Starts now. The call's deadline is the one the retry policy stamped on the request
+    /// (a retry), else `call_deadline` from now (a first attempt), else none.
+    pub(crate) fn start<B>(
+        req: &Request<B>,
+        timeout: Duration,
+        call_deadline: Option<Duration>,
+    ) -> Self {
         let now = Instant::now();
-        let attempt_end = now.checked_add(self.timeout);
-        let call_end = match (req.extensions().get::<CallDeadline>(), self.call_deadline) {
+        let attempt_end = now.checked_add(timeout);
+        let call_end = match (req.extensions().get::<CallDeadline>(), call_deadline) {
             (Some(CallDeadline(at)), _) => Some(*at),
             (None, Some(total)) => now.checked_add(total),
             (None, None) => None,
@@ -132,10 +152,18 @@ where
             // Both beyond what `Instant` can hold: a year is as good as forever here.
             (None, None) => (now + Duration::from_secs(365 * 86_400), false),
         };
-        TimeoutFuture {
+        Self {
             sleep: tokio::time::sleep_until(at),
-            inner: self.inner.call(req),
             deadline,
+        }
+    }
+
+    /// `inner`, bounded by this timer.
+    pub(crate) fn around<F>(self, inner: F) -> TimeoutFuture<F> {
+        TimeoutFuture {
+            inner,
+            sleep: self.sleep,
+            deadline: self.deadline,
         }
     }
 }

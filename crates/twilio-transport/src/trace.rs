@@ -66,21 +66,35 @@ where
     }
 
     fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        let span = tracing::info_span!(
-            "twilio.http",
-            method = %req.method(),
-            host = req.uri().host().unwrap_or(""),
-            path = req.uri().path(),
-            status = Empty,
-            attempts = Empty,
-            request_id = Empty,
-            error = Empty,
-        );
+        let span = span_for(&req);
         let inner = {
             let _enter = span.enter();
             self.inner.call(req)
         };
         TraceFuture { inner, span }
+    }
+}
+
+/// The `twilio.http` span of one call (method, host and path; the outcome is recorded by
+/// [`TraceFuture`]). The one place its fields are named.
+pub(crate) fn span_for(req: &Request<Bytes>) -> Span {
+    tracing::info_span!(
+        "twilio.http",
+        method = %req.method(),
+        host = req.uri().host().unwrap_or(""),
+        path = req.uri().path(),
+        status = Empty,
+        attempts = Empty,
+        request_id = Empty,
+        error = Empty,
+    )
+}
+
+impl<F> TraceFuture<F> {
+    /// `inner` polled inside `span` (which must not have started it outside), recording the
+    /// outcome there.
+    pub(crate) fn new(inner: F, span: Span) -> Self {
+        Self { inner, span }
     }
 }
 
