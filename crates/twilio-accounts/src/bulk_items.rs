@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::form::Form;
-use crate::request;
+use crate::request::{self, FixedPath};
 
 /// An element of a JSON-items parameter that can check itself before anything is sent.
 pub(crate) trait CheckedItem: Serialize {
@@ -20,7 +20,7 @@ pub(crate) trait CheckedItem: Serialize {
 /// `field` is the argument's name in errors (`items`, `permissions`).
 pub(crate) fn json_items_request<T: CheckedItem>(
     method: Method,
-    path: &'static str,
+    path: &'static FixedPath,
     key: &'static str,
     field: &'static str,
     items: &[T],

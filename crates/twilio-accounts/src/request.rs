@@ -6,9 +6,10 @@
 //! operation of Twilio's spec, JSON for the Compliance Signals check.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
-use http::{Method, Request};
+use http::{Method, Request, Uri};
 
 use crate::error::Error;
 use crate::form::Form;
@@ -35,6 +36,62 @@ pub(crate) enum Body<'a> {
     Json(&'a serde_json::Value),
 }
 
+/// An operation's fixed path (`/v1/AuthTokens/Secondary`), parsed into a URI on first use and
+/// kept: a request to it without a query then takes that URI as it is (a copy of static bytes)
+/// instead of parsing the path on every call.
+#[derive(Debug)]
+pub(crate) struct FixedPath {
+    text: &'static str,
+    parsed: OnceLock<Uri>,
+}
+
+impl FixedPath {
+    pub(crate) const fn new(text: &'static str) -> Self {
+        Self {
+            text,
+            parsed: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &'static str {
+        self.text
+    }
+
+    fn uri(&self) -> Result<Uri, http::uri::InvalidUri> {
+        if let Some(uri) = self.parsed.get() {
+            return Ok(uri.clone());
+        }
+        let uri = Uri::from_maybe_shared(Bytes::from_static(self.text.as_bytes()))?;
+        Ok(self.parsed.get_or_init(|| uri).clone())
+    }
+}
+
+/// The path of a request: an operation's [`FixedPath`], or text (a path with a SID in it, a
+/// next-page link).
+#[derive(Debug)]
+pub(crate) enum Path {
+    Fixed(&'static FixedPath),
+    Text(Cow<'static, str>),
+}
+
+impl From<&'static FixedPath> for Path {
+    fn from(path: &'static FixedPath) -> Self {
+        Self::Fixed(path)
+    }
+}
+
+impl From<&'static str> for Path {
+    fn from(path: &'static str) -> Self {
+        Self::Text(Cow::Borrowed(path))
+    }
+}
+
+impl From<String> for Path {
+    fn from(path: String) -> Self {
+        Self::Text(Cow::Owned(path))
+    }
+}
+
 /// Builds a request. A form body is sent only when it has fields.
 ///
 /// # Errors
@@ -42,7 +99,7 @@ pub(crate) enum Body<'a> {
 /// this crate, whose dynamic segments are validated SIDs).
 pub(crate) fn build(
     method: Method,
-    path: impl Into<Cow<'static, str>>,
+    path: impl Into<Path>,
     query: &Form,
     body: &Form,
 ) -> Result<Request<Bytes>, Error> {
@@ -55,24 +112,27 @@ pub(crate) fn build(
 /// As [`build`].
 pub(crate) fn build_body(
     method: Method,
-    path: impl Into<Cow<'static, str>>,
+    path: impl Into<Path>,
     query: &Form,
     body: Body<'_>,
 ) -> Result<Request<Bytes>, Error> {
-    // A fixed path is used where it is, without a copy; the transport's copies of the request
-    // then share it for free.
+    // A fixed path without a query is parsed once; text is used where it is, without a copy.
+    let with_query = |path: &str| Bytes::from(format!("{path}?{}", query.encode()));
     let uri = match (path.into(), query.is_empty()) {
-        (Cow::Borrowed(path), true) => Bytes::from_static(path.as_bytes()),
-        (Cow::Owned(path), true) => Bytes::from(path),
-        (path, false) => Bytes::from(format!("{path}?{}", query.encode())),
-    };
+        (Path::Fixed(path), true) => path.uri(),
+        (Path::Fixed(path), false) => Uri::from_maybe_shared(with_query(path.as_str())),
+        (Path::Text(Cow::Borrowed(path)), true) => {
+            Uri::from_maybe_shared(Bytes::from_static(path.as_bytes()))
+        }
+        (Path::Text(Cow::Owned(path)), true) => Uri::from_maybe_shared(Bytes::from(path)),
+        (Path::Text(path), false) => Uri::from_maybe_shared(with_query(&path)),
+    }
+    .map_err(|e| Error::build_with_source(None, "the HTTP request could not be built", e))?;
     let (bytes, content_type) = match body {
         Body::Form(form) if form.is_empty() => (Bytes::new(), None),
         Body::Form(form) => (Bytes::from(form.encode()), None),
         Body::Json(value) => (Bytes::from(value.to_string()), Some(JSON_CONTENT_TYPE)),
     };
-    let uri = http::Uri::from_maybe_shared(uri)
-        .map_err(|e| Error::build_with_source(None, "the HTTP request could not be built", e))?;
     // Straight into the request (no `http::request::Builder`: this runs on every call).
     let mut request = Request::new(bytes);
     *request.method_mut() = method;
@@ -103,7 +163,7 @@ pub(crate) enum ParamsIn {
 /// As [`build`].
 pub(crate) fn build_with(
     method: Method,
-    path: &'static str,
+    path: &'static FixedPath,
     params: &Form,
     place: ParamsIn,
 ) -> Result<Request<Bytes>, Error> {
@@ -214,6 +274,29 @@ mod tests {
         assert_eq!(req.body().as_ref(), b"FriendlyName=a%20b");
         let sent = test_support::sent_headers(&req);
         assert_eq!(sent[header::CONTENT_TYPE], FORM_CONTENT_TYPE);
+    }
+
+    #[test]
+    fn a_fixed_path_is_parsed_once_and_reads_as_its_text() {
+        static FIXED: FixedPath = FixedPath::new("/v1/Fixed/Path");
+        let mut query = Form::new();
+        query.push("PageSize", "5");
+        for _ in 0..2 {
+            for query in [Form::new(), query.clone()] {
+                let fixed = build(Method::GET, &FIXED, &query, &Form::new()).unwrap();
+                let text = build(Method::GET, "/v1/Fixed/Path", &query, &Form::new()).unwrap();
+                assert_eq!(fixed.uri(), text.uri());
+            }
+        }
+        assert!(FIXED.parsed.get().is_some());
+        assert_eq!(FIXED.as_str(), "/v1/Fixed/Path");
+        // A path that is not one is an error, each time, and nothing is kept.
+        static BAD: FixedPath = FixedPath::new("/v1/a b");
+        for _ in 0..2 {
+            let err = build(Method::GET, &BAD, &Form::new(), &Form::new()).unwrap_err();
+            assert!(matches!(err, Error::Build { .. }), "{err:?}");
+        }
+        assert!(BAD.parsed.get().is_none());
     }
 
     #[test]

@@ -47,9 +47,10 @@ macro_rules! suppress_email_operation {
             pub(crate) fn build_request(
                 &self,
             ) -> Result<http::Request<bytes::Bytes>, $crate::error::Error> {
+                static PATH: $crate::request::FixedPath = $crate::request::FixedPath::new($path);
                 super::suppress_email_request(
                     http::Method::$method,
-                    $path,
+                    &PATH,
                     self.suppress_email_notification,
                     $crate::request::ParamsIn::$place,
                 )
@@ -78,13 +79,13 @@ use http::{Method, Request};
 use crate::client::Client;
 use crate::error::Error;
 use crate::form::Form;
-use crate::request::{self, ParamsIn};
+use crate::request::{self, FixedPath, ParamsIn};
 
 /// The request of each of the three operations: their only parameter is the optional
 /// `SuppressEmailNotification` flag, sent only when set, in the place the spec gives it.
 fn suppress_email_request(
     method: Method,
-    path: &'static str,
+    path: &'static FixedPath,
     suppress_email_notification: Option<bool>,
     place: ParamsIn,
 ) -> Result<Request<Bytes>, Error> {

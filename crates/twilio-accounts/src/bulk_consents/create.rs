@@ -2,6 +2,9 @@
 
 use super::ConsentItem;
 use crate::model::BulkConsents;
+use crate::request::FixedPath;
+
+static PATH: FixedPath = FixedPath::new("/v1/Consents/Bulk");
 
 crate::bulk_items::json_items_operation! {
     /// Upserts consents in bulk. From `client.bulk_consents().create(items)`.
@@ -17,7 +20,7 @@ crate::bulk_items::json_items_operation! {
     /// }
     /// # Ok(()) }
     /// ```
-    pub struct CreateBulkConsents => POST "/v1/Consents/Bulk", items: Vec<ConsentItem> as "Items";
+    pub struct CreateBulkConsents => POST &PATH, items: Vec<ConsentItem> as "Items";
 
     /// Sends the request. Per-item outcomes are in
     /// [`BulkConsents::item_results`].

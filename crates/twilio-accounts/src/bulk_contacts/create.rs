@@ -2,6 +2,9 @@
 
 use super::ContactItem;
 use crate::model::BulkContacts;
+use crate::request::FixedPath;
+
+static PATH: FixedPath = FixedPath::new("/v1/Contacts/Bulk");
 
 crate::bulk_items::json_items_operation! {
     /// Upserts contacts in bulk. From `client.bulk_contacts().create(items)`.
@@ -14,7 +17,7 @@ crate::bulk_items::json_items_operation! {
     /// let failed = response.item_results()?.into_iter().filter(|r| !r.is_success()).count();
     /// # Ok(()) }
     /// ```
-    pub struct CreateBulkContacts => POST "/v1/Contacts/Bulk", items: Vec<ContactItem> as "Items";
+    pub struct CreateBulkContacts => POST &PATH, items: Vec<ContactItem> as "Items";
 
     /// Sends the request. Per-item outcomes are in [`BulkContacts::item_results`].
     ///

@@ -38,12 +38,12 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::form::Form;
 use crate::model::{ComplianceSignalsCheck, wire_enum};
-use crate::request::{self, Body};
+use crate::request::{self, Body, FixedPath};
 
 pub use crate::model::UnknownValue;
 
 /// `/v1/ComplianceSignals/Check`.
-const PATH: &str = "/v1/ComplianceSignals/Check";
+static PATH: FixedPath = FixedPath::new("/v1/ComplianceSignals/Check");
 /// The longest `body` accepted, in characters.
 pub const MAX_BODY_CHARS: usize = 1600;
 
@@ -328,7 +328,7 @@ impl CreateComplianceSignalsCheck {
 
     pub(crate) fn build_request(&self) -> Result<Request<Bytes>, Error> {
         let body = self.json_body()?;
-        request::build_body(Method::POST, PATH, &Form::new(), Body::Json(&body))
+        request::build_body(Method::POST, &PATH, &Form::new(), Body::Json(&body))
     }
 
     /// Sends the request.

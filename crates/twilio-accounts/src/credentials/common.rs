@@ -8,7 +8,7 @@ use twilio_types::{AccountSid, CredentialSid};
 
 use crate::error::Error;
 use crate::form::Form;
-use crate::request;
+use crate::request::{self, FixedPath};
 
 /// Twilio's documented maximum for `FriendlyName`.
 const MAX_FRIENDLY_NAME: usize = 64;
@@ -36,7 +36,7 @@ fn check_friendly_name(name: &str) -> Result<(), Error> {
 
 /// `POST {base}` with the required secret/key under `key`.
 pub(crate) fn create_request(
-    base: &'static str,
+    base: &'static FixedPath,
     key: &'static str,
     value: &str,
     friendly_name: Option<&str>,

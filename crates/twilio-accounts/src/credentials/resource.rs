@@ -321,8 +321,9 @@ macro_rules! credential_resource {
             }
 
             pub(crate) fn build_request(&self) -> Result<http::Request<bytes::Bytes>, Error> {
+                static PATH: $crate::request::FixedPath = $crate::request::FixedPath::new($path);
                 common::create_request(
-                    $path,
+                    &PATH,
                     $form_key,
                     $wire_value(&self.$arg)?,
                     self.friendly_name.as_deref(),

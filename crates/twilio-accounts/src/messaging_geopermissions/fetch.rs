@@ -53,7 +53,7 @@ impl FetchMessagingGeopermissions {
             request::check_text("country_code", code, false)?;
             query.push("CountryCode", code.as_str());
         }
-        request::build(Method::GET, super::PATH, &query, &Form::new())
+        request::build(Method::GET, &super::PATH, &query, &Form::new())
     }
 
     /// Sends the request.

@@ -23,9 +23,10 @@ pub use permission::GeoPermissionUpdate;
 pub use update::UpdateMessagingGeopermissions;
 
 use crate::client::Client;
+use crate::request::FixedPath;
 
 /// `/v1/Messaging/GeoPermissions`.
-const PATH: &str = "/v1/Messaging/GeoPermissions";
+static PATH: FixedPath = FixedPath::new("/v1/Messaging/GeoPermissions");
 
 /// Messaging geo permissions, from [`Client::messaging_geopermissions`].
 ///

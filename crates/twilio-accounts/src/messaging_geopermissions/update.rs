@@ -22,7 +22,7 @@ crate::bulk_items::json_items_operation! {
     /// }
     /// # Ok(()) }
     /// ```
-    pub struct UpdateMessagingGeopermissions => PATCH super::PATH,
+    pub struct UpdateMessagingGeopermissions => PATCH &super::PATH,
         permissions: Vec<GeoPermissionUpdate> as "Permissions";
 
     /// Sends the request. Per-country outcomes are in

@@ -68,10 +68,10 @@ use http::{Method, Request};
 use crate::client::Client;
 use crate::error::Error;
 use crate::form::Form;
-use crate::request::{self, ParamsIn};
+use crate::request::{self, FixedPath, ParamsIn};
 
 /// `/v1/SafeList/Numbers`.
-const PATH: &str = "/v1/SafeList/Numbers";
+static PATH: FixedPath = FixedPath::new("/v1/SafeList/Numbers");
 
 /// Checks a SafeList phone number or prefix: `+` then 1 to 15 digits.
 fn check_phone_number(value: &str) -> Result<(), Error> {
@@ -95,7 +95,7 @@ fn phone_number_request(
     check_phone_number(phone_number)?;
     let mut params = Form::new();
     params.push("PhoneNumber", phone_number);
-    request::build_with(method, PATH, &params, place)
+    request::build_with(method, &PATH, &params, place)
 }
 
 /// The SafeList, from [`Client::safelist`].
