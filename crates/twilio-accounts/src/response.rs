@@ -48,11 +48,13 @@ impl Snippets {
     /// [`None`](Self::None) for the auth-token endpoints, whose answers carry Auth Tokens even
     /// when they are not the JSON expected; [`Redacted`](Self::Redacted) elsewhere.
     pub(crate) fn for_path(path: &str) -> Self {
-        const AUTH_TOKENS: &str = "/v1/authtokens";
-        // Compared in place, without a lowercased copy: this runs on every call.
-        if path
-            .get(..AUTH_TOKENS.len())
-            .is_some_and(|start| start.eq_ignore_ascii_case(AUTH_TOKENS))
+        const AUTH_TOKENS: &str = "/v1/AuthTokens";
+        // Compared in place, without a lowercased copy: this runs on every call. The spelling
+        // of this crate's paths first (one comparison), then any other case.
+        if path.starts_with(AUTH_TOKENS)
+            || path
+                .get(..AUTH_TOKENS.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(AUTH_TOKENS))
         {
             Snippets::None
         } else {
@@ -382,7 +384,13 @@ fn is_json_or_unspecified(headers: &HeaderMap) -> bool {
         return true;
     };
     // On the bytes, without a lowercased copy or a UTF-8 check: this runs on every call, and a
-    // media type is ASCII (anything else fails the comparisons).
+    // media type is ASCII (anything else fails the comparisons). Twilio's own spelling first
+    // (one comparison), then the general rule.
+    if let Some(rest) = value.as_bytes().strip_prefix(b"application/json")
+        && matches!(rest.first(), None | Some(b';'))
+    {
+        return true;
+    }
     let media = value
         .as_bytes()
         .split(|&b| b == b';')
@@ -613,18 +621,53 @@ mod tests {
         assert_eq!(s.phone_number.as_deref(), Some("+1"));
     }
 
+    fn json_check(value: &str) -> bool {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+        is_json_or_unspecified(&headers)
+    }
+
+    /// The rule, written the obvious way.
+    fn json_by_lowercasing(value: &str) -> bool {
+        let media = value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        media == "application/json"
+            || (media.starts_with("application/") && media.ends_with("+json"))
+    }
+
+    #[test]
+    fn json_media_type_check_around_its_fast_path() {
+        for value in [
+            "application/json",
+            "application/json;charset=utf-8",
+            "application/json; charset=utf-8",
+            "application/json ; charset=utf-8",
+            "application/jsonx",
+            "application/json+x",
+            "application/json x",
+            "application/jso",
+            "application/problem+json",
+            "Application/JSON",
+            "text/json",
+        ] {
+            assert_eq!(json_check(value), json_by_lowercasing(value), "{value}");
+        }
+    }
+
     proptest::proptest! {
         /// The media type check without a lowercased copy says what the one with it said.
         #[test]
         fn json_media_type_check_matches_the_lowercasing_one(
             value in "([aA][pP][pP][lL][iI][cC][aA][tT][iI][oO][nN]|text|é)/([jJ][sS][oO][nN]|x\\+[jJ][sS][oO][nN]|\\+json|[ -~]{0,6})(;[ -~]{0,8})?"
         ) {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_str(&value).unwrap());
-            let media = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            let expected = media == "application/json"
-                || (media.starts_with("application/") && media.ends_with("+json"));
-            proptest::prop_assert_eq!(is_json_or_unspecified(&headers), expected);
+            proptest::prop_assert_eq!(json_check(&value), json_by_lowercasing(&value));
         }
 
         /// A secret field anywhere in any text, in any of its forms, never survives.
