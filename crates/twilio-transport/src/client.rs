@@ -23,8 +23,9 @@ use crate::headers::UserAgent;
 use crate::retry::{RetryConfig, RetryLayer, RetryService};
 use crate::trace::{TraceFuture, span_for};
 
-/// The whole stack, a concrete type over [`Transport`]: a call clones it (reference counts only,
-/// with the default transport; a custom one's box is cloned too) and boxes its future once.
+/// The stack below the base URL and the span (which `send` does itself), a concrete type over
+/// [`Transport`]: a call clones it (reference counts only, with the default transport; a custom
+/// one's box is cloned too) and boxes its future once.
 type Stack = RetryService<Attempt<Transport>>;
 
 /// What the stack sends through: the default hyper client, kept concrete so that a call boxes
@@ -88,9 +89,10 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// pool, the retry budget and the credentials handle), `Send + Sync`, and its `Debug` shows no
 /// secret.
 ///
-/// The stack, outermost first: base URL resolution → tracing span → retry (deadline-aware) →
-/// standard headers → auth → per-attempt timeout (also ending the last attempt at the overall
-/// deadline) → body limit → transport.
+/// A call goes, in order, through: base URL resolution → tracing span → retry (deadline-aware)
+/// → standard headers → auth → per-attempt timeout (also ending the last attempt at the overall
+/// deadline) → body limit → transport. The first two run in [`send`](Self::send); the headers,
+/// auth and timer steps are one service under the retry (see the crate docs).
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Arc<ClientInner>,
@@ -133,6 +135,8 @@ impl HttpClient {
         &self,
         request: Request<Bytes>,
     ) -> impl Future<Output = Result<Response<Bytes>, TransportError>> + Send + use<> {
+        // The base URL and the span, as `BaseUrlLayer` and `TraceLayer` do them; here rather
+        // than as layers so that the stack's future is built one level down, inside the span.
         let mut request = request;
         let uri = std::mem::take(request.uri_mut());
         match self.inner.settings.base_url.resolve(uri) {
@@ -213,7 +217,8 @@ impl fmt::Debug for HttpClient {
     }
 }
 
-/// The default stack, outermost first. See the crate docs for why this order.
+/// The stack under `send`: tower's retry over one [`Attempt`] (headers, signature and attempt
+/// timer, in the order the public layers would run them). See the crate docs for why this order.
 fn stack(settings: &Settings, credentials: &SharedCredentials, transport: Transport) -> Stack {
     ServiceBuilder::new()
         .layer(

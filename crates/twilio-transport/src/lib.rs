@@ -52,9 +52,13 @@
 //!
 //! # What a call goes through
 //!
-//! The default stack, outermost first; each call clones it (reference counts only), drives the
-//! clone with `oneshot` and boxes that future once. A custom transport is type-erased once, as a
-//! `tower::util::BoxCloneSyncService`, under the same layers:
+//! What [`HttpClient::send`] does, in order. The steps are the public layers below, which a
+//! custom stack can use as they are; the client itself runs steps 1 and 2 in `send`, and
+//! steps 4 to 6 as one private service under tower's `Retry`, through the same functions
+//! (fewer levels for each call's future to pass through; see `docs/benchmarks.md`). `send`
+//! clones the stack (reference counts only, with the default transport), drives the clone with
+//! `oneshot` and boxes that future once. A custom transport is type-erased once, as a
+//! `tower::util::BoxCloneSyncService`, under the same steps:
 //!
 //! 1. [`BaseUrlLayer`]: the path-and-query URI becomes absolute on the [`BaseUrl`]
 //!    (`https://accounts.twilio.com`, rewritten for region and edge, or an explicit override;

@@ -91,8 +91,8 @@ pub(crate) fn span_for(req: &Request<Bytes>) -> Span {
 }
 
 impl<F> TraceFuture<F> {
-    /// `inner` polled inside `span` (which must not have started it outside), recording the
-    /// outcome there.
+    /// `inner`, polled inside `span` (so a future that starts its work when first polled, like
+    /// `oneshot`'s, starts it there), with the outcome recorded on the span.
     pub(crate) fn new(inner: F, span: Span) -> Self {
         Self { inner, span }
     }
