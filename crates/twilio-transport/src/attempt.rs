@@ -83,11 +83,13 @@ mod tests {
     use crate::timeout::CallDeadline;
     use crate::{AttemptTimeoutLayer, AuthLayer, Credentials, HeadersLayer, UserAgent};
 
-    fn credentials() -> SharedCredentials {
+    fn token(token: &str) -> Credentials {
         let ac = AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap();
-        SharedCredentials::new(
-            Credentials::from_auth_token(ac, AuthToken::new("secret-token").unwrap()).unwrap(),
-        )
+        Credentials::from_auth_token(ac, AuthToken::new(token).unwrap()).unwrap()
+    }
+
+    fn credentials() -> SharedCredentials {
+        SharedCredentials::new(token("secret-token"))
     }
 
     fn settings(
@@ -123,7 +125,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn sends_what_the_three_layers_send() {
         let shared = credentials();
-        let layered = |_| {
+        let layered = || {
             ServiceBuilder::new()
                 .layer(HeadersLayer::new(UserAgent::new(["app/1"]).unwrap()))
                 .layer(AuthLayer::new(shared.clone()))
@@ -153,7 +155,7 @@ mod tests {
                 settings(&shared, Duration::from_secs(5), Duration::from_secs(9)),
                 echo(),
             );
-            let (fused, layered) = (seen(fused, a).await, seen(layered(()), b).await);
+            let (fused, layered) = (seen(fused, a).await, seen(layered(), b).await);
             assert_eq!(fused.headers(), layered.headers());
             assert!(fused.headers()[AUTHORIZATION].is_sensitive());
             assert_eq!(fused.uri(), layered.uri());
@@ -207,8 +209,23 @@ mod tests {
         let err = attempt.oneshot(retry).await.unwrap_err();
         assert!(err.is_deadline(), "{err:?}");
         assert_eq!(tokio::time::Instant::now(), at);
-        // Whatever the end, no attempt still counts as in flight.
-        shared.replace(credentials().current());
+    }
+
+    /// An attempt counts as in flight with the credentials it was signed with until it ends,
+    /// here by its timer.
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_is_in_flight_until_its_timer_ends_it() {
+        let shared = credentials();
+        let attempt = Attempt::new(
+            settings(&shared, Duration::from_secs(5), Duration::from_secs(9)),
+            never(),
+        );
+        let call = tokio::spawn(attempt.oneshot(Request::new(Bytes::new())));
+        tokio::task::yield_now().await;
+        shared.replace(token("next-token"));
+        assert_eq!(shared.replaced_in_flight(), 1);
+        let err = call.await.unwrap().unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
         assert_eq!(shared.replaced_in_flight(), 0);
     }
 }

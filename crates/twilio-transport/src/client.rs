@@ -11,8 +11,9 @@ use bytes::Bytes;
 use futures_util::future::Either;
 use http::{Request, Response};
 use http_body::Body;
+use pin_project_lite::pin_project;
 use tower::util::BoxCloneSyncService;
-use tower::{Layer as _, Service, ServiceBuilder, ServiceExt as _};
+use tower::{Layer as _, Service, ServiceBuilder};
 
 use crate::attempt::{Attempt, AttemptSettings};
 use crate::base_url::BaseUrl;
@@ -76,9 +77,49 @@ impl Service<Request<Bytes>> for Transport {
     }
 }
 
-/// The future of [`HttpClient::send`]: the stack's, boxed once so that the caller's future
-/// stays small.
-type SendFuture = Pin<Box<TraceFuture<tower::util::Oneshot<Stack, Request<Bytes>>>>>;
+/// The future of [`HttpClient::send`] once the URI is resolved, boxed once so that the caller's
+/// future stays small.
+type SendFuture = Pin<Box<Call>>;
+
+pin_project! {
+    /// One call through the stack, as `TraceLayer` over it would run it (and as `oneshot` drives
+    /// a service): on its first polls it waits for the stack to be ready, then opens the call's
+    /// `twilio.http` span and calls the stack inside it. So the span starts with the call, under
+    /// whatever span the caller polls it in, and a call never polled has none.
+    #[project = CallProj]
+    enum Call {
+        Waiting { stack: Stack, request: Option<Request<Bytes>> },
+        Called { #[pin] future: TraceFuture<<Stack as Service<Request<Bytes>>>::Future> },
+    }
+}
+
+impl Future for Call {
+    type Output = Result<Response<Bytes>, TransportError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match self.as_mut().project() {
+                CallProj::Waiting { stack, request } => {
+                    std::task::ready!(stack.poll_ready(cx))?;
+                    let Some(request) = request.take() else {
+                        return Poll::Ready(Err(TransportError::other(
+                            "call future polled after completion",
+                        )));
+                    };
+                    let span = span_for(&request);
+                    let future = {
+                        let _enter = span.enter();
+                        stack.call(request)
+                    };
+                    self.set(Call::Called {
+                        future: TraceFuture::new(future, span),
+                    });
+                }
+                CallProj::Called { future } => return future.poll(cx),
+            }
+        }
+    }
+}
 
 /// Default per-attempt timeout (Twilio's own server-side limit is 30 s).
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -126,7 +167,9 @@ impl HttpClient {
     /// with its body read into `Bytes`. Redirects are never followed.
     ///
     /// The returned future does not borrow the client (it is `Send + 'static`, so it can be
-    /// spawned as it is); the call starts when it is first polled.
+    /// spawned as it is); the call starts when it is first polled, and its `twilio.http` span
+    /// then, under the span it is polled in. The URI is checked against the base URL at once: a
+    /// rejected one gives a future that fails with nothing sent.
     ///
     /// # Errors
     /// [`TransportError`] when no response could be had: URI rejected (nothing sent), connect
@@ -135,16 +178,18 @@ impl HttpClient {
         &self,
         request: Request<Bytes>,
     ) -> impl Future<Output = Result<Response<Bytes>, TransportError>> + Send + use<> {
-        // The base URL and the span, as `BaseUrlLayer` and `TraceLayer` do them; here rather
-        // than as layers so that the stack's future is built one level down, inside the span.
+        // The base URL as `BaseUrlLayer` resolves it, and the span as `TraceLayer` opens it (in
+        // `Call`); here rather than as layers, so that the stack's future is built two levels
+        // further up. A rejected URI never reaches the stack.
         let mut request = request;
         let uri = std::mem::take(request.uri_mut());
         match self.inner.settings.base_url.resolve(uri) {
             Ok(uri) => {
                 *request.uri_mut() = uri;
-                let span = span_for(&request);
-                let call = self.inner.service.clone().oneshot(request);
-                let future: SendFuture = Box::pin(TraceFuture::new(call, span));
+                let future: SendFuture = Box::pin(Call::Waiting {
+                    stack: self.inner.service.clone(),
+                    request: Some(request),
+                });
                 Either::Right(future)
             }
             Err(e) => Either::Left(std::future::ready(Err(e))),
@@ -536,6 +581,62 @@ fn redact_user_info(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn canned_client() -> HttpClient {
+        let account =
+            twilio_types::AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap();
+        let token = twilio_types::AuthToken::new("0123456789abcdef0123456789abcdef").unwrap();
+        HttpClient::builder()
+            .credentials(Credentials::from_auth_token(account, token).unwrap())
+            .read_environment(false)
+            .transport(tower::service_fn(|_: Request<Bytes>| async {
+                Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::new(
+                    Bytes::new(),
+                )))
+            }))
+            .build()
+            .unwrap()
+    }
+
+    fn request() -> Request<Bytes> {
+        Request::get("/v1/Credentials/AWS")
+            .body(Bytes::new())
+            .unwrap()
+    }
+
+    /// The span starts with the call, as a tower layer's would: under the span the caller polls
+    /// the call in, not the one current when `send` was called, and not at all for a call that
+    /// is never polled.
+    #[test]
+    fn the_call_span_opens_when_the_call_starts() {
+        use tracing::Instrument as _;
+        let client = canned_client();
+        let out = crate::trace::tests::capture(|| async {
+            client
+                .send(request())
+                .instrument(tracing::info_span!("outer"))
+                .await
+                .unwrap();
+        });
+        assert!(out.contains("outer:twilio.http{"), "{out}");
+
+        let out = crate::trace::tests::capture(|| async {
+            let call = {
+                let _caller = tracing::info_span!("caller").entered();
+                client.send(request())
+            };
+            call.await.unwrap();
+        });
+        assert!(
+            out.contains("twilio.http{") && !out.contains("caller:twilio.http"),
+            "{out}"
+        );
+
+        let out = crate::trace::tests::capture(|| async {
+            drop(client.send(request()));
+        });
+        assert!(!out.contains("twilio.http"), "{out}");
+    }
 
     #[test]
     fn builder_debug_redacts_base_url_user_info() {

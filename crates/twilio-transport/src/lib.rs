@@ -1,6 +1,6 @@
 //! The HTTP layer of the Twilio Accounts v1 SDK: everything between "an API request" and the
-//! network, as a stack of public [`tower`] layers behind one concrete, cheap-to-clone
-//! [`HttpClient`].
+//! network, as one concrete, cheap-to-clone [`HttpClient`], and as the public [`tower`] layers
+//! whose steps it runs, for stacks composed by hand.
 //!
 //! ```no_run
 //! use bytes::Bytes;
@@ -53,11 +53,12 @@
 //! # What a call goes through
 //!
 //! What [`HttpClient::send`] does, in order. The steps are the public layers below, which a
-//! custom stack can use as they are; the client itself runs steps 1 and 2 in `send`, and
-//! steps 4 to 6 as one private service under tower's `Retry`, through the same functions
-//! (fewer levels for each call's future to pass through; see `docs/benchmarks.md`). `send`
-//! clones the stack (reference counts only, with the default transport), drives the clone with
-//! `oneshot` and boxes that future once. A custom transport is type-erased once, as a
+//! custom stack can use as they are; the client itself runs step 1 in `send`, step 2 in the
+//! future `send` returns, and steps 4 to 6 as one private service under tower's `Retry`, through
+//! the same functions (four service levels fewer for each call; see `docs/benchmarks.md`).
+//! `send` clones the stack (reference counts only, with the default transport) into a future
+//! that, like `oneshot`, waits for it to be ready and then calls it (inside the span), boxed
+//! once. A custom transport is type-erased once, as a
 //! `tower::util::BoxCloneSyncService`, under the same steps:
 //!
 //! 1. [`BaseUrlLayer`]: the path-and-query URI becomes absolute on the [`BaseUrl`]

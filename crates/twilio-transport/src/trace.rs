@@ -91,8 +91,8 @@ pub(crate) fn span_for(req: &Request<Bytes>) -> Span {
 }
 
 impl<F> TraceFuture<F> {
-    /// `inner`, polled inside `span` (so a future that starts its work when first polled, like
-    /// `oneshot`'s, starts it there), with the outcome recorded on the span.
+    /// `inner`, a call started inside `span` (as [`TraceService`] starts it), polled inside it
+    /// too, with the outcome recorded on the span.
     pub(crate) fn new(inner: F, span: Span) -> Self {
         Self { inner, span }
     }
@@ -145,7 +145,7 @@ fn record(span: &Span, result: &Result<Response<Bytes>, TransportError>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
@@ -164,7 +164,8 @@ mod tests {
         }
     }
 
-    fn capture<F: std::future::Future>(f: impl FnOnce() -> F) -> String {
+    /// What a `fmt` subscriber prints (span closes included) while `f`'s future runs.
+    pub(crate) fn capture<F: std::future::Future>(f: impl FnOnce() -> F) -> String {
         let buffer = Buffer::default();
         let writer = buffer.clone();
         let subscriber = tracing_subscriber::fmt()
