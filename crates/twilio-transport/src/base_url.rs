@@ -211,6 +211,17 @@ impl BaseUrl {
         Uri::from_parts(parts)
             .map_err(|_| TransportError::invalid_request("URI cannot be made absolute"))
     }
+
+    /// [`resolve`](Self::resolve) on `request`'s URI, in place (what [`BaseUrlLayer`] and
+    /// `HttpClient::send` do to every request).
+    pub(crate) fn resolve_request<B>(
+        &self,
+        request: &mut Request<B>,
+    ) -> Result<(), TransportError> {
+        let uri = std::mem::take(request.uri_mut());
+        *request.uri_mut() = self.resolve(uri)?;
+        Ok(())
+    }
 }
 
 impl Default for BaseUrl {
@@ -333,12 +344,8 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let uri = std::mem::take(req.uri_mut());
-        match self.base.resolve(uri) {
-            Ok(uri) => {
-                *req.uri_mut() = uri;
-                Either::Right(self.inner.call(req))
-            }
+        match self.base.resolve_request(&mut req) {
+            Ok(()) => Either::Right(self.inner.call(req)),
             Err(e) => Either::Left(ready(Err(e.into()))),
         }
     }

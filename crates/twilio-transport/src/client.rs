@@ -182,10 +182,8 @@ impl HttpClient {
         // `Call`); here rather than as layers, so that the stack's future is built two levels
         // further up. A rejected URI never reaches the stack.
         let mut request = request;
-        let uri = std::mem::take(request.uri_mut());
-        match self.inner.settings.base_url.resolve(uri) {
-            Ok(uri) => {
-                *request.uri_mut() = uri;
+        match self.inner.settings.base_url.resolve_request(&mut request) {
+            Ok(()) => {
                 let future: SendFuture = Box::pin(Call::Waiting {
                     stack: self.inner.service.clone(),
                     request: Some(request),
