@@ -1,24 +1,39 @@
-//! The default transport: hyper 1 through hyper-util's pooled client, TLS by rustls with the
+//! The default transport: hyper 1's own connections (`hyper::client::conn`) in a small pool,
+//! connected through hyper-util's `HttpConnector` and hyper-rustls, TLS by rustls with the
 //! `ring` provider passed explicitly (nothing process-global is installed), HTTP/1.1 and HTTP/2
 //! chosen by ALPN. Only this module names hyper or rustls; none of their types is public.
+//!
+//! The pool is ours, not hyper-util's legacy `Client`: a client talks to one origin, and that
+//! `Client` costs about 12,000 instructions a call over the connections it drives (a keyed,
+//! SipHashed pool checked out and returned on every call, a connect raced against every checkout,
+//! a task spawned per call to return the connection, two boxed futures), a third of a whole bare
+//! call; see `docs/benchmarks.md`. What it does that matters here is kept: an idle timeout, a
+//! request a closed connection never sent tried again on another, `Host` and origin-form for
+//! HTTP/1.1, one shared HTTP/2 connection per origin.
+
+mod idle;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response, Uri};
+use http::{HeaderValue, Request, Response, Uri};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use hyper::rt::Executor as _;
+use hyper_util::client::legacy::connect::{Connection as _, HttpConnector};
+use hyper_util::rt::TokioExecutor;
 use pin_project_lite::pin_project;
+use tokio::time::Instant;
 use tower::Service;
 
+use self::idle::{IdleList, Liveness, Origin, Taken};
 use crate::error::{BoxError, ConfigError, ConfigErrorKind, TransportError};
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
@@ -28,9 +43,8 @@ type Stream = <Https as Service<Uri>>::Response;
 /// `TimedOut` error that hyper-util reports as a connect error: a handshake that stalls means the
 /// request never left, so the retry policy may retry any method.
 ///
-/// hyper-util clones its connector for every request, pooled connection or not, and a rustls
-/// connector is several reference counts: behind one `Arc` it is one, and the connector itself
-/// is cloned only for an actual connection.
+/// A rustls connector is several reference counts: behind one `Arc` it is one, and the connector
+/// itself is cloned only for an actual connection.
 #[derive(Clone)]
 struct Connector {
     inner: Arc<Https>,
@@ -64,16 +78,15 @@ impl Service<Uri> for Connector {
     }
 }
 
-/// The default transport: a pooled hyper client with rustls. Cheap to clone; clones share the
+/// The default transport: pooled hyper connections with rustls. Cheap to clone; clones share the
 /// connection pool. Usable on its own as the innermost service of a custom stack (wrap it in
-/// [`BodyLimitLayer`](crate::BodyLimitLayer) to get `Response<Bytes>`).
+/// [`BodyLimitLayer`](crate::BodyLimitLayer) to get `Response<Bytes>`); it sends only to
+/// absolute `http` and `https` URIs.
 ///
 /// It needs a Tokio runtime (with the I/O and time drivers) when it sends.
 #[derive(Clone)]
 pub struct DefaultTransport {
-    // In an `Arc`: the stack clones its transport for every call, and a hyper-util client
-    // clone is several reference counts.
-    client: Arc<Client<Connector, Full<Bytes>>>,
+    pool: Arc<Pool>,
 }
 
 impl DefaultTransport {
@@ -81,12 +94,13 @@ impl DefaultTransport {
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
     /// Default time an idle pooled connection is kept.
     pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-    /// The longest accepted pool idle timeout (a day); the pool's clock cannot hold much more.
+    /// The longest accepted pool idle timeout (a day): servers close idle connections much
+    /// sooner, so a longer one is taken for a mistake.
     pub const MAX_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(86_400);
 
     /// A transport with the given connect timeout (TCP connect and TLS handshake together; a
     /// connection that is not ready in time is a [connect](TransportError::is_connect) error)
-    /// and pool idle timeout.
+    /// and pool idle timeout (a connection unused that long is not used again; zero keeps none).
     ///
     /// # Errors
     /// [`ConfigError`] of kind `InvalidLimit` when the pool idle timeout is above
@@ -96,7 +110,6 @@ impl DefaultTransport {
         connect_timeout: Duration,
         pool_idle_timeout: Duration,
     ) -> Result<Self, ConfigError> {
-        // hyper-util adds it to the current instant in a background task, which would panic.
         if pool_idle_timeout > Self::MAX_POOL_IDLE_TIMEOUT {
             return Err(ConfigError::new(
                 ConfigErrorKind::InvalidLimit,
@@ -129,7 +142,15 @@ impl DefaultTransport {
             .map_err(tls_error)?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        Ok(Self::with_tls(tls, connect_timeout, pool_idle_timeout))
+    }
 
+    /// The transport over `tls` (the tests' own roots, or the platform's in `new`).
+    fn with_tls(
+        tls: rustls::ClientConfig,
+        connect_timeout: Duration,
+        pool_idle_timeout: Duration,
+    ) -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -145,13 +166,12 @@ impl DefaultTransport {
             inner: Arc::new(https),
             timeout: connect_timeout,
         };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(pool_idle_timeout)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
-        Ok(Self {
-            client: Arc::new(client),
-        })
+        Self {
+            pool: Arc::new(Pool {
+                connector,
+                idle: Mutex::new(IdleList::new(pool_idle_timeout)),
+            }),
+        }
     }
 }
 
@@ -172,17 +192,215 @@ impl Service<Request<Bytes>> for DefaultTransport {
 
     fn call(&mut self, req: Request<Bytes>) -> Self::Future {
         DefaultFuture {
-            inner: self.client.request(req.map(Full::new)),
+            inner: Box::pin(Arc::clone(&self.pool).send(req.map(Full::new))),
         }
     }
 }
 
-pin_project! {
-    /// The response future of [`DefaultTransport`].
-    pub struct DefaultFuture {
-        #[pin]
-        inner: hyper_util::client::legacy::ResponseFuture,
+type Http1 = http1::SendRequest<Full<Bytes>>;
+type Http2 = http2::SendRequest<Full<Bytes>>;
+
+impl Liveness for Http1Conn {
+    fn is_closed(&self) -> bool {
+        self.sender.is_closed()
     }
+}
+
+impl Liveness for Http2 {
+    fn is_closed(&self) -> bool {
+        http2::SendRequest::is_closed(self)
+    }
+}
+
+/// An HTTP/1.1 connection with the `Host` value of its origin, made once when it connected.
+struct Http1Conn {
+    sender: Http1,
+    host: HeaderValue,
+}
+
+/// The connections of a [`DefaultTransport`] and how to make more.
+struct Pool {
+    connector: Connector,
+    idle: Mutex<IdleList<Http1Conn, Http2>>,
+}
+
+/// What sending on one connection came to.
+enum Sent {
+    Response(Response<Incoming>),
+    /// The connection was closed before the request was written: it may go on another.
+    NotSent(Request<Full<Bytes>>, hyper::Error),
+}
+
+impl Pool {
+    fn idle(&self) -> std::sync::MutexGuard<'_, IdleList<Http1Conn, Http2>> {
+        // A panic elsewhere while holding the lock leaves the list consistent (each change
+        // to it is one call): keep using it.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends `request` on an idle connection to its origin, or a new one. A request that an
+    /// idle connection closed before it was written is sent again on the next (the server
+    /// never saw it); one that a new connection did not send fails, as anything else does.
+    async fn send(
+        self: Arc<Self>,
+        mut request: Request<Full<Bytes>>,
+    ) -> Result<Response<DefaultBody>, TransportError> {
+        let Some(origin) = Origin::of(request.uri()) else {
+            return Err(TransportError::invalid_request(
+                "the default transport sends only to absolute http and https URIs",
+            ));
+        };
+        loop {
+            let taken = self.idle().take(request.uri(), Instant::now());
+            let reused = taken.is_some();
+            let conn = match taken {
+                Some(conn) => conn,
+                None => self.connect(&origin).await?,
+            };
+            let (sent, http1) = match conn {
+                Taken::Http1(mut conn) => {
+                    // Ready once the connection has finished with its last response; an
+                    // error means it closed meanwhile: an idle one is passed over, a new one
+                    // fails the call (nothing was sent).
+                    if let Err(e) = conn.sender.ready().await {
+                        if reused {
+                            continue;
+                        }
+                        return Err(TransportError::connect(e));
+                    }
+                    let absolute = prepare_http1(&mut request, &conn.host);
+                    let sent = match conn.sender.try_send_request(request).await {
+                        Ok(response) => Sent::Response(response),
+                        Err(mut e) => match e.take_message() {
+                            Some(mut request) => {
+                                *request.uri_mut() = absolute;
+                                Sent::NotSent(request, e.into_error())
+                            }
+                            None => return Err(TransportError::io(e.into_error())),
+                        },
+                    };
+                    (sent, Some(conn))
+                }
+                Taken::Http2(mut sender) => {
+                    if let Err(e) = sender.ready().await {
+                        if reused {
+                            continue;
+                        }
+                        return Err(TransportError::connect(e));
+                    }
+                    let sent = match sender.try_send_request(request).await {
+                        Ok(response) => Sent::Response(response),
+                        Err(mut e) => match e.take_message() {
+                            Some(request) => Sent::NotSent(request, e.into_error()),
+                            None => return Err(TransportError::io(e.into_error())),
+                        },
+                    };
+                    (sent, None)
+                }
+            };
+            match sent {
+                Sent::Response(response) => {
+                    let release = http1.map(|conn| Release {
+                        pool: Arc::clone(&self),
+                        origin,
+                        conn,
+                    });
+                    return Ok(response.map(|body| DefaultBody::new(body, release)));
+                }
+                Sent::NotSent(again, _) if reused => request = again,
+                Sent::NotSent(_, e) => return Err(TransportError::io(e)),
+            }
+        }
+    }
+
+    /// A new connection to `origin`: HTTP/2 when the server chose it by ALPN (kept in the idle
+    /// list for others to share), else HTTP/1.1. Any failure before a request is written is a
+    /// connect error.
+    async fn connect(&self, origin: &Origin) -> Result<Taken<Http1Conn, Http2>, TransportError> {
+        let uri = Uri::builder()
+            .scheme(origin.scheme().clone())
+            .authority(origin.authority().clone())
+            .path_and_query("/")
+            .build()
+            .map_err(TransportError::connect)?;
+        let host = host_header(&uri)?;
+        let io = Connector::clone(&self.connector)
+            .call(uri)
+            .await
+            .map_err(TransportError::connect)?;
+        if io.connected().is_negotiated_h2() {
+            let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+                .handshake(io)
+                .await
+                .map_err(TransportError::connect)?;
+            TokioExecutor::new().execute(async move {
+                let _ = connection.await;
+            });
+            self.idle()
+                .add_http2(origin.clone(), &sender, Instant::now());
+            Ok(Taken::Http2(sender))
+        } else {
+            let (sender, connection) = http1::Builder::new()
+                .handshake(io)
+                .await
+                .map_err(TransportError::connect)?;
+            TokioExecutor::new().execute(async move {
+                let _ = connection.await;
+            });
+            Ok(Taken::Http1(Http1Conn { sender, host }))
+        }
+    }
+}
+
+/// The `Host` header of an origin: its host, and its port unless the scheme's default (as
+/// browsers and hyper-util send it).
+fn host_header(uri: &Uri) -> Result<HeaderValue, TransportError> {
+    let host = uri.host().unwrap_or_default();
+    let default_port = if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+        443
+    } else {
+        80
+    };
+    let value = match uri.port_u16() {
+        Some(port) if port != default_port => HeaderValue::from_str(&format!("{host}:{port}")),
+        _ => HeaderValue::from_str(host),
+    };
+    value.map_err(TransportError::connect)
+}
+
+/// Gives `request` what an HTTP/1.1 connection needs, a `Host` header (unless it has one) and
+/// an origin-form target (`/path?query`); returns the absolute URI it had, to restore if the
+/// request must go on another connection.
+fn prepare_http1(request: &mut Request<Full<Bytes>>, host: &HeaderValue) -> Uri {
+    request
+        .headers_mut()
+        .entry(http::header::HOST)
+        .or_insert_with(|| host.clone());
+    let target = match request.uri().path_and_query() {
+        Some(path) => Uri::from(path.clone()),
+        None => Uri::from_static("/"),
+    };
+    std::mem::replace(request.uri_mut(), target)
+}
+
+/// An HTTP/1.1 connection on loan to a response body, put back in the pool when the body has
+/// been read to its end (and closed, by being dropped, if it never is).
+struct Release {
+    pool: Arc<Pool>,
+    origin: Origin,
+    conn: Http1Conn,
+}
+
+impl Release {
+    fn put_back(self) {
+        let Self { pool, origin, conn } = self;
+        pool.idle().put_http1(origin, conn, Instant::now());
+    }
+}
+
+/// The response future of [`DefaultTransport`].
+pub struct DefaultFuture {
+    inner: Pin<Box<dyn Future<Output = Result<Response<DefaultBody>, TransportError>> + Send>>,
 }
 
 impl fmt::Debug for DefaultFuture {
@@ -194,12 +412,8 @@ impl fmt::Debug for DefaultFuture {
 impl Future for DefaultFuture {
     type Output = Result<Response<DefaultBody>, TransportError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().inner.poll(cx).map(|result| match result {
-            Ok(response) => Ok(response.map(|inner| DefaultBody { inner })),
-            Err(e) if e.is_connect() => Err(TransportError::connect(e)),
-            Err(e) => Err(TransportError::io(e)),
-        })
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
     }
 }
 
@@ -207,7 +421,21 @@ pin_project! {
     /// The streaming response body of [`DefaultTransport`].
     pub struct DefaultBody {
         #[pin]
-        inner: hyper::body::Incoming,
+        inner: Incoming,
+        release: Option<Release>,
+    }
+}
+
+impl DefaultBody {
+    fn new(inner: Incoming, release: Option<Release>) -> Self {
+        let mut body = Self { inner, release };
+        // A response without a body (a 204, a `Content-Length: 0`) is read already.
+        if body.inner.is_end_stream()
+            && let Some(release) = body.release.take()
+        {
+            release.put_back();
+        }
+        body
     }
 }
 
@@ -225,10 +453,20 @@ impl Body for DefaultBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
-        self.project()
-            .inner
-            .poll_frame(cx)
-            .map_err(TransportError::io)
+        let mut this = self.project();
+        let frame = std::task::ready!(this.inner.as_mut().poll_frame(cx));
+        match &frame {
+            Some(Ok(_)) if !this.inner.is_end_stream() => {}
+            // Read to its end: the connection can carry the next request.
+            Some(Ok(_)) | None => {
+                if let Some(release) = this.release.take() {
+                    release.put_back();
+                }
+            }
+            // Broken: dropping the connection closes it.
+            Some(Err(_)) => *this.release = None,
+        }
+        Poll::Ready(frame.map(|frame| frame.map_err(TransportError::io)))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -237,5 +475,216 @@ impl Body for DefaultBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_is_the_host_and_a_port_that_is_not_the_schemes_default() {
+        for (uri, host) in [
+            ("https://accounts.twilio.com/", "accounts.twilio.com"),
+            ("https://accounts.twilio.com:443/", "accounts.twilio.com"),
+            (
+                "https://accounts.twilio.com:8443/",
+                "accounts.twilio.com:8443",
+            ),
+            ("http://127.0.0.1:80/", "127.0.0.1"),
+            ("http://127.0.0.1:443/", "127.0.0.1:443"),
+            ("http://[::1]:8080/", "[::1]:8080"),
+            ("http://user@example.com/", "example.com"),
+        ] {
+            let uri: Uri = uri.parse().unwrap();
+            assert_eq!(host_header(&uri).unwrap(), host, "{uri}");
+        }
+    }
+
+    #[test]
+    fn http1_gets_an_origin_form_target_and_the_absolute_uri_back() {
+        let host = HeaderValue::from_static("accounts.twilio.com");
+        for (uri, target) in [
+            (
+                "https://accounts.twilio.com/v1/Credentials/AWS?PageSize=5",
+                "/v1/Credentials/AWS?PageSize=5",
+            ),
+            ("https://accounts.twilio.com", "/"),
+        ] {
+            let mut request = Request::get(uri).body(Full::new(Bytes::new())).unwrap();
+            let absolute = prepare_http1(&mut request, &host);
+            assert_eq!(absolute, uri);
+            assert_eq!(request.uri(), target);
+            assert_eq!(request.headers()[http::header::HOST], host);
+        }
+    }
+
+    /// A TLS server on 127.0.0.1 for `localhost`, under a certificate authority made for the
+    /// test, offering `alpn` and answering every request with its HTTP version. It counts
+    /// connections and requests.
+    struct TlsServer {
+        port: u16,
+        roots: rustls::RootCertStore,
+        connections: Arc<std::sync::atomic::AtomicUsize>,
+        requests: Arc<Mutex<Vec<Seen>>>,
+    }
+
+    /// A request as the server saw it: its version, target and `Host`.
+    type Seen = (http::Version, Uri, Option<HeaderValue>);
+
+    impl TlsServer {
+        async fn start(alpn: &[&[u8]]) -> Self {
+            use std::sync::atomic::Ordering;
+
+            let ca_key = rcgen::KeyPair::generate().unwrap();
+            let mut ca = rcgen::CertificateParams::new(Vec::new()).unwrap();
+            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            let ca = ca.self_signed(&ca_key).unwrap();
+            let key = rcgen::KeyPair::generate().unwrap();
+            let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+                .unwrap()
+                .signed_by(&key, &ca, &ca_key)
+                .unwrap();
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca.der().clone()).unwrap();
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![leaf.der().clone()],
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+                )
+                .unwrap();
+            config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let requests = Arc::new(Mutex::new(Vec::new()));
+            let (counted, seen) = (connections.clone(), requests.clone());
+            tokio::spawn(async move {
+                while let Ok((tcp, _)) = listener.accept().await {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let (acceptor, seen) = (acceptor.clone(), seen.clone());
+                    tokio::spawn(async move {
+                        let Ok(tls) = acceptor.accept(tcp).await else {
+                            return;
+                        };
+                        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                        let io = hyper_util::rt::TokioIo::new(tls);
+                        let answer =
+                            hyper::service::service_fn(move |request: Request<Incoming>| {
+                                let seen = seen.clone();
+                                async move {
+                                    let version = request.version();
+                                    let host = request.headers().get(http::header::HOST).cloned();
+                                    seen.lock().unwrap().push((
+                                        version,
+                                        request.uri().clone(),
+                                        host,
+                                    ));
+                                    let body = format!("{version:?}");
+                                    Ok::<_, std::convert::Infallible>(Response::new(Full::new(
+                                        Bytes::from(body),
+                                    )))
+                                }
+                            });
+                        let _ = if h2 {
+                            hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                                .serve_connection(io, answer)
+                                .await
+                        } else {
+                            hyper::server::conn::http1::Builder::new()
+                                .serve_connection(io, answer)
+                                .await
+                        };
+                    });
+                }
+            });
+            Self {
+                port,
+                roots,
+                connections,
+                requests,
+            }
+        }
+
+        fn transport(&self) -> DefaultTransport {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let tls = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(self.roots.clone())
+                .with_no_client_auth();
+            DefaultTransport::with_tls(tls, Duration::from_secs(5), Duration::from_secs(90))
+        }
+
+        fn url(&self) -> String {
+            format!("https://localhost:{}/v1/AuthTokens?x=1", self.port)
+        }
+
+        fn connections(&self) -> usize {
+            self.connections.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    async fn body_of(transport: &DefaultTransport, url: &str) -> Bytes {
+        use tower::ServiceExt as _;
+        let request = Request::post(url).body(Bytes::from_static(b"A=1")).unwrap();
+        let response = transport.clone().oneshot(request).await.unwrap();
+        assert!(response.status().is_success());
+        http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes()
+    }
+
+    #[tokio::test]
+    async fn over_http2_every_call_shares_one_connection() {
+        let server = TlsServer::start(&[b"h2", b"http/1.1"]).await;
+        let transport = server.transport();
+        let url = server.url();
+        assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
+        // Many at once and in turn: all on the one connection.
+        let calls: Vec<_> = (0..16)
+            .map(|_| {
+                let (transport, url) = (transport.clone(), url.clone());
+                tokio::spawn(async move { body_of(&transport, &url).await })
+            })
+            .collect();
+        for call in calls {
+            assert_eq!(call.await.unwrap(), "HTTP/2.0");
+        }
+        for _ in 0..4 {
+            assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
+        }
+        assert_eq!(server.connections(), 1);
+        let seen = server.requests.lock().unwrap().clone();
+        assert_eq!(seen.len(), 21);
+        for (version, uri, _) in seen {
+            // HTTP/2 carries the scheme and authority in the request itself.
+            assert_eq!(version, http::Version::HTTP_2);
+            assert_eq!(uri, url.as_str());
+        }
+    }
+
+    #[tokio::test]
+    async fn over_tls_without_http2_connections_are_pooled_as_http1() {
+        let server = TlsServer::start(&[b"http/1.1"]).await;
+        let transport = server.transport();
+        let url = server.url();
+        for _ in 0..3 {
+            assert_eq!(body_of(&transport, &url).await, "HTTP/1.1");
+        }
+        assert_eq!(server.connections(), 1);
+        let host = format!("localhost:{}", server.port);
+        for (version, uri, seen_host) in server.requests.lock().unwrap().clone() {
+            assert_eq!(version, http::Version::HTTP_11);
+            assert_eq!(uri, "/v1/AuthTokens?x=1");
+            assert_eq!(seen_host.unwrap(), host.as_str());
+        }
     }
 }
