@@ -114,10 +114,12 @@
 //!
 //! # Features
 //!
-//! - `default-client` (default): [`DefaultTransport`], hyper 1 through hyper-util's pooled
-//!   client, TLS by rustls with the `ring` provider passed explicitly (no process-wide provider
-//!   is installed), webpki root certificates, HTTP/1.1 and HTTP/2 by ALPN. Without it the crate
-//!   compiles no hyper and no rustls, and [`HttpClientBuilder::transport`] is required.
+//! - `default-client` (default): [`DefaultTransport`], hyper 1's connections in a small pool
+//!   (HTTP/1.1 and HTTP/2 by ALPN; an idle timeout; a request a closed idle connection never
+//!   wrote goes on another), connected by hyper-util's `HttpConnector`, TLS by rustls with the
+//!   `ring` provider passed explicitly (no process-wide provider is installed) and webpki root
+//!   certificates. Without it the crate compiles no hyper and no rustls, and
+//!   [`HttpClientBuilder::transport`] is required.
 //! - `native-roots`: also trust the operating system's root certificates (additive).
 //!
 //! # Secrets
