@@ -7,9 +7,11 @@
 //! `Client` costs about 12,000 instructions a call over the connections it drives (a keyed,
 //! SipHashed pool checked out and returned on every call, a connect raced against every checkout,
 //! a task spawned per call to return the connection, two boxed futures), a third of a whole bare
-//! call; see `docs/benchmarks.md`. What it does that matters here is kept: an idle timeout, a
-//! request a closed connection never sent tried again on another, `Host` and origin-form for
-//! HTTP/1.1, one shared HTTP/2 connection per origin.
+//! call; see `docs/benchmarks.md`. What it does that matters here is kept: an idle timeout with
+//! a reaper, a request a closed idle connection never wrote tried again on another, an HTTP/1.1
+//! connection back in the pool only once it is ready for the next request, `Host` and
+//! origin-form for HTTP/1.1, one HTTP/2 connection per origin kept and shared (calls that start
+//! together before there is one each open their own; all but one close when done).
 
 mod idle;
 
@@ -21,7 +23,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, Uri};
+use http::{HeaderValue, Method, Request, Response, Uri, Version};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -40,7 +42,7 @@ type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 type Stream = <Https as Service<Uri>>::Response;
 
 /// The connector with one timeout over TCP connect *and* TLS handshake, failing with an I/O
-/// `TimedOut` error that hyper-util reports as a connect error: a handshake that stalls means the
+/// `TimedOut` error that the pool reports as a connect error: a handshake that stalls means the
 /// request never left, so the retry policy may retry any method.
 ///
 /// A rustls connector is several reference counts: behind one `Arc` it is one, and the connector
@@ -250,6 +252,21 @@ impl Pool {
                 "the default transport sends only to absolute http and https URIs",
             ));
         };
+        // What hyper's connections cannot send (its HTTP/1 encoder panics on other versions),
+        // refused before any connection, as hyper-util refused them.
+        if request.method() == Method::CONNECT {
+            return Err(TransportError::invalid_request(
+                "the default transport does not open tunnels (CONNECT)",
+            ));
+        }
+        if !matches!(
+            request.version(),
+            Version::HTTP_10 | Version::HTTP_11 | Version::HTTP_2
+        ) {
+            return Err(TransportError::invalid_request(
+                "the default transport sends HTTP/1.0, HTTP/1.1 and HTTP/2 requests only",
+            ));
+        }
         loop {
             let taken = self.idle().take(request.uri(), Instant::now());
             let reused = taken.is_some();
@@ -268,12 +285,18 @@ impl Pool {
                         }
                         return Err(TransportError::connect(e));
                     }
-                    let absolute = prepare_http1(&mut request, &conn.host);
+                    if request.version() == Version::HTTP_2 {
+                        self.put_back(origin, conn);
+                        return Err(TransportError::invalid_request(
+                            "the request asks for HTTP/2 and the server chose HTTP/1.1",
+                        ));
+                    }
+                    let undo = prepare_http1(&mut request, &conn.host);
                     let sent = match conn.sender.try_send_request(request).await {
                         Ok(response) => Sent::Response(response),
                         Err(mut e) => match e.take_message() {
                             Some(mut request) => {
-                                *request.uri_mut() = absolute;
+                                undo.apply(&mut request);
                                 Sent::NotSent(request, e.into_error())
                             }
                             None => return Err(TransportError::io(e.into_error())),
@@ -313,10 +336,45 @@ impl Pool {
         }
     }
 
+    /// Puts an HTTP/1.1 connection that is ready for its next request back in the pool.
+    fn put_back(self: &Arc<Self>, origin: Origin, conn: Http1Conn) {
+        if self.idle().put_http1(origin, conn, Instant::now()) {
+            self.start_reaper();
+        }
+    }
+
+    /// Starts the task that drops idle connections every idle timeout, so a client gone quiet
+    /// does not keep its sockets; it ends when the pool is empty or dropped. Without a Tokio
+    /// runtime to run it (a body read outside one), there is no reaper: the idle connections
+    /// are then dropped the next time the pool is used.
+    fn start_reaper(self: &Arc<Self>) {
+        let pool = Arc::downgrade(self);
+        let every = self.idle().timeout();
+        let reaper = async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(pool) = pool.upgrade() else {
+                    return;
+                };
+                if !pool.idle().reap(Instant::now()) {
+                    return;
+                }
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(reaper)),
+            // The next connection kept asks again.
+            Err(_) => self.idle().reaper_not_started(),
+        }
+    }
+
     /// A new connection to `origin`: HTTP/2 when the server chose it by ALPN (kept in the idle
     /// list for others to share), else HTTP/1.1. Any failure before a request is written is a
     /// connect error.
-    async fn connect(&self, origin: &Origin) -> Result<Taken<Http1Conn, Http2>, TransportError> {
+    async fn connect(
+        self: &Arc<Self>,
+        origin: &Origin,
+    ) -> Result<Taken<Http1Conn, Http2>, TransportError> {
         let uri = Uri::builder()
             .scheme(origin.scheme().clone())
             .authority(origin.authority().clone())
@@ -336,8 +394,12 @@ impl Pool {
             TokioExecutor::new().execute(async move {
                 let _ = connection.await;
             });
-            self.idle()
-                .add_http2(origin.clone(), &sender, Instant::now());
+            if self
+                .idle()
+                .add_http2(origin.clone(), &sender, Instant::now())
+            {
+                self.start_reaper();
+            }
             Ok(Taken::Http2(sender))
         } else {
             let (sender, connection) = http1::Builder::new()
@@ -369,18 +431,40 @@ fn host_header(uri: &Uri) -> Result<HeaderValue, TransportError> {
 }
 
 /// Gives `request` what an HTTP/1.1 connection needs, a `Host` header (unless it has one) and
-/// an origin-form target (`/path?query`); returns the absolute URI it had, to restore if the
-/// request must go on another connection.
-fn prepare_http1(request: &mut Request<Full<Bytes>>, host: &HeaderValue) -> Uri {
-    request
-        .headers_mut()
-        .entry(http::header::HOST)
-        .or_insert_with(|| host.clone());
+/// an origin-form target (`/path?query`); returns how to undo that, should the request go on
+/// another connection (which may be HTTP/2).
+fn prepare_http1(request: &mut Request<Full<Bytes>>, host: &HeaderValue) -> Http1Undo {
+    let added_host = match request.headers_mut().entry(http::header::HOST) {
+        http::header::Entry::Occupied(_) => false,
+        http::header::Entry::Vacant(entry) => {
+            entry.insert(host.clone());
+            true
+        }
+    };
     let target = match request.uri().path_and_query() {
         Some(path) => Uri::from(path.clone()),
         None => Uri::from_static("/"),
     };
-    std::mem::replace(request.uri_mut(), target)
+    Http1Undo {
+        absolute: std::mem::replace(request.uri_mut(), target),
+        added_host,
+    }
+}
+
+/// What [`prepare_http1`] changed in a request.
+struct Http1Undo {
+    absolute: Uri,
+    added_host: bool,
+}
+
+impl Http1Undo {
+    /// Puts the request back as the caller gave it.
+    fn apply(self, request: &mut Request<Full<Bytes>>) {
+        *request.uri_mut() = self.absolute;
+        if self.added_host {
+            request.headers_mut().remove(http::header::HOST);
+        }
+    }
 }
 
 /// An HTTP/1.1 connection on loan to a response body, put back in the pool when the body has
@@ -392,9 +476,29 @@ struct Release {
 }
 
 impl Release {
+    /// Back in the pool once the connection is ready for another request: at once as a rule;
+    /// if it is still busy (writing the rest of a request body the server answered without
+    /// reading), from a task that waits for it, so that no call ever waits on a busy
+    /// connection. Without a runtime for that task, the connection is closed instead.
     fn put_back(self) {
-        let Self { pool, origin, conn } = self;
-        pool.idle().put_http1(origin, conn, Instant::now());
+        let Self {
+            pool,
+            origin,
+            mut conn,
+        } = self;
+        if conn.sender.is_ready() {
+            return pool.put_back(origin, conn);
+        }
+        if conn.sender.is_closed() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            drop(runtime.spawn(async move {
+                if conn.sender.ready().await.is_ok() {
+                    pool.put_back(origin, conn);
+                }
+            }));
+        }
     }
 }
 
@@ -502,20 +606,34 @@ mod tests {
     }
 
     #[test]
-    fn http1_gets_an_origin_form_target_and_the_absolute_uri_back() {
+    fn http1_gets_an_origin_form_target_and_a_host_and_both_can_be_undone() {
         let host = HeaderValue::from_static("accounts.twilio.com");
-        for (uri, target) in [
+        for (uri, target, own_host) in [
             (
                 "https://accounts.twilio.com/v1/Credentials/AWS?PageSize=5",
                 "/v1/Credentials/AWS?PageSize=5",
+                None,
             ),
-            ("https://accounts.twilio.com", "/"),
+            ("https://accounts.twilio.com", "/", None),
+            ("https://accounts.twilio.com/v1", "/v1", Some("example.com")),
         ] {
             let mut request = Request::get(uri).body(Full::new(Bytes::new())).unwrap();
-            let absolute = prepare_http1(&mut request, &host);
-            assert_eq!(absolute, uri);
+            if let Some(own) = own_host {
+                request
+                    .headers_mut()
+                    .insert(http::header::HOST, HeaderValue::from_static(own));
+            }
+            let undo = prepare_http1(&mut request, &host);
             assert_eq!(request.uri(), target);
-            assert_eq!(request.headers()[http::header::HOST], host);
+            let sent_host = own_host.map_or(host.clone(), HeaderValue::from_static);
+            assert_eq!(request.headers()[http::header::HOST], sent_host);
+            // Back as the caller gave it, for another connection (perhaps HTTP/2).
+            undo.apply(&mut request);
+            assert_eq!(request.uri(), uri);
+            assert_eq!(
+                request.headers().get(http::header::HOST),
+                own_host.map(HeaderValue::from_static).as_ref()
+            );
         }
     }
 
@@ -686,5 +804,77 @@ mod tests {
             assert_eq!(uri, "/v1/AuthTokens?x=1");
             assert_eq!(seen_host.unwrap(), host.as_str());
         }
+    }
+
+    #[tokio::test]
+    async fn calls_that_start_together_on_http2_end_up_sharing_one_connection() {
+        let server = TlsServer::start(&[b"h2"]).await;
+        let transport = server.transport();
+        let url = server.url();
+        // No connection yet: each of these may open its own; one is kept.
+        let first: Vec<_> = (0..8)
+            .map(|_| {
+                let (transport, url) = (transport.clone(), url.clone());
+                tokio::spawn(async move { body_of(&transport, &url).await })
+            })
+            .collect();
+        for call in first {
+            assert_eq!(call.await.unwrap(), "HTTP/2.0");
+        }
+        let opened = server.connections();
+        assert!((1..=8).contains(&opened), "{opened}");
+        for _ in 0..8 {
+            assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
+        }
+        assert_eq!(server.connections(), opened);
+    }
+
+    #[tokio::test]
+    async fn the_reaper_closes_a_connection_idle_for_the_timeout() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+        // A server that answers one request, then reports when its connection is closed.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/x", listener.local_addr().unwrap());
+        let (closed_tx, closed) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !request.ends_with(b"A=1") {
+                let n = stream.read(&mut chunk).await.unwrap();
+                request.extend_from_slice(&chunk[..n]);
+            }
+            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+            stream.write_all(answer).await.unwrap();
+            while matches!(stream.read(&mut chunk).await, Ok(n) if n > 0) {}
+            let _ = closed_tx.send(());
+        });
+        let idle = Duration::from_secs(30);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        let transport = DefaultTransport::with_tls(tls, Duration::from_secs(5), idle);
+        assert_eq!(body_of(&transport, &url).await, "ok");
+        assert_eq!(transport.pool.idle().len(), 1);
+        // Nothing else happens: the clock runs on to the reaper's round, which drops the
+        // connection, which closes it. (With no reaper, the wait below would time out.)
+        tokio::time::pause();
+        let paused = tokio::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(3600), closed)
+            .await
+            .expect("the idle connection was closed")
+            .unwrap();
+        // At the round after the connection went idle (the first, here), not before.
+        let after = paused.elapsed();
+        let tick = Duration::from_millis(5); // the timer wheel rounds up to its millisecond
+        assert!(
+            after > idle - Duration::from_secs(1) && after <= idle + tick,
+            "{after:?}"
+        );
+        assert_eq!(transport.pool.idle().len(), 0);
     }
 }

@@ -13,7 +13,7 @@ use http::{Method, Request};
 use http_body_util::BodyExt as _;
 use support::{Action, FaultServer, Responder, ok_json, response};
 use tower::{Service, ServiceExt as _};
-use twilio_transport::{BodyLimitLayer, DefaultTransport, TransportErrorKind};
+use twilio_transport::{BodyLimitLayer, DefaultTransport, TransportError, TransportErrorKind};
 
 fn transport() -> DefaultTransport {
     DefaultTransport::new(Duration::from_secs(5), Duration::from_secs(90)).unwrap()
@@ -106,6 +106,9 @@ async fn a_connection_the_server_closed_after_answering_is_not_used_again() {
     let transport = transport();
     let url = format!("{}/v1/x", server.url());
     assert_eq!(call(&transport, post(&url)).await, "first");
+    // Time for the connection's task to see the close (a request racing it is the business of
+    // `whichever_way_a_close_races_a_request_it_is_sent_at_most_once`).
+    tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(call(&transport, post(&url)).await, "second");
     assert_eq!(server.connections(), 2);
     assert_eq!(server.request_count(), 2);
@@ -216,89 +219,256 @@ async fn requests_to_two_origins_keep_their_own_connections() {
     assert_eq!((a.request_count(), b.request_count()), (3, 3));
 }
 
-/// A server on its own thread that answers one request on its first connection, closes that
-/// connection when told to (and says when it has), then answers every request on a second.
-struct ClosingServer {
-    port: u16,
-    close: std::sync::mpsc::Sender<()>,
-    closed: std::sync::mpsc::Receiver<()>,
-    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+/// What a [`ScriptedServer`] does next on a connection.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// Read a request and answer `200 ok`.
+    Answer,
+    /// Read a request and close the connection without answering.
+    ReadAndClose,
+    /// Wait until the test says so, close the connection (FIN), then tell the test.
+    CloseWhenTold,
+    /// Read a request's head only, answer `413` at once, and read nothing more, holding the
+    /// connection open until the server is dropped.
+    AnswerEarlyAndStopReading,
 }
 
-impl ClosingServer {
-    fn start() -> Self {
+/// A server on a thread of its own, so that what it does never waits on the test's runtime:
+/// connection `i` follows `plans[i]`, later connections answer every request. It serves one
+/// connection at a time, in the order they come, and records the connection of each request.
+struct ScriptedServer {
+    port: u16,
+    tell: std::sync::mpsc::Sender<()>,
+    closed: std::sync::mpsc::Receiver<()>,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+impl ScriptedServer {
+    fn start(plans: Vec<Vec<Step>>) -> Self {
         use std::io::{Read as _, Write as _};
-        use std::sync::atomic::Ordering;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (close, close_rx) = std::sync::mpsc::channel();
+        let (tell, told) = std::sync::mpsc::channel::<()>();
         let (closed_tx, closed) = std::sync::mpsc::channel();
-        let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = requests.clone();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
         std::thread::spawn(move || {
-            let answer = |stream: &mut std::net::TcpStream| -> bool {
-                // The request head and its three-byte body ("A=1").
-                let mut seen = Vec::new();
+            // A request is its head and the three-byte body every test sends ("A=1").
+            let read = move |stream: &mut std::net::TcpStream, connection: usize| -> bool {
+                let mut request = Vec::new();
                 let mut byte = [0u8; 1];
-                while !seen.ends_with(b"\r\n\r\nA=1") {
+                while !request.ends_with(b"\r\n\r\nA=1") {
                     match stream.read(&mut byte) {
-                        Ok(1) => seen.push(byte[0]),
+                        Ok(1) => request.push(byte[0]),
                         _ => return false,
                     }
                 }
-                counted.fetch_add(1, Ordering::SeqCst);
-                stream
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                    .is_ok()
+                seen.lock().unwrap().push(connection);
+                true
             };
-            let (mut first, _) = listener.accept().unwrap();
-            answer(&mut first);
-            if close_rx.recv().is_ok() {
-                first.shutdown(std::net::Shutdown::Both).unwrap();
-                drop(first);
-                let _ = closed_tx.send(());
+            let told = std::sync::Arc::new(std::sync::Mutex::new(told));
+            for connection in 0.. {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    return;
+                };
+                let (read, told, closed_tx) = (read.clone(), told.clone(), closed_tx.clone());
+                let plan = plans.get(connection).cloned();
+                std::thread::spawn(move || {
+                    let Some(plan) = plan else {
+                        // Past the plans: answer for as long as the client sends.
+                        while read(&mut stream, connection) {
+                            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                            let _ = stream.write_all(answer);
+                        }
+                        return;
+                    };
+                    for step in plan {
+                        match step {
+                            Step::Answer => {
+                                if !read(&mut stream, connection) {
+                                    break;
+                                }
+                                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                                let _ = stream.write_all(answer);
+                            }
+                            Step::ReadAndClose => {
+                                read(&mut stream, connection);
+                                break;
+                            }
+                            Step::CloseWhenTold => {
+                                let _ = told.lock().unwrap().recv();
+                                let _ = stream.shutdown(std::net::Shutdown::Both);
+                                drop(stream);
+                                let _ = closed_tx.send(());
+                                break;
+                            }
+                            Step::AnswerEarlyAndStopReading => {
+                                let mut head = Vec::new();
+                                let mut byte = [0u8; 1];
+                                while !head.ends_with(b"\r\n\r\n") {
+                                    match stream.read(&mut byte) {
+                                        Ok(1) => head.push(byte[0]),
+                                        _ => return,
+                                    }
+                                }
+                                let answer =
+                                    b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n";
+                                let _ = stream.write_all(answer);
+                                // Until the test is done (its end drops the sender).
+                                let _ = told.lock().unwrap().recv();
+                                break;
+                            }
+                        }
+                    }
+                });
             }
-            let Ok((mut second, _)) = listener.accept() else {
-                return;
-            };
-            while answer(&mut second) {}
         });
         Self {
             port,
-            close,
+            tell,
             closed,
             requests,
         }
     }
 
-    fn requests(&self) -> usize {
-        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1/x", self.port)
+    }
+
+    /// The connection of each request, in arrival order.
+    fn requests(&self) -> Vec<usize> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Has the connection waiting in `CloseWhenTold` closed, and returns once it has.
+    fn close_now(&self) {
+        self.tell.send(()).unwrap();
+        self.closed.recv().unwrap();
+    }
+}
+
+/// One call straight through the transport (no retry policy above it).
+async fn try_call(transport: &DefaultTransport, url: &str) -> Result<Bytes, TransportError> {
+    let response = tower::Layer::layer(&BodyLimitLayer::default(), transport.clone())
+        .oneshot(post(url))
+        .await?;
+    Ok(response.into_body())
+}
+
+#[tokio::test]
+async fn a_request_the_server_read_and_left_unanswered_is_not_sent_again() {
+    let server = ScriptedServer::start(vec![vec![Step::Answer, Step::ReadAndClose]]);
+    let transport = transport();
+    assert_eq!(try_call(&transport, &server.url()).await.unwrap(), "ok");
+    // Written, then the connection closed with no answer: it may have been acted on, so it is
+    // an I/O error ("possibly sent") and the transport does not write it anywhere else.
+    let err = try_call(&transport, &server.url()).await.unwrap_err();
+    assert_eq!(err.kind(), TransportErrorKind::Io, "{err:?}");
+    assert_eq!(server.requests(), [0, 0]);
+    // The next call connects again.
+    assert_eq!(try_call(&transport, &server.url()).await.unwrap(), "ok");
+    assert_eq!(server.requests(), [0, 0, 1]);
+}
+
+#[tokio::test]
+async fn whichever_way_a_close_races_a_request_it_is_sent_at_most_once() {
+    // The server closes an idle connection just before the next request. Depending on when
+    // the connection's task sees the close, the request is written to the closed connection
+    // (no wait: the runtime has not polled its I/O since), or hyper hands the unwritten request
+    // back and the pool sends it on a new connection (a `yield_now`, after which the close is
+    // registered but the connection's task has not run), or the pool passes the connection
+    // over (a sleep); on Tokio today the three waits take those three paths. Each way, the
+    // request reaches the server at most once, a success means exactly once, and a failure is
+    // an I/O error ("possibly sent", for the retry policy to judge). Once the close is
+    // registered, hyper reads before it writes, so from then on the call must succeed.
+    for wait in 0..3 {
+        for _ in 0..3 {
+            let server = ScriptedServer::start(vec![vec![Step::Answer, Step::CloseWhenTold]]);
+            let transport = transport();
+            assert_eq!(try_call(&transport, &server.url()).await.unwrap(), "ok");
+            server.close_now();
+            match wait {
+                0 => {}
+                1 => tokio::task::yield_now().await,
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+            match try_call(&transport, &server.url()).await {
+                Ok(body) => {
+                    assert_eq!(body, "ok");
+                    assert_eq!(server.requests(), [0, 1], "wait {wait}");
+                }
+                Err(err) => {
+                    assert_eq!(wait, 0, "the close was registered: {err:?}");
+                    assert_eq!(err.kind(), TransportErrorKind::Io, "wait {wait}: {err:?}");
+                    assert_eq!(server.requests(), [0], "wait {wait}");
+                }
+            }
+            // Whatever happened, the pool goes on.
+            assert_eq!(try_call(&transport, &server.url()).await.unwrap(), "ok");
+        }
     }
 }
 
 #[tokio::test]
-async fn a_request_written_after_the_server_closed_the_connection_is_not_sent_again() {
-    let server = ClosingServer::start();
+async fn what_the_connections_cannot_send_is_refused_before_connecting() {
+    let server = ScriptedServer::start(Vec::new());
     let mut transport = transport();
-    let url = format!("http://127.0.0.1:{}/v1/x", server.port);
-    assert_eq!(call(&transport, post(&url)).await, "ok");
-    // The server closes the idle connection; its FIN is in this side's socket, but the
-    // connection's task has not run since, so the pool still has it idle and the next request
-    // is written to it before the close is seen. The request may have reached the server as
-    // far as this side can tell: a possibly-sent I/O error, and it is not written again (a
-    // POST, which nothing may send twice; the retry policy decides from the error's kind).
-    server.close.send(()).unwrap();
-    server.closed.recv().unwrap();
+    for (method, version) in [
+        (Method::POST, http::Version::HTTP_09),
+        (Method::POST, http::Version::HTTP_3),
+        (Method::CONNECT, http::Version::HTTP_11),
+    ] {
+        let mut request = post(&server.url());
+        *request.method_mut() = method.clone();
+        *request.version_mut() = version;
+        let err = transport
+            .ready()
+            .await
+            .unwrap()
+            .call(request)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            TransportErrorKind::InvalidRequest,
+            "{method} {version:?}"
+        );
+    }
+    // HTTP/2 asked of a server that speaks only HTTP/1.1: refused, and the connection it
+    // opened to find out carries the next call.
+    let mut request = post(&server.url());
+    *request.version_mut() = http::Version::HTTP_2;
     let err = transport
         .ready()
         .await
         .unwrap()
-        .call(post(&url))
+        .call(request)
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), TransportErrorKind::Io, "{err:?}");
-    assert_eq!(server.requests(), 1);
-    // The dead connection is gone: the next call connects again.
-    assert_eq!(call(&transport, post(&url)).await, "ok");
-    assert_eq!(server.requests(), 2);
+    assert_eq!(err.kind(), TransportErrorKind::InvalidRequest);
+    assert_eq!(try_call(&transport, &server.url()).await.unwrap(), "ok");
+    assert_eq!(server.requests(), [0]);
+}
+
+#[tokio::test]
+async fn a_connection_still_writing_a_request_body_is_not_handed_to_the_next_call() {
+    // The server answers `413` after the head of an 8 MiB request and reads no more, so the
+    // connection is still writing that body when its answer has been read. The next call must
+    // not wait for that connection (it would wait forever): a new one carries it.
+    let server = ScriptedServer::start(vec![vec![Step::AnswerEarlyAndStopReading]]);
+    let mut transport = transport();
+    let mut big = post(&server.url());
+    *big.body_mut() = Bytes::from(vec![b'x'; 8 << 20]);
+    let response = transport.ready().await.unwrap().call(big).await.unwrap();
+    assert_eq!(response.status(), 413);
+    drop(response);
+    let url = server.url();
+    let next = tokio::time::timeout(Duration::from_secs(10), try_call(&transport, &url));
+    assert_eq!(
+        next.await
+            .expect("the next call waited on the busy connection")
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(server.requests(), [1]);
 }

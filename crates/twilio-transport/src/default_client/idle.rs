@@ -67,12 +67,14 @@ impl<C> Entry<C> {
 /// taken out while it does and put back when its response has been read. An HTTP/2 connection
 /// carries many at once, so it stays in the list and each request gets a handle to it. A
 /// connection unused for the idle timeout is never handed out again (the server may have closed
-/// it meanwhile); it is dropped, which closes it, when the list next passes it.
+/// it meanwhile); it is dropped, which closes it, the next time the list is used or reaped.
 pub(super) struct IdleList<H1, H2> {
     /// Oldest first: `since` never decreases along it, so the expired ones are a prefix.
     http1: VecDeque<Entry<H1>>,
     http2: Vec<Entry<H2>>,
     timeout: Duration,
+    /// Whether a reaper is running for this list (see [`IdleList::reap`]).
+    reaping: bool,
 }
 
 impl<H1: Liveness, H2: Liveness + Clone> IdleList<H1, H2> {
@@ -81,27 +83,61 @@ impl<H1: Liveness, H2: Liveness + Clone> IdleList<H1, H2> {
             http1: VecDeque::new(),
             http2: Vec::new(),
             timeout,
+            reaping: false,
         }
     }
 
-    /// A connection to `uri`'s origin, if one is idle and usable: an HTTP/2 connection shared,
-    /// else the HTTP/1.1 connection that went idle last (the one least likely to have been
-    /// closed by the server).
-    pub(super) fn take(&mut self, uri: &Uri, now: Instant) -> Option<Taken<H1, H2>> {
+    /// Drops the connections idle for the timeout: the HTTP/1.1 ones at the front, and HTTP/2
+    /// ones that idled out or closed.
+    fn drop_expired(&mut self, now: Instant) {
         let timeout = self.timeout;
-        // HTTP/2 first: usually empty, else one connection per origin.
-        self.http2
-            .retain(|entry| !entry.is_expired(now, timeout) && !entry.conn.is_closed());
-        if let Some(entry) = self.http2.iter_mut().find(|entry| entry.origin.is_of(uri)) {
-            entry.since = now;
-            return Some(Taken::Http2(entry.conn.clone()));
-        }
         while self
             .http1
             .front()
             .is_some_and(|entry| entry.is_expired(now, timeout))
         {
             self.http1.pop_front();
+        }
+        self.http2
+            .retain(|entry| !entry.is_expired(now, timeout) && !entry.conn.is_closed());
+    }
+
+    /// True when something was just kept and no reaper runs yet: the caller starts one, which
+    /// calls [`reap`](Self::reap) every idle timeout until the list is empty.
+    fn wants_reaper(&mut self) -> bool {
+        let start = !self.reaping;
+        self.reaping = true;
+        start
+    }
+
+    /// The reaper's round: drops what idled out or closed, whatever its place in the list;
+    /// returns whether to go on (there is something left to reap), else the reaper ends.
+    pub(super) fn reap(&mut self, now: Instant) -> bool {
+        self.drop_expired(now);
+        self.http1.retain(|entry| !entry.conn.is_closed());
+        self.reaping = !(self.http1.is_empty() && self.http2.is_empty());
+        self.reaping
+    }
+
+    /// The reaper [`wants_reaper`](Self::wants_reaper) asked for could not be started.
+    pub(super) fn reaper_not_started(&mut self) {
+        self.reaping = false;
+    }
+
+    /// How long a reaper waits between rounds: the idle timeout.
+    pub(super) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A connection to `uri`'s origin, if one is idle and usable: an HTTP/2 connection shared,
+    /// else the HTTP/1.1 connection that went idle last (the one least likely to have been
+    /// closed by the server).
+    pub(super) fn take(&mut self, uri: &Uri, now: Instant) -> Option<Taken<H1, H2>> {
+        self.drop_expired(now);
+        // HTTP/2 first: usually empty, else one connection per origin.
+        if let Some(entry) = self.http2.iter_mut().find(|entry| entry.origin.is_of(uri)) {
+            entry.since = now;
+            return Some(Taken::Http2(entry.conn.clone()));
         }
         let mut i = self.http1.len();
         while i > 0 {
@@ -116,36 +152,41 @@ impl<H1: Liveness, H2: Liveness + Clone> IdleList<H1, H2> {
         None
     }
 
-    /// Puts back an HTTP/1.1 connection whose response has been read.
-    pub(super) fn put_http1(&mut self, origin: Origin, conn: H1, now: Instant) {
-        if !conn.is_closed() {
-            self.http1.push_back(Entry {
-                origin,
-                conn,
-                since: now,
-            });
+    /// Puts back an HTTP/1.1 connection whose response has been read (a closed one, or any with
+    /// a zero idle timeout, is dropped instead). True when the caller must start a reaper.
+    #[must_use = "start a reaper when asked"]
+    pub(super) fn put_http1(&mut self, origin: Origin, conn: H1, now: Instant) -> bool {
+        self.drop_expired(now);
+        if conn.is_closed() || self.timeout.is_zero() {
+            return false;
         }
+        self.http1.push_back(Entry {
+            origin,
+            conn,
+            since: now,
+        });
+        self.wants_reaper()
     }
 
     /// Keeps a new HTTP/2 connection for other requests to share, unless one to the same origin
-    /// is already kept (two requests can connect at once; the second connection then closes once
-    /// its request is done).
-    pub(super) fn add_http2(&mut self, origin: Origin, conn: &H2, now: Instant) {
-        let timeout = self.timeout;
-        let kept = self.http2.iter().any(|entry| {
-            entry.origin == origin && !entry.is_expired(now, timeout) && !entry.conn.is_closed()
-        });
-        if !kept {
-            self.http2.push(Entry {
-                origin,
-                conn: conn.clone(),
-                since: now,
-            });
+    /// is already kept (requests that connect at once each open one; the others close once their
+    /// requests are done) or the idle timeout is zero. True when the caller must start a reaper.
+    #[must_use = "start a reaper when asked"]
+    pub(super) fn add_http2(&mut self, origin: Origin, conn: &H2, now: Instant) -> bool {
+        self.drop_expired(now);
+        if self.timeout.is_zero() || self.http2.iter().any(|entry| entry.origin == origin) {
+            return false;
         }
+        self.http2.push(Entry {
+            origin,
+            conn: conn.clone(),
+            since: now,
+        });
+        self.wants_reaper()
     }
 
     #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.http1.len() + self.http2.len()
     }
 }
@@ -231,9 +272,9 @@ mod tests {
         let now = Instant::now();
         let mut list = IdleList::<Conn, Conn>::new(IDLE);
         assert_eq!(name(list.take(&uri(A), now)), None);
-        list.put_http1(origin(A), Conn::new("a1"), now);
-        list.put_http1(origin(B), Conn::new("b1"), now);
-        list.put_http1(origin(A), Conn::new("a2"), now + Duration::from_secs(1));
+        let _ = list.put_http1(origin(A), Conn::new("a1"), now);
+        let _ = list.put_http1(origin(B), Conn::new("b1"), now);
+        let _ = list.put_http1(origin(A), Conn::new("a2"), now + Duration::from_secs(1));
         let later = now + Duration::from_secs(2);
         assert_eq!(name(list.take(&uri(A), later)).as_deref(), Some("h1 a2"));
         assert_eq!(name(list.take(&uri(A), later)).as_deref(), Some("h1 a1"));
@@ -247,14 +288,14 @@ mod tests {
         let now = Instant::now();
         let mut list = IdleList::<Conn, Conn>::new(IDLE);
         let (a1, a2) = (Conn::new("a1"), Conn::new("a2"));
-        list.put_http1(origin(A), a1.clone(), now);
-        list.put_http1(origin(A), a2.clone(), now);
+        let _ = list.put_http1(origin(A), a1.clone(), now);
+        let _ = list.put_http1(origin(A), a2.clone(), now);
         a2.close();
         assert_eq!(name(list.take(&uri(A), now)).as_deref(), Some("h1 a1"));
         assert_eq!(list.len(), 0);
         // Nor kept when it comes back closed.
         a1.close();
-        list.put_http1(origin(A), a1, now);
+        let _ = list.put_http1(origin(A), a1, now);
         assert_eq!(list.len(), 0);
     }
 
@@ -262,13 +303,13 @@ mod tests {
     fn a_connection_idle_for_the_timeout_is_dropped() {
         let now = Instant::now();
         let mut list = IdleList::<Conn, Conn>::new(IDLE);
-        list.put_http1(origin(B), Conn::new("old"), now);
-        list.put_http1(origin(A), Conn::new("a"), now + Duration::from_secs(10));
+        let _ = list.put_http1(origin(B), Conn::new("old"), now);
+        let _ = list.put_http1(origin(A), Conn::new("a"), now + Duration::from_secs(10));
         // Just before the timeout both are there; at it, the first is gone, whatever its origin.
         let almost = now + IDLE - Duration::from_nanos(1);
         assert_eq!(list.len(), 2);
         assert_eq!(name(list.take(&uri(A), almost)).as_deref(), Some("h1 a"));
-        list.put_http1(origin(A), Conn::new("a"), almost);
+        let _ = list.put_http1(origin(A), Conn::new("a"), almost);
         assert_eq!(
             name(list.take(&uri(A), now + IDLE)).as_deref(),
             Some("h1 a")
@@ -276,7 +317,7 @@ mod tests {
         assert_eq!(list.len(), 0);
         // A zero timeout keeps nothing for reuse.
         let mut none = IdleList::<Conn, Conn>::new(Duration::ZERO);
-        none.put_http1(origin(A), Conn::new("a"), now);
+        let _ = none.put_http1(origin(A), Conn::new("a"), now);
         assert_eq!(name(none.take(&uri(A), now)), None);
     }
 
@@ -285,11 +326,11 @@ mod tests {
         let now = Instant::now();
         let mut list = IdleList::<Conn, Conn>::new(IDLE);
         let h2 = Conn::new("a");
-        list.add_http2(origin(A), &h2, now);
+        let _ = list.add_http2(origin(A), &h2, now);
         // A second connection to the same origin is not kept; one to another origin is.
-        list.add_http2(origin(A), &Conn::new("a-again"), now);
-        list.add_http2(origin(B), &Conn::new("b"), now);
-        list.put_http1(origin(A), Conn::new("a1"), now);
+        let _ = list.add_http2(origin(A), &Conn::new("a-again"), now);
+        let _ = list.add_http2(origin(B), &Conn::new("b"), now);
+        let _ = list.put_http1(origin(A), Conn::new("a1"), now);
         for _ in 0..3 {
             assert_eq!(name(list.take(&uri(A), now)).as_deref(), Some("h2 a"));
         }
@@ -305,10 +346,44 @@ mod tests {
         // the HTTP/1.1 connection idled out meanwhile).
         h2.close();
         assert_eq!(name(list.take(&uri(A), later + IDLE)), None);
-        list.add_http2(origin(A), &Conn::new("a2"), later + IDLE);
+        let _ = list.add_http2(origin(A), &Conn::new("a2"), later + IDLE);
         assert_eq!(
             name(list.take(&uri(A), later + IDLE)).as_deref(),
             Some("h2 a2")
         );
+    }
+
+    #[test]
+    fn a_reaper_is_asked_for_once_and_runs_until_the_list_is_empty() {
+        let now = Instant::now();
+        let mut list = IdleList::<Conn, Conn>::new(IDLE);
+        assert!(list.put_http1(origin(A), Conn::new("a1"), now));
+        let closed = Conn::new("a2");
+        assert!(!list.put_http1(origin(A), closed.clone(), now));
+        assert!(!list.put_http1(origin(B), Conn::new("b1"), now + Duration::from_secs(5)));
+        assert!(!list.add_http2(origin(B), &Conn::new("b2"), now));
+        // A round before the timeout drops only what closed, wherever it is in the list.
+        closed.close();
+        assert!(list.reap(now + Duration::from_secs(1)));
+        assert_eq!(list.len(), 3);
+        assert!(list.reap(now + IDLE));
+        assert_eq!(
+            name(list.take(&uri(B), now + IDLE)).as_deref(),
+            Some("h1 b1")
+        );
+        // Empty: the reaper ends, and the next connection kept asks for a new one.
+        assert!(!list.reap(now + IDLE));
+        assert!(list.put_http1(origin(A), Conn::new("a3"), now + IDLE));
+        assert!(!list.put_http1(origin(A), Conn::new("a4"), now + IDLE));
+    }
+
+    #[test]
+    fn a_zero_idle_timeout_keeps_nothing_and_needs_no_reaper() {
+        let now = Instant::now();
+        let mut list = IdleList::<Conn, Conn>::new(Duration::ZERO);
+        assert!(!list.put_http1(origin(A), Conn::new("a"), now));
+        assert!(!list.add_http2(origin(A), &Conn::new("h2"), now));
+        assert_eq!(list.len(), 0);
+        assert_eq!(name(list.take(&uri(A), now)), None);
     }
 }
