@@ -252,8 +252,9 @@ impl Pool {
                 "the default transport sends only to absolute http and https URIs",
             ));
         };
-        // What hyper's connections cannot send (its HTTP/1 encoder panics on other versions),
-        // refused before any connection, as hyper-util refused them.
+        // Refused before any connection: HTTP versions hyper's connections cannot send (its
+        // HTTP/1 encoder panics on them; hyper-util refused them too) and tunnels, which this
+        // transport does not open.
         if request.method() == Method::CONNECT {
             return Err(TransportError::invalid_request(
                 "the default transport does not open tunnels (CONNECT)",
@@ -348,23 +349,26 @@ impl Pool {
     /// runtime to run it (a body read outside one), there is no reaper: the idle connections
     /// are then dropped the next time the pool is used.
     fn start_reaper(self: &Arc<Self>) {
-        let pool = Arc::downgrade(self);
         let every = self.idle().timeout();
+        // Dropped with the task however it ends early (its runtime shut down or was dropped,
+        // or it never started), so that the next connection kept starts another.
+        let mut running = ReaperRunning(Some(Arc::downgrade(self)));
         let reaper = async move {
             loop {
                 tokio::time::sleep(every).await;
-                let Some(pool) = pool.upgrade() else {
+                let Some(pool) = running.0.as_ref().and_then(std::sync::Weak::upgrade) else {
                     return;
                 };
                 if !pool.idle().reap(Instant::now()) {
+                    // Ended as `reap` says, which cleared the mark itself.
+                    running.disarm();
                     return;
                 }
             }
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn(reaper)),
-            // The next connection kept asks again.
-            Err(_) => self.idle().reaper_not_started(),
+            Err(_) => drop(reaper),
         }
     }
 
@@ -410,6 +414,24 @@ impl Pool {
                 let _ = connection.await;
             });
             Ok(Taken::Http1(Http1Conn { sender, host }))
+        }
+    }
+}
+
+/// Clears the pool's "a reaper is running" mark when the reaper ends other than by finding the
+/// pool empty.
+struct ReaperRunning(Option<std::sync::Weak<Pool>>);
+
+impl ReaperRunning {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ReaperRunning {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take().and_then(|pool| pool.upgrade()) {
+            pool.idle().reaper_not_started();
         }
     }
 }
@@ -478,8 +500,9 @@ struct Release {
 impl Release {
     /// Back in the pool once the connection is ready for another request: at once as a rule;
     /// if it is still busy (writing the rest of a request body the server answered without
-    /// reading), from a task that waits for it, so that no call ever waits on a busy
-    /// connection. Without a runtime for that task, the connection is closed instead.
+    /// reading), from a task that waits for it for up to the idle timeout, so that no call ever
+    /// waits on a busy connection. The task does not keep the pool alive. Without a runtime for
+    /// it, or when it gives up, the connection is dropped, which closes it.
     fn put_back(self) {
         let Self {
             pool,
@@ -489,12 +512,15 @@ impl Release {
         if conn.sender.is_ready() {
             return pool.put_back(origin, conn);
         }
-        if conn.sender.is_closed() {
+        let patience = pool.idle().timeout();
+        if conn.sender.is_closed() || patience.is_zero() {
             return;
         }
+        let pool = Arc::downgrade(&pool);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             drop(runtime.spawn(async move {
-                if conn.sender.ready().await.is_ok() {
+                let ready = tokio::time::timeout(patience, conn.sender.ready()).await;
+                if let (Ok(Ok(())), Some(pool)) = (ready, pool.upgrade()) {
                     pool.put_back(origin, conn);
                 }
             }));
@@ -875,6 +901,67 @@ mod tests {
             after > idle - Duration::from_secs(1) && after <= idle + tick,
             "{after:?}"
         );
+        assert_eq!(transport.pool.idle().len(), 0);
+    }
+
+    #[test]
+    fn a_reaper_that_ended_with_its_runtime_is_started_again() {
+        use std::io::{Read as _, Write as _};
+
+        // A server on threads of its own (it outlives the runtimes): it answers every request
+        // ("A=1" bodies) and reports each connection's index when the client closes it.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1/x", listener.local_addr().unwrap());
+        let (closed_tx, mut closed) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for (index, stream) in listener.incoming().enumerate() {
+                let (Ok(mut stream), closed_tx) = (stream, closed_tx.clone()) else {
+                    return;
+                };
+                std::thread::spawn(move || {
+                    let mut request = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while let Ok(1) = stream.read(&mut byte) {
+                        request.push(byte[0]);
+                        if request.ends_with(b"A=1") {
+                            request.clear();
+                            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                            if stream.write_all(answer).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    let _ = closed_tx.send(index);
+                });
+            }
+        });
+        let idle = Duration::from_secs(30);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        let transport = DefaultTransport::with_tls(tls, Duration::from_secs(5), idle);
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        // The first connection goes idle under a runtime that is then dropped, with its reaper
+        // (and the connection's own task, which closes it).
+        let first = runtime();
+        assert_eq!(first.block_on(body_of(&transport, &url)), "ok");
+        drop(first);
+        runtime().block_on(async {
+            assert_eq!(closed.recv().await, Some(0));
+            // The next connection kept must get a reaper of its own, which closes it.
+            assert_eq!(body_of(&transport, &url).await, "ok");
+            tokio::time::pause();
+            let reaped = tokio::time::timeout(Duration::from_secs(3600), closed.recv()).await;
+            assert_eq!(reaped.expect("the idle connection was reaped"), Some(1));
+        });
         assert_eq!(transport.pool.idle().len(), 0);
     }
 }

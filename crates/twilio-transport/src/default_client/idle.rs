@@ -119,7 +119,8 @@ impl<H1: Liveness, H2: Liveness + Clone> IdleList<H1, H2> {
         self.reaping
     }
 
-    /// The reaper [`wants_reaper`](Self::wants_reaper) asked for could not be started.
+    /// The reaper [`wants_reaper`](Self::wants_reaper) asked for did not start, or ended early:
+    /// the next connection kept asks for another.
     pub(super) fn reaper_not_started(&mut self) {
         self.reaping = false;
     }
