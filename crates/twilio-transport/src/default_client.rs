@@ -663,6 +663,16 @@ mod tests {
         }
     }
 
+    /// A client TLS configuration trusting only `roots`.
+    fn client_tls(roots: rustls::RootCertStore) -> rustls::ClientConfig {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth()
+    }
+
     /// A TLS server on 127.0.0.1 for `localhost`, under a certificate authority made for the
     /// test, offering `alpn` and answering every request with its HTTP version. It counts
     /// connections and requests.
@@ -757,12 +767,7 @@ mod tests {
         }
 
         fn transport(&self) -> DefaultTransport {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(self.roots.clone())
-                .with_no_client_auth();
+            let tls = client_tls(self.roots.clone());
             DefaultTransport::with_tls(tls, Duration::from_secs(5), Duration::from_secs(90))
         }
 
@@ -786,6 +791,21 @@ mod tests {
             .to_bytes()
     }
 
+    /// The bodies of `n` calls to `url` started at once.
+    async fn all_at_once(transport: &DefaultTransport, url: &str, n: usize) -> Vec<Bytes> {
+        let calls: Vec<_> = (0..n)
+            .map(|_| {
+                let (transport, url) = (transport.clone(), url.to_owned());
+                tokio::spawn(async move { body_of(&transport, &url).await })
+            })
+            .collect();
+        let mut bodies = Vec::new();
+        for call in calls {
+            bodies.push(call.await.unwrap());
+        }
+        bodies
+    }
+
     #[tokio::test]
     async fn over_http2_every_call_shares_one_connection() {
         let server = TlsServer::start(&[b"h2", b"http/1.1"]).await;
@@ -793,14 +813,8 @@ mod tests {
         let url = server.url();
         assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
         // Many at once and in turn: all on the one connection.
-        let calls: Vec<_> = (0..16)
-            .map(|_| {
-                let (transport, url) = (transport.clone(), url.clone());
-                tokio::spawn(async move { body_of(&transport, &url).await })
-            })
-            .collect();
-        for call in calls {
-            assert_eq!(call.await.unwrap(), "HTTP/2.0");
+        for body in all_at_once(&transport, &url, 16).await {
+            assert_eq!(body, "HTTP/2.0");
         }
         for _ in 0..4 {
             assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
@@ -838,14 +852,8 @@ mod tests {
         let transport = server.transport();
         let url = server.url();
         // No connection yet: each of these may open its own; one is kept.
-        let first: Vec<_> = (0..8)
-            .map(|_| {
-                let (transport, url) = (transport.clone(), url.clone());
-                tokio::spawn(async move { body_of(&transport, &url).await })
-            })
-            .collect();
-        for call in first {
-            assert_eq!(call.await.unwrap(), "HTTP/2.0");
+        for body in all_at_once(&transport, &url, 8).await {
+            assert_eq!(body, "HTTP/2.0");
         }
         let opened = server.connections();
         assert!((1..=8).contains(&opened), "{opened}");
@@ -877,13 +885,11 @@ mod tests {
             let _ = closed_tx.send(());
         });
         let idle = Duration::from_secs(30);
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth();
-        let transport = DefaultTransport::with_tls(tls, Duration::from_secs(5), idle);
+        let transport = DefaultTransport::with_tls(
+            client_tls(rustls::RootCertStore::empty()),
+            Duration::from_secs(5),
+            idle,
+        );
         assert_eq!(body_of(&transport, &url).await, "ok");
         assert_eq!(transport.pool.idle().len(), 1);
         // Nothing else happens: the clock runs on to the reaper's round, which drops the
@@ -936,13 +942,11 @@ mod tests {
             }
         });
         let idle = Duration::from_secs(30);
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth();
-        let transport = DefaultTransport::with_tls(tls, Duration::from_secs(5), idle);
+        let transport = DefaultTransport::with_tls(
+            client_tls(rustls::RootCertStore::empty()),
+            Duration::from_secs(5),
+            idle,
+        );
         let runtime = || {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -27,6 +27,14 @@ fn post(url: &str) -> Request<Bytes> {
         .unwrap()
 }
 
+/// One request straight to `transport`, its body left unread.
+async fn send(
+    transport: &mut DefaultTransport,
+    request: Request<Bytes>,
+) -> Result<http::Response<twilio_transport::DefaultBody>, TransportError> {
+    transport.ready().await?.call(request).await
+}
+
 /// One request through `transport` with its body read to the end.
 async fn call(transport: &DefaultTransport, request: Request<Bytes>) -> Bytes {
     let response = tower::Layer::layer(&BodyLimitLayer::default(), transport.clone())
@@ -137,22 +145,10 @@ async fn a_body_dropped_unread_closes_its_connection_and_one_read_frees_it() {
     let url = format!("{}/v1/x", server.url());
     // Dropped after its head: the connection still holds the rest of the body, so it is not
     // used again.
-    let response = transport
-        .ready()
-        .await
-        .unwrap()
-        .call(post(&url))
-        .await
-        .unwrap();
+    let response = send(&mut transport, post(&url)).await.unwrap();
     drop(response);
     // Read to the end, frame by frame: its connection carries the next call.
-    let response = transport
-        .ready()
-        .await
-        .unwrap()
-        .call(post(&url))
-        .await
-        .unwrap();
+    let response = send(&mut transport, post(&url)).await.unwrap();
     let read = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(read.len(), big.len());
     assert_eq!(server.connections(), 2);
@@ -169,13 +165,7 @@ async fn an_empty_answer_frees_its_connection_at_once() {
     let url = format!("{}/v1/x", server.url());
     for _ in 0..3 {
         // The body is never polled: with nothing in it, the connection is free already.
-        let response = transport
-            .ready()
-            .await
-            .unwrap()
-            .call(post(&url))
-            .await
-            .unwrap();
+        let response = send(&mut transport, post(&url)).await.unwrap();
         assert_eq!(response.status(), 204);
     }
     assert_eq!(server.connections(), 1);
@@ -186,13 +176,7 @@ async fn only_absolute_http_uris_are_sent() {
     let mut transport = transport();
     for uri in ["/v1/x", "ftp://127.0.0.1/v1/x"] {
         let request = Request::get(uri).body(Bytes::new()).unwrap();
-        let err = transport
-            .ready()
-            .await
-            .unwrap()
-            .call(request)
-            .await
-            .unwrap_err();
+        let err = send(&mut transport, request).await.unwrap_err();
         assert_eq!(err.kind(), TransportErrorKind::InvalidRequest, "{uri}");
         assert!(!err.to_string().is_empty());
     }
@@ -444,13 +428,7 @@ async fn what_the_connections_cannot_send_is_refused_before_connecting() {
         let mut request = post(&server.url());
         *request.method_mut() = method.clone();
         *request.version_mut() = version;
-        let err = transport
-            .ready()
-            .await
-            .unwrap()
-            .call(request)
-            .await
-            .unwrap_err();
+        let err = send(&mut transport, request).await.unwrap_err();
         assert_eq!(
             err.kind(),
             TransportErrorKind::InvalidRequest,
@@ -461,13 +439,7 @@ async fn what_the_connections_cannot_send_is_refused_before_connecting() {
     // opened to find out carries the next call.
     let mut request = post(&server.url());
     *request.version_mut() = http::Version::HTTP_2;
-    let err = transport
-        .ready()
-        .await
-        .unwrap()
-        .call(request)
-        .await
-        .unwrap_err();
+    let err = send(&mut transport, request).await.unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::InvalidRequest);
     assert_eq!(try_call(&transport, &server.url()).await.unwrap(), "ok");
     assert_eq!(server.requests(), [0]);
