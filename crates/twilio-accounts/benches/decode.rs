@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::{Number, Value};
 use time::OffsetDateTime;
 use twilio_accounts::model::{
-    AuthTokenPromotion, BulkConsents, BulkContacts, CredentialAws, CredentialPublicKey,
-    MessagingGeopermissions, Page, Safelist, SecondaryAuthToken,
+    AuthTokenPromotion, BulkConsents, BulkContacts, ComplianceSignalsCheck, CredentialAws,
+    CredentialPublicKey, MessagingGeopermissions, Page, Safelist, SecondaryAuthToken,
 };
 use twilio_types::{AccountSid, AuthToken, CredentialSid, SafelistSid};
 
@@ -99,6 +99,48 @@ struct DerivePermissions {
     permissions: Option<Value>,
 }
 
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct DeriveComplianceSignalsCheck {
+    signals: Option<DeriveComplianceSignals>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct DeriveComplianceSignals {
+    #[serde(rename = "quietHours")]
+    quiet_hours: Option<DeriveQuietHours>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct DeriveQuietHours {
+    is_active: Option<bool>,
+    reason: Option<String>,
+    evaluated_use_case: Option<String>,
+    location: Option<DeriveLocation>,
+    sending_window: Option<DeriveSendingWindow>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct DeriveLocation {
+    country_iso_code: Option<String>,
+    state_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct DeriveSendingWindow {
+    #[serde(with = "twilio_types::timestamp::option", default)]
+    start_at: Option<OffsetDateTime>,
+    #[serde(with = "twilio_types::timestamp::option", default)]
+    end_at: Option<OffsetDateTime>,
+}
+
 fn credential(i: usize) -> String {
     format!(
         r#"{{"sid":"CR{i:032x}","account_sid":"{ACCOUNT}","friendly_name":"key {i}","date_created":"{DATE}","date_updated":"{DATE}","url":"https://accounts.twilio.com/v1/Credentials/AWS/CR{i:032x}"}}"#
@@ -144,6 +186,7 @@ fn cases() -> Vec<Case> {
         r#"{{"account_sid":"{ACCOUNT}","auth_token":"fedcba9876543210fedcba9876543210","date_created":"{DATE}","date_updated":"{DATE}","url":"https://accounts.twilio.com/v1/AuthTokens"}}"#
     );
     let bulk = r#"{"items":[{"correlation_id":"c1","error_code":0,"error_messages":[]},{"correlation_id":"c2","error_code":21211,"error_messages":["Invalid 'To' Phone Number"]}]}"#;
+    let quiet = r#"{"signals":{"quietHours":{"isActive":true,"reason":"QUIET_HOURS_ACTIVE","evaluatedUseCase":"non-essential","location":{"countryIsoCode":"US","stateCode":"CA"},"sendingWindow":{"startAt":"2026-11-28T16:00:00Z","endAt":"2026-11-29T05:00:00Z"}}}}"#;
     let geo = r#"{"permissions":[{"country_code":"US","type":"country","enabled":true},{"country_code":"CA","type":"country","enabled":false,"error_code":null}]}"#;
     vec![
         case!(
@@ -196,6 +239,12 @@ fn cases() -> Vec<Case> {
             geo.to_owned(),
             MessagingGeopermissions,
             DerivePermissions
+        ),
+        case!(
+            "ComplianceSignalsCheck",
+            quiet.to_owned(),
+            ComplianceSignalsCheck,
+            DeriveComplianceSignalsCheck
         ),
     ]
 }
