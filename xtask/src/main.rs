@@ -32,6 +32,7 @@ mod hygiene;
 mod layering;
 mod metadata;
 mod msrv;
+mod openbao;
 mod package;
 mod prism;
 mod spec_extension;
