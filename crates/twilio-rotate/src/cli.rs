@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use twilio_accounts::Client;
 use twilio_accounts::rotation::{AccountState, RotateAuthToken, RotationError, RotationStep};
+use twilio_store::{FileTokenStore, StoreError, StoreErrorKind, TokenRecord, TokenStore};
 use twilio_transport::Credentials;
-use twilio_types::store::{FileTokenStore, StoreError, StoreErrorKind, TokenRecord, TokenStore};
 use twilio_types::{AccountSid, AuthToken};
 
 use crate::output::{record_json, report_json, state_name};
@@ -351,7 +351,7 @@ async fn status(cli: &Cli) -> Outcome {
         ));
         twilio.insert(label.into(), answer.into());
     }
-    let idle = record.phase == twilio_types::store::RotationPhase::Idle;
+    let idle = record.phase == twilio_store::RotationPhase::Idle;
     let code = if current_works && idle {
         EXIT_OK
     } else {
