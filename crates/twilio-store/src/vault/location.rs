@@ -291,6 +291,8 @@ fn check_host(host: &str) -> Result<(), String> {
     }
 }
 
+/// `localhost`, `127.0.0.0/8` or `[::1]`: the rule of twilio-transport's `BaseUrl` for plain
+/// http, repeated here because the store may not depend on the transport (layering).
 fn is_loopback(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") {
         return true;

@@ -174,21 +174,16 @@ impl Bao {
         bao.persistent.as_mut().expect("persistent").unseal_key =
             init["keys"][0].as_str().expect("keys[0]").to_owned();
         bao.unseal();
-        let (status, body) = bao.call(
+        let (status, body) = bao.as_root(
             "POST",
             "sys/mounts/kv",
-            Some(&bao.root_token),
             Some(&json!({"type": "kv", "options": {"version": "2"}})),
         );
         assert_eq!(status, 204, "mount kv: {body}");
         // A new KV v2 mount answers 400 "Upgrading from non-versioned to versioned data" for
         // a moment; ready once a read of a missing secret is a plain 404.
         let started = Instant::now();
-        while bao
-            .call("GET", "kv/data/probe", Some(&bao.root_token), None)
-            .0
-            != 404
-        {
+        while bao.as_root("GET", "kv/data/probe", None).0 != 404 {
             assert!(started.elapsed() < START_TIMEOUT, "kv/ never became ready");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -262,17 +257,15 @@ impl Bao {
 
     /// A token limited to `policy` (HCL), made with the root token.
     pub(crate) fn token_with_policy(&self, name: &str, policy: &str) -> String {
-        let (status, body) = self.call(
+        let (status, body) = self.as_root(
             "PUT",
             &format!("sys/policies/acl/{name}"),
-            Some(&self.root_token),
             Some(&json!({ "policy": policy })),
         );
         assert_eq!(status, 204, "policy: {body}");
-        let (status, body) = self.call(
+        let (status, body) = self.as_root(
             "POST",
             "auth/token/create",
-            Some(&self.root_token),
             Some(&json!({ "policies": [name], "no_default_policy": true })),
         );
         assert_eq!(status, 200, "token: {body}");
@@ -284,8 +277,13 @@ impl Bao {
 
     /// Seals the server: every call answers 503 until it is unsealed.
     pub(crate) fn seal(&self) {
-        let (status, body) = self.call("PUT", "sys/seal", Some(&self.root_token), None);
+        let (status, body) = self.as_root("PUT", "sys/seal", None);
         assert_eq!(status, 204, "seal: {body}");
+    }
+
+    /// [`call`](Self::call) with the root token.
+    pub(crate) fn as_root(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.call(method, path, Some(&self.root_token), body)
     }
 
     /// One HTTP/1.1 call to the API (`/v1/PATH`) with a raw socket: the tests' own view of

@@ -107,12 +107,7 @@ async fn round_trip_with_kv_versions_as_revisions() {
 
     // What other programs see: the record's JSON object as the secret's data, the revision
     // in it equal to the KV version.
-    let (status, body) = bao.call(
-        "GET",
-        "secret/data/twilio/prod",
-        Some(&bao.root_token),
-        None,
-    );
+    let (status, body) = bao.as_root("GET", "secret/data/twilio/prod", None);
     assert_eq!(status, 200);
     assert_eq!(body["data"]["metadata"]["version"], 2);
     assert_eq!(body["data"]["data"]["revision"], 2);
@@ -246,10 +241,9 @@ async fn an_unreachable_server_is_an_io_error_with_its_cause() {
 #[tokio::test]
 async fn a_malformed_record_is_a_malformed_error() {
     let bao = dev_server!();
-    let (status, _) = bao.call(
+    let (status, _) = bao.as_root(
         "POST",
         "secret/data/odd",
-        Some(&bao.root_token),
         Some(&json!({"data": {"format": "something-else", "current": "x"}})),
     );
     assert_eq!(status, 200);
@@ -280,7 +274,7 @@ async fn a_missing_mount_and_a_deleted_record_are_not_found() {
 
     let store = store(&bao, "deleted");
     store.save(&record(1)).await.unwrap();
-    let (status, _) = bao.call("DELETE", "secret/data/deleted", Some(&bao.root_token), None);
+    let (status, _) = bao.as_root("DELETE", "secret/data/deleted", None);
     assert_eq!(status, 204);
     let err = store.load().await.unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::NotFound, "{err}");
@@ -484,21 +478,15 @@ async fn heartbeats_are_published_listed_and_replaced() {
     assert!(seen.contains(&heartbeat("host-a:101:x1", 3)));
 
     // They live next to the record, which they do not touch.
-    let (status, body) = bao.call(
-        "LIST",
-        "secret/metadata/fleet.followers",
-        Some(&bao.root_token),
-        None,
-    );
+    let (status, body) = bao.as_root("LIST", "secret/metadata/fleet.followers", None);
     assert_eq!(status, 200);
     assert_eq!(body["data"]["keys"].as_array().unwrap().len(), 2);
     assert!(rotator.load().await.unwrap().is_none());
 
     // Something else written there is a Malformed error naming it.
-    let (status, _) = bao.call(
+    let (status, _) = bao.as_root(
         "POST",
         "secret/data/fleet.followers/intruder",
-        Some(&bao.root_token),
         Some(&json!({"data": {"hello": "world"}})),
     );
     assert_eq!(status, 200);
