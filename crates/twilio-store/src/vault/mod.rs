@@ -417,3 +417,149 @@ impl TokenStore for VaultTokenStore {
         Box::pin(self.list_heartbeats())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    fn store() -> VaultTokenStore {
+        let location = VaultLocation::parse("vault://vault.example.com/kv/twilio/prod", None)
+            .expect("a valid URL");
+        VaultTokenStore::new(
+            location,
+            VaultToken::new("hvs.secret").unwrap(),
+            Some("team-a"),
+        )
+        .expect("a store")
+    }
+
+    fn status(code: u16, errors: &[&str]) -> KvError {
+        KvError::Status {
+            call: "GET kv/data/twilio/prod on https://vault.example.com:8200".into(),
+            status: StatusCode::from_u16(code).unwrap(),
+            errors: errors.iter().map(|e| (*e).to_owned()).collect(),
+            version: None,
+        }
+    }
+
+    /// Each answer an operator can meet maps to its kind and a message that names the cause,
+    /// with the exchange kept in `source()`.
+    #[test]
+    fn answers_map_to_typed_errors() {
+        let store = store();
+        let cases = [
+            (
+                status(
+                    400,
+                    &["check-and-set parameter did not match the current version"],
+                ),
+                StoreErrorKind::Conflict,
+                "kv/twilio/prod changed since it was read",
+            ),
+            (
+                status(
+                    400,
+                    &["Upgrading from non-versioned to versioned data. ..."],
+                ),
+                StoreErrorKind::Io,
+                "is being upgraded to version 2",
+            ),
+            (
+                status(403, &["permission denied"]),
+                StoreErrorKind::Permissions,
+                "permission denied",
+            ),
+            (
+                status(503, &["Vault is sealed"]),
+                StoreErrorKind::Io,
+                "is sealed",
+            ),
+            (
+                status(
+                    404,
+                    &["no handler for route \"kv/data/x\". route entry not found."],
+                ),
+                StoreErrorKind::NotFound,
+                "no secrets engine is mounted at `kv`",
+            ),
+            (
+                status(307, &[]),
+                StoreErrorKind::Io,
+                "redirects are not followed",
+            ),
+            (
+                status(500, &["internal"]),
+                StoreErrorKind::Io,
+                "answered HTTP 500",
+            ),
+            (
+                status(400, &["something else"]),
+                StoreErrorKind::Io,
+                "answered HTTP 400",
+            ),
+            (
+                KvError::Unexpected {
+                    call: "GET".into(),
+                    what: "no `data.data` object",
+                },
+                StoreErrorKind::Io,
+                "a KV version 2 mount?",
+            ),
+            (
+                KvError::Timeout { call: "GET".into() },
+                StoreErrorKind::Io,
+                "did not answer",
+            ),
+        ];
+        for (error, kind, says) in cases {
+            let shown = error.to_string();
+            let mapped = store.error(error, "reading the record");
+            assert_eq!(mapped.kind(), kind, "{mapped}");
+            assert!(mapped.to_string().contains(says), "{mapped}");
+            assert!(
+                mapped
+                    .to_string()
+                    .starts_with("token store: reading the record: ")
+            );
+            assert_eq!(mapped.source().map(ToString::to_string), Some(shown));
+        }
+    }
+
+    #[test]
+    fn debug_shows_where_not_the_token() {
+        let debug = format!("{:?}", store());
+        assert!(
+            debug.contains("vault://vault.example.com:8200/kv/twilio/prod"),
+            "{debug}"
+        );
+        assert!(debug.contains("team-a"), "{debug}");
+        assert!(!debug.contains("hvs.secret"), "{debug}");
+    }
+
+    #[test]
+    fn bad_namespaces_and_ca_files_are_invalid() {
+        let location = store().location().clone();
+        let token = VaultToken::new("t").unwrap();
+        let err = VaultTokenStore::new(location, token, Some("team a")).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Invalid);
+
+        let err = store()
+            .with_ca_file(Path::new("/nonexistent/ca.pem"))
+            .unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Invalid);
+        assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+        assert!(err.source().is_some());
+
+        let empty =
+            std::env::temp_dir().join(format!("twilio-store-empty-{}.pem", std::process::id()));
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let err = store().with_ca_file(&empty).unwrap_err();
+        std::fs::remove_file(&empty).unwrap();
+        assert!(
+            err.to_string().contains("holds no PEM certificate"),
+            "{err}"
+        );
+    }
+}

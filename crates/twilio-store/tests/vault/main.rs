@@ -587,3 +587,45 @@ async fn of_two_hosts_acquiring_at_once_exactly_one_holds_the_lease() {
         );
     }
 }
+
+/// A server that redirects (as a Vault standby node does) is not followed: the token never
+/// goes to the other address, and the error says why.
+#[tokio::test]
+async fn a_redirect_is_never_followed() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    let elsewhere_port = elsewhere.local_addr().unwrap().port();
+    elsewhere.set_nonblocking(true).unwrap();
+    let redirecting = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = redirecting.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = redirecting.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request).unwrap();
+        write!(
+            stream,
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{elsewhere_port}/v1/secret/data/app\r\nContent-Length: 0\r\n\r\n"
+        )
+        .unwrap();
+    });
+    let store = store_at(
+        &format!("vault+http://127.0.0.1:{port}/secret/app"),
+        "redirect-test-token",
+    );
+    let err = store.load().await.unwrap_err();
+    server.join().unwrap();
+    assert_eq!(err.kind(), StoreErrorKind::Io, "{err}");
+    assert!(err.to_string().contains("HTTP 307"), "{err}");
+    assert!(
+        err.to_string().contains("redirects are not followed"),
+        "{err}"
+    );
+    assert_no_secret(&all_text(&err), &["redirect-test-token"]);
+    // Nobody connected to the redirect's target.
+    assert_eq!(
+        elsewhere.accept().map_err(|e| e.kind()).unwrap_err(),
+        std::io::ErrorKind::WouldBlock
+    );
+}
