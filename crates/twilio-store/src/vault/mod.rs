@@ -12,20 +12,26 @@
 //! * **Followers poll** [`load`](TokenStore::load): one `GET` per poll, as cheap as a metadata
 //!   read would be, so the store has no separate change stamp.
 //! * **Auth** is a token ([`VaultToken`]), from `VAULT_TOKEN` with [`VaultTokenStore::from_url`];
-//!   `VAULT_NAMESPACE` selects a namespace. The token is never printed: not by `Debug`, not in
-//!   an error.
+//!   `VAULT_NAMESPACE` selects a namespace, `VAULT_CACERT` a private CA. The token is never
+//!   printed: not by `Debug`, not in an error.
 //!
 //! The store's futures need a Tokio runtime (the HTTP client spawns its connections on it).
 //!
-//! The policy a rotating host's token needs (followers need only `read` on the record, and
-//! `create`/`update` on their heartbeats; `list` and reading heartbeats is for the gate and
-//! `status`):
+//! The policies (a rotator writes the record and reads the heartbeats for the gate and
+//! `status`; a follower reads the record and writes its heartbeat):
 //!
 //! ```hcl
-//! path "secret/data/twilio/prod"              { capabilities = ["read", "create", "update"] }
-//! path "secret/data/twilio/prod.followers/*"  { capabilities = ["read", "create", "update"] }
-//! path "secret/metadata/twilio/prod.followers" { capabilities = ["list"] }
+//! # twilio-rotator
+//! path "secret/data/twilio/prod"                { capabilities = ["read", "create", "update"] }
+//! path "secret/data/twilio/prod.followers/*"    { capabilities = ["read"] }
+//! path "secret/metadata/twilio/prod.followers"  { capabilities = ["list"] }
+//! # twilio-follower
+//! path "secret/data/twilio/prod"                { capabilities = ["read"] }
+//! path "secret/data/twilio/prod.followers/*"    { capabilities = ["create", "update"] }
 //! ```
+//!
+//! Heartbeats are written without check-and-set, so the mount (or the heartbeats' secrets)
+//! must not set `cas_required`; the record is always written with it.
 
 mod client;
 mod location;
@@ -274,7 +280,7 @@ impl VaultTokenStore {
     async fn save_record(&self, record: &TokenRecord) -> Result<u64, StoreError> {
         // The JSON says the revision it will have: the KV version after this write.
         let mut written = record.clone();
-        written.revision = record.revision + 1;
+        written.revision = record.revision.saturating_add(1);
         let text = written.encode();
         self.client
             .write(self.location.path(), &text, Some(record.revision))
@@ -359,6 +365,16 @@ impl VaultTokenStore {
                     "{doing}: the KV mount `{}` on {server} is being upgraded to version 2 and \
                      is briefly unavailable; try again",
                     self.location.mount()
+                ),
+            ),
+            Some(StatusCode::BAD_REQUEST) if error.says("check-and-set parameter required") => (
+                StoreErrorKind::Invalid,
+                format!(
+                    "{doing}: the mount `{}` requires check-and-set on every write \
+                     (`cas_required`), and heartbeats are written without it: turn \
+                     `cas_required` off for the mount or for `{}`",
+                    self.location.mount(),
+                    self.followers_path()
                 ),
             ),
             Some(StatusCode::FORBIDDEN) => (
@@ -465,6 +481,11 @@ mod tests {
                 ),
                 StoreErrorKind::Io,
                 "is being upgraded to version 2",
+            ),
+            (
+                status(400, &["check-and-set parameter required for this call"]),
+                StoreErrorKind::Invalid,
+                "turn `cas_required` off for the mount or for `twilio/prod.followers`",
             ),
             (
                 status(403, &["permission denied"]),

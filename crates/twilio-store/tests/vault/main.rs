@@ -629,3 +629,24 @@ async fn a_redirect_is_never_followed() {
         std::io::ErrorKind::WouldBlock
     );
 }
+
+/// A mount with `cas_required`: the record (always written with check-and-set) works; a
+/// heartbeat (written without) is refused with the setting named.
+#[tokio::test]
+async fn a_mount_requiring_cas_takes_the_record_and_names_the_setting_for_heartbeats() {
+    let bao = dev_server!();
+    let (status, _) = bao.as_root(
+        "POST",
+        "secret/config",
+        Some(&json!({"cas_required": true})),
+    );
+    assert_eq!(status, 204);
+    let store = store(&bao, "strict");
+    assert_eq!(store.save(&record(1)).await.unwrap(), 1);
+    let err = store
+        .publish_heartbeat(&heartbeat("host-a:1:a", 1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Invalid, "{err}");
+    assert!(err.to_string().contains("cas_required"), "{err}");
+}
