@@ -28,6 +28,18 @@ const RULES: &[Rule] = &[
         },
     },
     Rule {
+        package: "twilio-store",
+        extra_args: &["--features", "vault"],
+        what: "with `vault`: TLS by rustls (no OpenSSL, no aws-lc) and no twilio-* crate other \
+               than twilio-types",
+        forbidden: |name| {
+            matches!(
+                name,
+                "openssl" | "openssl-sys" | "native-tls" | "aws-lc-sys" | "aws-lc-rs"
+            ) || (name.starts_with("twilio-") && name != "twilio-store" && name != "twilio-types")
+        },
+    },
+    Rule {
         package: "twilio-transport",
         extra_args: &["--no-default-features"],
         what: "no hyper or rustls without default features",

@@ -4,7 +4,7 @@
 //! cargo xtask ci [--skip STEP]... [--skip-contract] [--dynamic-runs N]
 //! cargo xtask contract [--dynamic-runs N] [--verbose]
 //! cargo xtask bench [--only NAME] [-- ARGS...]
-//! cargo xtask layering | guides | package | msrv | twilio-node
+//! cargo xtask layering | guides | package | msrv | twilio-node | openbao
 //! ```
 //!
 //! * `ci` runs exactly what CI runs, in order, and stops at the first failing step
@@ -32,6 +32,7 @@ mod hygiene;
 mod layering;
 mod metadata;
 mod msrv;
+mod openbao;
 mod package;
 mod prism;
 mod spec_extension;
@@ -74,6 +75,9 @@ commands:
   twilio-node
              run twilio-node 6.3.1's Compliance Signals check against the emulator
              binary (pinned, npm ci into .tools/twilio-node) and compare with our client
+  openbao    install the pinned OpenBao server for the Vault store's tests into
+             .tools/openbao (as `ci` does) and print the TWILIO_TEST_BAO=... line that
+             `cargo test -p twilio-store --features vault --test vault` needs
   help       print this message
 ";
 
@@ -102,6 +106,9 @@ fn run(args: &[String]) -> Result<()> {
         "package" if rest.is_empty() => package::run(),
         "msrv" if rest.is_empty() => msrv::run().map(drop),
         "twilio-node" if rest.is_empty() => twilio_node::run(),
+        "openbao" if rest.is_empty() => openbao::ensure_installed().map(|bao| {
+            println!("{}={}", openbao::ENV, bao.display());
+        }),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

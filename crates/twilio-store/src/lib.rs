@@ -61,6 +61,8 @@ mod label;
 mod lease;
 mod memory;
 mod record;
+#[cfg(feature = "vault")]
+pub mod vault;
 
 use std::error::Error as StdError;
 use std::fmt;
