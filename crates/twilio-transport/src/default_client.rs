@@ -15,6 +15,8 @@
 //! would leave writing the request body.
 
 mod connect;
+#[cfg(test)]
+mod misbehaving;
 mod proxy;
 
 use std::error::Error as StdError;
@@ -121,7 +123,12 @@ impl DefaultTransport {
             .map_err(tls_error)?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        Ok(Self::with_tls(tls, connect_timeout, pool_idle_timeout, proxy))
+        Ok(Self::with_tls(
+            tls,
+            connect_timeout,
+            pool_idle_timeout,
+            proxy,
+        ))
     }
 
     /// The transport over `tls` (the tests' own roots, or the platform's in `new`).
@@ -304,7 +311,8 @@ fn error_of(error: hyper_util::client::legacy::Error) -> TransportError {
     }
 }
 
-type BoxedFuture = Pin<Box<dyn Future<Output = Result<Response<DefaultBody>, TransportError>> + Send>>;
+type BoxedFuture =
+    Pin<Box<dyn Future<Output = Result<Response<DefaultBody>, TransportError>> + Send>>;
 
 /// The response future of [`DefaultTransport`].
 pub struct DefaultFuture {
@@ -369,13 +377,44 @@ mod tests {
     use super::*;
 
     /// A client TLS configuration trusting only `roots`.
-    fn client_tls(roots: rustls::RootCertStore) -> rustls::ClientConfig {
+    pub(super) fn client_tls(roots: rustls::RootCertStore) -> rustls::ClientConfig {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth()
+    }
+
+    /// A TLS acceptor for `localhost` offering `alpn`, under a certificate authority made for
+    /// the test, and the roots a client needs to trust it.
+    pub(super) fn tls_acceptor(
+        alpn: &[&[u8]],
+    ) -> (tokio_rustls::TlsAcceptor, rustls::RootCertStore) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca.self_signed(&ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca, &ca_key)
+            .unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        (acceptor, roots)
     }
 
     /// A TLS server on 127.0.0.1 for `localhost`, under a certificate authority made for the
@@ -395,30 +434,7 @@ mod tests {
         async fn start(alpn: &[&[u8]]) -> Self {
             use std::sync::atomic::Ordering;
 
-            let ca_key = rcgen::KeyPair::generate().unwrap();
-            let mut ca = rcgen::CertificateParams::new(Vec::new()).unwrap();
-            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-            let ca = ca.self_signed(&ca_key).unwrap();
-            let key = rcgen::KeyPair::generate().unwrap();
-            let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-                .unwrap()
-                .signed_by(&key, &ca, &ca_key)
-                .unwrap();
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add(ca.der().clone()).unwrap();
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let mut config = rustls::ServerConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_no_client_auth()
-                .with_single_cert(
-                    vec![leaf.der().clone()],
-                    rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-                )
-                .unwrap();
-            config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-
+            let (acceptor, roots) = tls_acceptor(alpn);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = listener.local_addr().unwrap().port();
             let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
