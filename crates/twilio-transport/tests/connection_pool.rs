@@ -469,3 +469,49 @@ async fn a_connection_still_writing_a_request_body_is_not_handed_to_the_next_cal
     );
     assert_eq!(server.requests(), [1]);
 }
+
+/// A call given up on (its future dropped, as the attempt timeout does) while its connection is
+/// still writing a large request body closes that connection: the server sees the end of the
+/// stream long before the body, instead of a client that goes on writing to nobody.
+#[tokio::test]
+async fn giving_up_on_a_call_closes_its_connection() {
+    use tokio::io::AsyncReadExt as _;
+
+    const BODY: usize = 64 << 20;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1/x", listener.local_addr().unwrap());
+    let (accepted_tx, accepted) = tokio::sync::oneshot::channel();
+    let (go_tx, go) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let _ = accepted_tx.send(());
+        // Reads nothing until the client has given up, then reads to the end of the stream.
+        let _ = go.await;
+        let mut read = 0usize;
+        let mut chunk = vec![0u8; 1 << 16];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return read,
+                Ok(n) => read += n,
+            }
+        }
+    });
+    let mut transport = transport();
+    let request = Request::post(url.as_str())
+        .body(Bytes::from(vec![b'a'; BODY]))
+        .unwrap();
+    let mut call = Box::pin(send(&mut transport, request));
+    tokio::select! {
+        _ = &mut call => panic!("the server never answers"),
+        _ = accepted => {}
+    }
+    // Writing, blocked on the server: give up.
+    let _ = tokio::time::timeout(Duration::from_millis(100), &mut call).await;
+    drop(call);
+    go_tx.send(()).unwrap();
+    let read = tokio::time::timeout(Duration::from_secs(20), server)
+        .await
+        .expect("the connection was closed")
+        .unwrap();
+    assert!(read < BODY, "the whole body was written: {read} bytes");
+}
