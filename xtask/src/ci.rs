@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{Result, cmd, contract, guides, hygiene, layering, msrv, package, twilio_node};
+use crate::{
+    Result, cmd, contract, guides, hygiene, layering, msrv, package, tinyproxy, twilio_node,
+};
 
 /// The names of the steps, in the order they run (the cheapest first).
 pub(crate) const STEPS: [&str; 12] = [
@@ -82,11 +84,13 @@ fn run_one(name: &str, options: &Options) -> Result<()> {
             ]),
         )
         .map(drop),
-        "test" => cmd::run_step(
-            name,
-            &mut cmd::cargo(["test", "--workspace", "--all-features"]),
-        )
-        .map(drop),
+        "test" => {
+            // The transport's proxy tests start a real proxy: installed first, found by path.
+            let proxy = tinyproxy::ensure_installed()?;
+            let mut test = cmd::cargo(["test", "--workspace", "--all-features"]);
+            test.env(tinyproxy::ENV, proxy);
+            cmd::run_step(name, &mut test).map(drop)
+        }
         "doc" => {
             let mut doc = cmd::cargo(["doc", "--workspace", "--no-deps", "--all-features"]);
             doc.env("RUSTDOCFLAGS", "-Dwarnings");

@@ -18,6 +18,8 @@ mod connect;
 #[cfg(test)]
 mod misbehaving;
 mod proxy;
+#[cfg(test)]
+mod through_proxy;
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -232,6 +234,10 @@ impl DefaultTransport {
         };
         let mut request = request;
         if let Some(route) = route {
+            if route.is_supported() && !route.is_loopback() {
+                let refusal = ProxyRefusal::PlainHttpToRemoteProxy;
+                return Err(TransportError::proxy(refusal.detail(), refusal));
+            }
             plain_proxy = true;
             if let Some(auth) = route.auth {
                 request

@@ -33,6 +33,8 @@ use crate::error::{ConfigError, ConfigErrorKind};
 #[derive(Clone)]
 pub struct Proxy {
     matcher: Option<Arc<Matcher>>,
+    /// The explicit proxy URL, kept to rebuild the matcher with a `NO_PROXY` list.
+    url: Option<Arc<str>>,
     /// What `Debug` shows: where the setting came from, never the URL's user info.
     origin: &'static str,
 }
@@ -42,6 +44,7 @@ impl Proxy {
     pub fn from_env() -> Self {
         Self {
             matcher: Some(Arc::new(Matcher::from_env())),
+            url: None,
             origin: "environment",
         }
     }
@@ -50,6 +53,7 @@ impl Proxy {
     pub fn none() -> Self {
         Self {
             matcher: None,
+            url: None,
             origin: "none",
         }
     }
@@ -77,8 +81,24 @@ impl Proxy {
         let matcher = Matcher::builder().all(url.to_owned()).build();
         Ok(Self {
             matcher: Some(Arc::new(matcher)),
+            url: Some(url.into()),
             origin: "explicit",
         })
+    }
+
+    /// An explicit proxy that leaves out the hosts of `no_proxy`, a list in the syntax of the
+    /// `NO_PROXY` variable (`localhost, .internal, 10.0.0.0/8`, or `*` for all). No effect on
+    /// [`from_env`](Self::from_env) (which reads `NO_PROXY` itself) or [`none`](Self::none).
+    #[must_use]
+    pub fn with_no_proxy(mut self, no_proxy: &str) -> Self {
+        if let Some(url) = &self.url {
+            let matcher = Matcher::builder()
+                .all(url.to_string())
+                .no(no_proxy.to_owned())
+                .build();
+            self.matcher = Some(Arc::new(matcher));
+        }
+        self
     }
 
     /// The proxy for `destination`, if one is to be used.
@@ -130,6 +150,17 @@ impl Route {
     pub(super) fn is_supported(&self) -> bool {
         self.uri.scheme() == Some(&http::uri::Scheme::HTTP)
     }
+
+    /// Whether the proxy runs on this machine: the only proxy a plain `http` request (and its
+    /// `Authorization`, readable by the proxy) may go to.
+    pub(super) fn is_loopback(&self) -> bool {
+        let host = self.uri.host().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
 }
 
 /// Why a proxy did not carry a request: the source of a
@@ -142,6 +173,9 @@ pub(crate) enum ProxyRefusal {
     TunnelRefused,
     /// The proxy URL's scheme is not `http` (TLS to the proxy and SOCKS are not supported).
     UnsupportedScheme,
+    /// A plain `http` request would go to a proxy on another machine, which could read it
+    /// (credentials included).
+    PlainHttpToRemoteProxy,
 }
 
 impl ProxyRefusal {
@@ -152,6 +186,9 @@ impl ProxyRefusal {
             }
             Self::TunnelRefused => "the proxy refused to open a tunnel (CONNECT)",
             Self::UnsupportedScheme => "only http:// proxies are supported",
+            Self::PlainHttpToRemoteProxy => {
+                "a plain http request goes only to a proxy on this machine (add the host to NO_PROXY)"
+            }
         }
     }
 }
@@ -195,6 +232,41 @@ mod tests {
         assert_eq!(auth, "Basic dXNlcjpzM2NyM3QtcGFzcw==");
         let error = Proxy::url("http://user:s3cr3t-pass@proxy/x").unwrap_err();
         assert!(!format!("{error:?} {error}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn no_proxy_leaves_hosts_out_of_an_explicit_proxy() {
+        let proxy = Proxy::url("http://127.0.0.1:3128")
+            .unwrap()
+            .with_no_proxy("localhost, .internal");
+        assert!(
+            proxy
+                .route(&Uri::from_static("https://api.internal/"))
+                .is_none()
+        );
+        assert!(
+            proxy
+                .route(&Uri::from_static("http://localhost:8080/"))
+                .is_none()
+        );
+        let route = proxy
+            .route(&Uri::from_static("https://accounts.twilio.com/"))
+            .unwrap();
+        assert!(route.is_loopback());
+        assert!(
+            !Proxy::url("http://proxy.example:3128")
+                .unwrap()
+                .route(&Uri::from_static("http://127.0.0.1/"))
+                .unwrap()
+                .is_loopback()
+        );
+        // Nothing to leave out of no proxy at all.
+        assert!(
+            Proxy::none()
+                .with_no_proxy("*")
+                .route(&Uri::from_static("https://x/"))
+                .is_none()
+        );
     }
 
     #[test]
