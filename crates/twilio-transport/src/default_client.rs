@@ -54,7 +54,8 @@ use crate::error::{ConfigError, ConfigErrorKind, TransportError};
 /// It needs a Tokio runtime (with the I/O and time drivers) when it sends.
 #[derive(Clone)]
 pub struct DefaultTransport {
-    client: Client<Connector, Full<Bytes>>,
+    /// Behind one `Arc`: the client is several hundred bytes of handles, cloned per call.
+    client: Arc<Client<Connector, Full<Bytes>>>,
     proxy: Proxy,
 }
 
@@ -150,7 +151,7 @@ impl DefaultTransport {
             builder.pool_max_idle_per_host(0);
         }
         Self {
-            client: builder.build(connector),
+            client: Arc::new(builder.build(connector)),
             proxy,
         }
     }

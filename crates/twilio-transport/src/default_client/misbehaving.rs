@@ -102,7 +102,7 @@ async fn serve(
         let call = request.headers()["x-call"].to_str().unwrap().to_owned();
         if let Misbehaviour::RefuseEvery(n) = misbehaviour {
             let mut arrived = seen.arrived.lock().unwrap();
-            if arrived.insert(call.clone()) && arrived.len() % n == 0 {
+            if arrived.insert(call.clone()) && arrived.len().is_multiple_of(n) {
                 respond.send_reset(h2::Reason::REFUSED_STREAM);
                 seen.refused.fetch_add(1, Ordering::SeqCst);
                 continue;
@@ -131,7 +131,7 @@ const CALLS: usize = 300;
 const IN_FLIGHT: usize = 16;
 
 fn request(url: &str, call: usize) -> Request<Bytes> {
-    let method = if call % 2 == 0 {
+    let method = if call.is_multiple_of(2) {
         Method::GET
     } else {
         Method::POST
