@@ -272,9 +272,10 @@ async fn a_proxy_asking_for_credentials_is_a_proxy_error_and_credentials_never_s
     let (port, roots, _) = server(true).await;
     let url = format!("https://localhost:{port}/v1/Authenticated");
 
-    let buffer = LogBuffer::default();
+    let buffer = crate::trace::tests::Buffer::default();
+    let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_writer(buffer.clone())
+        .with_writer(move || writer.clone())
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .finish();
@@ -342,25 +343,4 @@ async fn plain_http_never_goes_to_a_proxy_on_another_machine() {
         .await
         .unwrap_err();
     assert!(error.is_proxy() && !error.is_possibly_sent(), "{error:?}");
-}
-
-/// Tracing output kept for inspection.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
 }
