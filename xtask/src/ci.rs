@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use crate::{
-    Result, cmd, contract, guides, hygiene, layering, msrv, openbao, package, twilio_node,
+    Result, cmd, contract, guides, hygiene, layering, msrv, openbao, package, tinyproxy,
+    twilio_node,
 };
 
 /// The names of the steps, in the order they run (the cheapest first).
@@ -85,10 +86,13 @@ fn run_one(name: &str, options: &Options) -> Result<()> {
         )
         .map(drop),
         "test" => {
-            // The Vault store's tests start their own OpenBao servers from this binary.
+            // Tests start real servers: OpenBao for the Vault store, tinyproxy for the
+            // transport's proxy tests. Installed first (pinned, into .tools/), found by path.
             let bao = openbao::ensure_installed()?;
+            let proxy = tinyproxy::ensure_installed()?;
             let mut test = cmd::cargo(["test", "--workspace", "--all-features"]);
             test.env(openbao::ENV, bao);
+            test.env(tinyproxy::ENV, proxy);
             cmd::run_step(name, &mut test).map(drop)
         }
         "doc" => {

@@ -4,7 +4,7 @@
 //! cargo xtask ci [--skip STEP]... [--skip-contract] [--dynamic-runs N]
 //! cargo xtask contract [--dynamic-runs N] [--verbose]
 //! cargo xtask bench [--only NAME] [-- ARGS...]
-//! cargo xtask layering | guides | package | msrv | twilio-node | openbao
+//! cargo xtask layering | guides | package | msrv | twilio-node | openbao | tinyproxy
 //! ```
 //!
 //! * `ci` runs exactly what CI runs, in order, and stops at the first failing step
@@ -19,6 +19,9 @@
 //! * `twilio-node` runs the official twilio-node 6.3.1 SDK's Compliance Signals check
 //!   against the emulator binary and checks that our client reads back the same values.
 //! * `bench` runs the workspace's benchmark targets and prints their output.
+//! * `tinyproxy` unpacks the pinned Debian tinyproxy that the transport's proxy tests start
+//!   (the `test` and `package` steps of `ci` do it first and pass its path in
+//!   `TWILIO_TEST_TINYPROXY`).
 //!
 //! Commands spawned by `ci` and `bench` inherit the environment, so they build into the
 //! checkout's normal target directory (or whatever `CARGO_TARGET_DIR` says).
@@ -37,6 +40,7 @@ mod package;
 mod prism;
 mod spec_extension;
 mod spec_patch;
+mod tinyproxy;
 mod twilio_node;
 
 use std::path::PathBuf;
@@ -78,6 +82,9 @@ commands:
   openbao    install the pinned OpenBao server for the Vault store's tests into
              .tools/openbao (as `ci` does) and print the TWILIO_TEST_BAO=... line that
              `cargo test -p twilio-store --features vault --test vault` needs
+  tinyproxy  unpack the pinned Debian tinyproxy the transport's proxy tests run (into
+             .tools/tinyproxy; `test` and `package` do it themselves) and print the
+             `export TWILIO_TEST_TINYPROXY=...` line that points the tests at it
   help       print this message
 ";
 
@@ -109,6 +116,7 @@ fn run(args: &[String]) -> Result<()> {
         "openbao" if rest.is_empty() => openbao::ensure_installed().map(|bao| {
             println!("{}={}", openbao::ENV, bao.display());
         }),
+        "tinyproxy" if rest.is_empty() => tinyproxy::run(),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

@@ -85,6 +85,8 @@ pub(crate) fn run() -> Result<()> {
         .map_err(|e| format!("cannot write {}/config.toml: {e}", config_dir.display()))?;
 
     let lock = root.join("Cargo.lock");
+    // The transport's proxy tests start a real proxy (see `tinyproxy`).
+    let proxy = crate::tinyproxy::ensure_installed()?;
     for (package, dir) in &unpacked {
         // A package without a lock file resolves as the workspace did.
         if !dir.join("Cargo.lock").exists() {
@@ -94,6 +96,7 @@ pub(crate) fn run() -> Result<()> {
         let mut test = cmd::cargo(["test", "--offline", "--all-features", "--manifest-path"]);
         test.arg(dir.join("Cargo.toml"));
         test.env("CARGO_TARGET_DIR", &meta.target_directory)
+            .env(crate::tinyproxy::ENV, &proxy)
             .current_dir(dir);
         cmd::run_step(&format!("package: {}", package.name), &mut test)?;
     }

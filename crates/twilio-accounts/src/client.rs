@@ -655,8 +655,32 @@ impl ClientBuilder {
         self.map(|b| b.transport(service))
     }
 
+    /// The proxy of the built-in client, instead of the one the environment names
+    /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`): see [`transport::Proxy`].
+    ///
+    /// [`transport::Proxy`]: crate::transport::Proxy
+    ///
+    /// ```no_run
+    /// # let credentials = twilio_accounts::Credentials::from_auth_token(
+    /// #     twilio_accounts::AccountSid::from_static("AC0123456789abcdef0123456789abcdef"),
+    /// #     twilio_accounts::AuthToken::new("your_auth_token").expect("a header-safe token"),
+    /// # ).expect("valid credentials");
+    /// use twilio_accounts::transport::Proxy;
+    ///
+    /// let client = twilio_accounts::Client::builder()
+    ///     .credentials(credentials)
+    ///     .proxy(Proxy::url("http://proxy.internal:3128")?)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "default-client")]
+    pub fn proxy(self, proxy: crate::transport::Proxy) -> Self {
+        self.map(|b| b.proxy(proxy))
+    }
+
     /// Whether `build()` also reads `TWILIO_REGION` and `TWILIO_EDGE` for a region or edge not
-    /// set here (default `true`; only applies to `twilio.com` base URLs).
+    /// set here (default `true`; only applies to `twilio.com` base URLs), and the built-in client
+    /// the proxy variables unless [`proxy`](Self::proxy) is set.
     ///
     /// ```no_run
     /// # let credentials = twilio_accounts::Credentials::from_auth_token(

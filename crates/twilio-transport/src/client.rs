@@ -296,6 +296,10 @@ pub struct HttpClientBuilder {
     max_response_body_bytes: usize,
     connect_timeout: Duration,
     pool_idle_timeout: Duration,
+    /// The default transport's proxy; `None`: the environment's, or none without
+    /// `read_environment`.
+    #[cfg(feature = "default-client")]
+    proxy: Option<crate::Proxy>,
     /// A custom transport, type-erased with the body limit put around it in `build`.
     transport: Option<Arc<dyn Fn(usize) -> CustomTransport + Send + Sync>>,
 }
@@ -315,6 +319,8 @@ impl Default for HttpClientBuilder {
             max_response_body_bytes: DEFAULT_MAX_RESPONSE_BODY_BYTES,
             connect_timeout: Duration::from_secs(10),
             pool_idle_timeout: Duration::from_secs(90),
+            #[cfg(feature = "default-client")]
+            proxy: None,
             transport: None,
         }
     }
@@ -322,8 +328,8 @@ impl Default for HttpClientBuilder {
 
 impl fmt::Debug for HttpClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClientBuilder")
-            .field("credentials", &self.credentials)
+        let mut d = f.debug_struct("HttpClientBuilder");
+        d.field("credentials", &self.credentials)
             .field("base_url", &self.base_url.as_deref().map(redact_user_info))
             .field("region", &self.region)
             .field("edge", &self.edge)
@@ -334,8 +340,10 @@ impl fmt::Debug for HttpClientBuilder {
             .field("user_agent_extensions", &self.user_agent_extensions)
             .field("max_response_body_bytes", &self.max_response_body_bytes)
             .field("connect_timeout", &self.connect_timeout)
-            .field("pool_idle_timeout", &self.pool_idle_timeout)
-            .field("custom_transport", &self.transport.is_some())
+            .field("pool_idle_timeout", &self.pool_idle_timeout);
+        #[cfg(feature = "default-client")]
+        d.field("proxy", &self.proxy);
+        d.field("custom_transport", &self.transport.is_some())
             .finish()
     }
 }
@@ -369,7 +377,9 @@ impl HttpClientBuilder {
     }
 
     /// Whether `build()` reads `TWILIO_REGION` and `TWILIO_EDGE` for the settings not given
-    /// explicitly (default `true`; only for `twilio.com` base URLs).
+    /// explicitly (default `true`; only for `twilio.com` base URLs), and the default transport
+    /// the proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`; see
+    /// [`Proxy::from_env`](crate::Proxy::from_env)) unless [`proxy`](Self::proxy) is set.
     pub fn read_environment(mut self, yes: bool) -> Self {
         self.read_environment = yes;
         self
@@ -420,6 +430,17 @@ impl HttpClientBuilder {
         self
     }
 
+    /// The default transport's proxy, instead of the environment's: [`Proxy::url`] for one
+    /// proxy, [`Proxy::none`] for none.
+    ///
+    /// [`Proxy::url`]: crate::Proxy::url
+    /// [`Proxy::none`]: crate::Proxy::none
+    #[cfg(feature = "default-client")]
+    pub fn proxy(mut self, proxy: crate::Proxy) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
     /// Sends through `service` instead of the default transport: any `tower::Service` over
     /// `http` types (another client, a proxy, a recorder, a test double). Its response body is
     /// read with the size limit; its errors become [`TransportError`]s (return
@@ -448,7 +469,7 @@ impl HttpClientBuilder {
     /// TLS set-up failure, or no
     /// transport (without the `default-client` feature).
     pub fn build(self) -> Result<HttpClient, ConfigError> {
-        let credentials = self.credentials.ok_or_else(|| {
+        let credentials = self.credentials.clone().ok_or_else(|| {
             ConfigError::new(
                 ConfigErrorKind::MissingCredentials,
                 "credentials are required",
@@ -486,11 +507,7 @@ impl HttpClientBuilder {
 
         let transport = match &self.transport {
             Some(erase) => Transport::Custom(erase(self.max_response_body_bytes)),
-            None => default_transport(
-                self.connect_timeout,
-                self.pool_idle_timeout,
-                self.max_response_body_bytes,
-            )?,
+            None => default_transport(&self)?,
         };
         let settings = Settings {
             base_url,
@@ -541,23 +558,24 @@ fn effective_base_url(
 }
 
 #[cfg(feature = "default-client")]
-fn default_transport(
-    connect: Duration,
-    idle: Duration,
-    max: usize,
-) -> Result<Transport, ConfigError> {
-    let transport = crate::default_client::DefaultTransport::new(connect, idle)?;
+fn default_transport(settings: &HttpClientBuilder) -> Result<Transport, ConfigError> {
+    let proxy = match (&settings.proxy, settings.read_environment) {
+        (Some(proxy), _) => proxy.clone(),
+        (None, true) => crate::Proxy::from_env(),
+        (None, false) => crate::Proxy::none(),
+    };
+    let transport = crate::default_client::DefaultTransport::with_proxy(
+        settings.connect_timeout,
+        settings.pool_idle_timeout,
+        proxy,
+    )?;
     Ok(Transport::Default(
-        BodyLimitLayer::new(max).layer(transport),
+        BodyLimitLayer::new(settings.max_response_body_bytes).layer(transport),
     ))
 }
 
 #[cfg(not(feature = "default-client"))]
-fn default_transport(
-    _connect: Duration,
-    _idle: Duration,
-    _max: usize,
-) -> Result<Transport, ConfigError> {
+fn default_transport(_settings: &HttpClientBuilder) -> Result<Transport, ConfigError> {
     Err(ConfigError::new(
         ConfigErrorKind::MissingTransport,
         "no transport: enable the `default-client` feature or call `transport(..)`",

@@ -17,6 +17,15 @@ pub enum TransportErrorKind {
     /// The connection could not be established (refused, DNS, TLS handshake, connect timeout).
     /// The request never left, so it is retried for every method.
     Connect,
+    /// The server did not process the request, as it said: an HTTP/2 stream refused
+    /// (`REFUSED_STREAM`) or above the last stream id of a graceful `GOAWAY`, or a request the
+    /// connection handed back unwritten (RFC 9113 §8.7). Safe to send again for every method,
+    /// so the retry policy does, on another connection.
+    NotProcessed,
+    /// A proxy did not carry the request: it refused the tunnel (`CONNECT`), asked for
+    /// credentials (`407`), or is not an `http://` proxy. The request never reached the server;
+    /// not retried (the same proxy would answer the same).
+    Proxy,
     /// One attempt took longer than the per-attempt timeout.
     Timeout,
     /// The overall deadline across all attempts passed.
@@ -65,6 +74,18 @@ impl TransportError {
     /// retry policy knows it is safe to retry any method.
     pub fn connect(cause: impl Into<BoxError>) -> Self {
         Self::new(TransportErrorKind::Connect, None, Some(cause.into()))
+    }
+
+    /// The server did not process the request (see [`TransportErrorKind::NotProcessed`]), so
+    /// it may be sent again whatever its method. For custom transports that can tell.
+    pub fn not_processed(cause: impl Into<BoxError>) -> Self {
+        Self::new(TransportErrorKind::NotProcessed, None, Some(cause.into()))
+    }
+
+    /// A proxy did not carry the request; `cause` says why (and holds no credential).
+    #[cfg_attr(not(feature = "default-client"), allow(dead_code))]
+    pub(crate) fn proxy(detail: &'static str, cause: impl Into<BoxError>) -> Self {
+        Self::new(TransportErrorKind::Proxy, Some(detail), Some(cause.into()))
     }
 
     /// An I/O error after the request may have been sent. For custom transports.
@@ -158,6 +179,17 @@ impl TransportError {
         self.inner.kind == TransportErrorKind::BodyTooLarge
     }
 
+    /// True when the server did not process the request (see
+    /// [`TransportErrorKind::NotProcessed`]): sending it again is safe for every method.
+    pub fn is_not_processed(&self) -> bool {
+        self.inner.kind == TransportErrorKind::NotProcessed
+    }
+
+    /// True when a proxy did not carry the request (see [`TransportErrorKind::Proxy`]).
+    pub fn is_proxy(&self) -> bool {
+        self.inner.kind == TransportErrorKind::Proxy
+    }
+
     /// True for an I/O or protocol error after the request may have been sent.
     pub fn is_io(&self) -> bool {
         self.inner.kind == TransportErrorKind::Io
@@ -169,27 +201,33 @@ impl TransportError {
     }
 
     /// True when the failure is transient, so the same request could succeed later: connect
-    /// errors, timeouts, the deadline, I/O and other transport failures (not a request rejected
-    /// before sending or a body over the limit). The one definition the retry policy
+    /// errors, requests not processed, timeouts, the deadline, I/O and other transport failures
+    /// (not a request rejected before sending, a proxy's refusal or a body over the limit). The one definition the retry policy
     /// ([`retry::classify`](crate::retry::classify), which adds the method and the call's time
     /// left) and the endpoint crates' `is_retryable` share.
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             TransportErrorKind::Connect
+            | TransportErrorKind::NotProcessed
             | TransportErrorKind::Timeout
             | TransportErrorKind::Deadline
             | TransportErrorKind::Io
             | TransportErrorKind::Other => true,
-            TransportErrorKind::InvalidRequest | TransportErrorKind::BodyTooLarge => false,
+            TransportErrorKind::InvalidRequest
+            | TransportErrorKind::Proxy
+            | TransportErrorKind::BodyTooLarge => false,
         }
     }
 
-    /// True when the request may have reached the server (anything but connect errors and
-    /// requests rejected locally).
+    /// True when the request may have reached the server (anything but connect errors,
+    /// requests the server did not process, a proxy's refusal and requests rejected locally).
     pub fn is_possibly_sent(&self) -> bool {
         !matches!(
             self.inner.kind,
-            TransportErrorKind::Connect | TransportErrorKind::InvalidRequest
+            TransportErrorKind::Connect
+                | TransportErrorKind::NotProcessed
+                | TransportErrorKind::Proxy
+                | TransportErrorKind::InvalidRequest
         )
     }
 }
@@ -214,6 +252,8 @@ impl fmt::Display for TransportError {
         let what = match self.inner.kind {
             TransportErrorKind::InvalidRequest => "request rejected before sending",
             TransportErrorKind::Connect => "could not connect to the server",
+            TransportErrorKind::NotProcessed => "the server did not process the request",
+            TransportErrorKind::Proxy => "the proxy did not carry the request",
             TransportErrorKind::Timeout => "attempt timed out",
             TransportErrorKind::Deadline => "deadline exceeded",
             TransportErrorKind::Io => "connection failed after the request may have been sent",
@@ -258,6 +298,8 @@ pub enum ConfigErrorKind {
     InvalidRetry,
     /// A timeout or limit is zero or out of range.
     InvalidLimit,
+    /// The proxy URL is not an `http://[user:password@]host[:port]` URL.
+    InvalidProxy,
     /// The TLS configuration could not be built (for example no usable root certificate).
     Tls,
     /// No transport: the `default-client` feature is off and `HttpClientBuilder::transport`

@@ -98,8 +98,10 @@
 //!
 //! # Retries
 //!
-//! 429 and connect errors are retried for every method; 500/502/503/504, timeouts and I/O
-//! errors only for idempotent methods (POST and PATCH on opt-in). `Retry-After` (seconds or
+//! 429, connect errors and requests the server did not process (HTTP/2 `REFUSED_STREAM`, a
+//! graceful `GOAWAY` above the request's stream, a request the connection handed back unsent:
+//! [`TransportError::is_not_processed`]) are retried for every method; 500/502/503/504,
+//! timeouts and I/O errors only for idempotent methods (POST and PATCH on opt-in). `Retry-After` (seconds or
 //! HTTP-date) is honoured; one beyond the maximum delay or the call's deadline ends the call
 //! with that response. Otherwise exponential back-off with full jitter. A [`RetryBudget`] shared by clones of the client caps retries during an outage.
 //! Defaults: 3 attempts, 100 ms initial back-off, 5 s maximum delay, 30 s per attempt, 60 s per
@@ -107,26 +109,28 @@
 //!
 //! # Errors
 //!
-//! [`TransportError`] (no response: connect, timeout, deadline, I/O, body too large, rejected
-//! URI) with predicates and the cause in `source()`; [`ConfigError`] from builders;
+//! [`TransportError`] (no response: connect, not processed, proxy refusal, timeout, deadline,
+//! I/O, body too large, rejected URI) with predicates and the cause in `source()`; [`ConfigError`] from builders;
 //! [`CredentialsError`] when a secret cannot go in a header. No hyper, hyper-util or rustls
 //! type appears in the public API.
 //!
 //! # Features
 //!
-//! - `default-client` (default): [`DefaultTransport`], hyper 1's connections in a small pool
-//!   (HTTP/1.1 and HTTP/2 by ALPN; an idle timeout; a request a closed idle connection never
-//!   wrote goes on another), connected by hyper-util's `HttpConnector`, TLS by rustls with the
-//!   `ring` provider passed explicitly (no process-wide provider is installed) and webpki root
-//!   certificates. Without it the crate compiles no hyper and no rustls, and
+//! - `default-client` (default): [`DefaultTransport`], hyper-util's connection pool (HTTP/1.1
+//!   and HTTP/2 by ALPN; an idle timeout; a request a reused connection never wrote goes on
+//!   another), connected by hyper-util's `HttpConnector`, directly or through a [`Proxy`]
+//!   (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY` by default, as curl reads them;
+//!   HTTPS through a `CONNECT` tunnel), TLS by rustls with the `ring` provider passed explicitly
+//!   (no process-wide provider is installed) and webpki root certificates. A call given up on
+//!   closes its HTTP/1.1 connection. Without it the crate compiles no hyper and no rustls, and
 //!   [`HttpClientBuilder::transport`] is required.
 //! - `native-roots`: also trust the operating system's root certificates (additive).
 //!
 //! # Secrets
 //!
 //! The `Authorization` value is built once per [`Credentials`] and marked sensitive. `Debug` of
-//! every type here shows SIDs at most; errors and tracing never contain a token, a secret or
-//! the header value.
+//! every type here shows SIDs at most; errors and tracing never contain a token, a secret, a
+//! proxy password or the header value.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Without `default-client` the links to `DefaultTransport` have nothing to point to.
 #![cfg_attr(
@@ -157,7 +161,7 @@ pub use body::{
 pub use client::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE, HttpClient, HttpClientBuilder};
 pub use credentials::{Credentials, SharedCredentials};
 #[cfg(feature = "default-client")]
-pub use default_client::{DefaultBody, DefaultFuture, DefaultTransport};
+pub use default_client::{DefaultBody, DefaultFuture, DefaultTransport, Proxy};
 pub use error::{
     BoxError, ConfigError, ConfigErrorKind, CredentialsError, TransportError, TransportErrorKind,
 };

@@ -151,8 +151,9 @@ pub(crate) mod tests {
     use super::*;
     use tower::ServiceExt as _;
 
+    /// Output kept for inspection: a `fmt` subscriber's writer (`with_writer(move || b.clone())`).
     #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Buffer(pub(crate) Arc<Mutex<Vec<u8>>>);
 
     impl std::io::Write for Buffer {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -8,9 +8,10 @@
 //! |---|---|---|---|
 //! | `429 Too Many Requests` (Twilio did not process it) | retried | retried | retried |
 //! | connect error (the request never left) | retried | retried | retried |
+//! | not processed (`REFUSED_STREAM`, graceful `GOAWAY`, handed back unsent) | retried | retried | retried |
 //! | `500`, `502`, `503`, `504` | retried | **not** retried | retried |
 //! | attempt timeout, I/O error, other transport error (may have been processed) | retried | **not** retried | retried |
-//! | anything else (2xx, 3xx, other 4xx, body too large, rejected request) | not retried | not retried | not retried |
+//! | anything else (2xx, 3xx, other 4xx, body too large, proxy refusal, rejected request) | not retried | not retried | not retried |
 //!
 //! A retry also needs an attempt left, budget left, and time left before the deadline for the
 //! whole back-off. The delay is `Retry-After` when the response has one (seconds or HTTP-date),
@@ -41,6 +42,9 @@ pub enum RetryReason {
     ServerError(StatusCode),
     /// The connection could not be established.
     Connect,
+    /// The server did not process the request (refused stream, graceful `GOAWAY`, a request
+    /// handed back unsent).
+    NotProcessed,
     /// The attempt timed out.
     Timeout,
     /// An I/O or other transport error after the request may have been sent.
@@ -53,6 +57,7 @@ impl fmt::Display for RetryReason {
             Self::TooManyRequests => f.write_str("429 too many requests"),
             Self::ServerError(s) => write!(f, "server error {}", s.as_u16()),
             Self::Connect => f.write_str("connect error"),
+            Self::NotProcessed => f.write_str("not processed by the server"),
             Self::Timeout => f.write_str("attempt timeout"),
             Self::Io => f.write_str("i/o error"),
         }
@@ -107,6 +112,8 @@ pub fn classify(method: &Method, outcome: Outcome<'_>, config: &RetryConfig) -> 
         Outcome::Error(e) if !e.is_retryable() => Decision::DoNotRetry,
         Outcome::Error(e) => match e.kind() {
             TransportErrorKind::Connect => Decision::Retry(RetryReason::Connect),
+            // The server said it did not process it: safe for every method (RFC 9113 §8.7).
+            TransportErrorKind::NotProcessed => Decision::Retry(RetryReason::NotProcessed),
             // The call's own time is up: the policy never retries past it.
             TransportErrorKind::Deadline => Decision::DoNotRetry,
             _ if !repeatable => Decision::DoNotRetry,

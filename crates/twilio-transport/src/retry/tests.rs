@@ -18,6 +18,8 @@ fn cfg() -> RetryConfig {
 fn err(kind: TransportErrorKind) -> TransportError {
     match kind {
         TransportErrorKind::Connect => TransportError::connect("x"),
+        TransportErrorKind::NotProcessed => TransportError::not_processed("x"),
+        TransportErrorKind::Proxy => TransportError::proxy("x", "x"),
         TransportErrorKind::Io => TransportError::io("x"),
         TransportErrorKind::Other => TransportError::other("x"),
         TransportErrorKind::Timeout => TransportError::timeout(),
@@ -34,6 +36,8 @@ fn classify_agrees_with_is_retryable() {
     use TransportErrorKind as K;
     for kind in [
         K::Connect,
+        K::NotProcessed,
+        K::Proxy,
         K::Io,
         K::Other,
         K::Timeout,
@@ -158,6 +162,19 @@ fn classify_table() {
             Retry(R::Connect),
             Retry(R::Connect),
         ),
+        (
+            Method::POST,
+            K::NotProcessed,
+            Retry(R::NotProcessed),
+            Retry(R::NotProcessed),
+        ),
+        (
+            Method::GET,
+            K::NotProcessed,
+            Retry(R::NotProcessed),
+            Retry(R::NotProcessed),
+        ),
+        (Method::GET, K::Proxy, No, No),
         (
             Method::GET,
             K::Timeout,
@@ -779,6 +796,8 @@ fn arb_method() -> impl Strategy<Value = Method> {
 fn arb_kind() -> impl Strategy<Value = TransportErrorKind> {
     prop_oneof![
         Just(TransportErrorKind::Connect),
+        Just(TransportErrorKind::NotProcessed),
+        Just(TransportErrorKind::Proxy),
         Just(TransportErrorKind::Io),
         Just(TransportErrorKind::Other),
         Just(TransportErrorKind::Timeout),
