@@ -11,26 +11,26 @@ use bytes::Bytes;
 use futures_util::future::Either;
 use http::{Request, Response};
 use http_body::Body;
-use pin_project_lite::pin_project;
-use tower::util::BoxCloneSyncService;
-use tower::{Layer as _, Service, ServiceBuilder};
+use tower::util::{BoxCloneSyncService, Oneshot};
+use tower::{Layer as _, Service, ServiceBuilder, ServiceExt as _};
 
-use crate::attempt::{Attempt, AttemptSettings};
-use crate::base_url::BaseUrl;
+use crate::auth::{AuthLayer, AuthService};
+use crate::base_url::{BaseUrl, BaseUrlLayer, BaseUrlService};
 use crate::body::{BodyLimitLayer, DEFAULT_MAX_RESPONSE_BODY_BYTES};
 use crate::credentials::{Credentials, SharedCredentials};
 use crate::error::{BoxError, ConfigError, ConfigErrorKind, TransportError};
-use crate::headers::UserAgent;
+use crate::headers::{HeadersLayer, HeadersService, UserAgent};
 use crate::retry::{RetryConfig, RetryLayer, RetryService};
-use crate::trace::{TraceFuture, span_for};
+use crate::trace::{TraceLayer, TraceService};
 
-/// The stack below the base URL and the span (which `send` does itself), a concrete type over
-/// [`Transport`]: a call clones it (reference counts only, with the default transport; a custom
-/// one's box is cloned too) and boxes its future once.
-type Stack = RetryService<Attempt<Transport>>;
+/// The client's whole stack, the public layers over [`Transport`], as [`stack`] composes them:
+/// one concrete type, cloned per call (reference counts only, with the default transport; a
+/// custom one's box is cloned too) and driven as `oneshot` drives any service.
+type Stack = BaseUrlService<TraceService<RetryService<HeadersService<AuthService<Transport>>>>>;
 
-/// What the stack sends through: the default hyper client, kept concrete so that a call boxes
-/// nothing for it, or any service given to [`HttpClientBuilder::transport`], type-erased.
+/// What the stack sends through: [`BodyLimitLayer`] over the default hyper client, kept
+/// concrete so that a call boxes nothing for it, or over any service given to
+/// [`HttpClientBuilder::transport`], type-erased.
 #[derive(Clone)]
 enum Transport {
     #[cfg(feature = "default-client")]
@@ -50,8 +50,8 @@ type DefaultTransportFuture = std::future::Pending<Result<Response<Bytes>, Trans
 /// A builder's custom transport (body limit included), type-erased once. Its readiness is
 /// awaited through the stack's `poll_ready`, before the attempt and its timer start, as for any
 /// tower service. (Each clone of the stack clones this box: one allocation per call and one more
-/// for tower's retry; an `Arc` around it would save them but move the readiness wait into the
-/// attempt, where a timeout would look like a request possibly sent.)
+/// for the retry's copy of the stack; an `Arc` around it would save them but move the readiness
+/// wait into the attempt, where a timeout would look like a request possibly sent.)
 type CustomTransport = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, TransportError>;
 type CustomFuture = <CustomTransport as Service<Request<Bytes>>>::Future;
 
@@ -77,49 +77,10 @@ impl Service<Request<Bytes>> for Transport {
     }
 }
 
-/// The future of [`HttpClient::send`] once the URI is resolved, boxed once so that the caller's
-/// future stays small.
-type SendFuture = Pin<Box<Call>>;
-
-pin_project! {
-    /// One call through the stack, as `TraceLayer` over it would run it (and as `oneshot` drives
-    /// a service): on its first polls it waits for the stack to be ready, then opens the call's
-    /// `twilio.http` span and calls the stack inside it. So the span starts with the call, under
-    /// whatever span the caller polls it in, and a call never polled has none.
-    #[project = CallProj]
-    enum Call {
-        Waiting { stack: Stack, request: Option<Request<Bytes>> },
-        Called { #[pin] future: TraceFuture<<Stack as Service<Request<Bytes>>>::Future> },
-    }
-}
-
-impl Future for Call {
-    type Output = Result<Response<Bytes>, TransportError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        loop {
-            match self.as_mut().project() {
-                CallProj::Waiting { stack, request } => {
-                    std::task::ready!(stack.poll_ready(cx))?;
-                    let Some(request) = request.take() else {
-                        return Poll::Ready(Err(TransportError::other(
-                            "call future polled after completion",
-                        )));
-                    };
-                    let span = span_for(&request);
-                    let future = {
-                        let _enter = span.enter();
-                        stack.call(request)
-                    };
-                    self.set(Call::Called {
-                        future: TraceFuture::new(future, span),
-                    });
-                }
-                CallProj::Called { future } => return future.poll(cx),
-            }
-        }
-    }
-}
+/// The future of [`HttpClient::send`]: the stack driven as `oneshot` drives it (ready, then
+/// called on the first poll, so the span opens when the call starts), boxed once so that the
+/// caller's future stays small.
+type SendFuture = Pin<Box<Oneshot<Stack, Request<Bytes>>>>;
 
 /// Default per-attempt timeout (Twilio's own server-side limit is 30 s).
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -130,10 +91,10 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// pool, the retry budget and the credentials handle), `Send + Sync`, and its `Debug` shows no
 /// secret.
 ///
-/// A call goes, in order, through: base URL resolution → tracing span → retry (deadline-aware)
-/// → standard headers → auth → per-attempt timeout (also ending the last attempt at the overall
-/// deadline) → body limit → transport. The first two run in [`send`](Self::send); the headers,
-/// auth and timer steps are one service under the retry (see the crate docs).
+/// A call goes, in order, through the public layers: [`BaseUrlLayer`] → [`TraceLayer`] →
+/// [`RetryLayer`] (deadline-aware, one timer per attempt) → [`HeadersLayer`] → [`AuthLayer`] →
+/// [`BodyLimitLayer`] → the transport; the same stack, composed with `tower::ServiceBuilder`,
+/// behaves the same (see the crate docs).
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Arc<ClientInner>,
@@ -168,8 +129,8 @@ impl HttpClient {
     ///
     /// The returned future does not borrow the client (it is `Send + 'static`, so it can be
     /// spawned as it is); the call starts when it is first polled, and its `twilio.http` span
-    /// then, under the span it is polled in. The URI is checked against the base URL at once: a
-    /// rejected one gives a future that fails with nothing sent.
+    /// then, under the span it is polled in. A URI that is not on the base URL fails the call
+    /// with nothing sent (and no span).
     ///
     /// # Errors
     /// [`TransportError`] when no response could be had: URI rejected (nothing sent), connect
@@ -178,20 +139,8 @@ impl HttpClient {
         &self,
         request: Request<Bytes>,
     ) -> impl Future<Output = Result<Response<Bytes>, TransportError>> + Send + use<> {
-        // The base URL as `BaseUrlLayer` resolves it, and the span as `TraceLayer` opens it (in
-        // `Call`); here rather than as layers, so that the stack's future is built two levels
-        // further up. A rejected URI never reaches the stack.
-        let mut request = request;
-        match self.inner.settings.base_url.resolve_request(&mut request) {
-            Ok(()) => {
-                let future: SendFuture = Box::pin(Call::Waiting {
-                    stack: self.inner.service.clone(),
-                    request: Some(request),
-                });
-                Either::Right(future)
-            }
-            Err(e) => Either::Left(std::future::ready(Err(e))),
-        }
+        let call: SendFuture = Box::pin(self.inner.service.clone().oneshot(request));
+        call
     }
 
     /// The effective base URL (scheme and authority, after region/edge rewriting).
@@ -260,24 +209,21 @@ impl fmt::Debug for HttpClient {
     }
 }
 
-/// The stack under `send`: tower's retry over one [`Attempt`] (headers, signature and attempt
-/// timer, in the order the public layers would run them). See the crate docs for why this order.
+/// The client's stack: the public layers, in the order the crate docs explain, composed as a
+/// user would compose them.
 fn stack(settings: &Settings, credentials: &SharedCredentials, transport: Transport) -> Stack {
     ServiceBuilder::new()
+        .layer(BaseUrlLayer::new(settings.base_url.clone()))
+        .layer(TraceLayer::new())
         .layer(
             RetryLayer::new(settings.retry.clone())
                 .deadline(settings.deadline)
+                .attempt_timeout(settings.attempt_timeout)
                 .resend_on_replaced(credentials.clone()),
         )
-        .service(Attempt::new(
-            AttemptSettings {
-                user_agent: settings.user_agent.as_header_value().clone(),
-                credentials: credentials.clone(),
-                timeout: settings.attempt_timeout,
-                call_deadline: settings.deadline,
-            },
-            transport,
-        ))
+        .layer(HeadersLayer::new(settings.user_agent.clone()))
+        .layer(AuthLayer::new(credentials.clone()))
+        .service(transport)
 }
 
 /// Builds an [`HttpClient`]; every setter takes and returns `Self`, and everything is checked in

@@ -134,7 +134,6 @@
     allow(rustdoc::broken_intra_doc_links)
 )]
 
-mod attempt;
 mod auth;
 mod base_url;
 mod body;
@@ -164,9 +163,6 @@ pub use error::{
 pub use headers::{HeadersLayer, HeadersService, UserAgent, VERSION};
 pub use retry::{
     Attempts, RetryBudget, RetryConfig, RetryConfigBuilder, RetryEvent, RetryFuture, RetryLayer,
-    RetryPolicy, RetryReason, RetryService, RetryWait,
-};
-pub use timeout::{
-    AttemptTimeoutLayer, AttemptTimeoutService, DeadlineLayer, DeadlineService, TimeoutFuture,
+    RetryReason, RetryService,
 };
 pub use trace::{TWILIO_REQUEST_ID, TraceFuture, TraceLayer, TraceService, request_id};

@@ -76,8 +76,8 @@ where
 }
 
 /// The `twilio.http` span of one call (method, host and path; the outcome is recorded by
-/// [`TraceFuture`]). The one place its fields are named.
-pub(crate) fn span_for(req: &Request<Bytes>) -> Span {
+/// [`TraceFuture`]).
+fn span_for(req: &Request<Bytes>) -> Span {
     tracing::info_span!(
         "twilio.http",
         method = %req.method(),
@@ -88,14 +88,6 @@ pub(crate) fn span_for(req: &Request<Bytes>) -> Span {
         request_id = Empty,
         error = Empty,
     )
-}
-
-impl<F> TraceFuture<F> {
-    /// `inner`, a call started inside `span` (as [`TraceService`] starts it), polled inside it
-    /// too, with the outcome recorded on the span.
-    pub(crate) fn new(inner: F, span: Span) -> Self {
-        Self { inner, span }
-    }
 }
 
 pin_project! {
