@@ -423,19 +423,14 @@ impl ClientBuilder {
     ///
     /// # Errors
     /// [`Error::Build`] naming the variable that is missing or malformed.
-    pub fn from_env_with(lookup: impl FnMut(&str) -> Option<String>) -> Result<Self, Error> {
-        let config = env::read(lookup)?;
-        // `lookup` is the only source: the transport must not read the process environment.
-        let mut builder = Self::new()
-            .read_environment(false)
-            .credentials(config.credentials);
-        if let Some(region) = config.region {
-            builder = builder.region(&region);
-        }
-        if let Some(edge) = config.edge {
-            builder = builder.edge(&edge);
-        }
-        Ok(builder)
+    pub fn from_env_with(mut lookup: impl FnMut(&str) -> Option<String>) -> Result<Self, Error> {
+        let credentials = env::read(&mut lookup)?;
+        // `lookup` is the only source: the transport reads where requests go
+        // (`TWILIO_ACCOUNTS_BASE_URL`, `TWILIO_REGION`, `TWILIO_EDGE`) through it too, not
+        // through the process environment.
+        Ok(Self::new()
+            .credentials(credentials)
+            .map(|b| b.environment(lookup)))
     }
 
     fn map(mut self, f: impl FnOnce(HttpClientBuilder) -> HttpClientBuilder) -> Self {

@@ -18,6 +18,7 @@ use crate::auth::{AuthLayer, AuthService};
 use crate::base_url::{BaseUrl, BaseUrlLayer, BaseUrlService};
 use crate::body::{BodyLimitLayer, DEFAULT_MAX_RESPONSE_BODY_BYTES};
 use crate::credentials::{Credentials, SharedCredentials};
+use crate::environment::Location;
 use crate::error::{BoxError, ConfigError, ConfigErrorKind, TransportError};
 use crate::headers::{HeadersLayer, HeadersService, UserAgent};
 use crate::retry::{RetryConfig, RetryLayer, RetryService};
@@ -234,7 +235,7 @@ pub struct HttpClientBuilder {
     base_url: Option<String>,
     region: Option<String>,
     edge: Option<String>,
-    read_environment: bool,
+    environment: Environment,
     attempt_timeout: Duration,
     deadline: Duration,
     retry: RetryConfig,
@@ -253,7 +254,7 @@ impl Default for HttpClientBuilder {
             base_url: None,
             region: None,
             edge: None,
-            read_environment: true,
+            environment: Environment::Process,
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             deadline: DEFAULT_DEADLINE,
             retry: RetryConfig::default(),
@@ -273,7 +274,7 @@ impl fmt::Debug for HttpClientBuilder {
             .field("base_url", &self.base_url.as_deref().map(redact_user_info))
             .field("region", &self.region)
             .field("edge", &self.edge)
-            .field("read_environment", &self.read_environment)
+            .field("environment", &self.environment)
             .field("attempt_timeout", &self.attempt_timeout)
             .field("deadline", &self.deadline)
             .field("retry", &self.retry)
@@ -314,10 +315,24 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Whether `build()` reads `TWILIO_REGION` and `TWILIO_EDGE` for the settings not given
-    /// explicitly (default `true`; only for `twilio.com` base URLs).
+    /// Whether `build()` reads the process environment for the settings not given explicitly
+    /// (default `true`): `TWILIO_ACCOUNTS_BASE_URL` for the base URL, and `TWILIO_REGION` and
+    /// `TWILIO_EDGE` for a `twilio.com` base URL (see [`environment`](crate::environment)).
     pub fn read_environment(mut self, yes: bool) -> Self {
-        self.read_environment = yes;
+        self.environment = if yes {
+            Environment::Process
+        } else {
+            Environment::Off
+        };
+        self
+    }
+
+    /// Reads the variables [`read_environment`](Self::read_environment) names through `lookup`
+    /// now, instead of the process environment at `build()` (a configuration held elsewhere, a
+    /// test). Explicit settings still beat them; a bad value fails `build()`, naming the
+    /// variable.
+    pub fn environment(mut self, lookup: impl FnMut(&str) -> Option<String>) -> Self {
+        self.environment = Environment::Given(Location::read(lookup));
         self
     }
 
@@ -415,18 +430,15 @@ impl HttpClientBuilder {
                 "the response body limit must be greater than zero",
             ));
         }
-        let env = |name: &str| {
-            if self.read_environment {
-                std::env::var(name).ok()
-            } else {
-                None
-            }
+        let location = match &self.environment {
+            Environment::Process => Location::read(|name| std::env::var(name).ok()),
+            Environment::Given(location) => location.clone(),
+            Environment::Off => Location::default(),
         };
-        let base_url = effective_base_url(
+        let base_url = location.base_url(
             self.base_url.as_deref(),
             self.region.as_deref(),
             self.edge.as_deref(),
-            env,
         )?;
         let user_agent = UserAgent::new(&self.user_agent_extensions)?;
 
@@ -457,33 +469,27 @@ impl HttpClientBuilder {
     }
 }
 
-/// The base URL after the override, then region and edge: explicit settings first, then
-/// `TWILIO_REGION` / `TWILIO_EDGE` from `env` (ignored, like empty values, for hosts outside
-/// `twilio.com`, so an emulator URL is never rewritten by the environment).
-fn effective_base_url(
-    base_url: Option<&str>,
-    region: Option<&str>,
-    edge: Option<&str>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<BaseUrl, ConfigError> {
-    let base = match base_url {
-        Some(url) => BaseUrl::parse(url)?,
-        None => BaseUrl::twilio(),
-    };
-    let from_env = |name: &str| {
-        if base.is_twilio() {
-            env(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        } else {
-            None
-        }
-    };
-    let region = region
-        .map(str::to_owned)
-        .or_else(|| from_env("TWILIO_REGION"));
-    let edge = edge.map(str::to_owned).or_else(|| from_env("TWILIO_EDGE"));
-    base.with_region_edge(region.as_deref(), edge.as_deref())
+/// Where `build()` takes the settings the environment may give.
+#[derive(Clone)]
+enum Environment {
+    /// The process environment, read at `build()`.
+    Process,
+    /// Variables read through a lookup given to [`HttpClientBuilder::environment`].
+    Given(Location),
+    /// None.
+    Off,
+}
+
+impl fmt::Debug for Environment {
+    /// Which source, not the values: a base URL given there may hold a password until `build()`
+    /// refuses it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Process => "Process",
+            Self::Given(_) => "Given",
+            Self::Off => "Off",
+        })
+    }
 }
 
 #[cfg(feature = "default-client")]
@@ -526,7 +532,7 @@ fn redact_user_info(url: &str) -> String {
 mod tests {
     use super::*;
 
-    fn canned_client() -> HttpClient {
+    fn canned_builder() -> HttpClientBuilder {
         let account =
             twilio_types::AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap();
         let token = twilio_types::AuthToken::new("0123456789abcdef0123456789abcdef").unwrap();
@@ -538,8 +544,10 @@ mod tests {
                     Bytes::new(),
                 )))
             }))
-            .build()
-            .unwrap()
+    }
+
+    fn canned_client() -> HttpClient {
+        canned_builder().build().unwrap()
     }
 
     fn request() -> Request<Bytes> {
@@ -644,52 +652,29 @@ mod tests {
         let _ = check;
     }
 
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
-
     #[test]
-    fn explicit_settings_beat_the_environment() {
-        let url = |b, r, e, vars| effective_base_url(b, r, e, env(vars)).unwrap().to_string();
-        let both = &[("TWILIO_REGION", "ie1"), ("TWILIO_EDGE", "dublin")];
-        assert_eq!(url(None, None, None, &[]), "https://accounts.twilio.com");
-        assert_eq!(
-            url(None, None, None, both),
-            "https://accounts.dublin.ie1.twilio.com"
-        );
-        assert_eq!(
-            url(None, Some("au1"), None, both),
-            "https://accounts.dublin.au1.twilio.com"
-        );
-        assert_eq!(
-            url(None, Some("au1"), Some("sydney"), both),
-            "https://accounts.sydney.au1.twilio.com"
-        );
-        assert_eq!(
-            url(None, None, None, &[("TWILIO_EDGE", "sydney")]),
-            "https://accounts.sydney.us1.twilio.com"
-        );
-        assert_eq!(
-            url(
-                None,
-                None,
-                None,
-                &[("TWILIO_REGION", " "), ("TWILIO_EDGE", "")]
-            ),
-            "https://accounts.twilio.com"
-        );
-        // The environment never rewrites an emulator's loopback URL.
-        assert_eq!(
-            url(Some("http://127.0.0.1:4010"), None, None, both),
-            "http://127.0.0.1:4010"
-        );
-        let bad = effective_base_url(None, None, None, env(&[("TWILIO_REGION", "not valid")]))
-            .unwrap_err();
-        assert_eq!(bad.kind(), ConfigErrorKind::InvalidRegionOrEdge);
+    fn a_given_environment_replaces_the_process_one_and_hides_its_values() {
+        let vars = |name: &str| match name {
+            "TWILIO_ACCOUNTS_BASE_URL" => Some("https://user:hunter2@example.com".to_owned()),
+            _ => None,
+        };
+        let builder = canned_builder().environment(vars);
+        assert!(!format!("{builder:?}").contains("hunter2"));
+        let e = builder.build().unwrap_err();
+        assert_eq!(e.kind(), ConfigErrorKind::InvalidBaseUrl);
+        let client = canned_builder()
+            .environment(|name| {
+                (name == "TWILIO_ACCOUNTS_BASE_URL").then(|| "http://127.0.0.1:4010".to_owned())
+            })
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url().to_string(), "http://127.0.0.1:4010");
+        // The last word wins: reading turned off after a lookup was given.
+        let client = canned_builder()
+            .environment(|name| (name == "TWILIO_REGION").then(|| "au1".to_owned()))
+            .read_environment(false)
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url().to_string(), "https://accounts.twilio.com");
     }
 }

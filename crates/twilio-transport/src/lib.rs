@@ -141,6 +141,7 @@ mod client;
 mod credentials;
 #[cfg(feature = "default-client")]
 mod default_client;
+pub mod environment;
 mod error;
 mod headers;
 pub mod retry;
