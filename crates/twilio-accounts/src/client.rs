@@ -88,7 +88,9 @@ impl Client {
 
     /// A client configured from the environment: `TWILIO_ACCOUNT_SID` with
     /// `TWILIO_AUTH_TOKEN`, or `TWILIO_API_KEY` + `TWILIO_API_SECRET` with
-    /// `TWILIO_ACCOUNT_SID`, plus the optional `TWILIO_REGION` and `TWILIO_EDGE`.
+    /// `TWILIO_ACCOUNT_SID`, plus the optional `TWILIO_REGION` and `TWILIO_EDGE`, and
+    /// `TWILIO_ACCOUNTS_BASE_URL` for another base URL such as an emulator's
+    /// `http://127.0.0.1:4010` (`https`, or `http` for loopback only).
     ///
     /// ```no_run
     /// let client = twilio_accounts::Client::from_env()?;
@@ -650,8 +652,9 @@ impl ClientBuilder {
         self.map(|b| b.transport(service))
     }
 
-    /// Whether `build()` also reads `TWILIO_REGION` and `TWILIO_EDGE` for a region or edge not
-    /// set here (default `true`; only applies to `twilio.com` base URLs).
+    /// Whether `build()` also reads `TWILIO_ACCOUNTS_BASE_URL`, `TWILIO_REGION` and
+    /// `TWILIO_EDGE` for a base URL, region or edge not set here (default `true`; region and
+    /// edge apply to `twilio.com` base URLs only).
     ///
     /// ```no_run
     /// # let credentials = twilio_accounts::Credentials::from_auth_token(

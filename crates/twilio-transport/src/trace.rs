@@ -136,43 +136,17 @@ fn record(span: &Span, result: &Result<Response<Bytes>, TransportError>) {
     }
 }
 
+/// The log capture the integration tests use too.
+#[cfg(test)]
+#[path = "../tests/support/logs.rs"]
+mod test_logs;
+
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
     use tower::ServiceExt as _;
 
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// What a `fmt` subscriber prints (span closes included) while `f`'s future runs.
-    pub(crate) fn capture<F: std::future::Future>(f: impl FnOnce() -> F) -> String {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_ansi(false)
-            .finish();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        tracing::subscriber::with_default(subscriber, || rt.block_on(f()));
-        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
-    }
+    pub(crate) use super::test_logs::capture;
 
     #[test]
     fn span_records_call_fields_but_no_headers_or_body() {

@@ -16,6 +16,9 @@ use twilio_transport::{
 };
 use twilio_types::{AccountSid, AuthToken};
 
+#[path = "support/logs.rs"]
+mod logs;
+
 fn credentials() -> Credentials {
     Credentials::from_auth_token(
         AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap(),
@@ -26,34 +29,12 @@ fn credentials() -> Credentials {
 
 type Recorded = Arc<Mutex<Vec<Request<Bytes>>>>;
 
-/// A test double that records each request and answers 200 with a fixed body.
-fn recorder() -> (
-    impl tower::Service<
-        Request<Bytes>,
-        Response = Response<Full<Bytes>>,
-        Error = TransportError,
-        Future: Send,
-    > + Clone
-    + Send
-    + Sync,
-    Recorded,
-) {
-    let seen: Recorded = Arc::default();
-    let log = seen.clone();
-    let svc = tower::service_fn(move |req: Request<Bytes>| {
-        log.lock().unwrap().push(req);
-        async {
-            Ok::<_, TransportError>(Response::new(Full::new(Bytes::from_static(
-                b"{\"ok\":true}",
-            ))))
-        }
-    });
-    (svc, seen)
-}
+/// A test double's script: record each request and answer 200 with a fixed body.
+const OK: &[Step] = &[Step::Answer(200, None, b"{\"ok\":true}")];
 
 #[tokio::test]
 async fn recorder_transport_sees_the_finished_request() {
-    let (transport, seen) = recorder();
+    let (transport, seen) = scripted(OK, SharedCredentials::new(credentials()));
     let client = HttpClient::builder()
         .credentials(credentials())
         .region("au1")
@@ -277,47 +258,6 @@ where
     (requests, outcome, elapsed)
 }
 
-/// Runs `f` on a paused current-thread runtime under a `fmt` subscriber, and returns what `f`
-/// returned and the span lines printed (times of day and busy/idle times left out).
-fn with_logs<T>(f: impl std::future::Future<Output = T>) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_max_level(tracing::Level::DEBUG)
-        .without_time()
-        .with_ansi(false)
-        .finish();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    let out = tracing::subscriber::with_default(subscriber, || rt.block_on(f));
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    let logs = logs
-        .lines()
-        .map(|line| match line.find(" time.busy=") {
-            Some(at) => &line[..at],
-            None => line,
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    (out, logs)
-}
-
 const BASE: &str = "http://127.0.0.1:4010";
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 const DEADLINE: Duration = Duration::from_secs(5);
@@ -334,7 +274,7 @@ fn retry_config() -> RetryConfig {
 
 /// `request` through the client, over a transport playing `script`.
 fn through_the_client(script: &'static [Step], request: Request<Bytes>) -> Observed {
-    let ((requests, outcome, elapsed), logs) = with_logs(async {
+    let ((requests, outcome, elapsed), logs) = logs::capture_with(|| async {
         let shared = SharedCredentials::new(credentials());
         let (transport, seen) = scripted(script, shared.clone());
         let client = HttpClient::builder()
@@ -358,7 +298,7 @@ fn through_the_client(script: &'static [Step], request: Request<Bytes>) -> Obser
 /// `request` through the public layers composed by hand, in the order of `docs/architecture.md`,
 /// with the same settings, over a transport playing `script`.
 fn through_the_layers(script: &'static [Step], request: Request<Bytes>) -> Observed {
-    let ((requests, outcome, elapsed), logs) = with_logs(async {
+    let ((requests, outcome, elapsed), logs) = logs::capture_with(|| async {
         let shared = SharedCredentials::new(credentials());
         let (transport, seen) = scripted(script, shared.clone());
         let stack = ServiceBuilder::new()
@@ -504,7 +444,7 @@ fn the_public_layers_composed_by_hand_behave_like_the_client() {
 
 #[test]
 fn builder_errors_are_typed() {
-    let (transport, _) = recorder();
+    let (transport, _) = scripted(OK, SharedCredentials::new(credentials()));
     let kind = |b: twilio_transport::HttpClientBuilder| b.build().unwrap_err().kind();
     assert_eq!(
         kind(HttpClient::builder().transport(transport.clone())),
