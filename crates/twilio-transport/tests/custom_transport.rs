@@ -320,6 +320,9 @@ fn through_the_layers(script: &'static [Step], request: Request<Bytes>) -> Obser
     (requests, outcome, elapsed, logs)
 }
 
+/// A case: its name, the transport's script, the request, and a word its outcome shows.
+type Case = (&'static str, &'static [Step], fn() -> Request<Bytes>, &'static str);
+
 /// The public layers composed by hand with `ServiceBuilder` behave exactly like the client,
 /// case by case: the same requests on the wire (URI, headers, signature, body) at the same
 /// times, the same outcome and attempt count, and the same span.
@@ -337,7 +340,7 @@ fn the_public_layers_composed_by_hand_behave_like_the_client() {
             .body(Bytes::from_static(b"FriendlyName=a"))
             .unwrap()
     };
-    let cases: [(&str, &'static [Step], fn() -> Request<Bytes>, &str); 10] = [
+    let cases: [Case; 10] = [
         ("a plain answer", &[Answer(200, None, b"{}")], get, "200"),
         (
             "a 503 retried after Retry-After",
