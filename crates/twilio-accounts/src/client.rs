@@ -88,7 +88,9 @@ impl Client {
 
     /// A client configured from the environment: `TWILIO_ACCOUNT_SID` with
     /// `TWILIO_AUTH_TOKEN`, or `TWILIO_API_KEY` + `TWILIO_API_SECRET` with
-    /// `TWILIO_ACCOUNT_SID`, plus the optional `TWILIO_REGION` and `TWILIO_EDGE`.
+    /// `TWILIO_ACCOUNT_SID`, plus the optional `TWILIO_REGION` and `TWILIO_EDGE`, and
+    /// `TWILIO_ACCOUNTS_BASE_URL` for another base URL such as an emulator's
+    /// `http://127.0.0.1:4010` (`https`, or `http` for loopback only).
     ///
     /// ```no_run
     /// let client = twilio_accounts::Client::from_env()?;
@@ -423,19 +425,14 @@ impl ClientBuilder {
     ///
     /// # Errors
     /// [`Error::Build`] naming the variable that is missing or malformed.
-    pub fn from_env_with(lookup: impl FnMut(&str) -> Option<String>) -> Result<Self, Error> {
-        let config = env::read(lookup)?;
-        // `lookup` is the only source: the transport must not read the process environment.
-        let mut builder = Self::new()
-            .read_environment(false)
-            .credentials(config.credentials);
-        if let Some(region) = config.region {
-            builder = builder.region(&region);
-        }
-        if let Some(edge) = config.edge {
-            builder = builder.edge(&edge);
-        }
-        Ok(builder)
+    pub fn from_env_with(mut lookup: impl FnMut(&str) -> Option<String>) -> Result<Self, Error> {
+        let credentials = env::read(&mut lookup)?;
+        // `lookup` is the only source: the transport reads where requests go
+        // (`TWILIO_ACCOUNTS_BASE_URL`, `TWILIO_REGION`, `TWILIO_EDGE`) through it too, not
+        // through the process environment.
+        Ok(Self::new()
+            .credentials(credentials)
+            .map(|b| b.environment(lookup)))
     }
 
     fn map(mut self, f: impl FnOnce(HttpClientBuilder) -> HttpClientBuilder) -> Self {
@@ -678,9 +675,10 @@ impl ClientBuilder {
         self.map(|b| b.proxy(proxy))
     }
 
-    /// Whether `build()` also reads `TWILIO_REGION` and `TWILIO_EDGE` for a region or edge not
-    /// set here (default `true`; only applies to `twilio.com` base URLs), and the built-in client
-    /// the proxy variables unless [`proxy`](Self::proxy) is set.
+    /// Whether `build()` also reads `TWILIO_ACCOUNTS_BASE_URL`, `TWILIO_REGION` and
+    /// `TWILIO_EDGE` for a base URL, region or edge not set here (default `true`; region and
+    /// edge apply to `twilio.com` base URLs only), and the built-in client the proxy variables
+    /// unless [`proxy`](Self::proxy) is set.
     ///
     /// ```no_run
     /// # let credentials = twilio_accounts::Credentials::from_auth_token(

@@ -1,4 +1,6 @@
-//! Reading the client configuration from `TWILIO_*` environment variables.
+//! Reading the credentials from `TWILIO_*` environment variables. (Where requests go,
+//! `TWILIO_ACCOUNTS_BASE_URL`, `TWILIO_REGION` and `TWILIO_EDGE`, is the transport's to read:
+//! `twilio_transport::environment`, given the same lookup.)
 //!
 //! Pure: the variables come through a lookup function, so tests never touch the process
 //! environment. Errors name the variable and say what is wrong, and never contain a secret
@@ -13,19 +15,9 @@ pub(crate) const ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
 pub(crate) const AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
 pub(crate) const API_KEY: &str = "TWILIO_API_KEY";
 pub(crate) const API_SECRET: &str = "TWILIO_API_SECRET";
-pub(crate) const REGION: &str = "TWILIO_REGION";
-pub(crate) const EDGE: &str = "TWILIO_EDGE";
 
-/// What the environment says.
-#[derive(Debug)]
-pub(crate) struct EnvConfig {
-    pub(crate) credentials: Credentials,
-    pub(crate) region: Option<String>,
-    pub(crate) edge: Option<String>,
-}
-
-/// Reads and checks the variables.
-pub(crate) fn read(mut lookup: impl FnMut(&str) -> Option<String>) -> Result<EnvConfig, Error> {
+/// Reads and checks the credentials variables.
+pub(crate) fn read(mut lookup: impl FnMut(&str) -> Option<String>) -> Result<Credentials, Error> {
     let mut get = |name: &'static str| lookup(name).filter(|v| !v.is_empty());
 
     let account = get(ACCOUNT_SID).ok_or_else(|| {
@@ -80,13 +72,7 @@ pub(crate) fn read(mut lookup: impl FnMut(&str) -> Option<String>) -> Result<Env
         })?
     };
 
-    let region = get(REGION).map(|r| check_label(REGION, r)).transpose()?;
-    let edge = get(EDGE).map(|e| check_label(EDGE, e)).transpose()?;
-    Ok(EnvConfig {
-        credentials,
-        region,
-        edge,
-    })
+    Ok(credentials)
 }
 
 /// The SID prefixes people confuse, for a precise message.
@@ -120,25 +106,6 @@ where
         };
         Error::build_with_source(Some(variable.into()), reason, e)
     })
-}
-
-/// Region and edge names are DNS labels: ASCII letters, digits and inner `-`.
-fn check_label(variable: &'static str, value: String) -> Result<String, Error> {
-    let value = value.trim().to_owned();
-    let ok = value.len() <= 63
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !value.starts_with('-')
-        && !value.ends_with('-');
-    if ok {
-        Ok(value)
-    } else {
-        Err(Error::invalid_argument(
-            variable,
-            "must be a name such as `au1` or `sydney` (letters, digits and `-`)",
-        ))
-    }
 }
 
 #[cfg(test)]
@@ -175,24 +142,20 @@ mod tests {
     #[test]
     fn auth_token_flow() {
         let c = read(env(&[(ACCOUNT_SID, AC), (AUTH_TOKEN, SECRET)])).unwrap();
-        assert_eq!(c.credentials.account_sid().as_str(), AC);
-        assert!(c.region.is_none() && c.edge.is_none());
+        assert_eq!(c.account_sid().as_str(), AC);
         assert!(!format!("{c:?}").contains(SECRET));
     }
 
     #[test]
-    fn api_key_flow_with_region_and_edge() {
+    fn api_key_flow() {
         let c = read(env(&[
             (ACCOUNT_SID, AC),
             (API_KEY, SK),
             (API_SECRET, SECRET),
-            (REGION, "au1"),
-            (EDGE, "sydney"),
         ]))
         .unwrap();
-        assert_eq!(c.credentials.account_sid().as_str(), AC);
-        assert_eq!(c.region.as_deref(), Some("au1"));
-        assert_eq!(c.edge.as_deref(), Some("sydney"));
+        assert_eq!(c.account_sid().as_str(), AC);
+        assert!(!format!("{c:?}").contains(SECRET));
     }
 
     #[test]
@@ -254,18 +217,6 @@ mod tests {
         assert!(display.contains("Account SID"), "{display}");
         let (field, _, _) = err(&[(ACCOUNT_SID, AC), (API_KEY, SECRET), (API_SECRET, SK)]);
         assert_eq!(field.as_deref(), Some(API_KEY));
-    }
-
-    #[test]
-    fn bad_region_and_edge() {
-        let (field, _, _) = err(&[
-            (ACCOUNT_SID, AC),
-            (AUTH_TOKEN, SECRET),
-            (REGION, "au1.evil.com"),
-        ]);
-        assert_eq!(field.as_deref(), Some(REGION));
-        let (field, _, _) = err(&[(ACCOUNT_SID, AC), (AUTH_TOKEN, SECRET), (EDGE, "-x")]);
-        assert_eq!(field.as_deref(), Some(EDGE));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::fmt;
 
 use http::StatusCode;
 use twilio_transport::TransportError;
+use twilio_transport::retry::is_retryable_status;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -109,8 +110,9 @@ impl Error {
         }
     }
 
-    /// Whether trying the same call again later may succeed: rate limiting (429), server
-    /// errors (500, 502, 503, 504) and the transport failures
+    /// Whether trying the same call again later may succeed: the statuses
+    /// [`retry::is_retryable_status`](twilio_transport::retry::is_retryable_status) lists (429,
+    /// 500, 502, 503, 504; the transport's retry policy's own list) and the transport failures
     /// [`TransportError::is_retryable`](twilio_transport::TransportError::is_retryable) calls
     /// transient (connect, timeout, deadline, I/O and other failures), the same ones the
     /// transport's retry policy considers.
@@ -128,8 +130,8 @@ impl Error {
         match self {
             Error::Build(_) | Error::Decode(_) => false,
             Error::Transport(e) => e.is_retryable(),
-            Error::Api(e) => retryable_status(e.status()),
-            Error::UnexpectedResponse(e) => retryable_status(e.status()),
+            Error::Api(e) => is_retryable_status(e.status()),
+            Error::UnexpectedResponse(e) => is_retryable_status(e.status()),
             Error::Workflow(e) => e.cause().is_some_and(Error::is_retryable),
             // Another rotation holds the lock, or the storage failed: later may work.
             Error::Store(e) => matches!(
@@ -178,10 +180,6 @@ impl Error {
             cause: cause.map(Box::new),
         })
     }
-}
-
-fn retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
 impl fmt::Display for Error {

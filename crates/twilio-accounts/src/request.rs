@@ -1,9 +1,10 @@
 //! Pure request building: method, path, query and body to an `http::Request<Bytes>`.
 //!
 //! The URI is path and query only (`/v1/Credentials/AWS?PageSize=50`); the transport adds the
-//! scheme and host, authentication and the common headers. What a body looks like on the
-//! wire (its bytes and `Content-Type`) is decided in one place, [`Body`]: a form for every
-//! operation of Twilio's spec, JSON for the Compliance Signals check.
+//! scheme and host, authentication and the common headers (`User-Agent`, `Accept`). What a body
+//! looks like on the wire, its bytes and its `Content-Type`, is decided in one place, [`Body`]:
+//! a form for every operation of Twilio's spec, JSON for the Compliance Signals check. (The
+//! transport never sets a `Content-Type`.)
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -14,14 +15,12 @@ use http::{Method, Request, Uri};
 use crate::error::Error;
 use crate::form::Form;
 
-/// The media type of every request body of this API. The transport's `HeadersLayer` sets it
-/// on every request with a body: that is the one place it is set.
-#[cfg(test)]
-pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+/// The media type of every form body (every operation of Twilio's spec but one).
+pub(crate) const FORM_CONTENT_TYPE: http::HeaderValue =
+    http::HeaderValue::from_static("application/x-www-form-urlencoded");
 
-/// The media type of the one JSON-bodied operation (`POST /v1/ComplianceSignals/Check`). A
-/// form body needs no header here: the transport's `HeadersLayer` gives every body without a
-/// `Content-Type` the form one, and `Accept: application/json` to every request.
+/// The media type of the one JSON-bodied operation (`POST /v1/ComplianceSignals/Check`); the
+/// transport's `HeadersLayer` sends `Accept: application/json` with every request.
 pub(crate) const JSON_CONTENT_TYPE: http::HeaderValue =
     http::HeaderValue::from_static("application/json");
 
@@ -130,7 +129,7 @@ pub(crate) fn build_body(
     .map_err(|e| Error::build_with_source(None, "the HTTP request could not be built", e))?;
     let (bytes, content_type) = match body {
         Body::Form(form) if form.is_empty() => (Bytes::new(), None),
-        Body::Form(form) => (Bytes::from(form.encode()), None),
+        Body::Form(form) => (Bytes::from(form.encode()), Some(FORM_CONTENT_TYPE)),
         Body::Json(value) => (Bytes::from(value.to_string()), Some(JSON_CONTENT_TYPE)),
     };
     // Straight into the request (no `http::request::Builder`: this runs on every call).

@@ -414,3 +414,50 @@ async fn retries_in_the_transport_are_invisible_to_callers() {
     client.credentials().aws().list().send().await.unwrap();
     emulator.shutdown().await;
 }
+
+/// `Client::from_env_with` reaches the emulator through `TWILIO_ACCOUNTS_BASE_URL` (plain
+/// `http` allowed for loopback only); the environment's region and edge leave that URL alone,
+/// and a bad value fails the build naming its variable.
+#[tokio::test]
+async fn from_env_reaches_the_emulator_through_the_base_url_variable() {
+    let emulator = Emulator::builder().start().await.expect("emulator");
+    let account = emulator.account_sid().as_str().to_owned();
+    let token = emulator.auth_token().expose_secret().to_owned();
+    let base_url = emulator.base_url();
+    let vars = |extra: &'static [(&'static str, &'static str)]| {
+        let (account, token, base_url) = (account.clone(), token.clone(), base_url.clone());
+        move |name: &str| match name {
+            "TWILIO_ACCOUNT_SID" => Some(account.clone()),
+            "TWILIO_AUTH_TOKEN" => Some(token.clone()),
+            "TWILIO_ACCOUNTS_BASE_URL" => Some(base_url.clone()),
+            _ => extra
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned()),
+        }
+    };
+    let client =
+        Client::from_env_with(vars(&[("TWILIO_REGION", "au1"), ("TWILIO_EDGE", "sydney")]))
+            .unwrap();
+    let created = client.secondary_auth_token().create().send().await.unwrap();
+    assert_eq!(created.account_sid, Some(emulator.account_sid()));
+    assert!(emulator.secondary_auth_token().is_some());
+
+    let err = Client::from_env_with(|name| match name {
+        "TWILIO_ACCOUNTS_BASE_URL" => Some("http://accounts.example.com".to_owned()),
+        other => vars(&[])(other),
+    })
+    .unwrap_err();
+    let text = format!("{err} {:?}", std::error::Error::source(&err));
+    assert!(text.contains("TWILIO_ACCOUNTS_BASE_URL"), "{text}");
+    assert!(!text.contains(&token), "{text}");
+
+    let err = Client::from_env_with(|name| match name {
+        "TWILIO_ACCOUNTS_BASE_URL" => None,
+        "TWILIO_REGION" => Some("au1.evil.com".to_owned()),
+        other => vars(&[])(other),
+    })
+    .unwrap_err();
+    let text = format!("{err} {:?}", std::error::Error::source(&err));
+    assert!(text.contains("TWILIO_REGION"), "{text}");
+}

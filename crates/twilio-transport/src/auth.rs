@@ -66,19 +66,17 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let signed = sign(&mut request, &self.credentials);
-        AuthFuture::new(self.inner.call(request), signed)
+        // The request counts as in flight with these credentials until `signed` is released
+        // (answered) or dropped.
+        let signed = self.credentials.sign();
+        request
+            .headers_mut()
+            .insert(AUTHORIZATION, signed.authorization.clone());
+        AuthFuture {
+            future: self.inner.call(request),
+            signed,
+        }
     }
-}
-
-/// Sets `Authorization` (sensitive, replacing any) from the current credentials; the request
-/// counts as in flight with them until the returned [`Signed`] is released or dropped.
-pub(crate) fn sign<B>(request: &mut Request<B>, credentials: &SharedCredentials) -> Signed {
-    let signed = credentials.sign();
-    request
-        .headers_mut()
-        .insert(AUTHORIZATION, signed.authorization.clone());
-    signed
 }
 
 pin_project! {
@@ -96,13 +94,6 @@ impl<F> std::fmt::Debug for AuthFuture<F> {
         f.debug_struct("AuthFuture")
             .field("signed", &self.signed)
             .finish_non_exhaustive()
-    }
-}
-
-impl<F> AuthFuture<F> {
-    /// `future`, sent signed as `signed`, which it releases when it completes.
-    pub(crate) fn new(future: F, signed: Signed) -> Self {
-        Self { future, signed }
     }
 }
 

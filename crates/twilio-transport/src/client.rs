@@ -11,26 +11,27 @@ use bytes::Bytes;
 use futures_util::future::Either;
 use http::{Request, Response};
 use http_body::Body;
-use pin_project_lite::pin_project;
-use tower::util::BoxCloneSyncService;
-use tower::{Layer as _, Service, ServiceBuilder};
+use tower::util::{BoxCloneSyncService, Oneshot};
+use tower::{Layer as _, Service, ServiceBuilder, ServiceExt as _};
 
-use crate::attempt::{Attempt, AttemptSettings};
-use crate::base_url::BaseUrl;
+use crate::auth::{AuthLayer, AuthService};
+use crate::base_url::{BaseUrl, BaseUrlLayer, BaseUrlService};
 use crate::body::{BodyLimitLayer, DEFAULT_MAX_RESPONSE_BODY_BYTES};
 use crate::credentials::{Credentials, SharedCredentials};
+use crate::environment::Location;
 use crate::error::{BoxError, ConfigError, ConfigErrorKind, TransportError};
-use crate::headers::UserAgent;
+use crate::headers::{HeadersLayer, HeadersService, UserAgent};
 use crate::retry::{RetryConfig, RetryLayer, RetryService};
-use crate::trace::{TraceFuture, span_for};
+use crate::trace::{TraceLayer, TraceService};
 
-/// The stack below the base URL and the span (which `send` does itself), a concrete type over
-/// [`Transport`]: a call clones it (reference counts only, with the default transport; a custom
-/// one's box is cloned too) and boxes its future once.
-type Stack = RetryService<Attempt<Transport>>;
+/// The client's whole stack, the public layers over [`Transport`], as [`stack`] composes them:
+/// one concrete type, cloned per call (reference counts only, with the default transport; a
+/// custom one's box is cloned too) and driven as `oneshot` drives any service.
+type Stack = BaseUrlService<TraceService<RetryService<HeadersService<AuthService<Transport>>>>>;
 
-/// What the stack sends through: the default hyper client, kept concrete so that a call boxes
-/// nothing for it, or any service given to [`HttpClientBuilder::transport`], type-erased.
+/// What the stack sends through: [`BodyLimitLayer`] over the default hyper client, kept
+/// concrete so that a call boxes nothing for it, or over any service given to
+/// [`HttpClientBuilder::transport`], type-erased.
 #[derive(Clone)]
 enum Transport {
     #[cfg(feature = "default-client")]
@@ -50,8 +51,8 @@ type DefaultTransportFuture = std::future::Pending<Result<Response<Bytes>, Trans
 /// A builder's custom transport (body limit included), type-erased once. Its readiness is
 /// awaited through the stack's `poll_ready`, before the attempt and its timer start, as for any
 /// tower service. (Each clone of the stack clones this box: one allocation per call and one more
-/// for tower's retry; an `Arc` around it would save them but move the readiness wait into the
-/// attempt, where a timeout would look like a request possibly sent.)
+/// for the retry's copy of the stack; an `Arc` around it would save them but move the readiness
+/// wait into the attempt, where a timeout would look like a request possibly sent.)
 type CustomTransport = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, TransportError>;
 type CustomFuture = <CustomTransport as Service<Request<Bytes>>>::Future;
 
@@ -77,49 +78,10 @@ impl Service<Request<Bytes>> for Transport {
     }
 }
 
-/// The future of [`HttpClient::send`] once the URI is resolved, boxed once so that the caller's
-/// future stays small.
-type SendFuture = Pin<Box<Call>>;
-
-pin_project! {
-    /// One call through the stack, as `TraceLayer` over it would run it (and as `oneshot` drives
-    /// a service): on its first polls it waits for the stack to be ready, then opens the call's
-    /// `twilio.http` span and calls the stack inside it. So the span starts with the call, under
-    /// whatever span the caller polls it in, and a call never polled has none.
-    #[project = CallProj]
-    enum Call {
-        Waiting { stack: Stack, request: Option<Request<Bytes>> },
-        Called { #[pin] future: TraceFuture<<Stack as Service<Request<Bytes>>>::Future> },
-    }
-}
-
-impl Future for Call {
-    type Output = Result<Response<Bytes>, TransportError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        loop {
-            match self.as_mut().project() {
-                CallProj::Waiting { stack, request } => {
-                    std::task::ready!(stack.poll_ready(cx))?;
-                    let Some(request) = request.take() else {
-                        return Poll::Ready(Err(TransportError::other(
-                            "call future polled after completion",
-                        )));
-                    };
-                    let span = span_for(&request);
-                    let future = {
-                        let _enter = span.enter();
-                        stack.call(request)
-                    };
-                    self.set(Call::Called {
-                        future: TraceFuture::new(future, span),
-                    });
-                }
-                CallProj::Called { future } => return future.poll(cx),
-            }
-        }
-    }
-}
+/// The future of [`HttpClient::send`]: the stack driven as `oneshot` drives it (ready, then
+/// called on the first poll, so the span opens when the call starts), boxed once so that the
+/// caller's future stays small.
+type SendFuture = Pin<Box<Oneshot<Stack, Request<Bytes>>>>;
 
 /// Default per-attempt timeout (Twilio's own server-side limit is 30 s).
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -130,10 +92,10 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// pool, the retry budget and the credentials handle), `Send + Sync`, and its `Debug` shows no
 /// secret.
 ///
-/// A call goes, in order, through: base URL resolution → tracing span → retry (deadline-aware)
-/// → standard headers → auth → per-attempt timeout (also ending the last attempt at the overall
-/// deadline) → body limit → transport. The first two run in [`send`](Self::send); the headers,
-/// auth and timer steps are one service under the retry (see the crate docs).
+/// A call goes, in order, through the public layers: [`BaseUrlLayer`] → [`TraceLayer`] →
+/// [`RetryLayer`] (deadline-aware, one timer per attempt) → [`HeadersLayer`] → [`AuthLayer`] →
+/// [`BodyLimitLayer`] → the transport; the same stack, composed with `tower::ServiceBuilder`,
+/// behaves the same (see the crate docs).
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Arc<ClientInner>,
@@ -168,8 +130,8 @@ impl HttpClient {
     ///
     /// The returned future does not borrow the client (it is `Send + 'static`, so it can be
     /// spawned as it is); the call starts when it is first polled, and its `twilio.http` span
-    /// then, under the span it is polled in. The URI is checked against the base URL at once: a
-    /// rejected one gives a future that fails with nothing sent.
+    /// then, under the span it is polled in. A URI that is not on the base URL fails the call
+    /// with nothing sent (and no span).
     ///
     /// # Errors
     /// [`TransportError`] when no response could be had: URI rejected (nothing sent), connect
@@ -178,20 +140,8 @@ impl HttpClient {
         &self,
         request: Request<Bytes>,
     ) -> impl Future<Output = Result<Response<Bytes>, TransportError>> + Send + use<> {
-        // The base URL as `BaseUrlLayer` resolves it, and the span as `TraceLayer` opens it (in
-        // `Call`); here rather than as layers, so that the stack's future is built two levels
-        // further up. A rejected URI never reaches the stack.
-        let mut request = request;
-        match self.inner.settings.base_url.resolve_request(&mut request) {
-            Ok(()) => {
-                let future: SendFuture = Box::pin(Call::Waiting {
-                    stack: self.inner.service.clone(),
-                    request: Some(request),
-                });
-                Either::Right(future)
-            }
-            Err(e) => Either::Left(std::future::ready(Err(e))),
-        }
+        let call: SendFuture = Box::pin(self.inner.service.clone().oneshot(request));
+        call
     }
 
     /// The effective base URL (scheme and authority, after region/edge rewriting).
@@ -260,24 +210,21 @@ impl fmt::Debug for HttpClient {
     }
 }
 
-/// The stack under `send`: tower's retry over one [`Attempt`] (headers, signature and attempt
-/// timer, in the order the public layers would run them). See the crate docs for why this order.
+/// The client's stack: the public layers, in the order the crate docs explain, composed as a
+/// user would compose them.
 fn stack(settings: &Settings, credentials: &SharedCredentials, transport: Transport) -> Stack {
     ServiceBuilder::new()
+        .layer(BaseUrlLayer::new(settings.base_url.clone()))
+        .layer(TraceLayer::new())
         .layer(
             RetryLayer::new(settings.retry.clone())
                 .deadline(settings.deadline)
+                .attempt_timeout(settings.attempt_timeout)
                 .resend_on_replaced(credentials.clone()),
         )
-        .service(Attempt::new(
-            AttemptSettings {
-                user_agent: settings.user_agent.as_header_value().clone(),
-                credentials: credentials.clone(),
-                timeout: settings.attempt_timeout,
-                call_deadline: settings.deadline,
-            },
-            transport,
-        ))
+        .layer(HeadersLayer::new(settings.user_agent.clone()))
+        .layer(AuthLayer::new(credentials.clone()))
+        .service(transport)
 }
 
 /// Builds an [`HttpClient`]; every setter takes and returns `Self`, and everything is checked in
@@ -288,7 +235,7 @@ pub struct HttpClientBuilder {
     base_url: Option<String>,
     region: Option<String>,
     edge: Option<String>,
-    read_environment: bool,
+    environment: Environment,
     attempt_timeout: Duration,
     deadline: Duration,
     retry: RetryConfig,
@@ -311,7 +258,7 @@ impl Default for HttpClientBuilder {
             base_url: None,
             region: None,
             edge: None,
-            read_environment: true,
+            environment: Environment::Process,
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             deadline: DEFAULT_DEADLINE,
             retry: RetryConfig::default(),
@@ -333,7 +280,7 @@ impl fmt::Debug for HttpClientBuilder {
             .field("base_url", &self.base_url.as_deref().map(redact_user_info))
             .field("region", &self.region)
             .field("edge", &self.edge)
-            .field("read_environment", &self.read_environment)
+            .field("environment", &self.environment)
             .field("attempt_timeout", &self.attempt_timeout)
             .field("deadline", &self.deadline)
             .field("retry", &self.retry)
@@ -376,12 +323,28 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Whether `build()` reads `TWILIO_REGION` and `TWILIO_EDGE` for the settings not given
-    /// explicitly (default `true`; only for `twilio.com` base URLs), and the default transport
-    /// the proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`; see
-    /// [`Proxy::from_env`](crate::Proxy::from_env)) unless [`proxy`](Self::proxy) is set.
+    /// Whether `build()` reads the process environment for the settings not given explicitly
+    /// (default `true`): `TWILIO_ACCOUNTS_BASE_URL` for the base URL, `TWILIO_REGION` and
+    /// `TWILIO_EDGE` for a `twilio.com` base URL (see [`environment`](crate::environment)), and,
+    /// for the default transport, the proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+    /// `NO_PROXY`; see [`Proxy::from_env`](crate::Proxy::from_env)) unless
+    /// [`proxy`](Self::proxy) is set.
     pub fn read_environment(mut self, yes: bool) -> Self {
-        self.read_environment = yes;
+        self.environment = if yes {
+            Environment::Process
+        } else {
+            Environment::Off
+        };
+        self
+    }
+
+    /// Reads the variables [`read_environment`](Self::read_environment) names through `lookup`
+    /// now, instead of the process environment at `build()` (a configuration held elsewhere, a
+    /// test). Explicit settings still beat them; a bad value fails `build()`, naming the
+    /// variable. The default transport still reads the proxy variables from the process
+    /// (set [`proxy`](Self::proxy) to choose one).
+    pub fn environment(mut self, lookup: impl FnMut(&str) -> Option<String>) -> Self {
+        self.environment = Environment::Given(Location::read(lookup));
         self
     }
 
@@ -490,18 +453,15 @@ impl HttpClientBuilder {
                 "the response body limit must be greater than zero",
             ));
         }
-        let env = |name: &str| {
-            if self.read_environment {
-                std::env::var(name).ok()
-            } else {
-                None
-            }
+        let location = match &self.environment {
+            Environment::Process => Location::read(|name| std::env::var(name).ok()),
+            Environment::Given(location) => location.clone(),
+            Environment::Off => Location::default(),
         };
-        let base_url = effective_base_url(
+        let base_url = location.base_url(
             self.base_url.as_deref(),
             self.region.as_deref(),
             self.edge.as_deref(),
-            env,
         )?;
         let user_agent = UserAgent::new(&self.user_agent_extensions)?;
 
@@ -528,41 +488,36 @@ impl HttpClientBuilder {
     }
 }
 
-/// The base URL after the override, then region and edge: explicit settings first, then
-/// `TWILIO_REGION` / `TWILIO_EDGE` from `env` (ignored, like empty values, for hosts outside
-/// `twilio.com`, so an emulator URL is never rewritten by the environment).
-fn effective_base_url(
-    base_url: Option<&str>,
-    region: Option<&str>,
-    edge: Option<&str>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<BaseUrl, ConfigError> {
-    let base = match base_url {
-        Some(url) => BaseUrl::parse(url)?,
-        None => BaseUrl::twilio(),
-    };
-    let from_env = |name: &str| {
-        if base.is_twilio() {
-            env(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        } else {
-            None
-        }
-    };
-    let region = region
-        .map(str::to_owned)
-        .or_else(|| from_env("TWILIO_REGION"));
-    let edge = edge.map(str::to_owned).or_else(|| from_env("TWILIO_EDGE"));
-    base.with_region_edge(region.as_deref(), edge.as_deref())
+/// Where `build()` takes the settings the environment may give.
+#[derive(Clone)]
+enum Environment {
+    /// The process environment, read at `build()`.
+    Process,
+    /// Variables read through a lookup given to [`HttpClientBuilder::environment`].
+    Given(Location),
+    /// None.
+    Off,
+}
+
+impl fmt::Debug for Environment {
+    /// Which source, not the values: a base URL given there may hold a password until `build()`
+    /// refuses it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Process => "Process",
+            Self::Given(_) => "Given",
+            Self::Off => "Off",
+        })
+    }
 }
 
 #[cfg(feature = "default-client")]
 fn default_transport(settings: &HttpClientBuilder) -> Result<Transport, ConfigError> {
-    let proxy = match (&settings.proxy, settings.read_environment) {
+    let proxy = match (&settings.proxy, &settings.environment) {
         (Some(proxy), _) => proxy.clone(),
-        (None, true) => crate::Proxy::from_env(),
-        (None, false) => crate::Proxy::none(),
+        (None, Environment::Off) => crate::Proxy::none(),
+        // The proxy variables always come from the process, as curl and reqwest read them.
+        (None, Environment::Process | Environment::Given(_)) => crate::Proxy::from_env(),
     };
     let transport = crate::default_client::DefaultTransport::with_proxy(
         settings.connect_timeout,
@@ -598,7 +553,7 @@ fn redact_user_info(url: &str) -> String {
 mod tests {
     use super::*;
 
-    fn canned_client() -> HttpClient {
+    fn canned_builder() -> HttpClientBuilder {
         let account =
             twilio_types::AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap();
         let token = twilio_types::AuthToken::new("0123456789abcdef0123456789abcdef").unwrap();
@@ -610,8 +565,10 @@ mod tests {
                     Bytes::new(),
                 )))
             }))
-            .build()
-            .unwrap()
+    }
+
+    fn canned_client() -> HttpClient {
+        canned_builder().build().unwrap()
     }
 
     fn request() -> Request<Bytes> {
@@ -716,52 +673,29 @@ mod tests {
         let _ = check;
     }
 
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
-
     #[test]
-    fn explicit_settings_beat_the_environment() {
-        let url = |b, r, e, vars| effective_base_url(b, r, e, env(vars)).unwrap().to_string();
-        let both = &[("TWILIO_REGION", "ie1"), ("TWILIO_EDGE", "dublin")];
-        assert_eq!(url(None, None, None, &[]), "https://accounts.twilio.com");
-        assert_eq!(
-            url(None, None, None, both),
-            "https://accounts.dublin.ie1.twilio.com"
-        );
-        assert_eq!(
-            url(None, Some("au1"), None, both),
-            "https://accounts.dublin.au1.twilio.com"
-        );
-        assert_eq!(
-            url(None, Some("au1"), Some("sydney"), both),
-            "https://accounts.sydney.au1.twilio.com"
-        );
-        assert_eq!(
-            url(None, None, None, &[("TWILIO_EDGE", "sydney")]),
-            "https://accounts.sydney.us1.twilio.com"
-        );
-        assert_eq!(
-            url(
-                None,
-                None,
-                None,
-                &[("TWILIO_REGION", " "), ("TWILIO_EDGE", "")]
-            ),
-            "https://accounts.twilio.com"
-        );
-        // The environment never rewrites an emulator's loopback URL.
-        assert_eq!(
-            url(Some("http://127.0.0.1:4010"), None, None, both),
-            "http://127.0.0.1:4010"
-        );
-        let bad = effective_base_url(None, None, None, env(&[("TWILIO_REGION", "not valid")]))
-            .unwrap_err();
-        assert_eq!(bad.kind(), ConfigErrorKind::InvalidRegionOrEdge);
+    fn a_given_environment_replaces_the_process_one_and_hides_its_values() {
+        let vars = |name: &str| match name {
+            "TWILIO_ACCOUNTS_BASE_URL" => Some("https://user:hunter2@example.com".to_owned()),
+            _ => None,
+        };
+        let builder = canned_builder().environment(vars);
+        assert!(!format!("{builder:?}").contains("hunter2"));
+        let e = builder.build().unwrap_err();
+        assert_eq!(e.kind(), ConfigErrorKind::InvalidBaseUrl);
+        let client = canned_builder()
+            .environment(|name| {
+                (name == "TWILIO_ACCOUNTS_BASE_URL").then(|| "http://127.0.0.1:4010".to_owned())
+            })
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url().to_string(), "http://127.0.0.1:4010");
+        // The last word wins: reading turned off after a lookup was given.
+        let client = canned_builder()
+            .environment(|name| (name == "TWILIO_REGION").then(|| "au1".to_owned()))
+            .read_environment(false)
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url().to_string(), "https://accounts.twilio.com");
     }
 }

@@ -1,10 +1,10 @@
-//! [`HeadersLayer`]: `User-Agent`, `Accept: application/json`, and the form `Content-Type` on
-//! requests with a body.
+//! [`HeadersLayer`]: `User-Agent` and `Accept: application/json`. (A body's `Content-Type` is
+//! set by whoever encodes the body: the endpoint crate, which knows what it encoded.)
 
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+use http::header::{ACCEPT, USER_AGENT};
 use http::{HeaderValue, Request};
 use tower::{Layer, Service};
 
@@ -77,11 +77,11 @@ impl Default for UserAgent {
 }
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
-const FORM: HeaderValue = HeaderValue::from_static("application/x-www-form-urlencoded");
 
-/// A layer that sets `User-Agent` (always, replacing any), `Accept: application/json` (unless
-/// set) and `Content-Type: application/x-www-form-urlencoded` when the body is non-empty and no
-/// content type is set.
+/// A layer that sets `User-Agent` (always, replacing any) and `Accept: application/json`
+/// (unless set): the same on every attempt, so it sits inside the
+/// [`RetryLayer`](crate::RetryLayer), whose copy of a request without them is then cheap. It
+/// never sets `Content-Type`: the body's encoder does.
 #[derive(Debug, Clone, Default)]
 pub struct HeadersLayer {
     user_agent: UserAgent,
@@ -124,20 +124,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<Bytes>) -> Self::Future {
-        set_standard_headers(&mut req, &self.user_agent);
+        let headers = req.headers_mut();
+        headers.insert(USER_AGENT, self.user_agent.clone());
+        headers.entry(ACCEPT).or_insert(JSON);
         self.inner.call(req)
-    }
-}
-
-/// The headers every attempt carries: `User-Agent` (replacing any), `Accept: application/json`
-/// unless set, and the form `Content-Type` on a body that has none. The one place each is set.
-pub(crate) fn set_standard_headers(req: &mut Request<Bytes>, user_agent: &HeaderValue) {
-    let has_body = !req.body().is_empty();
-    let headers = req.headers_mut();
-    headers.insert(USER_AGENT, user_agent.clone());
-    headers.entry(ACCEPT).or_insert(JSON);
-    if has_body && !headers.contains_key(CONTENT_TYPE) {
-        headers.insert(CONTENT_TYPE, FORM);
     }
 }
 
@@ -186,7 +176,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn form_content_type_only_with_a_body() {
+    async fn user_agent_and_accept_but_never_a_content_type() {
+        use http::header::CONTENT_TYPE;
         let ua = UserAgent::default();
         let empty = headers_of(Request::get("/").body(Bytes::new()).unwrap(), ua.clone()).await;
         assert_eq!(empty[ACCEPT], "application/json");
@@ -198,7 +189,7 @@ mod tests {
             ua.clone(),
         )
         .await;
-        assert_eq!(form[CONTENT_TYPE], "application/x-www-form-urlencoded");
+        assert!(!form.contains_key(CONTENT_TYPE), "the encoder's to set");
 
         let json = headers_of(
             Request::post("/")

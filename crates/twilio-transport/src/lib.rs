@@ -52,14 +52,33 @@
 //!
 //! # What a call goes through
 //!
-//! What [`HttpClient::send`] does, in order. The steps are the public layers below, which a
-//! custom stack can use as they are; the client itself runs step 1 in `send`, step 2 in the
-//! future `send` returns, and steps 4 to 6 as one private service under tower's `Retry`, through
-//! the same functions (four service levels fewer for each call; see `docs/benchmarks.md`).
-//! `send` clones the stack (reference counts only, with the default transport) into a future
-//! that, like `oneshot`, waits for it to be ready and then calls it (inside the span), boxed
-//! once. A custom transport is type-erased once, as a
-//! `tower::util::BoxCloneSyncService`, under the same steps:
+//! [`HttpClient`] is the public layers below, composed with `tower::ServiceBuilder` in this
+//! order (outermost first) over the transport, and driven as `oneshot` drives any service: a
+//! call clones the stack (reference counts only, with the default transport) into one boxed
+//! future. The same layers composed by hand behave the same (a test holds them to it); see
+//! `docs/guide/custom-transport.md`. A custom transport is type-erased once, as a
+//! `tower::util::BoxCloneSyncService`, with the body limit around it.
+//!
+//! ```
+//! # use std::time::Duration;
+//! # use twilio_transport::*;
+//! # fn stack<T>(credentials: Credentials, transport: T) -> Result<(), ConfigError> {
+//! let shared = SharedCredentials::new(credentials);
+//! let stack = tower::ServiceBuilder::new()
+//!     .layer(BaseUrlLayer::new(BaseUrl::twilio()))
+//!     .layer(TraceLayer::new())
+//!     .layer(
+//!         RetryLayer::new(RetryConfig::default())
+//!             .deadline(DEFAULT_DEADLINE)
+//!             .attempt_timeout(DEFAULT_ATTEMPT_TIMEOUT)
+//!             .resend_on_replaced(shared.clone()),
+//!     )
+//!     .layer(HeadersLayer::new(UserAgent::default()))
+//!     .layer(AuthLayer::new(shared))
+//!     .layer(BodyLimitLayer::default())
+//!     .service(transport);
+//! # Ok(()) }
+//! ```
 //!
 //! 1. [`BaseUrlLayer`]: the path-and-query URI becomes absolute on the [`BaseUrl`]
 //!    (`https://accounts.twilio.com`, rewritten for region and edge, or an explicit override;
@@ -68,29 +87,24 @@
 //! 2. [`TraceLayer`]: one `twilio.http` span per call (method, host, path, status, attempts,
 //!    `Twilio-Request-Id`), around the retries so that they show as one call. It never records
 //!    headers or bodies.
-//! 3. [`RetryLayer`]: tower's own `tower::retry::Retry` with [`RetryPolicy`], which decides per
-//!    attempt outcome with the pure functions of the [`retry`] module; it knows the call's
-//!    deadline and never starts a back-off that would pass it. The copy of the request for the
-//!    next attempt is taken before the headers below are added, so it shares the body and URI
-//!    buffers and has no header to copy. The deadline reaches the attempt timer below on the
-//!    retried request (the one hand-off between layers; it saves a second timer per call).
-//!    With that copy it also re-sends, once and at once, a request answered `401` when the
-//!    credentials were replaced while it was in flight (a `401` means Twilio did nothing, so
-//!    this holds for every method, costs no attempt and no budget, and happens even with
-//!    retries disabled): what keeps requests in flight during a token rotation from failing.
-//! 4. [`HeadersLayer`]: `User-Agent`, `Accept`, and the form `Content-Type` on a request with a
-//!    body (the one place it is set): a pure function of the request, so every attempt carries
-//!    the same headers.
+//! 3. [`RetryLayer`]: decides per attempt outcome with the pure functions of the [`retry`]
+//!    module, and owns the call's clock: one timer per attempt, ending it at the attempt
+//!    timeout or at the call's deadline, whichever comes first, and no back-off that would pass
+//!    the deadline. Its copy of the request for the next attempt is taken before the headers
+//!    below are added, so it shares the body and URI buffers. With that copy it also re-sends,
+//!    once and at once, a request answered `401` when the credentials were replaced while it
+//!    was in flight (a `401` means Twilio did nothing, so this holds for every method, costs no
+//!    attempt and no budget, and happens even with retries disabled): what keeps requests in
+//!    flight during a token rotation from failing.
+//! 4. [`HeadersLayer`]: `User-Agent` and `Accept`, the same on every attempt. (A body's
+//!    `Content-Type` is set by whoever encoded the body.)
 //! 5. [`AuthLayer`]: `Authorization` from the [`SharedCredentials`] handle, read on *every
 //!    attempt*, so a credential swap (for example after a token rotation) applies to the next
 //!    retry too. Each attempt counts as in flight with the credentials it was signed with, for
 //!    [`SharedCredentials::wait_for_replaced`].
-//! 6. [`AttemptTimeoutLayer`]: one timer per attempt, covering the whole response body, which also
-//!    ends the last attempt at the call's overall deadline. Inside the retry layer so that each
-//!    attempt gets its own budget.
-//! 7. [`BodyLimitLayer`]: reads the body into `Bytes` up to the size limit and maps transport
-//!    errors to [`TransportError`]. Innermost, so a slow body counts against the attempt timeout.
-//! 8. The transport: [`DefaultTransport`] (hyper + rustls), or any `tower::Service` given to
+//! 6. [`BodyLimitLayer`]: reads the body into `Bytes` up to the size limit and maps transport
+//!    errors to [`TransportError`]. Innermost, so a slow body counts against the attempt's timer.
+//! 7. The transport: [`DefaultTransport`] (hyper + rustls), or any `tower::Service` given to
 //!    [`HttpClientBuilder::transport`].
 //!
 //! Redirects are never followed: a 3xx is returned like any other status, so credentials never
@@ -138,7 +152,6 @@
     allow(rustdoc::broken_intra_doc_links)
 )]
 
-mod attempt;
 mod auth;
 mod base_url;
 mod body;
@@ -146,6 +159,7 @@ mod client;
 mod credentials;
 #[cfg(feature = "default-client")]
 mod default_client;
+pub mod environment;
 mod error;
 mod headers;
 pub mod retry;
@@ -168,9 +182,6 @@ pub use error::{
 pub use headers::{HeadersLayer, HeadersService, UserAgent, VERSION};
 pub use retry::{
     Attempts, RetryBudget, RetryConfig, RetryConfigBuilder, RetryEvent, RetryFuture, RetryLayer,
-    RetryPolicy, RetryReason, RetryService, RetryWait,
-};
-pub use timeout::{
-    AttemptTimeoutLayer, AttemptTimeoutService, DeadlineLayer, DeadlineService, TimeoutFuture,
+    RetryReason, RetryService,
 };
 pub use trace::{TWILIO_REQUEST_ID, TraceFuture, TraceLayer, TraceService, request_id};

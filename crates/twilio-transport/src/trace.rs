@@ -76,8 +76,8 @@ where
 }
 
 /// The `twilio.http` span of one call (method, host and path; the outcome is recorded by
-/// [`TraceFuture`]). The one place its fields are named.
-pub(crate) fn span_for(req: &Request<Bytes>) -> Span {
+/// [`TraceFuture`]).
+fn span_for(req: &Request<Bytes>) -> Span {
     tracing::info_span!(
         "twilio.http",
         method = %req.method(),
@@ -88,14 +88,6 @@ pub(crate) fn span_for(req: &Request<Bytes>) -> Span {
         request_id = Empty,
         error = Empty,
     )
-}
-
-impl<F> TraceFuture<F> {
-    /// `inner`, a call started inside `span` (as [`TraceService`] starts it), polled inside it
-    /// too, with the outcome recorded on the span.
-    pub(crate) fn new(inner: F, span: Span) -> Self {
-        Self { inner, span }
-    }
 }
 
 pin_project! {
@@ -144,44 +136,17 @@ fn record(span: &Span, result: &Result<Response<Bytes>, TransportError>) {
     }
 }
 
+/// The log capture the integration tests use too.
+#[cfg(test)]
+#[path = "../tests/support/logs.rs"]
+mod test_logs;
+
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
     use tower::ServiceExt as _;
 
-    /// Output kept for inspection: a `fmt` subscriber's writer (`with_writer(move || b.clone())`).
-    #[derive(Clone, Default)]
-    pub(crate) struct Buffer(pub(crate) Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// What a `fmt` subscriber prints (span closes included) while `f`'s future runs.
-    pub(crate) fn capture<F: std::future::Future>(f: impl FnOnce() -> F) -> String {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_ansi(false)
-            .finish();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        tracing::subscriber::with_default(subscriber, || rt.block_on(f()));
-        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
-    }
+    pub(crate) use super::test_logs::{Buffer, capture};
 
     #[test]
     fn span_records_call_fields_but_no_headers_or_body() {

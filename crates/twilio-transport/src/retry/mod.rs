@@ -1,6 +1,6 @@
-//! Safe retries: the pure decision functions ([`classify`], [`backoff`], [`parse_retry_after`]),
-//! their configuration ([`RetryConfig`], [`RetryBudget`]) and the tower policy that applies them
-//! ([`RetryPolicy`], used through [`RetryLayer`]).
+//! Safe retries: the pure decision functions ([`classify`], [`is_retryable_status`],
+//! [`backoff`], [`capped_exponential`], [`parse_retry_after`]), their configuration
+//! ([`RetryConfig`], [`RetryBudget`]) and the layer that applies them ([`RetryLayer`]).
 //!
 //! What is retried, and why:
 //!
@@ -30,7 +30,7 @@ use tower::retry::budget::{Budget as _, TpsBudget};
 
 use crate::error::{ConfigError, ConfigErrorKind, TransportError, TransportErrorKind};
 
-pub use policy::{Attempts, RetryFuture, RetryLayer, RetryPolicy, RetryService, RetryWait};
+pub use policy::{Attempts, RetryFuture, RetryLayer, RetryService};
 
 /// Why a retry happens, as reported in [`RetryEvent`] and in tracing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,20 +92,33 @@ pub fn is_idempotent(method: &Method) -> bool {
     )
 }
 
+/// True for the statuses that say "try again later": `429 Too Many Requests` and the transient
+/// server errors `500`, `502`, `503` and `504`. The one list of them: [`classify`] retries these
+/// (the 5xx only where repeating the method is safe), and the endpoint crates' `is_retryable`
+/// asks the same question of an answer the caller got.
+pub fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::INTERNAL_SERVER_ERROR
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT
+    )
+}
+
 /// Decides whether an attempt's outcome may be retried (see the [module docs](self) table).
-/// Pure: attempts, budget and deadline are checked by [`RetryPolicy`].
+/// Pure: attempts, budget and deadline are checked by the [`RetryLayer`].
 pub fn classify(method: &Method, outcome: Outcome<'_>, config: &RetryConfig) -> Decision {
     let repeatable = is_idempotent(method) || config.retry_non_idempotent;
     match outcome {
+        // Twilio did not process it, whatever the method.
         Outcome::Status(StatusCode::TOO_MANY_REQUESTS) => {
             Decision::Retry(RetryReason::TooManyRequests)
         }
-        Outcome::Status(
-            s @ (StatusCode::INTERNAL_SERVER_ERROR
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT),
-        ) if repeatable => Decision::Retry(RetryReason::ServerError(s)),
+        Outcome::Status(s) if repeatable && is_retryable_status(s) => {
+            Decision::Retry(RetryReason::ServerError(s))
+        }
         Outcome::Status(_) => Decision::DoNotRetry,
         // Which errors are transient is [`TransportError::is_retryable`]'s to say (the endpoint
         // crates ask it too); this adds only what depends on the method and the call.
@@ -144,14 +157,29 @@ pub fn backoff(retry: u32, config: &RetryConfig, jitter: f64) -> Duration {
     Duration::new(secs, sub).min(ceiling)
 }
 
-/// The upper bound of [`backoff`] for retry number `retry`.
+/// The upper bound of [`backoff`] for retry number `retry`: [`capped_exponential`] over the
+/// configuration's initial and maximum back-off.
 pub fn backoff_ceiling(retry: u32, config: &RetryConfig) -> Duration {
-    let exp = retry.saturating_sub(1).min(31);
-    config
-        .initial_backoff
-        .checked_mul(1u32 << exp)
-        .unwrap_or(config.max_backoff)
-        .min(config.max_backoff)
+    capped_exponential(config.initial_backoff, config.max_backoff, retry)
+}
+
+/// `initial × 2^(n-1)`, capped at `max`: the wait before try number `n + 1` (1 for the first
+/// wait) of a capped exponential back-off, with no jitter. The one such schedule of the SDK:
+/// [`backoff`] draws its jitter under it, and a caller that must wait without jitter (one
+/// sequence of checks, say) uses it as it is. Never panics or overflows: `n = 0` counts as 1,
+/// and any product beyond `max` (or beyond what a `Duration` holds) is `max`.
+///
+/// ```
+/// use std::time::Duration;
+/// use twilio_transport::retry::capped_exponential;
+///
+/// let (initial, max) = (Duration::from_secs(1), Duration::from_secs(5));
+/// let waits: Vec<u64> = (1..=5).map(|n| capped_exponential(initial, max, n).as_secs()).collect();
+/// assert_eq!(waits, [1, 2, 4, 5, 5]);
+/// ```
+pub fn capped_exponential(initial: Duration, max: Duration, n: u32) -> Duration {
+    let exp = n.saturating_sub(1).min(31);
+    initial.checked_mul(1u32 << exp).unwrap_or(max).min(max)
 }
 
 /// Parses `Retry-After` as delay-seconds or an HTTP-date (relative to `now`). `None` when absent
@@ -173,7 +201,7 @@ pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duratio
 }
 
 /// The delay before the next attempt: `Retry-After` capped at `max_backoff` when given,
-/// otherwise [`backoff`]. ([`RetryPolicy`] does not retry at all after a `Retry-After` longer
+/// otherwise [`backoff`]. ([`RetryLayer`] does not retry at all after a `Retry-After` longer
 /// than `max_backoff`.)
 pub fn retry_delay(
     retry: u32,

@@ -9,7 +9,6 @@ use tower::{Layer as _, ServiceExt as _};
 
 use super::*;
 use crate::error::TransportError;
-use crate::timeout::DeadlineLayer;
 
 fn cfg() -> RetryConfig {
     RetryConfig::default()
@@ -488,12 +487,9 @@ async fn policy_honours_retry_after_and_stops_at_a_longer_one() {
 async fn policy_does_not_sleep_past_the_deadline() {
     let (svc, calls) = scripted(vec![Ok((429, Some("4"))), Ok((200, None))]);
     let start = tokio::time::Instant::now();
-    let resp = DeadlineLayer::new(Duration::from_secs(3))
-        .layer(
-            RetryLayer::new(no_budget(3))
-                .deadline(Duration::from_secs(3))
-                .layer(svc),
-        )
+    let resp = RetryLayer::new(no_budget(3))
+        .deadline(Duration::from_secs(3))
+        .layer(svc)
         .oneshot(Request::get("/").body(Bytes::new()).unwrap())
         .await
         .unwrap();
@@ -766,18 +762,58 @@ async fn a_resend_needs_no_budget() {
     assert_eq!(outcome(call).await.status(), 200);
 }
 
-/// Past the call's deadline the 401 is returned rather than sent again.
+/// At the call's deadline the attempt ends with a deadline error, and nothing is sent again.
 #[tokio::test(start_paused = true)]
 async fn no_resend_past_the_deadline() {
     let shared = crate::SharedCredentials::new(credentials("old"));
     let (svc, mut handle) = resending(RetryConfig::default(), shared.clone());
+    let started = tokio::time::Instant::now();
     let call = tokio::spawn(svc.oneshot(Request::get("/").body(Bytes::new()).unwrap()));
-    let (_, respond) = handle.next_request().await.unwrap();
+    let (_, _respond) = handle.next_request().await.unwrap();
     shared.replace(credentials("new"));
-    tokio::time::advance(Duration::from_secs(61)).await;
-    respond.send_response(status(401));
-    assert_eq!(outcome(call).await.status(), 401);
+    let error = call.await.unwrap().unwrap_err();
+    assert!(error.is_deadline(), "{error:?}");
+    assert_eq!(started.elapsed(), Duration::from_secs(60));
+    assert_eq!(error.attempts(), 1);
+    assert_eq!(shared.replaced_in_flight(), 0, "the attempt is over");
     assert_no_more_requests(&mut handle);
+}
+
+/// The layer's attempt timeout ends one attempt, which is then retried (a GET), with a timer
+/// of its own; the deadline ends the last one.
+#[tokio::test(start_paused = true)]
+async fn each_attempt_has_its_timer_and_the_deadline_ends_the_call() {
+    let (never, _handle) = tower_test::mock::pair::<Request<Bytes>, Response<Bytes>>();
+    let never = tower::ServiceBuilder::new()
+        .map_err(|e: tower::BoxError| TransportError::other(e))
+        .service(never);
+    let started = tokio::time::Instant::now();
+    let error = RetryLayer::new(no_budget(5))
+        .attempt_timeout(Duration::from_secs(2))
+        .deadline(Duration::from_secs(5))
+        .layer(never.clone())
+        .oneshot(Request::get("/").body(Bytes::new()).unwrap())
+        .await
+        .unwrap_err();
+    // 2 s, back-off, 2 s, back-off, then cut at 5 s by the deadline.
+    assert!(error.is_deadline(), "{error:?}");
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    assert_eq!(error.attempts(), 3);
+
+    // A POST is not retried after a timeout.
+    let started = tokio::time::Instant::now();
+    let error = RetryLayer::new(no_budget(5))
+        .attempt_timeout(Duration::from_secs(2))
+        .deadline(Duration::from_secs(5))
+        .layer(never)
+        .oneshot(Request::post("/").body(Bytes::new()).unwrap())
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout() && !error.is_deadline(), "{error:?}");
+    assert_eq!(
+        (started.elapsed(), error.attempts()),
+        (Duration::from_secs(2), 1)
+    );
 }
 
 fn arb_method() -> impl Strategy<Value = Method> {
