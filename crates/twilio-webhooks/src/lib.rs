@@ -2,8 +2,9 @@
 //! scheme and `bodySHA256` — with a set of tokens that survives an Auth Token rotation.
 //!
 //! ```
-//! use twilio_types::AuthToken;
-//! use twilio_webhooks::{Algorithm, MatchedKey, Rejection, TokenLabel, Validator, WebhookRequest, sign};
+//! use twilio_webhooks::{
+//!     Algorithm, AuthToken, MatchedKey, Rejection, TokenLabel, Validator, WebhookRequest, sign,
+//! };
 //!
 //! let validator = Validator::new(AuthToken::new("0123456789abcdef0123456789abcdef")?);
 //!
@@ -54,21 +55,27 @@
 //! # Rotations
 //!
 //! A [`Validator`] holds `current` and, during a rotation, `pending` and `previous`, the labels
-//! of the rotation's [`TokenStore`](twilio_types::store::TokenStore). It reports which one
+//! of the rotation's [`TokenStore`](store::TokenStore). It reports which one
 //! matched by fingerprint ([`MatchedKey`]), accepts `previous` only for an overlap after the
 //! rotation completed (default 15 minutes), and can [`follow`](Validator::follow) the store.
 //! See `docs/guide/webhooks.md`.
+//!
+//! The types these APIs take are re-exported, so that this crate is the only one a web
+//! application needs: [`AuthToken`], [`AccountSid`] and the [`store`] module.
 //!
 //! # Servers
 //!
 //! The `tower` feature adds [`WebhookLayer`](crate::tower::WebhookLayer) for axum, hyper and any
 //! tower server.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod form;
 mod rejection;
 mod request;
 mod signature;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 mod url;
 mod validator;
@@ -81,4 +88,9 @@ pub struct ReadmeDoctests;
 pub use rejection::Rejection;
 pub use request::WebhookRequest;
 pub use signature::{Algorithm, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, body_sha256, sign};
+/// The rotation's token store (from `twilio-types`): what [`Validator::from_record`],
+/// [`Validator::apply`] and [`Validator::follow`] read, and [`MatchedKey`]'s
+/// [`TokenFingerprint`](store::TokenFingerprint).
+pub use twilio_types::store;
+pub use twilio_types::{AccountSid, AuthToken};
 pub use validator::{DEFAULT_OVERLAP, MatchedKey, SharedKey, TokenLabel, Validator, Verified};
