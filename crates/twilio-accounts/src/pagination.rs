@@ -2,7 +2,8 @@
 //! follows `meta.next_page_url`.
 //!
 //! A next-page URL is followed only when its scheme, host and port are those of the client's
-//! base URL; anything else stops the stream with an [`Error::Build`] and nothing is sent to it.
+//! base URL and it has no user info (`user@`); anything else stops the stream with an
+//! [`Error::Build`] and nothing is sent to it.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -111,6 +112,12 @@ pub(crate) fn next_request(client: &Client, next_page_url: &str) -> Result<Reque
             return Err(refused("is not an absolute URL or a path; not followed"));
         }
         (None, None) => uri.path_and_query(),
+        // Twilio's links never carry `user@`: one that does is refused, whatever its host.
+        (Some(_), Some(authority)) if authority.as_str().contains('@') => {
+            return Err(refused(
+                "carries user info (`user@host`), which Twilio never sends; not followed",
+            ));
+        }
         (Some(_), Some(_)) => {
             if !client.http_client().base_url().same_origin(&uri) {
                 return Err(refused(
@@ -359,6 +366,23 @@ mod tests {
         assert_eq!(r.method(), Method::GET);
         let r = next_request(&c, "/v1/Credentials/AWS?Page=2").unwrap();
         assert_eq!(r.uri(), "/v1/Credentials/AWS?Page=2");
+    }
+
+    #[test]
+    fn next_url_with_user_info_is_refused_and_says_why() {
+        let c = client(); // base URL http://127.0.0.1:9
+        for url in [
+            "http://user@127.0.0.1:9/v1/Credentials/AWS?Page=1",
+            "http://user:password@127.0.0.1:9/v1/Credentials/AWS",
+            "http://@127.0.0.1:9/v1/Credentials/AWS",
+        ] {
+            let e = next_request(&c, url).unwrap_err();
+            let Error::Build(b) = &e else { panic!("{e:?}") };
+            assert_eq!(b.field(), Some("meta.next_page_url"), "{url}");
+            let text = e.to_string();
+            assert!(text.contains("user info"), "{url}: {text}");
+            assert!(!text.contains("password"), "{text}");
+        }
     }
 
     #[test]
