@@ -279,9 +279,27 @@ mod tests {
     #[test]
     fn whitespace_around_a_sid_is_refused_like_the_tokens() {
         for (variable, vars) in [
-            (ACCOUNT_SID, [(ACCOUNT_SID, "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"), (AUTH_TOKEN, SECRET)]),
-            (ACCOUNT_SID, [(ACCOUNT_SID, " ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), (AUTH_TOKEN, SECRET)]),
-            (API_KEY, [(API_KEY, "SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n"), (API_SECRET, SECRET)]),
+            (
+                ACCOUNT_SID,
+                [
+                    (ACCOUNT_SID, "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"),
+                    (AUTH_TOKEN, SECRET),
+                ],
+            ),
+            (
+                ACCOUNT_SID,
+                [
+                    (ACCOUNT_SID, " ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+                    (AUTH_TOKEN, SECRET),
+                ],
+            ),
+            (
+                API_KEY,
+                [
+                    (API_KEY, "SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n"),
+                    (API_SECRET, SECRET),
+                ],
+            ),
         ] {
             let mut vars = vars.to_vec();
             if variable == API_KEY {
@@ -292,7 +310,10 @@ mod tests {
             assert!(display.contains("whitespace around it"), "{display}");
         }
         // The token's rule, for comparison: the same newline is refused there too.
-        let (field, _, _) = err(&[(ACCOUNT_SID, AC), (AUTH_TOKEN, "s3cr3t-value-never-shown\n")]);
+        let (field, _, _) = err(&[
+            (ACCOUNT_SID, AC),
+            (AUTH_TOKEN, "s3cr3t-value-never-shown\n"),
+        ]);
         assert_eq!(field.as_deref(), Some(AUTH_TOKEN));
     }
 

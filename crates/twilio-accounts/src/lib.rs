@@ -54,6 +54,8 @@
 //! `cargo run -p twilio-accounts --example quickstart` tours the API against the in-process
 //! emulator (no account needed).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod client;
 mod decode;
 mod env;
