@@ -32,6 +32,10 @@ use twilio_accounts::store::{FileTokenStore, TokenRecord, TokenStore};
 use twilio_accounts::{Client, Credentials};
 use twilio_emulator::Emulator;
 
+mod support;
+
+use support::chain;
+
 /// How often the demo's service re-reads the store, and calls.
 const DEMO_RELOAD: Duration = Duration::from_millis(20);
 
@@ -174,18 +178,6 @@ async fn run_service(client: Client, rotated: Arc<AtomicBool>) -> (usize, usize)
     }
     report_switch(&client, &mut last);
     (calls, failed)
-}
-
-/// An error and its causes, on one line.
-fn chain(error: &dyn StdError) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// A private temporary directory, removed when dropped.

@@ -368,6 +368,14 @@ mod tests {
         assert_eq!(r.uri(), "/v1/Credentials/AWS?Page=2");
     }
 
+    /// The message of the `Error::Build` for `meta.next_page_url` that refuses `url`.
+    fn refusal(c: &Client, url: &str) -> String {
+        let e = next_request(c, url).unwrap_err();
+        let Error::Build(b) = &e else { panic!("{e:?}") };
+        assert_eq!(b.field(), Some("meta.next_page_url"), "{url}");
+        e.to_string()
+    }
+
     #[test]
     fn next_url_with_user_info_is_refused_and_says_why() {
         let c = client(); // base URL http://127.0.0.1:9
@@ -376,10 +384,7 @@ mod tests {
             "http://user:password@127.0.0.1:9/v1/Credentials/AWS",
             "http://@127.0.0.1:9/v1/Credentials/AWS",
         ] {
-            let e = next_request(&c, url).unwrap_err();
-            let Error::Build(b) = &e else { panic!("{e:?}") };
-            assert_eq!(b.field(), Some("meta.next_page_url"), "{url}");
-            let text = e.to_string();
+            let text = refusal(&c, url);
             assert!(text.contains("user info"), "{url}: {text}");
             assert!(!text.contains("password"), "{text}");
         }
@@ -398,9 +403,7 @@ mod tests {
             "v1/Credentials/AWS?Page=1",
             "*",
         ] {
-            let e = next_request(&c, url).unwrap_err();
-            let Error::Build(b) = &e else { panic!("{e:?}") };
-            assert_eq!(b.field(), Some("meta.next_page_url"), "{url}");
+            refusal(&c, url);
         }
     }
 }
