@@ -12,8 +12,9 @@ pub enum Rejection {
     /// No `X-Twilio-Signature` header.
     MissingSignature,
     /// The `X-Twilio-Signature` or `X-Twilio-Webhooks-Signature-Settings` header came more
-    /// than once. Twilio sends each once; behind a real server the official validators see
-    /// the values joined with commas (Node's `http`, WSGI servers) and reject them too.
+    /// than once. Twilio sends each once. Behind a real server the official validators see
+    /// repeated values joined with commas (Node's `http`, WSGI servers): a joined signature
+    /// matches nothing, so they reject it too.
     RepeatedHeader {
         /// The header's name.
         name: &'static str,
