@@ -49,6 +49,9 @@
 //!   without and with its port (the default port added when there is none), as Python's
 //!   `urllib` re-assembles it, and as WHATWG `new URL()` normalises it with and without Node's
 //!   legacy query-string form.
+//! * **Headers**: each comes once from Twilio; a repeated signature or settings header is a
+//!   rejection ([`Rejection::RepeatedHeader`]), as a joined value is for the official
+//!   validators behind a real server. [`Validator::with_shared_keys`] holds SharedKeys only.
 //! * Comparisons are constant-time ([`subtle`]); a missing or malformed header is a typed
 //!   [`Rejection`], never a panic.
 //!
