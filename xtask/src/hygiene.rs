@@ -9,6 +9,7 @@
 //!   `.tools/`) is tracked. Twilio auth tokens are 32 hex digits like every fixture
 //!   SID's tail, so they cannot be told apart by shape; the SDK's own redaction tests
 //!   cover them.
+//! * docs.rs shows each feature-gated item's feature ([`crate::docs_rs`]).
 
 use std::path::Path;
 use std::process::Command;
@@ -50,7 +51,7 @@ pub(crate) fn run() -> Result<()> {
         ));
     }
     println!("    no credential-like content in {scanned} tracked files");
-    Ok(())
+    crate::docs_rs::check(&root)
 }
 
 fn read(path: &Path) -> Result<String> {

@@ -30,6 +30,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod contract;
+mod docs_rs;
 mod guides;
 mod hygiene;
 mod layering;

@@ -28,6 +28,10 @@ use twilio_accounts::rotation::{
 };
 use twilio_accounts::{Client, Credentials};
 use twilio_emulator::Emulator;
+
+mod support;
+
+use support::chain;
 use twilio_types::AuthToken;
 
 /// The propagation delay the emulator simulates, so the verification visibly waits.
@@ -384,17 +388,6 @@ fn print_failure(err: &RotationError) {
         }
     };
     eprintln!("\n{advice}");
-}
-
-fn chain(err: &dyn StdError) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 fn fail(what: &str, err: &dyn StdError) -> ExitCode {

@@ -73,6 +73,7 @@ impl Client {
     /// Only if the built-in TLS configuration cannot be built, which does not happen with the
     /// bundled root certificates. [`Client::builder`] returns that case as an error instead.
     #[cfg(feature = "default-client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "default-client")))]
     pub fn new(credentials: Credentials) -> Self {
         // Nothing here can be invalid (the environment is not read), so only a TLS set-up
         // failure of the built-in client could make this fail.
@@ -102,6 +103,7 @@ impl Client {
     /// `TWILIO_ACCOUNT_SID` is reported as "an Account SID starts with `AC`"). Secret values
     /// are never echoed.
     #[cfg(feature = "default-client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "default-client")))]
     pub fn from_env() -> Result<Self, Error> {
         ClientBuilder::from_env()?.build()
     }
@@ -123,6 +125,7 @@ impl Client {
     /// # Errors
     /// As [`from_env`](Self::from_env).
     #[cfg(feature = "default-client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "default-client")))]
     pub fn from_env_with(lookup: impl FnMut(&str) -> Option<String>) -> Result<Self, Error> {
         ClientBuilder::from_env_with(lookup)?.build()
     }
@@ -193,6 +196,7 @@ impl Client {
     /// # Errors
     /// As [`ClientBuilder::build_following`].
     #[cfg(feature = "default-client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "default-client")))]
     pub async fn following(store: Arc<dyn TokenStore>, interval: Duration) -> Result<Self, Error> {
         Self::builder()
             .read_environment(false)

@@ -26,10 +26,10 @@ pub(crate) fn read(mut lookup: impl FnMut(&str) -> Option<String>) -> Result<Cre
             "is not set (it must hold your Account SID, `AC…`)",
         )
     })?;
-    let account = parse_sid::<AccountSid>(ACCOUNT_SID, account.trim(), "an Account SID", "AC")?;
+    let account = parse_sid::<AccountSid>(ACCOUNT_SID, &account, "an Account SID", "AC")?;
 
     let credentials = if let Some(key) = get(API_KEY) {
-        let key = parse_sid::<ApiKeySid>(API_KEY, key.trim(), "an API key SID", "SK")?;
+        let key = parse_sid::<ApiKeySid>(API_KEY, &key, "an API key SID", "SK")?;
         let secret = get(API_SECRET).ok_or_else(|| {
             Error::invalid_argument(
                 API_SECRET,
@@ -96,6 +96,14 @@ fn parse_sid<T>(
 where
     T: std::str::FromStr<Err = twilio_types::ParseSidError>,
 {
+    // Taken exactly as written, like the Auth Token: a newline from `echo` or a file is an
+    // error that says so, not something trimmed in one variable and refused in another.
+    if value.trim() != value {
+        return Err(Error::invalid_argument(
+            variable,
+            "has whitespace around it (a trailing newline from a file or `echo`?): remove it",
+        ));
+    }
     value.parse::<T>().map_err(|e| {
         let reason = match e.kind() {
             ParseSidErrorKind::Prefix => match prefix_name(value) {
@@ -217,6 +225,47 @@ mod tests {
         assert!(display.contains("Account SID"), "{display}");
         let (field, _, _) = err(&[(ACCOUNT_SID, AC), (API_KEY, SECRET), (API_SECRET, SK)]);
         assert_eq!(field.as_deref(), Some(API_KEY));
+    }
+
+    #[test]
+    fn whitespace_around_a_sid_is_refused_like_the_tokens() {
+        for (variable, vars) in [
+            (
+                ACCOUNT_SID,
+                [
+                    (ACCOUNT_SID, "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"),
+                    (AUTH_TOKEN, SECRET),
+                ],
+            ),
+            (
+                ACCOUNT_SID,
+                [
+                    (ACCOUNT_SID, " ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+                    (AUTH_TOKEN, SECRET),
+                ],
+            ),
+            (
+                API_KEY,
+                [
+                    (API_KEY, "SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n"),
+                    (API_SECRET, SECRET),
+                ],
+            ),
+        ] {
+            let mut vars = vars.to_vec();
+            if variable == API_KEY {
+                vars.push((ACCOUNT_SID, AC));
+            }
+            let (field, display, _) = err(&vars);
+            assert_eq!(field.as_deref(), Some(variable));
+            assert!(display.contains("whitespace around it"), "{display}");
+        }
+        // The token's rule, for comparison: the same newline is refused there too.
+        let (field, _, _) = err(&[
+            (ACCOUNT_SID, AC),
+            (AUTH_TOKEN, "s3cr3t-value-never-shown\n"),
+        ]);
+        assert_eq!(field.as_deref(), Some(AUTH_TOKEN));
     }
 
     #[test]

@@ -52,7 +52,10 @@
 //! The guides in `docs/guide/` cover configuration, errors, pagination, testing and the
 //! Compliance Signals check, and
 //! `cargo run -p twilio-accounts --example quickstart` tours the API against the in-process
-//! emulator (no account needed).
+//! emulator (no account needed); `--example follow_store` is a long-running service that
+//! follows the rotation's token store ([`Client::following`]) through a rotation.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 mod decode;

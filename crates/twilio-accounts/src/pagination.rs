@@ -2,7 +2,8 @@
 //! follows `meta.next_page_url`.
 //!
 //! A next-page URL is followed only when its scheme, host and port are those of the client's
-//! base URL; anything else stops the stream with an [`Error::Build`] and nothing is sent to it.
+//! base URL and it has no user info (`user@`); anything else stops the stream with an
+//! [`Error::Build`] and nothing is sent to it.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -111,6 +112,12 @@ pub(crate) fn next_request(client: &Client, next_page_url: &str) -> Result<Reque
             return Err(refused("is not an absolute URL or a path; not followed"));
         }
         (None, None) => uri.path_and_query(),
+        // Twilio's links never carry `user@`: one that does is refused, whatever its host.
+        (Some(_), Some(authority)) if authority.as_str().contains('@') => {
+            return Err(refused(
+                "carries user info (`user@host`), which Twilio never sends; not followed",
+            ));
+        }
         (Some(_), Some(_)) => {
             if !client.http_client().base_url().same_origin(&uri) {
                 return Err(refused(
@@ -361,6 +368,28 @@ mod tests {
         assert_eq!(r.uri(), "/v1/Credentials/AWS?Page=2");
     }
 
+    /// The message of the `Error::Build` for `meta.next_page_url` that refuses `url`.
+    fn refusal(c: &Client, url: &str) -> String {
+        let e = next_request(c, url).unwrap_err();
+        let Error::Build(b) = &e else { panic!("{e:?}") };
+        assert_eq!(b.field(), Some("meta.next_page_url"), "{url}");
+        e.to_string()
+    }
+
+    #[test]
+    fn next_url_with_user_info_is_refused_and_says_why() {
+        let c = client(); // base URL http://127.0.0.1:9
+        for url in [
+            "http://user@127.0.0.1:9/v1/Credentials/AWS?Page=1",
+            "http://user:password@127.0.0.1:9/v1/Credentials/AWS",
+            "http://@127.0.0.1:9/v1/Credentials/AWS",
+        ] {
+            let text = refusal(&c, url);
+            assert!(text.contains("user info"), "{url}: {text}");
+            assert!(!text.contains("password"), "{text}");
+        }
+    }
+
     #[test]
     fn next_url_elsewhere_is_refused() {
         let c = client();
@@ -374,9 +403,7 @@ mod tests {
             "v1/Credentials/AWS?Page=1",
             "*",
         ] {
-            let e = next_request(&c, url).unwrap_err();
-            let Error::Build(b) = &e else { panic!("{e:?}") };
-            assert_eq!(b.field(), Some("meta.next_page_url"), "{url}");
+            refusal(&c, url);
         }
     }
 }

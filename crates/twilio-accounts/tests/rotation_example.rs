@@ -1,6 +1,7 @@
-//! The main job: `cargo run -p twilio-accounts --example rotate_auth_token`. Runs the example
-//! program as a user would, with and without `TWILIO_*` variables, and checks what it says,
-//! its exit status, and that it never prints a token.
+//! The main job: `cargo run -p twilio-accounts --example rotate_auth_token`, and the
+//! long-running service that follows the store (`--example follow_store`). Runs the example
+//! programs as a user would, with and without `TWILIO_*` variables, and checks what they say,
+//! their exit status, and that they never print a token.
 //!
 //! `cargo test` builds the examples next to the test binaries; when this test is run on its
 //! own and the example is missing or older than its source, it builds it first.
@@ -8,8 +9,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// The example binary: `target/<profile>/examples/rotate_auth_token`.
-fn example() -> PathBuf {
+/// The example binary `name`: `target/<profile>/examples/<name>`.
+fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()
@@ -17,8 +18,8 @@ fn example() -> PathBuf {
         .expect("target/<profile>/deps");
     let path = profile_dir
         .join("examples")
-        .join(format!("rotate_auth_token{}", std::env::consts::EXE_SUFFIX));
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/rotate_auth_token.rs");
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let source = format!("{}/examples/{name}.rs", env!("CARGO_MANIFEST_DIR"));
     let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let stale = match (modified(&path), modified(source.as_ref())) {
         (Some(built), Some(written)) => built < written,
@@ -26,14 +27,7 @@ fn example() -> PathBuf {
     };
     if stale {
         let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "twilio-accounts",
-                "--example",
-                "rotate_auth_token",
-            ])
+            .args(["build", "-q", "-p", "twilio-accounts", "--example", name])
             .status()
             .expect("run cargo build");
         assert!(status.success(), "building the example failed");
@@ -42,9 +36,14 @@ fn example() -> PathBuf {
     path
 }
 
-/// Runs the example with no `TWILIO_*` variable except `env`.
+/// Runs the example `rotate_auth_token` with no `TWILIO_*` variable except `env`.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(example());
+    run_example("rotate_auth_token", args, env)
+}
+
+/// Runs the example `name` with no `TWILIO_*` variable except `env`.
+fn run_example(name: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(example(name));
     command.args(args);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("TWILIO_") {
@@ -150,4 +149,38 @@ fn the_token_detector_finds_tokens_but_not_sids() {
         ["0123456789abcdef0123456789abcdef"]
     );
     assert!(token_like("account AC0123456789abcdef0123456789abcdef, fp 6b073927").is_empty());
+}
+
+#[test]
+fn the_service_following_the_store_keeps_working_through_a_rotation_and_exits() {
+    let output = run_example("follow_store", &[], &[]);
+    let text = text(&output);
+    assert!(output.status.success(), "{text}");
+    let switches: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("service: now authenticating"))
+        .collect();
+    assert_eq!(switches.len(), 2, "the old token, then the new one: {text}");
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with("rotated to "))
+        .unwrap_or_else(|| panic!("no summary: {text}"));
+    assert!(summary.contains(", 0 failed,"), "{summary}");
+    let new = summary["rotated to ".len()..].split(';').next().unwrap();
+    assert!(switches[1].ends_with(new), "{text}");
+    assert!(token_like(&text).is_empty(), "a token was printed: {text}");
+}
+
+#[test]
+fn the_service_following_the_store_refuses_bad_arguments() {
+    let output = run_example("follow_store", &["--stor", "x"], &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("usage:"));
+    let missing = run_example(
+        "follow_store",
+        &["--store", "/nonexistent/tokens.json"],
+        &[],
+    );
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(text(&missing).starts_with("error: "), "{}", text(&missing));
 }

@@ -157,6 +157,7 @@ impl<'de> serde::Deserialize<'de> for E164 {
 }
 
 #[cfg(feature = "proptest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
 impl ::proptest::arbitrary::Arbitrary for E164 {
     type Parameters = ();
     type Strategy = ::proptest::strategy::BoxedStrategy<Self>;

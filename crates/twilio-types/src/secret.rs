@@ -238,6 +238,7 @@ macro_rules! secret_types {
         }
 
         #[cfg(feature = "proptest")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
         impl ::proptest::arbitrary::Arbitrary for $name {
             type Parameters = ();
             type Strategy = ::proptest::strategy::BoxedStrategy<Self>;

@@ -440,6 +440,7 @@ macro_rules! sid_types {
         }
 
         #[cfg(feature = "proptest")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
         impl ::proptest::arbitrary::Arbitrary for $name {
             type Parameters = ();
             type Strategy = ::proptest::strategy::BoxedStrategy<Self>;

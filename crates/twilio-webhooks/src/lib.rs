@@ -2,8 +2,9 @@
 //! scheme and `bodySHA256` — with a set of tokens that survives an Auth Token rotation.
 //!
 //! ```
-//! use twilio_types::AuthToken;
-//! use twilio_webhooks::{Algorithm, MatchedKey, Rejection, TokenLabel, Validator, WebhookRequest, sign};
+//! use twilio_webhooks::{
+//!     Algorithm, AuthToken, MatchedKey, Rejection, TokenLabel, Validator, WebhookRequest, sign,
+//! };
 //!
 //! let validator = Validator::new(AuthToken::new("0123456789abcdef0123456789abcdef")?);
 //!
@@ -48,27 +49,36 @@
 //!   without and with its port (the default port added when there is none), as Python's
 //!   `urllib` re-assembles it, and as WHATWG `new URL()` normalises it with and without Node's
 //!   legacy query-string form.
+//! * **Headers**: each comes once from Twilio; a repeated signature or settings header is a
+//!   rejection ([`Rejection::RepeatedHeader`]), as a joined value is for the official
+//!   validators behind a real server. [`Validator::with_shared_keys`] holds SharedKeys only.
 //! * Comparisons are constant-time ([`subtle`]); a missing or malformed header is a typed
 //!   [`Rejection`], never a panic.
 //!
 //! # Rotations
 //!
 //! A [`Validator`] holds `current` and, during a rotation, `pending` and `previous`, the labels
-//! of the rotation's [`TokenStore`](twilio_store::TokenStore). It reports which one
+//! of the rotation's [`TokenStore`](store::TokenStore). It reports which one
 //! matched by fingerprint ([`MatchedKey`]), accepts `previous` only for an overlap after the
 //! rotation completed (default 15 minutes), and can [`follow`](Validator::follow) the store.
 //! See `docs/guide/webhooks.md`.
+//!
+//! The types these APIs take are re-exported, so that this crate is the only one a web
+//! application needs: [`AuthToken`], [`AccountSid`] and the [`store`] module.
 //!
 //! # Servers
 //!
 //! The `tower` feature adds [`WebhookLayer`](crate::tower::WebhookLayer) for axum, hyper and any
 //! tower server.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod form;
 mod rejection;
 mod request;
 mod signature;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 mod url;
 mod validator;
@@ -85,4 +95,5 @@ pub use signature::{Algorithm, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, body
 /// `twilio-store` crate, re-exported whole so that a validator that follows a store needs no
 /// other dependency.
 pub use twilio_store as store;
+pub use twilio_types::{AccountSid, AuthToken};
 pub use validator::{DEFAULT_OVERLAP, MatchedKey, SharedKey, TokenLabel, Validator, Verified};

@@ -11,6 +11,14 @@ use std::fmt;
 pub enum Rejection {
     /// No `X-Twilio-Signature` header.
     MissingSignature,
+    /// The `X-Twilio-Signature` or `X-Twilio-Webhooks-Signature-Settings` header came more
+    /// than once. Twilio sends each once. Behind a real server the official validators see
+    /// repeated values joined with commas (Node's `http`, WSGI servers): a joined signature
+    /// matches nothing, so they reject it too.
+    RepeatedHeader {
+        /// The header's name.
+        name: &'static str,
+    },
     /// The signature header is not a base64 digest of the algorithm's length.
     MalformedSignature,
     /// The settings header names an algorithm this crate does not implement. Never falls back
@@ -26,6 +34,10 @@ pub enum Rejection {
         /// The id as sent (at most 64 characters of it).
         id: String,
     },
+    /// The request is signed with an Auth Token (it has no settings header), and the
+    /// validator holds none: it was made with
+    /// [`Validator::with_shared_keys`](crate::Validator::with_shared_keys).
+    NoAuthToken,
     /// The URL is not an absolute `http://` or `https://` URL.
     InvalidUrl,
     /// The form body does not decode to UTF-8 text.
@@ -46,10 +58,12 @@ impl Rejection {
     pub fn code(&self) -> &'static str {
         match self {
             Self::MissingSignature => "missing_signature",
+            Self::RepeatedHeader { .. } => "repeated_header",
             Self::MalformedSignature => "malformed_signature",
             Self::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
             Self::MissingSharedKeyId => "missing_shared_key_id",
             Self::UnknownSharedKey { .. } => "unknown_shared_key",
+            Self::NoAuthToken => "no_auth_token",
             Self::InvalidUrl => "invalid_url",
             Self::MalformedBody => "malformed_body",
             Self::UnsignedBody => "unsigned_body",
@@ -69,12 +83,16 @@ impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MissingSignature => f.write_str("no X-Twilio-Signature header"),
+            Self::RepeatedHeader { name } => write!(f, "the {name} header is repeated"),
             Self::MalformedSignature => f.write_str("the X-Twilio-Signature header is malformed"),
             Self::UnsupportedAlgorithm { algorithm } => {
                 write!(f, "unsupported webhook signature algorithm {algorithm:?}")
             }
             Self::MissingSharedKeyId => f.write_str("the signature settings name no SharedKey"),
             Self::UnknownSharedKey { id } => write!(f, "unknown SharedKey {id:?}"),
+            Self::NoAuthToken => {
+                f.write_str("signed with an Auth Token, and this validator holds SharedKeys only")
+            }
             Self::InvalidUrl => f.write_str("the webhook URL is not an absolute http(s) URL"),
             Self::MalformedBody => f.write_str("the form body is not UTF-8"),
             Self::UnsignedBody => f.write_str("a non-form body without bodySHA256 in the URL"),

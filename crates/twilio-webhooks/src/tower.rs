@@ -3,9 +3,12 @@
 //!
 //! The layer buffers the body (up to a limit, 64 KiB by default; larger is `413 Payload Too
 //! Large`), rebuilds the public URL Twilio requested, validates, and then either answers
-//! `403 Forbidden` with an empty body (the reason goes to a `tracing` warning, never to the
-//! caller) or passes the request on with the same body bytes and the [`Verified`] result in
-//! its extensions.
+//! `403 Forbidden` with an empty body or passes the request on with the same body bytes and the
+//! [`Verified`] result in its extensions.
+//!
+//! Why it answered itself is never told to the caller. It goes to a `tracing` warning with a
+//! stable `code`, and into the response's extensions as a [`Refusal`], for code outside the
+//! layer that asks (a middleware counting rejections by reason, a test).
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -13,9 +16,8 @@
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
 //! use tower::{Layer, ServiceExt};
-//! use twilio_types::AuthToken;
-//! use twilio_webhooks::tower::WebhookLayer;
-//! use twilio_webhooks::{Algorithm, Validator, sign};
+//! use twilio_webhooks::tower::{Refusal, WebhookLayer};
+//! use twilio_webhooks::{Algorithm, AuthToken, Rejection, Validator, sign};
 //!
 //! # tokio_test_block_on(async {
 //! let token = "0123456789abcdef0123456789abcdef";
@@ -35,7 +37,10 @@
 //! assert_eq!(response.status(), StatusCode::OK);
 //!
 //! let forged = Request::post("/sms").body(Full::new(Bytes::from_static(b"Body=hi")))?;
-//! assert_eq!(app.oneshot(forged).await?.status(), StatusCode::FORBIDDEN);
+//! let response = app.oneshot(forged).await?;
+//! assert_eq!(response.status(), StatusCode::FORBIDDEN);
+//! let refusal = response.extensions().get::<Refusal>();
+//! assert_eq!(refusal, Some(&Refusal::Rejected(Rejection::MissingSignature)));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -62,6 +67,53 @@ use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use crate::{
     Rejection, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, Validator, Verified, WebhookRequest,
 };
+
+/// Why [`WebhookService`] answered a request itself instead of passing it on: in that
+/// response's extensions (`response.extensions().get::<Refusal>()`), never in its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// `403 Forbidden`: the validator rejected the request.
+    Rejected(Rejection),
+    /// `413 Payload Too Large`: the body (declared or read) is over the layer's limit.
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// `400 Bad Request`: reading the body failed.
+    BodyUnreadable,
+}
+
+impl Refusal {
+    /// A short, stable name for logs and metrics: the [`Rejection`]'s code,
+    /// `"body_too_large"` or `"body_unreadable"`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rejected(rejection) => rejection.code(),
+            Self::BodyTooLarge { .. } => "body_too_large",
+            Self::BodyUnreadable => "body_unreadable",
+        }
+    }
+
+    /// The status the layer answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Rejected(_) => StatusCode::FORBIDDEN,
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyUnreadable => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected(rejection) => rejection.fmt(f),
+            Self::BodyTooLarge { limit } => write!(f, "the body is over the {limit}-byte limit"),
+            Self::BodyUnreadable => f.write_str("reading the body failed"),
+        }
+    }
+}
 
 /// The body limit unless configured otherwise: 64 KiB (Twilio's webhooks are a few KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -210,25 +262,31 @@ where
                 .get(CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
+            let too_large = Refusal::BodyTooLarge {
+                limit: config.body_limit,
+            };
             if declared.is_some_and(|len| len > config.body_limit as u64) {
                 tracing::warn!(
                     limit = config.body_limit,
+                    code = too_large.code(),
                     "webhook body over the limit: 413"
                 );
-                return Ok(status(StatusCode::PAYLOAD_TOO_LARGE));
+                return Ok(refused(too_large));
             }
             let bytes = match Limited::new(body, config.body_limit).collect().await {
                 Ok(collected) => collected.to_bytes(),
                 Err(error) if error.is::<LengthLimitError>() => {
                     tracing::warn!(
                         limit = config.body_limit,
+                        code = too_large.code(),
                         "webhook body over the limit: 413"
                     );
-                    return Ok(status(StatusCode::PAYLOAD_TOO_LARGE));
+                    return Ok(refused(too_large));
                 }
                 Err(error) => {
-                    tracing::warn!(%error, "reading the webhook body failed: 400");
-                    return Ok(status(StatusCode::BAD_REQUEST));
+                    let refusal = Refusal::BodyUnreadable;
+                    tracing::warn!(%error, code = refusal.code(), "reading the webhook body failed: 400");
+                    return Ok(refused(refusal));
                 }
             };
             match check(&config, &parts, &bytes) {
@@ -245,32 +303,35 @@ where
                         path = parts.uri.path(),
                         "webhook rejected: 403"
                     );
-                    Ok(status(StatusCode::FORBIDDEN))
+                    Ok(refused(Refusal::Rejected(rejection)))
                 }
             }
         })
     }
 }
 
-/// An empty response with `code`.
-fn status<R: Default>(code: StatusCode) -> Response<R> {
+/// An empty response with the refusal's status, and the refusal in its extensions.
+fn refused<R: Default>(refusal: Refusal) -> Response<R> {
     let mut response = Response::new(R::default());
-    *response.status_mut() = code;
+    *response.status_mut() = refusal.status();
+    response.extensions_mut().insert(refusal);
     response
 }
 
 fn check(config: &Config, parts: &Parts, body: &[u8]) -> Result<Verified, Rejection> {
     let url = public_url(config, parts).ok_or(Rejection::InvalidUrl)?;
-    // A header that is not visible ASCII cannot be Twilio's: `Some("")` makes it malformed.
-    let header = |name: &str| {
+    // Every value, so that a repeated header is rejected. A value that is not visible ASCII
+    // cannot be Twilio's: `""` makes it malformed.
+    let values = |name: &str| {
         parts
             .headers
-            .get(name)
+            .get_all(name)
+            .into_iter()
             .map(|v| v.to_str().unwrap_or_default())
     };
     let mut request = WebhookRequest::new(&url)
-        .signature(header(SIGNATURE_HEADER))
-        .signature_settings(header(SIGNATURE_SETTINGS_HEADER));
+        .signature_values(values(SIGNATURE_HEADER))
+        .signature_settings_values(values(SIGNATURE_SETTINGS_HEADER));
     if is_form(&parts.headers) {
         request = request.form_body(body);
     } else {

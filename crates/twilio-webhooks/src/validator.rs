@@ -1,6 +1,7 @@
 //! [`Validator`]: a set of keys (the rotation's tokens and any SharedKeys) that a webhook's
 //! signature is checked against.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -16,8 +17,11 @@ use zeroize::Zeroizing;
 
 use crate::form;
 use crate::rejection::{Rejection, clip};
-use crate::request::{Payload, WebhookRequest};
-use crate::signature::{Algorithm, SignatureSettings, mac_base64, params_suffix};
+use crate::request::{Header, Payload, WebhookRequest};
+use crate::signature::{
+    Algorithm, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, SignatureSettings, mac_base64,
+    params_suffix,
+};
 use crate::url;
 
 /// How long `previous` is accepted after a rotation completed, unless configured otherwise.
@@ -79,7 +83,8 @@ pub struct SharedKey {
 }
 
 impl SharedKey {
-    /// The SharedKey `id` with `secret`.
+    /// The SharedKey `id` with `secret`. The secret is the HMAC key as it is written: its
+    /// UTF-8 bytes, never base64- or hex-decoded (as the official validators use it).
     pub fn new(id: impl Into<String>, secret: impl Into<String>) -> Self {
         Self {
             id: id.into(),
@@ -213,6 +218,33 @@ impl Validator {
         self.overlap
     }
 
+    /// A validator that holds SharedKeys only, no Auth Token: for an application whose
+    /// webhooks are all signed with SharedKeys. A request signed with an Auth Token (without
+    /// the settings header) is rejected as [`Rejection::NoAuthToken`].
+    ///
+    /// ```
+    /// use twilio_webhooks::{Algorithm, MatchedKey, Rejection, SharedKey, Validator, WebhookRequest, sign};
+    ///
+    /// let validator = Validator::with_shared_keys([SharedKey::new("webhooks_sharedkey_1", "s3cret")]);
+    /// let url = "https://example.com/sms";
+    /// let signature = sign(Algorithm::HmacSha256, "s3cret", url, &[("Body", "hi")]);
+    /// let request = WebhookRequest::new(url).signature(Some(&signature)).params(&[("Body", "hi")]);
+    /// let shared = request.clone().signature_settings(Some("key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"));
+    /// assert_eq!(validator.validate(&shared)?.key(), &MatchedKey::SharedKey { id: "webhooks_sharedkey_1".into() });
+    /// assert_eq!(validator.validate(&request).unwrap_err(), Rejection::NoAuthToken);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_shared_keys(keys: impl IntoIterator<Item = SharedKey>) -> Self {
+        let validator = Self {
+            keys: Arc::new(RwLock::new(Keys::default())),
+            overlap: DEFAULT_OVERLAP,
+        };
+        for key in keys {
+            validator.add_shared_key(key);
+        }
+        validator
+    }
+
     /// Adds (or replaces, by id) a SharedKey.
     pub fn add_shared_key(&self, key: SharedKey) {
         let mut keys = self.write();
@@ -335,10 +367,15 @@ impl Validator {
         now: OffsetDateTime,
     ) -> Result<Verified, Rejection> {
         // Which scheme: the settings header, when present, names the algorithm and SharedKey.
-        let settings = request
-            .settings
-            .filter(|h| !h.is_empty())
-            .map(SignatureSettings::parse);
+        let settings = match request.settings {
+            Header::Repeated => {
+                return Err(Rejection::RepeatedHeader {
+                    name: SIGNATURE_SETTINGS_HEADER,
+                });
+            }
+            Header::Once(header) if !header.is_empty() => Some(SignatureSettings::parse(header)),
+            Header::Once(_) | Header::Absent => None,
+        };
         let algorithm = match settings {
             None => Algorithm::HmacSha1,
             Some(settings) => Algorithm::from_name(settings.algorithm).ok_or_else(|| {
@@ -350,7 +387,18 @@ impl Validator {
                 Rejection::UnsupportedAlgorithm { algorithm }
             })?,
         };
-        let signature = request.signature.ok_or(Rejection::MissingSignature)?;
+        let signature = match request.signature {
+            Header::Once(signature) => signature,
+            Header::Absent => return Err(Rejection::MissingSignature),
+            Header::Repeated => {
+                return Err(Rejection::RepeatedHeader {
+                    name: SIGNATURE_HEADER,
+                });
+            }
+        };
+        if settings.is_none() && self.read().tokens.is_empty() {
+            return Err(Rejection::NoAuthToken);
+        }
         if signature.len() != algorithm.signature_len()
             || !signature
                 .bytes()
@@ -362,17 +410,17 @@ impl Validator {
 
         // What the signature covers besides the URL, and the body hash to check.
         let body_hash = query_param(request.url, "bodySHA256");
-        let (suffix, body) = match (body_hash.is_some(), request.payload) {
-            (true, Payload::Params(_)) => return Err(Rejection::RawBodyRequired),
-            (true, Payload::FormBody(body) | Payload::Raw(body)) => (String::new(), body),
-            (true, Payload::Empty) => (String::new(), &[][..]),
-            (false, Payload::Empty) => (String::new(), &[][..]),
-            (false, Payload::Params(params)) => (params_suffix(params), &[][..]),
+        let (suffix, body) = match (body_hash.is_some(), &request.payload) {
+            (true, Payload::Params { .. }) => return Err(Rejection::RawBodyRequired),
+            (true, Payload::FormBody(body) | Payload::Raw(body)) => (Cow::Borrowed(""), *body),
+            (true, Payload::Empty) => (Cow::Borrowed(""), &[][..]),
+            (false, Payload::Empty) => (Cow::Borrowed(""), &[][..]),
+            (false, Payload::Params { suffix }) => (Cow::Borrowed(suffix.as_str()), &[][..]),
             (false, Payload::FormBody(body)) => {
                 let params = form::decode(body).map_err(|_| Rejection::MalformedBody)?;
-                (params_suffix(&params), &[][..])
+                (Cow::Owned(params_suffix(&params)), &[][..])
             }
-            (false, Payload::Raw([])) => (String::new(), &[][..]),
+            (false, Payload::Raw([])) => (Cow::Borrowed(""), &[][..]),
             (false, Payload::Raw(_)) => return Err(Rejection::UnsignedBody),
         };
 
@@ -660,16 +708,20 @@ mod tests {
     fn typed_rejections() {
         let validator = Validator::new(token(OLD));
         let good = signed_by(OLD);
-        let base = WebhookRequest::new(URL).form_body(b"Body=hi");
+        let base = || WebhookRequest::new(URL).form_body(b"Body=hi");
         let cases: Vec<(WebhookRequest<'_>, Rejection)> = vec![
-            (base, Rejection::MissingSignature),
-            (base.signature(Some("short")), Rejection::MalformedSignature),
+            (base(), Rejection::MissingSignature),
             (
-                base.signature(Some("!!!!!!!!!!!!!!!!!!!!!!!!!!!=")),
+                base().signature(Some("short")),
                 Rejection::MalformedSignature,
             ),
             (
-                base.signature(Some(&good))
+                base().signature(Some("!!!!!!!!!!!!!!!!!!!!!!!!!!!=")),
+                Rejection::MalformedSignature,
+            ),
+            (
+                base()
+                    .signature(Some(&good))
                     .signature_settings(Some("key=k,algorithm=HMAC_SHA512")),
                 Rejection::UnsupportedAlgorithm {
                     algorithm: "HMAC_SHA512".into(),
@@ -694,8 +746,30 @@ mod tests {
             (
                 WebhookRequest::new("https://e.com/?bodySHA256=ab")
                     .signature(Some(&good))
-                    .params(&[]),
+                    .params(&[] as &[(&str, &str)]),
                 Rejection::RawBodyRequired,
+            ),
+            (
+                base().signature_values([good.as_str(), good.as_str()]),
+                Rejection::RepeatedHeader {
+                    name: crate::SIGNATURE_HEADER,
+                },
+            ),
+            (
+                base()
+                    .signature(Some(&good))
+                    .signature_settings_values(["key=k,algorithm=HMAC_SHA256"; 2]),
+                Rejection::RepeatedHeader {
+                    name: crate::SIGNATURE_SETTINGS_HEADER,
+                },
+            ),
+            (
+                base()
+                    .signature(Some(&good))
+                    .signature_settings_values(["key=k,algorithm=HMAC_SHA256", ""]),
+                Rejection::RepeatedHeader {
+                    name: crate::SIGNATURE_SETTINGS_HEADER,
+                },
             ),
         ];
         for (request, expected) in cases {
@@ -706,6 +780,105 @@ mod tests {
             );
             assert!(!expected.to_string().is_empty() && !expected.code().is_empty());
         }
+    }
+
+    #[test]
+    fn a_header_given_once_through_its_values_is_the_header() {
+        let validator = Validator::new(token(OLD));
+        let good = signed_by(OLD);
+        let request = WebhookRequest::new(URL).form_body(b"Body=hi");
+        assert!(
+            validator
+                .validate(&request.clone().signature_values([good.as_str()]))
+                .is_ok()
+        );
+        assert_eq!(
+            validator
+                .validate(&request.signature_values(std::iter::empty()))
+                .unwrap_err(),
+            Rejection::MissingSignature
+        );
+    }
+
+    #[test]
+    fn a_validator_with_shared_keys_only() {
+        let validator = Validator::with_shared_keys([
+            SharedKey::new("k1", "secret-one"),
+            SharedKey::new("k2", "secret-two"),
+        ]);
+        assert!(validator.accepted_tokens().is_empty());
+        let shared = sign(Algorithm::HmacSha256, "secret-two", URL, &[("Body", "hi")]);
+        let request = WebhookRequest::new(URL)
+            .signature(Some(&shared))
+            .signature_settings(Some("key=k2,algorithm=HMAC_SHA256"))
+            .form_body(b"Body=hi");
+        assert_eq!(
+            validator.validate(&request).unwrap().key(),
+            &MatchedKey::SharedKey { id: "k2".into() }
+        );
+        // Signed the Auth Token way: no token to check it against, and the reason says so.
+        let by_token = signed_by(OLD);
+        let token_signed = WebhookRequest::new(URL)
+            .signature(Some(&by_token))
+            .form_body(b"Body=hi");
+        assert_eq!(
+            validator.validate(&token_signed).unwrap_err(),
+            Rejection::NoAuthToken
+        );
+        // A record installed later adds its tokens and keeps the SharedKeys.
+        validator.apply(&record());
+        assert!(validator.validate(&token_signed).is_ok());
+        assert!(validator.validate(&request).is_ok());
+    }
+
+    #[test]
+    fn a_shared_key_secret_is_its_utf8_bytes() {
+        // Not base64-decoded ("c2VjcmV0" is "secret" in base64), not hex-decoded.
+        let validator = Validator::with_shared_keys([SharedKey::new("k", "c2VjcmV0")]);
+        let request = |secret: &str| {
+            let signature = sign(Algorithm::HmacSha256, secret, URL, &[("Body", "hi")]);
+            let request = WebhookRequest::new(URL)
+                .signature_settings(Some("key=k,algorithm=HMAC_SHA256"))
+                .form_body(b"Body=hi");
+            validator.validate(&request.signature_values([signature.as_str()]))
+        };
+        assert!(request("c2VjcmV0").is_ok());
+        assert_eq!(request("secret").unwrap_err(), Rejection::SignatureMismatch);
+    }
+
+    #[test]
+    fn params_take_what_frameworks_hand_over() {
+        let validator = Validator::new(token(OLD));
+        let signature = sign(
+            Algorithm::HmacSha1,
+            OLD,
+            URL,
+            &[("Body", "hi"), ("To", "+1555")],
+        );
+        let owned: Vec<(String, String)> =
+            vec![("To".into(), "+1555".into()), ("Body".into(), "hi".into())];
+        let borrowed: Vec<(&str, &str)> = vec![("Body", "hi"), ("To", "+1555")];
+        let sorted: std::collections::BTreeMap<&str, String> =
+            [("Body", "hi".to_owned()), ("To", "+1555".to_owned())].into();
+        let requests = [
+            WebhookRequest::new(URL).params(&owned),
+            WebhookRequest::new(URL).params(owned.clone()),
+            WebhookRequest::new(URL).params(&borrowed),
+            WebhookRequest::new(URL).params(&borrowed[..]),
+            WebhookRequest::new(URL).params(sorted.iter()),
+            WebhookRequest::new(URL).params(owned.iter().map(|(n, v)| (n, v.as_str()))),
+        ];
+        for request in requests {
+            let request = request.signature(Some(&signature));
+            assert!(validator.validate(&request).is_ok(), "{request:?}");
+        }
+        let tampered = WebhookRequest::new(URL)
+            .signature(Some(&signature))
+            .params(vec![("Body".to_owned(), "bye".to_owned())]);
+        assert_eq!(
+            validator.validate(&tampered).unwrap_err(),
+            Rejection::SignatureMismatch
+        );
     }
 
     #[test]
@@ -733,7 +906,7 @@ mod tests {
         );
         let signature = sign(Algorithm::HmacSha1, OLD, &url, &[] as &[(&str, &str)]);
         let request = WebhookRequest::new(&url).signature(Some(&signature));
-        assert!(validator.validate(&request.raw_body(body)).is_ok());
+        assert!(validator.validate(&request.clone().raw_body(body)).is_ok());
         assert_eq!(
             validator
                 .validate(&request.raw_body(br#"{"status":"failed"}"#))

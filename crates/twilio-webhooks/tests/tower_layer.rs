@@ -7,8 +7,11 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{Layer, ServiceExt};
-use twilio_webhooks::tower::WebhookLayer;
-use twilio_webhooks::{Algorithm, MatchedKey, TokenLabel, Verified, body_sha256, sign};
+use twilio_webhooks::tower::{Refusal, WebhookLayer};
+use twilio_webhooks::{
+    Algorithm, MatchedKey, Rejection, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, SharedKey,
+    TokenLabel, Validator, Verified, body_sha256, sign,
+};
 
 mod support;
 
@@ -168,5 +171,108 @@ async fn matched_key_is_in_the_extensions() {
             .unwrap()
             .status(),
         StatusCode::OK
+    );
+}
+
+/// The [`Refusal`] in the response's extensions, after a request through the layer.
+async fn refusal(layer: WebhookLayer, request: Request<Full<Bytes>>) -> Option<Refusal> {
+    let response = layer
+        .layer(tower::service_fn(echo))
+        .oneshot(request)
+        .await
+        .unwrap();
+    let refusal = response.extensions().get::<Refusal>().cloned();
+    if let Some(refusal) = &refusal {
+        assert_eq!(refusal.status(), response.status(), "{refusal}");
+    }
+    refusal
+}
+
+#[tokio::test]
+async fn the_response_says_why_to_code_that_asks() {
+    let layer = WebhookLayer::new(validator(), "https://hooks.example.com");
+    let signature = signed("https://hooks.example.com/sms");
+    assert_eq!(
+        refusal(layer.clone(), form("/sms", &signature, BODY)).await,
+        None
+    );
+    let forged = refusal(layer.clone(), form("/other", &signature, BODY)).await;
+    assert_eq!(
+        forged,
+        Some(Refusal::Rejected(Rejection::SignatureMismatch))
+    );
+    assert_eq!(forged.unwrap().code(), "signature_mismatch");
+    let small = layer.body_limit(16);
+    let too_large = refusal(small, form("/sms", &signature, BODY))
+        .await
+        .unwrap();
+    assert_eq!(too_large, Refusal::BodyTooLarge { limit: 16 });
+    assert_eq!(too_large.code(), "body_too_large");
+}
+
+#[tokio::test]
+async fn a_repeated_signature_or_settings_header_is_rejected() {
+    let layer = WebhookLayer::new(validator(), "https://hooks.example.com");
+    let signature = signed("https://hooks.example.com/sms");
+    // The genuine signature first: a layer that took the first value would accept this.
+    let mut twice = form("/sms", &signature, BODY);
+    twice.headers_mut().append(
+        "x-twilio-signature",
+        "bm90IGEgc2lnbmF0dXJlIGF0IGFsbA==".parse().unwrap(),
+    );
+    assert_eq!(
+        refusal(layer.clone(), twice).await,
+        Some(Refusal::Rejected(Rejection::RepeatedHeader {
+            name: SIGNATURE_HEADER
+        }))
+    );
+    let mut settings_twice = form("/sms", &signature, BODY);
+    for value in [
+        "key=k,algorithm=HMAC_SHA256",
+        "key=k2,algorithm=HMAC_SHA256",
+    ] {
+        settings_twice.headers_mut().append(
+            "x-twilio-webhooks-signature-settings",
+            value.parse().unwrap(),
+        );
+    }
+    assert_eq!(
+        refusal(layer, settings_twice).await,
+        Some(Refusal::Rejected(Rejection::RepeatedHeader {
+            name: SIGNATURE_SETTINGS_HEADER
+        }))
+    );
+}
+
+#[tokio::test]
+async fn a_validator_with_shared_keys_only_behind_the_layer() {
+    let validator = Validator::with_shared_keys([SharedKey::new("webhooks_sharedkey_1", "s3cret")]);
+    let layer = WebhookLayer::new(validator, "https://hooks.example.com");
+    let params = [("Body", "hi")];
+    let signature = sign(
+        Algorithm::HmacSha256,
+        "s3cret",
+        "https://hooks.example.com/sms",
+        &params,
+    );
+    let mut request = form("/sms", &signature, b"Body=hi");
+    request.headers_mut().insert(
+        "x-twilio-webhooks-signature-settings",
+        "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"
+            .parse()
+            .unwrap(),
+    );
+    let (status, key, _) = send(layer.clone(), request).await;
+    assert_eq!(
+        (status, key.as_str()),
+        (StatusCode::OK, "SharedKey webhooks_sharedkey_1")
+    );
+    assert_eq!(
+        refusal(
+            layer,
+            form("/sms", &signed("https://hooks.example.com/sms"), BODY)
+        )
+        .await,
+        Some(Refusal::Rejected(Rejection::NoAuthToken))
     );
 }

@@ -42,6 +42,11 @@ async fn the_reason_is_logged_and_no_token_ever_is() {
     );
     assert_eq!(send(layer.clone(), unknown).await.0, StatusCode::FORBIDDEN);
     let _ = format!("{layer:?}");
+    let small = layer.clone().body_limit(8);
+    assert_eq!(
+        send(small, form("/sms", &signature, BODY)).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
 
     let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
     assert!(
@@ -49,6 +54,10 @@ async fn the_reason_is_logged_and_no_token_ever_is() {
         "{text}"
     );
     assert!(text.contains("malformed_signature"), "{text}");
+    assert!(
+        text.contains("over the limit: 413") && text.contains("code=\"body_too_large\""),
+        "{text}"
+    );
     assert!(
         text.contains("unsupported") && text.contains("HMAC_SHA3"),
         "{text}"
