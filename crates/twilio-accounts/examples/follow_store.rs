@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use twilio_accounts::follow::DEFAULT_RELOAD_INTERVAL;
 use twilio_accounts::rotation::{TokenFingerprint, VerifyBackoff};
-use twilio_accounts::store::{FileTokenStore, TokenRecord, TokenStore};
+use twilio_accounts::store::{FileTokenStore, TokenLabel, TokenRecord, TokenStore};
 use twilio_accounts::{Client, Credentials};
 use twilio_emulator::Emulator;
 
@@ -90,7 +90,7 @@ async fn serve(path: PathBuf) -> Result<bool, Box<dyn StdError>> {
 }
 
 /// Prints the token the client follows when it changed since `last`.
-fn report_switch(client: &Client, last: &mut Option<(&'static str, TokenFingerprint)>) {
+fn report_switch(client: &Client, last: &mut Option<(TokenLabel, TokenFingerprint)>) {
     let now = client.store_follower().and_then(|f| f.following());
     if now.is_some() && now != *last {
         if let Some((label, fingerprint)) = now {
