@@ -19,6 +19,15 @@ const RULES: &[Rule] = &[
         forbidden: |name| matches!(name, "hyper" | "tokio" | "tower" | "http" | "regex"),
     },
     Rule {
+        package: "twilio-store",
+        extra_args: &[],
+        what: "no hyper, tokio, tower or http, and no twilio-* crate other than twilio-types",
+        forbidden: |name| {
+            matches!(name, "hyper" | "tokio" | "tower" | "http")
+                || (name.starts_with("twilio-") && name != "twilio-store" && name != "twilio-types")
+        },
+    },
+    Rule {
         package: "twilio-transport",
         extra_args: &["--no-default-features"],
         what: "no hyper or rustls without default features",
@@ -47,11 +56,11 @@ const RULES: &[Rule] = &[
     Rule {
         package: "twilio-webhooks",
         extra_args: &[],
-        what: "no hyper, tokio, tower, http or transport without features",
+        what: "no hyper, tokio, tower, http, transport or accounts without features",
         forbidden: |name| {
             matches!(
                 name,
-                "hyper" | "tokio" | "tower" | "http" | "twilio-transport"
+                "hyper" | "tokio" | "tower" | "http" | "twilio-transport" | "twilio-accounts"
             )
         },
     },
@@ -63,8 +72,58 @@ const RULES: &[Rule] = &[
     },
 ];
 
-/// Runs every rule with `cargo tree`; fails naming the package, the rule and the offenders.
+/// Source trees that must not name `std::fs` (`twilio-types` does no I/O; the token stores that
+/// read and write files live in `twilio-store`).
+const NO_FS: &[&str] = &["crates/twilio-types/src"];
+
+/// Runs every rule with `cargo tree`, then the `std::fs` check; fails naming the package, the
+/// rule and the offenders.
 pub(crate) fn run() -> Result<()> {
+    run_tree_rules()?;
+    for dir in NO_FS {
+        let root = crate::workspace_root();
+        let offenders = fs_users(&root.join(dir))?;
+        if !offenders.is_empty() {
+            return Err(format!(
+                "step `layering` failed: {dir} must not use std::fs (no I/O), but these files \
+                 do: {}",
+                offenders.join(", ")
+            ));
+        }
+        println!("    {dir}: no std::fs ok");
+    }
+    Ok(())
+}
+
+/// The `.rs` files under `dir` (recursively) that mention `std::fs` or `use std::{…fs…}`.
+fn fs_users(dir: &std::path::Path) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .path();
+        if path.is_dir() {
+            found.extend(fs_users(&path)?);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if mentions_fs(&text) {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Whether Rust source `text` names the `std::fs` module.
+fn mentions_fs(text: &str) -> bool {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    compact.contains("std::fs") || (compact.contains("usestd::{") && compact.contains("fs::"))
+}
+
+fn run_tree_rules() -> Result<()> {
     for rule in RULES {
         let mut command = cmd::cargo(["tree", "-p", rule.package]);
         command
@@ -187,6 +246,21 @@ serde v1.0.228
         assert_eq!(rule("twilio-rotate").extra_args, ["--depth", "1"]);
         assert!((rule("twilio-rotate").forbidden)("hyper-util"));
         assert!(!(rule("twilio-rotate").forbidden)("clap"));
+    }
+
+    #[test]
+    fn store_rule_allows_only_twilio_types_and_no_runtime() {
+        let f = rule("twilio-store").forbidden;
+        assert!(!f("twilio-store") && !f("twilio-types") && !f("sha2") && !f("serde_json"));
+        assert!(f("twilio-transport") && f("twilio-accounts") && f("tokio") && f("hyper"));
+    }
+
+    #[test]
+    fn fs_mentions_are_found_however_written() {
+        assert!(mentions_fs("use std::fs::File;"));
+        assert!(mentions_fs("let x = std :: fs :: read(p);"));
+        assert!(mentions_fs("use std::{io, fs};\nfs::read(p)"));
+        assert!(!mentions_fs("use std::fmt;\n// a file system"));
     }
 
     #[test]

@@ -7,12 +7,12 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use tower::Service;
+use twilio_store::TokenStore;
 use twilio_transport::{
     BoxError, ConfigError, ConfigErrorKind, Credentials, HttpClient, HttpClientBuilder,
     RetryConfig, SharedCredentials,
 };
 use twilio_types::AccountSid;
-use twilio_types::store::TokenStore;
 
 use crate::auth_tokens::{AuthTokenPromotionResource, SecondaryAuthTokenResource};
 use crate::bulk_consents::BulkConsentsResource;
@@ -180,7 +180,7 @@ impl Client {
     /// use std::sync::Arc;
     /// use twilio_accounts::Client;
     /// use twilio_accounts::follow::DEFAULT_RELOAD_INTERVAL;
-    /// use twilio_types::store::FileTokenStore;
+    /// use twilio_store::FileTokenStore;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let store = Arc::new(FileTokenStore::open("tokens.json")?);
@@ -705,7 +705,7 @@ impl ClientBuilder {
     /// use std::sync::Arc;
     /// use twilio_accounts::Client;
     /// use twilio_accounts::follow::DEFAULT_RELOAD_INTERVAL;
-    /// use twilio_types::store::FileTokenStore;
+    /// use twilio_store::FileTokenStore;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let store = Arc::new(FileTokenStore::open("tokens.json")?);
@@ -718,7 +718,7 @@ impl ClientBuilder {
     ///
     /// # Errors
     /// [`Error::Build`] for the field `store` when the store cannot be read, holds no record
-    /// or holds a token that cannot be sent (the [`StoreError`](twilio_types::store::StoreError)
+    /// or holds a token that cannot be sent (the [`StoreError`](twilio_store::StoreError)
     /// is the `source()`) or when there is no Tokio runtime to follow it from; otherwise as
     /// [`build`](Self::build).
     pub async fn build_following(

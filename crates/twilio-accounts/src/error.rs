@@ -54,9 +54,9 @@ pub enum Error {
     /// A multi-step workflow of this crate (such as auth-token rotation) stopped at a step;
     /// the failed call, if any, is the [`source`](StdError::source).
     Workflow(WorkflowError),
-    /// A [`TokenStore`](twilio_types::store::TokenStore) could not be opened, locked, read or
+    /// A [`TokenStore`](twilio_store::TokenStore) could not be opened, locked, read or
     /// written (the rotation records every step there before depending on it).
-    Store(twilio_types::store::StoreError),
+    Store(twilio_store::StoreError),
 }
 
 impl Error {
@@ -134,8 +134,7 @@ impl Error {
             // Another rotation holds the lock, or the storage failed: later may work.
             Error::Store(e) => matches!(
                 e.kind(),
-                twilio_types::store::StoreErrorKind::Locked
-                    | twilio_types::store::StoreErrorKind::Io
+                twilio_store::StoreErrorKind::Locked | twilio_store::StoreErrorKind::Io
             ),
         }
     }

@@ -4,7 +4,7 @@
 //! A rotation writes the new token to the store as `pending` and waits a hand-off grace
 //! before it promotes it. A [`StoreFollower`] reloads the store on an interval (and, for a
 //! store with a cheap [`change_stamp`](TokenStore::change_stamp) such as
-//! [`FileTokenStore`](twilio_types::store::FileTokenStore), within
+//! [`FileTokenStore`](twilio_store::FileTokenStore), within
 //! [`CHANGE_CHECK_INTERVAL`] of a change) and switches its [`SharedCredentials`]:
 //!
 //! * to `pending` as soon as the record is **staged** (phase `Staged` or `Promoting`): the new
@@ -21,7 +21,7 @@
 //! use std::sync::Arc;
 //! use twilio_accounts::Client;
 //! use twilio_accounts::follow::DEFAULT_RELOAD_INTERVAL;
-//! use twilio_types::store::FileTokenStore;
+//! use twilio_store::FileTokenStore;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = Arc::new(FileTokenStore::open("/var/lib/my-app/twilio-tokens.json")?);
@@ -38,11 +38,11 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use twilio_transport::{Credentials, SharedCredentials};
-use twilio_types::store::{
+use twilio_store::{
     ChangeStamp, RotationPhase, StoreError, StoreErrorKind, StoredToken, TokenFingerprint,
     TokenRecord, TokenStore,
 };
+use twilio_transport::{Credentials, SharedCredentials};
 use twilio_types::{AccountSid, AuthToken};
 
 /// How often a follower reloads its store by default: 5 seconds.
@@ -68,7 +68,7 @@ pub const MIN_RELOAD_INTERVAL: Duration = Duration::from_millis(10);
 /// use std::sync::Arc;
 /// use twilio_accounts::follow::{StoreFollower, DEFAULT_RELOAD_INTERVAL};
 /// use twilio_accounts::{Client, Credentials, SharedCredentials};
-/// use twilio_types::store::FileTokenStore;
+/// use twilio_store::FileTokenStore;
 ///
 /// # async fn run(initial: Credentials) -> Result<(), Box<dyn std::error::Error>> {
 /// let shared = SharedCredentials::new(initial);

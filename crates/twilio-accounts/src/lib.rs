@@ -101,9 +101,9 @@ pub mod transport {
 }
 
 /// Where tokens live during and between rotations (`TokenStore`, `FileTokenStore`,
-/// `TokenRecord`, …): `twilio_types::store`, here so that rotation and its followers need no
-/// other dependency.
-pub use twilio_types::store;
+/// `TokenRecord`, …): the `twilio-store` crate, re-exported whole so that rotation and its
+/// followers need no other dependency.
+pub use twilio_store as store;
 
 /// The identifier, secret and timestamp types, `twilio-types`, re-exported whole (the
 /// common ones are also at the crate root).

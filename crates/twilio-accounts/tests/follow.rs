@@ -17,7 +17,7 @@ use http::{Request, Response};
 use http_body_util::Full;
 use twilio_accounts::follow::{CHANGE_CHECK_INTERVAL, DEFAULT_RELOAD_INTERVAL, StoreFollower};
 use twilio_accounts::{Client, Credentials, Error, SharedCredentials};
-use twilio_types::store::{
+use twilio_store::{
     FileTokenStore, MemoryTokenStore, RotationPhase, StoreErrorKind, StoredToken, TokenRecord,
     TokenStore,
 };

@@ -12,9 +12,9 @@ use std::time::Duration;
 use twilio_accounts::Client;
 use twilio_accounts::rotation::{AccountState, ClientToken, RotationError, RotationStep};
 use twilio_emulator::{Emulator, Fault};
+use twilio_store::{MemoryTokenStore, RotationPhase, StoredToken, TokenRecord, TokenStore};
 use twilio_transport::Credentials;
 use twilio_types::AuthToken;
-use twilio_types::store::{MemoryTokenStore, RotationPhase, StoredToken, TokenRecord, TokenStore};
 
 const PROMOTE: &str = "/v1/AuthTokens/Promote";
 
@@ -360,24 +360,22 @@ struct FailingStore {
 }
 
 impl TokenStore for FailingStore {
-    fn load(&self) -> twilio_types::store::StoreFuture<'_, Option<TokenRecord>> {
+    fn load(&self) -> twilio_store::StoreFuture<'_, Option<TokenRecord>> {
         self.inner.load()
     }
 
-    fn save<'a>(&'a self, record: &'a TokenRecord) -> twilio_types::store::StoreFuture<'a, ()> {
+    fn save<'a>(&'a self, record: &'a TokenRecord) -> twilio_store::StoreFuture<'a, ()> {
         let n = self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         if n == self.fail_at {
-            return Box::pin(std::future::ready(Err(
-                twilio_types::store::StoreError::new(
-                    twilio_types::store::StoreErrorKind::Io,
-                    "disk full (injected)",
-                ),
-            )));
+            return Box::pin(std::future::ready(Err(twilio_store::StoreError::new(
+                twilio_store::StoreErrorKind::Io,
+                "disk full (injected)",
+            ))));
         }
         self.inner.save(record)
     }
 
-    fn try_lock(&self) -> twilio_types::store::StoreFuture<'_, twilio_types::store::StoreLock> {
+    fn try_lock(&self) -> twilio_store::StoreFuture<'_, twilio_store::StoreLock> {
         self.inner.try_lock()
     }
 }

@@ -14,8 +14,8 @@ use std::time::Duration;
 use twilio_accounts::Client;
 use twilio_accounts::rotation::AccountState;
 use twilio_emulator::Emulator;
+use twilio_store::{FileTokenStore, RotationPhase, TokenRecord, TokenStore};
 use twilio_transport::Credentials;
-use twilio_types::store::{FileTokenStore, RotationPhase, TokenRecord, TokenStore};
 
 const ROTATING_TASKS: usize = 200;
 const FOLLOWERS: usize = 20;

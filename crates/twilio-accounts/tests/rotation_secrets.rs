@@ -165,7 +165,7 @@ async fn tracing_output_debug_and_display_hold_fingerprints_only() {
 #[cfg(feature = "default-client")]
 #[tokio::test]
 async fn a_durable_rotation_and_its_errors_hold_fingerprints_only() {
-    use twilio_types::store::{MemoryTokenStore, TokenRecord, TokenStore};
+    use twilio_store::{MemoryTokenStore, TokenRecord, TokenStore};
 
     let capture = LogCapture::default();
     let _guard = capture.install();

@@ -330,7 +330,7 @@ impl EmulatorBuilder {
     }
 
     /// Serves the test endpoints under `/__emulator/` (default: off): `GET
-    /// /__emulator/tokens` answers the [fingerprints](twilio_types::store::TokenFingerprint)
+    /// /__emulator/tokens` answers the fingerprints (as `twilio_store::TokenFingerprint`)
     /// of the main account's tokens (never the tokens), and `PUT /__emulator/latency?ms=N`
     /// sets the [latency](Faults::set_latency). For tests that run the emulator as a separate
     /// process (`twilio-emulator --test-endpoints`); see `docs/guide/emulator.md`.

@@ -3,8 +3,8 @@
 //! ([`EmulatorBuilder::test_endpoints`](crate::EmulatorBuilder::test_endpoints),
 //! `--test-endpoints`); Twilio has no such paths.
 //!
-//! - `GET /__emulator/tokens`: the [fingerprints](TokenFingerprint) of the main account's
-//!   tokens, `{"account_sid": "AC…", "primary": "1a2b3c4d", "secondary": "…" | null}`. Never
+//! - `GET /__emulator/tokens`: the fingerprints of the main account's tokens (8 hex digits of
+//!   SHA-256, as `twilio_store::TokenFingerprint`), `{"account_sid": "AC…", "primary": "1a2b3c4d", "secondary": "…" | null}`. Never
 //!   a token: the answer is safe to print, and needs no credentials.
 //! - `PUT /__emulator/latency?ms=N`: sets the added latency, as
 //!   [`Faults::set_latency`]; answers 204.
@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use hyper::{Method, StatusCode};
 use serde_json::json;
-use twilio_types::store::TokenFingerprint;
+use sha2::{Digest as _, Sha256};
+use twilio_types::AuthToken;
 
 use crate::api::Reply;
 use crate::error::ApiError;
@@ -52,16 +53,24 @@ fn tokens(main: &Mutex<Account>) -> Reply {
     let account = state::lock(main);
     let body = json!({
         "account_sid": account.sid.as_str(),
-        "primary": TokenFingerprint::of(&account.primary.value).to_string(),
-        "secondary": account
-            .secondary
-            .as_ref()
-            .map(|t| TokenFingerprint::of(&t.value).to_string()),
+        "primary": fingerprint(&account.primary.value),
+        "secondary": account.secondary.as_ref().map(|t| fingerprint(&t.value)),
     });
     Reply {
         status: StatusCode::OK,
         body: Some(body.to_string().into_bytes()),
     }
+}
+
+/// A token's fingerprint: the first 8 hexadecimal digits of its SHA-256, the same as
+/// `twilio_store::TokenFingerprint` (the emulator depends on no SDK crate but `twilio-types`;
+/// `tests/test_endpoints.rs` checks that the two agree).
+fn fingerprint(token: &AuthToken) -> String {
+    let digest = Sha256::digest(token.expose_secret().as_bytes());
+    digest[..4]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// `?ms=N`: the latency added before every later response.
@@ -109,7 +118,7 @@ mod tests {
             .unwrap();
         assert_eq!(reply.status, StatusCode::OK);
         let body: serde_json::Value = serde_json::from_slice(&reply.body.unwrap()).unwrap();
-        let primary = TokenFingerprint::of(&state::lock(&main).primary.value).to_string();
+        let primary = fingerprint(&state::lock(&main).primary.value);
         assert_eq!(body["primary"], primary.as_str());
         assert_eq!(body["secondary"], serde_json::Value::Null);
         assert!(

@@ -166,7 +166,7 @@ fn test_endpoints_name_the_tokens_by_fingerprint_to_another_process() {
     let (_program, base_url, sid, token) = start_with(&["--test-endpoints"]);
     let fingerprint = |token: &str| {
         let token = twilio_types::AuthToken::new(token.to_owned()).unwrap();
-        twilio_types::store::TokenFingerprint::of(&token).to_string()
+        twilio_store::TokenFingerprint::of(&token).to_string()
     };
     let tokens = raw(&base_url, "GET /__emulator/tokens", "");
     assert!(tokens.starts_with("HTTP/1.1 200 OK"), "{tokens}");

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{Conn, Env};
 use hyper::Method;
 use twilio_emulator::{Emulator, Fault};
-use twilio_types::store::TokenFingerprint;
+use twilio_store::TokenFingerprint;
 
 async fn with_test_endpoints() -> Env {
     let emu = Emulator::builder()

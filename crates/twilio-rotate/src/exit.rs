@@ -6,7 +6,7 @@
 use std::error::Error as StdError;
 
 use twilio_accounts::Error;
-use twilio_types::store::{StoreError, StoreErrorKind};
+use twilio_store::{StoreError, StoreErrorKind};
 
 /// Done; for `status`: healthy (Twilio accepts a stored token, and a rotation in flight is
 /// held by a live run or staged with both tokens working).

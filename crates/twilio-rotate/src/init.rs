@@ -1,7 +1,7 @@
 //! `init`: write the store from the environment, once Twilio has accepted the token.
 
 use serde_json::json;
-use twilio_types::store::{FileTokenStore, RotationPhase, TokenRecord, TokenStore as _};
+use twilio_store::{FileTokenStore, RotationPhase, TokenRecord, TokenStore as _};
 use twilio_types::{AccountSid, AuthToken};
 
 use crate::cli::{Cli, Outcome};

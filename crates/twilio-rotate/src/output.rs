@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use twilio_accounts::rotation::{AccountState, RotationReport};
-use twilio_types::store::TokenRecord;
+use twilio_store::TokenRecord;
 
 /// The machine-friendly name of a state.
 pub(crate) fn state_name(state: AccountState) -> &'static str {
@@ -19,7 +19,7 @@ pub(crate) fn state_name(state: AccountState) -> &'static str {
 
 /// The store's labels as fingerprints.
 pub(crate) fn record_json(record: &TokenRecord) -> Value {
-    let fp = |t: Option<&twilio_types::store::StoredToken>| {
+    let fp = |t: Option<&twilio_store::StoredToken>| {
         t.map(|t| Value::String(t.fingerprint().to_string()))
             .unwrap_or(Value::Null)
     };

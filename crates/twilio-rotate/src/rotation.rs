@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use twilio_accounts::Client;
 use twilio_accounts::rotation::{AccountState, RotateAuthToken, RotationError, RotationStep};
-use twilio_types::store::{RotationPhase, TokenRecord, TokenStore};
+use twilio_store::{RotationPhase, TokenRecord, TokenStore};
 
 use crate::cli::{Cli, Command, Outcome};
 use crate::exit::{self, Cause};
@@ -187,10 +187,10 @@ fn failure(cli: &Cli, record: &TokenRecord, err: &RotationError) -> Outcome {
 }
 
 /// The store error under `err`, if that is what failed.
-fn store_error(err: &RotationError) -> Option<&twilio_types::store::StoreError> {
+fn store_error(err: &RotationError) -> Option<&twilio_store::StoreError> {
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = next {
-        if let Some(store) = e.downcast_ref::<twilio_types::store::StoreError>() {
+        if let Some(store) = e.downcast_ref::<twilio_store::StoreError>() {
             return Some(store);
         }
         if let Some(twilio_accounts::Error::Store(store)) = e.downcast_ref() {

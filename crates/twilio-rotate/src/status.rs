@@ -4,7 +4,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 use twilio_accounts::rotation::DEFAULT_PROPAGATION_WINDOW;
-use twilio_types::store::{RotationPhase, StoreErrorKind, TokenRecord, TokenStore as _};
+use twilio_store::{RotationPhase, StoreErrorKind, TokenRecord, TokenStore as _};
 
 use crate::cli::{Cli, Outcome};
 use crate::exit;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 /// Where the token store is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum StoreLocation {
-    /// A [`FileTokenStore`](twilio_types::store::FileTokenStore) at this path.
+    /// A [`FileTokenStore`](twilio_store::FileTokenStore) at this path.
     File(PathBuf),
 }
 

@@ -2,8 +2,8 @@
 //! authenticated request that tells whether Twilio accepts a token.
 
 use twilio_accounts::{Client, Error};
+use twilio_store::{FileTokenStore, TokenRecord, TokenStore as _};
 use twilio_transport::Credentials;
-use twilio_types::store::{FileTokenStore, TokenRecord, TokenStore as _};
 use twilio_types::{AccountSid, AuthToken};
 
 use crate::cli::{Cli, Outcome};
@@ -30,7 +30,7 @@ pub(crate) async fn load(cli: &Cli) -> Result<(FileTokenStore, TokenRecord), Out
 }
 
 /// A store error as an outcome: unreachable (I/O) is 4, locked is 1, the rest needs a person.
-pub(crate) fn store_failure(cli: &Cli, error: &twilio_types::store::StoreError) -> Outcome {
+pub(crate) fn store_failure(cli: &Cli, error: &twilio_store::StoreError) -> Outcome {
     let code = match exit::cause(error) {
         Cause::StoreUnreachable => exit::UNREACHABLE,
         Cause::Locked => exit::NOT_NOW,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use twilio_emulator::{Emulator, Fault};
-use twilio_types::store::{FileTokenStore, RotationPhase, TokenStore as _};
+use twilio_store::{FileTokenStore, RotationPhase, TokenStore as _};
 
 const BIN: &str = env!("CARGO_BIN_EXE_twilio-rotate");
 
@@ -569,7 +569,7 @@ async fn every_case_of_the_exit_code_table() {
     emulator.shutdown().await;
 }
 
-async fn load(path: &Path) -> twilio_types::store::TokenRecord {
+async fn load(path: &Path) -> twilio_store::TokenRecord {
     FileTokenStore::open(path)
         .unwrap()
         .load()

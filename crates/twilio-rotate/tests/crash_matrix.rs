@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use twilio_accounts::{Client, Credentials};
-use twilio_types::store::{FileTokenStore, TokenRecord, TokenStore};
+use twilio_store::{FileTokenStore, TokenRecord, TokenStore};
 
 const ROTATE: &str = env!("CARGO_BIN_EXE_twilio-rotate");
 

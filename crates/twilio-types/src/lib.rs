@@ -23,8 +23,8 @@
 //! ```
 //!
 //! This crate is the bottom layer of the SDK: it depends on no HTTP stack or async runtime
-//! (only `serde`, `time` and `zeroize`), and does no I/O except the `store` feature's
-//! `FileTokenStore` (a few `std::fs` calls).
+//! (only `serde`, `time` and `zeroize`), and does no I/O. The rotation's token store lives in
+//! the `twilio-store` crate.
 //!
 //! # SIDs
 //!
@@ -66,10 +66,6 @@
 //!
 //! # Crate features
 //!
-//! * `store` (off by default): the `store` module — the `TokenStore` trait
-//!   that auth-token rotation writes and other processes follow, its `TokenRecord`
-//!   (current / pending / previous tokens), a private, atomically written file store, an
-//!   in-memory store and `TokenFingerprint`.
 //! * `proptest` (off by default): implements
 //!   [`proptest::arbitrary::Arbitrary`](https://docs.rs/proptest/latest/proptest/arbitrary/trait.Arbitrary.html)
 //!   for every SID type (valid values) and both secret types (header-safe values), and
@@ -84,9 +80,6 @@
 mod phone;
 mod secret;
 mod sid;
-#[cfg(feature = "store")]
-#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
-pub mod store;
 #[cfg(feature = "proptest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
 pub mod strategies;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac as _};
 use sha1::Sha1;
 use time::OffsetDateTime;
-use twilio_types::store::{StoredToken, TokenRecord};
+use twilio_store::{StoredToken, TokenRecord};
 use twilio_types::{AccountSid, AuthToken};
 use twilio_webhooks::{Algorithm, Validator, WebhookRequest, sign};
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::extract::Form;
 use axum::routing::post;
 use axum::{Extension, Router};
-use twilio_types::store::{MemoryTokenStore, TokenRecord, TokenStore};
+use twilio_store::{MemoryTokenStore, TokenRecord, TokenStore};
 use twilio_types::{AccountSid, AuthToken};
 use twilio_webhooks::Validator;
 use twilio_webhooks::Verified;

@@ -54,7 +54,7 @@
 //! # Rotations
 //!
 //! A [`Validator`] holds `current` and, during a rotation, `pending` and `previous`, the labels
-//! of the rotation's [`TokenStore`](twilio_types::store::TokenStore). It reports which one
+//! of the rotation's [`TokenStore`](twilio_store::TokenStore). It reports which one
 //! matched by fingerprint ([`MatchedKey`]), accepts `previous` only for an overlap after the
 //! rotation completed (default 15 minutes), and can [`follow`](Validator::follow) the store.
 //! See `docs/guide/webhooks.md`.
@@ -81,4 +81,8 @@ pub struct ReadmeDoctests;
 pub use rejection::Rejection;
 pub use request::WebhookRequest;
 pub use signature::{Algorithm, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, body_sha256, sign};
+/// The rotation's token store (`TokenStore`, `TokenRecord`, `TokenFingerprint`, …): the
+/// `twilio-store` crate, re-exported whole so that a validator that follows a store needs no
+/// other dependency.
+pub use twilio_store as store;
 pub use validator::{DEFAULT_OVERLAP, MatchedKey, SharedKey, TokenLabel, Validator, Verified};

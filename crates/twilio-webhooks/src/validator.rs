@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use subtle::ConstantTimeEq as _;
 use time::OffsetDateTime;
+use twilio_store::{TokenFingerprint, TokenRecord, TokenStore};
 use twilio_types::AuthToken;
-use twilio_types::store::{TokenFingerprint, TokenRecord, TokenStore};
 use zeroize::Zeroizing;
 
 use crate::form;
@@ -499,8 +499,8 @@ fn query_param(url: &str, name: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::sign;
+    use twilio_store::{MemoryTokenStore, StoredToken};
     use twilio_types::AccountSid;
-    use twilio_types::store::{MemoryTokenStore, StoredToken};
 
     const URL: &str = "https://example.com/sms";
     const OLD: &str = "00000000000000000000000000000001";

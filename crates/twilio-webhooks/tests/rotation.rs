@@ -28,10 +28,10 @@ use tokio::net::{TcpListener, TcpStream};
 use twilio_accounts::rotation::{AccountState, RotateAuthToken, RotationStep};
 use twilio_accounts::{Client, Credentials, RetryConfig};
 use twilio_emulator::Emulator;
-use twilio_types::AuthToken;
-use twilio_types::store::{
+use twilio_store::{
     FileTokenStore, MemoryTokenStore, RotationPhase, TokenFingerprint, TokenRecord, TokenStore,
 };
+use twilio_types::AuthToken;
 use twilio_webhooks::tower::WebhookLayer;
 use twilio_webhooks::{
     Algorithm, Rejection, TokenLabel, Validator, Verified, WebhookRequest, sign,

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::time::{Instant, sleep};
+use twilio_store::{RotationPhase, StoreError, StoreErrorKind, StoredToken, TokenRecord};
 use twilio_transport::{Credentials, HttpClient};
 use twilio_types::AccountSid;
-use twilio_types::store::{RotationPhase, StoreError, StoreErrorKind, StoredToken, TokenRecord};
 
 use super::TokenFingerprint;
 use super::report::{AccountState, ClientToken, RotationError, RotationStep, StepOutcome};

@@ -5,7 +5,7 @@
 //! Start with [`Client::rotate_auth_token`]:
 //!
 //! ```no_run
-//! # async fn run(store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run(store: std::sync::Arc<dyn twilio_store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //!
 //! let client = twilio_accounts::Client::from_env()?;
@@ -91,14 +91,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use twilio_types::store::TokenStore;
+use twilio_store::TokenStore;
 
 use crate::client::Client;
 
 pub use report::{
     AccountState, ClientToken, RotationError, RotationReport, RotationStep, StepOutcome, StepReport,
 };
-pub use twilio_types::store::TokenFingerprint;
+pub use twilio_store::TokenFingerprint;
 
 /// The default [propagation window](RotateAuthToken::propagation_window): 60 seconds, the
 /// time Twilio says a new token can take to reach every service.
@@ -131,7 +131,7 @@ impl Client {
     /// for the steps and what each failure leaves behind.
     ///
     /// ```no_run
-    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
     /// // The store holds the new token before the old one is revoked.
     /// let report = client.rotate_auth_token().store(store).send().await?;
     /// println!("new token {:?} after {:?}", report.new_token(), report.elapsed());
@@ -186,7 +186,7 @@ impl RotateAuthToken {
     /// the new token is stored as `pending` before the client (or any follower) uses it, and
     /// the promotion is marked before it is sent. A crash at any point then leaves a record
     /// that [`resume`](Self::resume) finishes or rolls back. The store must already hold the
-    /// account's current token ([`TokenRecord::new`](twilio_types::store::TokenRecord::new)),
+    /// account's current token ([`TokenRecord::new`](twilio_store::TokenRecord::new)),
     /// and its lock keeps a second rotation of the account out.
     ///
     /// Without a store, the rotation keeps its state in this process's memory; the report (or
@@ -195,7 +195,7 @@ impl RotateAuthToken {
     /// ```no_run
     /// # async fn run(client: twilio_accounts::Client, token: twilio_types::AuthToken) -> Result<(), Box<dyn std::error::Error>> {
     /// use std::sync::Arc;
-    /// use twilio_types::store::{MemoryTokenStore, TokenRecord, TokenStore};
+    /// use twilio_store::{MemoryTokenStore, TokenRecord, TokenStore};
     ///
     /// let store = Arc::new(MemoryTokenStore::new());
     /// store.save(&TokenRecord::new(client.account_sid(), token)).await?;
@@ -215,7 +215,7 @@ impl RotateAuthToken {
     /// promote earlier unless [forced](Self::force).
     ///
     /// ```no_run
-    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     ///
     /// // This process is the account's only user: no one to hand off to.
@@ -248,7 +248,7 @@ impl RotateAuthToken {
     /// about the token change. Unset, nothing is sent and Twilio's default (e-mail) applies.
     ///
     /// ```no_run
-    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
     /// let report = client
     ///     .rotate_auth_token()
     ///     .store(store)
@@ -269,7 +269,7 @@ impl RotateAuthToken {
     /// zero means a single attempt.
     ///
     /// ```no_run
-    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
     /// use std::time::Duration;
     ///
     /// // Services that are slow to see new tokens: wait up to two minutes.
@@ -285,7 +285,7 @@ impl RotateAuthToken {
     /// The waits between verification attempts (default: 500 ms doubling up to 8 s).
     ///
     /// ```no_run
-    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_store::TokenStore>) -> Result<(), twilio_accounts::rotation::RotationError> {
     /// use std::time::Duration;
     /// use twilio_accounts::rotation::VerifyBackoff;
     ///
@@ -321,7 +321,7 @@ impl RotateAuthToken {
     /// client to it. Both tokens work afterwards; followers of the store move to the new one.
     ///
     /// ```no_run
-    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
     /// use twilio_accounts::rotation::AccountState;
     ///
     /// let report = client.rotate_auth_token().store(store.clone()).stage().await?;
@@ -355,7 +355,7 @@ impl RotateAuthToken {
     /// that the stored current token works and reports [`AccountState::Unchanged`].
     ///
     /// ```no_run
-    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_types::store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn run(client: twilio_accounts::Client, store: std::sync::Arc<dyn twilio_store::TokenStore>) -> Result<(), Box<dyn std::error::Error>> {
     /// let report = client.rotate_auth_token().store(store).resume().await?;
     /// println!("{}", report.state());
     /// # Ok(()) }

@@ -44,7 +44,7 @@ pub enum RotationStep {
     RestoreCredentials,
     /// Clean-up: `DELETE /v1/AuthTokens/Secondary` with the old token.
     DeleteSecondary,
-    /// Opening, locking or writing the [`TokenStore`](twilio_types::store::TokenStore) (listed
+    /// Opening, locking or writing the [`TokenStore`](twilio_store::TokenStore) (listed
     /// only when it fails: every successful write is part of the step it makes durable).
     RecordInStore,
     /// The hand-off grace between staging and promotion, so that every process following the
@@ -220,7 +220,7 @@ pub enum AccountState {
     /// ([`RotationReport::client_token`] says which token it holds, and
     /// [`RotationReport::new_auth_token`] hands the new one over). Store the new token, then
     /// check in the Twilio Console which token is the primary, or run the rotation again later.
-    /// With a [`TokenStore`](twilio_types::store::TokenStore), both tokens stay stored and
+    /// With a [`TokenStore`](twilio_store::TokenStore), both tokens stay stored and
     /// [`resume`](super::RotateAuthToken::resume) finds out.
     Unknown,
     /// Staged: the new token is the account's secondary token, durably stored as `pending`, and
@@ -464,7 +464,7 @@ impl fmt::Display for RotationReport {
 /// [`RotatedUnverified`](AccountState::RotatedUnverified) and [`Unknown`](AccountState::Unknown)
 /// states the report may hold the only copy of the new primary token, and `?` must not drop
 /// it. Return it as is, box it (`Box<dyn Error>` keeps it, downcastable), or store the token
-/// first (with a [`TokenStore`](twilio_types::store::TokenStore) it is stored before the
+/// first (with a [`TokenStore`](twilio_store::TokenStore) it is stored before the
 /// promotion is even sent).
 ///
 /// ```no_run

@@ -11,8 +11,8 @@
 //! | any | no clear answer within the propagation window | nothing | `Unknown` |
 
 use tokio::time::{Instant, sleep};
+use twilio_store::{RotationPhase, StoreError, StoreErrorKind};
 use twilio_transport::Credentials;
-use twilio_types::store::{RotationPhase, StoreError, StoreErrorKind};
 
 use super::durable::{record_promotion, record_roll_back};
 use super::report::{

@@ -10,8 +10,8 @@ use http::{Method, Request, StatusCode};
 use time::OffsetDateTime;
 use tokio::time::{Instant, sleep};
 use tracing::Instrument as _;
+use twilio_store::{RotationPhase, StoreLock, StoredToken, TokenRecord, TokenStore};
 use twilio_transport::{Credentials, HttpClient, SharedCredentials};
-use twilio_types::store::{RotationPhase, StoreLock, StoredToken, TokenRecord, TokenStore};
 use twilio_types::{AccountSid, AuthToken};
 
 use super::durable::{ProcessLock, Staged, enter, record_promotion};

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{StoreError, StoreErrorKind, StoreFuture, StoreLock, TokenRecord, TokenStore};
+use crate::{StoreError, StoreErrorKind, StoreFuture, StoreLock, TokenRecord, TokenStore};
 
 /// A [`TokenStore`] that keeps the record in this process's memory.
 ///

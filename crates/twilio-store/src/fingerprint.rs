@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use crate::AuthToken;
+use sha2::{Digest as _, Sha256};
+use twilio_types::AuthToken;
 
 /// A short, non-reversible name for an Auth Token: the first 8 hexadecimal digits (32 bits) of
 /// the SHA-256 of the token.
@@ -17,7 +18,7 @@ use crate::AuthToken;
 /// ```
 ///
 /// ```
-/// use twilio_types::store::TokenFingerprint;
+/// use twilio_store::TokenFingerprint;
 /// use twilio_types::AuthToken;
 ///
 /// let token = AuthToken::new("0123456789abcdef0123456789abcdef")?;
@@ -34,7 +35,7 @@ impl TokenFingerprint {
     /// The fingerprint of `token`.
     ///
     /// ```
-    /// use twilio_types::store::TokenFingerprint;
+    /// use twilio_store::TokenFingerprint;
     ///
     /// // printf %s abc | sha256sum → ba7816bf…
     /// let token = twilio_types::AuthToken::new("abc")?;
@@ -42,14 +43,14 @@ impl TokenFingerprint {
     /// # Ok::<(), twilio_types::InvalidSecretError>(())
     /// ```
     pub fn of(token: &AuthToken) -> Self {
-        let digest = super::sha256::digest(token.expose_secret().as_bytes());
+        let digest = Sha256::digest(token.expose_secret().as_bytes());
         Self([digest[0], digest[1], digest[2], digest[3]])
     }
 
     /// Whether `token` has this fingerprint (a quick check, not a proof: 32 bits can collide).
     ///
     /// ```
-    /// use twilio_types::store::TokenFingerprint;
+    /// use twilio_store::TokenFingerprint;
     ///
     /// let stored = twilio_types::AuthToken::new("abc")?;
     /// let other = twilio_types::AuthToken::new("abd")?;

@@ -6,8 +6,8 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::{StoreError, StoreErrorKind, TokenFingerprint};
-use crate::{AccountSid, AuthToken, timestamp};
+use crate::{StoreError, StoreErrorKind, TokenFingerprint};
+use twilio_types::{AccountSid, AuthToken, timestamp};
 
 /// The format tag of the record's JSON form; a record with another tag is refused.
 const FORMAT: &str = "twilio-token-store/1";
@@ -116,7 +116,7 @@ pub struct TokenRecord {
     pub phase_since: OffsetDateTime,
     /// When the last rotation completed (`current` became the primary), if one has.
     pub completed_at: Option<OffsetDateTime>,
-    /// Incremented by every [`save`](super::TokenStore::save); 0 for a record never saved.
+    /// Incremented by every [`save`](crate::TokenStore::save); 0 for a record never saved.
     pub revision: u64,
 }
 

@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 use time::OffsetDateTime;
 
 use super::*;
-use crate::store::{RotationPhase, StoredToken};
-use crate::{AccountSid, AuthToken};
+use crate::{RotationPhase, StoredToken};
+use twilio_types::{AccountSid, AuthToken};
 
 const TOKEN: &str = "aaaabbbbccccddddeeeeffff00001111";
 const NEW: &str = "fedcba9876543210fedcba9876543210";
@@ -494,7 +494,7 @@ fn the_lock_excludes_another_process_and_dies_with_it() {
     let mut child = Child(
         Command::new(std::env::current_exe().unwrap())
             .args([
-                "store::file::tests::hold_the_lock_in_a_child_process",
+                "file::tests::hold_the_lock_in_a_child_process",
                 "--exact",
                 "--ignored",
                 "--nocapture",

@@ -6,7 +6,7 @@ use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{
+use crate::{
     ChangeStamp, StoreError, StoreErrorKind, StoreFuture, StoreLock, TokenRecord, TokenStore,
 };
 
@@ -44,7 +44,7 @@ const MAX_FILE_LEN: u64 = 64 * 1024;
 /// replaced by a regular file.
 ///
 /// ```
-/// use twilio_types::store::{FileTokenStore, StoreErrorKind, TokenRecord, TokenStore};
+/// use twilio_store::{FileTokenStore, StoreErrorKind, TokenRecord, TokenStore};
 /// use twilio_types::{AccountSid, AuthToken};
 /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     // The file store's futures are ready when first polled.

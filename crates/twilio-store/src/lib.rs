@@ -17,7 +17,7 @@
 //! #     let mut f = std::pin::pin!(f);
 //! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
 //! # }
-//! use twilio_types::store::{MemoryTokenStore, TokenRecord, TokenStore};
+//! use twilio_store::{MemoryTokenStore, TokenRecord, TokenStore};
 //! use twilio_types::{AccountSid, AuthToken};
 //!
 //! let account: AccountSid = "AC0123456789abcdef0123456789abcdef".parse()?;
@@ -39,11 +39,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod file;
 mod fingerprint;
 mod memory;
 mod record;
-mod sha256;
 
 use std::error::Error as StdError;
 use std::fmt;
