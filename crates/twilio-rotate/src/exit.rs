@@ -11,7 +11,7 @@ use twilio_store::{StoreError, StoreErrorKind};
 /// Done; for `status`: healthy (Twilio accepts a stored token, and a rotation in flight is
 /// held by a live run or staged with both tokens working).
 pub(crate) const OK: u8 = 0;
-/// Not done, nothing changed, safe to run again later: another run holds the store's lock,
+/// Not done, nothing changed, safe to run again later: another run holds the store's lease,
 /// `complete` before the hand-off grace, or Twilio refused a step for a reason that may pass.
 pub(crate) const NOT_NOW: u8 = 1;
 /// A person must act: a usage or configuration error, a store that cannot be used as it is,
@@ -27,7 +27,7 @@ pub(crate) const UNREACHABLE: u8 = 4;
 pub(crate) const HELP: &str = "\
 Exit codes (one meaning each):
   0  done; `status`: healthy (Twilio accepts a stored token; a rotation in flight is live or staged)
-  1  not done, nothing changed: another run holds the lock, or too early; run it again later
+  1  not done, nothing changed: another run holds the lease, or too early; run it again later
   2  a person must act: usage, configuration, the store, or a token Twilio refuses (the message says what to do)
   3  a rotation is unfinished or its outcome unknown: run `resume`
   4  Twilio or the store could not be reached: nothing decided; run it again later";
@@ -41,7 +41,7 @@ pub(crate) enum Cause {
     TwilioUnreachable,
     /// The store could not be read or written (I/O).
     StoreUnreachable,
-    /// Another run holds the store's lock.
+    /// Another run holds the store's lease.
     Locked,
     /// The store cannot be used as it is (malformed, permissions, missing, empty, …).
     Store(StoreErrorKind),

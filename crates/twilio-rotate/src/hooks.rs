@@ -13,15 +13,21 @@ use twilio_accounts::rotation::RotateAuthToken;
 pub(crate) fn install(builder: RotateAuthToken) -> RotateAuthToken {
     use std::io::Write as _;
 
+    use twilio_accounts::rotation::Checkpoint;
+
     let Ok(pause_at) = std::env::var("TWILIO_ROTATE_PAUSE_AT") else {
         return builder;
     };
-    let (checkpoint, pause) = match pause_at.strip_suffix("@mark") {
-        Some(checkpoint) => (checkpoint.to_owned(), false),
-        None => (pause_at, true),
+    let (name, pause) = match pause_at.strip_suffix("@mark") {
+        Some(name) => (name, false),
+        None => (pause_at.as_str(), true),
+    };
+    let Some(wanted) = Checkpoint::parse(name) else {
+        eprintln!("twilio-rotate: TWILIO_ROTATE_PAUSE_AT: no checkpoint `{name}`");
+        return builder;
     };
     builder.on_checkpoint(move |name| {
-        if name != checkpoint {
+        if name != wanted {
             return;
         }
         eprintln!("twilio-rotate: paused at {name}");

@@ -1,6 +1,7 @@
 //! `init`: write the store from the environment, once Twilio has accepted the token.
 
 use serde_json::json;
+use time::OffsetDateTime;
 use twilio_store::{FileTokenStore, RotationPhase, TokenRecord, TokenStore as _};
 use twilio_types::{AccountSid, AuthToken};
 
@@ -95,14 +96,10 @@ async fn verify(cli: &Cli, account: AccountSid, token: &AuthToken) -> Result<(),
     }
 }
 
-/// `init --force` over an existing store: the same account, no rotation in flight, under the
-/// store's lock.
+/// `init --force` over an existing store: the same account, no rotation in flight, no live
+/// lease; written with one compare-and-swap, so a rotation that starts meanwhile wins.
 async fn replace(cli: &Cli, mut record: TokenRecord) -> Result<TokenRecord, Outcome> {
     let store = twilio::open_store(cli)?;
-    let _lock = store
-        .try_lock()
-        .await
-        .map_err(|e| twilio::store_failure(cli, &e))?;
     let old = store
         .load()
         .await
@@ -125,16 +122,23 @@ async fn replace(cli: &Cli, mut record: TokenRecord) -> Result<TokenRecord, Outc
                 ),
             ));
         }
+        if let Some(lease) = &old.lease
+            && lease.blocks_at(OffsetDateTime::now_utc())
+        {
+            return Err(Outcome::error(
+                exit::NOT_NOW,
+                format!(
+                    "another run holds the store's lease ({}): nothing was written; run init \
+                     --force again once it has finished",
+                    lease.owner
+                ),
+            ));
+        }
         record.revision = old.revision;
     }
-    store
+    record.revision = store
         .save(&record)
         .await
         .map_err(|e| twilio::store_failure(cli, &e))?;
-    store
-        .load()
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| Outcome::error(exit::UNREACHABLE, "the store could not be read back"))
+    Ok(record)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use twilio_accounts::Client;
 use twilio_accounts::rotation::{AccountState, RotateAuthToken, RotationError, RotationStep};
-use twilio_store::{RotationPhase, TokenRecord, TokenStore};
+use twilio_store::{RotationPhase, StoreErrorKind, TokenRecord, TokenStore};
 
 use crate::cli::{Cli, Command, Outcome};
 use crate::exit::{self, Cause};
@@ -37,8 +37,17 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
     let result = match &cli.command {
         Command::Stage => builder.stage().await,
         Command::Complete { force } => builder.force(*force).complete().await,
-        Command::Rotate { grace } => with_grace(builder, *grace).send().await,
-        Command::Resume { grace } => with_grace(builder, *grace).resume().await,
+        Command::Rotate { grace } => {
+            with_grace(builder, grace.map(Duration::from_secs))
+                .send()
+                .await
+        }
+        // The interrupted run's choices, as it recorded them, unless overridden.
+        Command::Resume { grace } => {
+            let grace = grace.map(Duration::from_secs);
+            let recorded = record.choices.hand_off_grace;
+            with_grace(builder, grace.or(recorded)).resume().await
+        }
         Command::Init { .. } | Command::Status => {
             return Outcome::person("not a rotation command");
         }
@@ -58,9 +67,9 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
     outcome
 }
 
-fn with_grace(builder: RotateAuthToken, grace: Option<u64>) -> RotateAuthToken {
+fn with_grace(builder: RotateAuthToken, grace: Option<Duration>) -> RotateAuthToken {
     match grace {
-        Some(seconds) => builder.hand_off_grace(Duration::from_secs(seconds)),
+        Some(grace) => builder.hand_off_grace(grace),
         None => builder,
     }
 }
@@ -96,14 +105,15 @@ fn failure(cli: &Cli, record: &TokenRecord, err: &RotationError) -> Outcome {
     let unchanged = state == AccountState::Unchanged;
     let resuming = matches!(cli.command, Command::Resume { .. });
     let cause = exit::cause(err);
-    if cause == Cause::Locked {
+    let raced = cause == Cause::Store(StoreErrorKind::Conflict) && unchanged;
+    if cause == Cause::Locked || raced {
         // This run did nothing; the run holding the lock may be anywhere in its rotation, so
         // nothing is said about the account's tokens.
         return Outcome {
             code: exit::NOT_NOW,
             text: format!(
-                "error: {}\nthis run changed nothing: another run holds the store's lock and may \
-                 be in the middle of a rotation (`twilio-rotate --store {} status` shows where it \
+                "error: {}\nthis run changed nothing: another run holds the store's lease (or \
+                 wrote the store first) and may be in the middle of a rotation (`twilio-rotate --store {} status` shows where it \
                  stands); run this again once it has finished",
                 exit::chain(err.error()),
                 cli.store

@@ -4,7 +4,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 use twilio_accounts::rotation::DEFAULT_PROPAGATION_WINDOW;
-use twilio_store::{RotationPhase, StoreErrorKind, TokenRecord, TokenStore as _};
+use twilio_store::{RotationPhase, TokenLabel, TokenRecord};
 
 use crate::cli::{Cli, Outcome};
 use crate::exit;
@@ -12,7 +12,7 @@ use crate::output::record_json;
 use crate::twilio::{self, Answer};
 
 pub(crate) async fn run(cli: &Cli) -> Outcome {
-    let (store, record) = match twilio::load(cli).await {
+    let (_, record) = match twilio::load(cli).await {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
@@ -29,28 +29,25 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
             Err(outcome) => return outcome,
         };
         text.push_str(&format!(
-            "\n  {label:<8} {}  Twilio: {}",
+            "\n  {:<8} {}  Twilio: {}",
+            label.as_str(),
             stored.fingerprint(),
             answer.word()
         ));
-        twilio_json.insert(label.into(), answer.word().into());
+        twilio_json.insert(label.as_str().into(), answer.word().into());
         match label {
-            "current" => current = Some(answer),
-            "pending" => pending = Some(answer),
+            TokenLabel::Current => current = Some(answer),
+            TokenLabel::Pending => pending = Some(answer),
             _ => {}
         }
     }
     let in_flight = record.phase != RotationPhase::Idle || record.pending.is_some();
-    let held = if in_flight {
-        // Whether a live run holds the rotation lock: taken and dropped at once if free.
-        match store.try_lock().await {
-            Ok(_free) => false,
-            Err(e) if e.kind() == StoreErrorKind::Locked => true,
-            Err(e) => return twilio::store_failure(cli, &e),
-        }
-    } else {
-        false
-    };
+    // Whether a live run holds the rotation's lease (a killed run's lease does not count).
+    let now = OffsetDateTime::now_utc();
+    let held = record
+        .lease
+        .as_ref()
+        .is_some_and(|lease| lease.blocks_at(now));
     let Some(current) = current else {
         return Outcome::person("the store has no current token");
     };
@@ -101,7 +98,7 @@ fn verdict(
         return Ok(if held && one_works {
             (
                 exit::OK,
-                "a rotation is in progress: a live run holds the store's lock, and Twilio \
+                "a rotation is in progress: a live run holds the store's lease, and Twilio \
                  accepts a stored token"
                     .into(),
                 "InProgress",
@@ -132,7 +129,7 @@ fn verdict(
             (
                 exit::RESUME,
                 format!(
-                    "a rotation was interrupted (phase {:?}, no run holds the lock): run \
+                    "a rotation was interrupted (phase {:?}, no live run holds the lease): run \
                      `twilio-rotate --store {} resume`",
                     record.phase, cli.store
                 ),

@@ -2,7 +2,7 @@
 //! authenticated request that tells whether Twilio accepts a token.
 
 use twilio_accounts::{Client, Error};
-use twilio_store::{FileTokenStore, TokenRecord, TokenStore as _};
+use twilio_store::{FileTokenStore, StoreErrorKind, TokenRecord, TokenStore as _};
 use twilio_transport::Credentials;
 use twilio_types::{AccountSid, AuthToken};
 
@@ -33,7 +33,7 @@ pub(crate) async fn load(cli: &Cli) -> Result<(FileTokenStore, TokenRecord), Out
 pub(crate) fn store_failure(cli: &Cli, error: &twilio_store::StoreError) -> Outcome {
     let code = match exit::cause(error) {
         Cause::StoreUnreachable => exit::UNREACHABLE,
-        Cause::Locked => exit::NOT_NOW,
+        Cause::Locked | Cause::Store(StoreErrorKind::Conflict) => exit::NOT_NOW,
         _ => exit::PERSON,
     };
     Outcome::error(code, exit::store_advice(error, &cli.store.to_string()))

@@ -9,8 +9,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use std::sync::Arc;
 use twilio_emulator::{Emulator, Fault};
-use twilio_store::{FileTokenStore, RotationPhase, TokenStore as _};
+
+use twilio_store::{FileTokenStore, LeaseOwner, LeasedRecord, RotationPhase, TokenStore};
 
 const BIN: &str = env!("CARGO_BIN_EXE_twilio-rotate");
 
@@ -374,18 +376,26 @@ async fn every_case_of_the_exit_code_table() {
     );
     set_mode(&path, 0o600);
 
-    // Another run holds the lock: this run did nothing and says nothing of the tokens.
+    // Another run holds the lease: this run did nothing and says nothing of the tokens.
     {
-        let held = FileTokenStore::open(&path).unwrap();
-        let _lock = held.try_lock().await.unwrap();
+        let shared: Arc<dyn TokenStore> = Arc::new(FileTokenStore::open(&path).unwrap());
+        let held = LeasedRecord::acquire(
+            shared,
+            LeaseOwner::new("another-host:1:test"),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         t.case(
             "rotate: locked by another run",
             &at(store, &url, &["rotate", "--grace", "0"]),
             &[],
             1,
-            &["another run holds the store's lock", "changed nothing"],
+            &["another run holds the store's lease", "changed nothing"],
             &["no secondary token is left", "unchanged:"],
         );
+        held.release().await.unwrap();
     }
     assert!(emulator.secondary_auth_token().is_none());
 
@@ -401,7 +411,10 @@ async fn every_case_of_the_exit_code_table() {
         &at(store, &url, &["status"]),
         &[],
         0,
-        &["a rotation is in progress", "live run"],
+        &[
+            "a rotation is in progress",
+            "live run holds the store's lease",
+        ],
         &["resume"],
     );
     rotating.kill().unwrap();
@@ -519,6 +532,57 @@ async fn every_case_of_the_exit_code_table() {
         0,
         &["rotated"],
         &[],
+    );
+    t.tokens
+        .push(emulator.auth_token().expose_secret().to_owned());
+    // A rotation killed during its grace: resume keeps the grace it recorded (3 s, not the
+    // default 10 s): what is left of it is at most 3 s, whatever the timing.
+    let mut rotating = command(&at(store, &url, &["rotate", "--grace", "3"]), &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_phase(&path, RotationPhase::Staged, &mut rotating).await;
+    rotating.kill().unwrap();
+    rotating.wait().unwrap();
+    t.tokens.push(
+        emulator
+            .secondary_auth_token()
+            .unwrap()
+            .expose_secret()
+            .to_owned(),
+    );
+    assert_eq!(
+        load(&path).await.choices.hand_off_grace,
+        Some(Duration::from_secs(3)),
+        "the run's grace is recorded"
+    );
+    let kept = t.case(
+        "resume: keeps the recorded grace",
+        &at(store, &url, &["--json", "resume"]),
+        &[],
+        0,
+        &["waited"],
+        &[],
+    );
+    let kept = json(&kept);
+    assert_eq!(kept["state"], "Rotated");
+    let note = kept["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "hand_off_grace")
+        .and_then(|s| s["note"].as_str())
+        .expect("resume waited the grace")
+        .to_owned();
+    let waited: f64 = note
+        .strip_prefix("waited ")
+        .and_then(|n| n.split('s').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{note}"));
+    assert!(
+        waited <= 3.0,
+        "resume used another grace than the recorded 3 s: {note}"
     );
     t.tokens
         .push(emulator.auth_token().expose_secret().to_owned());

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{
-    ChangeStamp, StoreError, StoreErrorKind, StoreFuture, StoreLock, TokenRecord, TokenStore,
+    ChangeStamp, Heartbeat, StoreError, StoreErrorKind, StoreFuture, TokenRecord, TokenStore,
 };
 
 /// The largest store file read: a record is well under 2 KiB, so anything bigger is not one.
@@ -26,11 +26,15 @@ const MAX_FILE_LEN: u64 = 64 * 1024;
 ///   directory itself is flushed, so the new name survives a crash. A reader sees either the
 ///   old record or the new one, never a mix; a write that fails (a full disk, a read-only
 ///   directory, a crash) leaves the previous record intact and removes its temporary file.
-/// * **Locked per rotation.** [`try_lock`](TokenStore::try_lock) takes an exclusive advisory
-///   lock ([`File::try_lock`]) on a sidecar file next to the store, `PATH.lock` (mode `0600`,
-///   holds no data, left in place afterwards). A second holder — in this process or another
-///   one — fails at once with [`StoreErrorKind::Locked`]. The operating system releases the
-///   lock when its holder exits, even if it is killed.
+/// * **Compare-and-swap.** [`save`](TokenStore::save) takes an exclusive advisory lock
+///   ([`File::lock`]) on a sidecar file next to the store, `PATH.lock` (mode `0600`, holds no
+///   data, left in place afterwards), reads the stored revision, and writes only if it is still
+///   the record's; otherwise [`StoreErrorKind::Conflict`]. The lock is held for that one write
+///   only (the rotation's own lock is the [lease](crate::LeasedRecord) in the record), and the
+///   operating system releases it when its holder exits, even if it is killed.
+/// * **Heartbeats.** [`publish_heartbeat`](TokenStore::publish_heartbeat) writes one file per
+///   follower, `PATH.followers/ID.json` (`0600`, atomically), and
+///   [`heartbeats`](TokenStore::heartbeats) lists them.
 /// * **Cheap to follow.** [`change_stamp`](TokenStore::change_stamp) costs one `stat`, so a
 ///   follower can notice a new record long before its next full reload.
 ///
@@ -68,9 +72,9 @@ const MAX_FILE_LEN: u64 = 64 * 1024;
 ///
 /// let record = block_on(store.load())?.expect("created with a record");
 /// assert_eq!(record.revision, 1);
-/// let lock = block_on(store.try_lock())?;
-/// assert_eq!(block_on(store.try_lock()).unwrap_err().kind(), StoreErrorKind::Locked);
-/// drop(lock);
+/// assert_eq!(block_on(store.save(&record))?, 2);
+/// // `record` is stale now: a second save of it is refused.
+/// assert_eq!(block_on(store.save(&record)).unwrap_err().kind(), StoreErrorKind::Conflict);
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -78,6 +82,7 @@ const MAX_FILE_LEN: u64 = 64 * 1024;
 pub struct FileTokenStore {
     path: PathBuf,
     lock_path: PathBuf,
+    followers_dir: PathBuf,
     /// A write fault to inject, for the tests of what a failed write leaves behind.
     #[cfg(test)]
     fault: Option<tests::Fault>,
@@ -122,11 +127,15 @@ impl FileTokenStore {
     }
 
     fn at(path: &Path) -> Self {
-        let mut lock_path = path.as_os_str().to_owned();
-        lock_path.push(".lock");
+        let sibling = |suffix: &str| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
         Self {
             path: path.to_owned(),
-            lock_path: PathBuf::from(lock_path),
+            lock_path: sibling(".lock"),
+            followers_dir: sibling(".followers"),
             #[cfg(test)]
             fault: None,
         }
@@ -174,16 +183,45 @@ impl FileTokenStore {
         })
     }
 
-    /// Writes `record` (revision + 1) to a temporary file and installs it at `path`.
-    fn write(&self, record: &TokenRecord, install: Install) -> Result<(), StoreError> {
+    /// The compare-and-swap of [`save`](TokenStore::save): under the write lock, checks that the
+    /// stored revision is still `record.revision`, then writes it with the next one.
+    fn compare_and_write(&self, record: &TokenRecord) -> Result<u64, StoreError> {
+        let _lock = self.lock()?;
+        let stored = match self.read() {
+            Ok(stored) => stored.revision,
+            Err(err) if err.kind() == StoreErrorKind::NotFound => 0,
+            Err(err) => return Err(err),
+        };
+        if stored != record.revision {
+            return Err(StoreError::new(
+                StoreErrorKind::Conflict,
+                format!(
+                    "{} changed since it was read (revision {stored}, not {}): nothing was written",
+                    self.path.display(),
+                    record.revision
+                ),
+            ));
+        }
+        self.write(record, Install::Replace)
+    }
+
+    /// Writes `record` (revision + 1) to a temporary file and installs it at `path`; returns
+    /// the revision written.
+    fn write(&self, record: &TokenRecord, install: Install) -> Result<u64, StoreError> {
         let mut saved = record.clone();
         saved.revision = record.revision.saturating_add(1);
         let text = saved.encode();
+        self.write_file(&self.path, text.as_bytes(), install)?;
+        Ok(saved.revision)
+    }
 
-        let temp = self.temp_path();
+    /// Writes `bytes` to a temporary file in `target`'s directory, flushed, and installs it at
+    /// `target`, then flushes the directory.
+    fn write_file(&self, target: &Path, bytes: &[u8], install: Install) -> Result<(), StoreError> {
+        let temp = self.temp_path(target);
         let written = self
-            .write_temp(&temp, text.as_bytes())
-            .and_then(|()| self.install(&temp, install));
+            .write_temp(&temp, bytes)
+            .and_then(|()| self.install(&temp, target, install));
         if let Err(err) = written {
             // Best effort: the temporary file may not exist (its creation failed) or may
             // already be gone (a failed no-replace install removes it).
@@ -193,7 +231,7 @@ impl FileTokenStore {
                 _ => self.io_error("writing", err),
             });
         }
-        self.sync_dir()
+        self.sync_dir(target)
             .map_err(|err| self.io_error("flushing the directory of", err))
     }
 
@@ -214,13 +252,13 @@ impl FileTokenStore {
 
     /// Puts the flushed temporary file in place: a rename (atomic replace), or for a new store
     /// a hard link, which fails rather than replace a file created meanwhile.
-    fn install(&self, temp: &Path, install: Install) -> io::Result<()> {
+    fn install(&self, temp: &Path, target: &Path, install: Install) -> io::Result<()> {
         #[cfg(test)]
         tests::inject(self.fault, tests::Fault::Rename, &mut io::sink(), &[])?;
         match install {
-            Install::Replace => fs::rename(temp, &self.path),
+            Install::Replace => fs::rename(temp, target),
             Install::NoReplace => {
-                fs::hard_link(temp, &self.path)?;
+                fs::hard_link(temp, target)?;
                 // The record is in place; a leftover temporary file would only be clutter.
                 let _ = fs::remove_file(temp);
                 Ok(())
@@ -229,35 +267,76 @@ impl FileTokenStore {
     }
 
     /// Flushes the directory entry of the renamed file, so that the rename survives a crash.
-    fn sync_dir(&self) -> io::Result<()> {
+    fn sync_dir(&self, target: &Path) -> io::Result<()> {
         #[cfg(test)]
         tests::inject(self.fault, tests::Fault::SyncDir, &mut io::sink(), &[])?;
         #[cfg(unix)]
-        File::open(self.dir())?.sync_all()?;
+        File::open(dir_of(target))?.sync_all()?;
+        #[cfg(not(unix))]
+        let _ = target;
         Ok(())
     }
 
-    fn dir(&self) -> &Path {
-        match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        }
-    }
-
-    /// A fresh hidden name in the store's directory: `.NAME.PID.N.tmp`.
-    fn temp_path(&self) -> PathBuf {
+    /// A fresh hidden name in `target`'s directory: `.NAME.PID.N.tmp`.
+    fn temp_path(&self, target: &Path) -> PathBuf {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name = self
-            .path
+        let name = target
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        self.dir()
-            .join(format!(".{name}.{}.{n}.tmp", std::process::id()))
+        dir_of(target).join(format!(".{name}.{}.{n}.tmp", std::process::id()))
     }
 
-    fn lock(&self) -> Result<StoreLock, StoreError> {
+    /// Writes `heartbeat` to `PATH.followers/ID.json`, atomically (the directory is made
+    /// `0700` on first use).
+    fn write_heartbeat(&self, heartbeat: &Heartbeat) -> Result<(), StoreError> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&self.followers_dir)
+            .map_err(|err| self.io_error("creating the followers directory of", err))?;
+        let target = self
+            .followers_dir
+            .join(format!("{}.json", heartbeat.follower.as_str()));
+        self.write_file(&target, heartbeat.encode().as_bytes(), Install::Replace)
+    }
+
+    /// Every heartbeat in `PATH.followers/`; a file that is not one is skipped with a warning
+    /// in its place (a follower that wrote garbage does not count, and does not stop the gate).
+    fn read_heartbeats(&self) -> Result<Vec<Heartbeat>, StoreError> {
+        let entries = match fs::read_dir(&self.followers_dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(self.io_error("listing the followers of", err)),
+        };
+        let mut heartbeats = Vec::new();
+        for entry in entries {
+            let path = entry
+                .map_err(|err| self.io_error("listing the followers of", err))?
+                .path();
+            let is_heartbeat = path.extension().is_some_and(|ext| ext == "json")
+                && !path
+                    .file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+            if !is_heartbeat {
+                continue;
+            }
+            let Ok(text) = fs::read_to_string(&path) else {
+                continue; // removed or being replaced meanwhile
+            };
+            if let Ok(heartbeat) = Heartbeat::decode(&text) {
+                heartbeats.push(heartbeat);
+            }
+        }
+        heartbeats.sort_by(|a, b| a.follower.cmp(&b.follower));
+        Ok(heartbeats)
+    }
+
+    /// Takes the write lock on `PATH.lock`, waiting for another writer's single write.
+    fn lock(&self) -> Result<File, StoreError> {
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
@@ -265,18 +344,8 @@ impl FileTokenStore {
         let file = options
             .open(&self.lock_path)
             .map_err(|err| self.io_error("opening the lock file of", err))?;
-        match file.try_lock() {
-            Ok(()) => Ok(StoreLock::new(file)),
-            Err(fs::TryLockError::WouldBlock) => Err(StoreError::new(
-                StoreErrorKind::Locked,
-                format!(
-                    "another rotation holds the lock on {} ({})",
-                    self.path.display(),
-                    self.lock_path.display()
-                ),
-            )),
-            Err(fs::TryLockError::Error(err)) => Err(self.io_error("locking", err)),
-        }
+        file.lock().map_err(|err| self.io_error("locking", err))?;
+        Ok(file)
     }
 
     fn stamp(&self) -> Option<ChangeStamp> {
@@ -320,6 +389,14 @@ impl FileTokenStore {
     }
 }
 
+/// The directory `path` is in (`.` for a bare name).
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 /// How a written temporary file takes the store file's place.
 #[derive(Debug, Clone, Copy)]
 enum Install {
@@ -357,16 +434,20 @@ impl TokenStore for FileTokenStore {
         Box::pin(async move { self.read().map(Some) })
     }
 
-    fn save<'a>(&'a self, record: &'a TokenRecord) -> StoreFuture<'a, ()> {
-        Box::pin(async move { self.write(record, Install::Replace) })
-    }
-
-    fn try_lock(&self) -> StoreFuture<'_, StoreLock> {
-        Box::pin(async move { self.lock() })
+    fn save<'a>(&'a self, record: &'a TokenRecord) -> StoreFuture<'a, u64> {
+        Box::pin(async move { self.compare_and_write(record) })
     }
 
     fn change_stamp(&self) -> Option<ChangeStamp> {
         self.stamp()
+    }
+
+    fn publish_heartbeat<'a>(&'a self, heartbeat: &'a Heartbeat) -> StoreFuture<'a, ()> {
+        Box::pin(async move { self.write_heartbeat(heartbeat) })
+    }
+
+    fn heartbeats(&self) -> StoreFuture<'_, Vec<Heartbeat>> {
+        Box::pin(async move { self.read_heartbeats() })
     }
 }
 

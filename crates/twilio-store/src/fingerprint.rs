@@ -63,6 +63,46 @@ impl TokenFingerprint {
     }
 }
 
+impl std::str::FromStr for TokenFingerprint {
+    type Err = ParseFingerprintError;
+
+    /// Reads the 8 lower- or upper-case hexadecimal digits that `Display` writes.
+    ///
+    /// ```
+    /// use twilio_store::TokenFingerprint;
+    ///
+    /// let token = twilio_types::AuthToken::new("abc")?;
+    /// let parsed: TokenFingerprint = "ba7816bf".parse()?;
+    /// assert_eq!(parsed, TokenFingerprint::of(&token));
+    /// assert!("ba7816b".parse::<TokenFingerprint>().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 8 || !bytes.iter().all(u8::is_ascii_hexdigit) {
+            return Err(ParseFingerprintError);
+        }
+        let mut out = [0_u8; 4];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                .map_err(|_| ParseFingerprintError)?;
+        }
+        Ok(Self(out))
+    }
+}
+
+/// A string that is not a [`TokenFingerprint`] (8 hexadecimal digits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseFingerprintError;
+
+impl fmt::Display for ParseFingerprintError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a token fingerprint is 8 hexadecimal digits")
+    }
+}
+
+impl std::error::Error for ParseFingerprintError {}
+
 impl fmt::Display for TokenFingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for byte in self.0 {
@@ -88,6 +128,19 @@ mod tests {
         let fp = TokenFingerprint::of(&AuthToken::new("abc").unwrap());
         assert_eq!(fp.to_string(), "ba7816bf");
         assert_eq!(format!("{fp:?}"), "TokenFingerprint(ba7816bf)");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn display_and_parse_round_trip(bytes in proptest::array::uniform4(0_u8..)) {
+            let fp = TokenFingerprint(bytes);
+            proptest::prop_assert_eq!(fp.to_string().parse::<TokenFingerprint>(), Ok(fp));
+        }
+
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,12}") {
+            let _ = text.parse::<TokenFingerprint>();
+        }
     }
 
     #[test]

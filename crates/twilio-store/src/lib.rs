@@ -1,6 +1,7 @@
 //! Where an account's Auth Tokens live during and between rotations: the [`TokenStore`] trait,
-//! the [`TokenRecord`] it holds, [`FileTokenStore`] (one private JSON file, written atomically
-//! and durably) and [`MemoryTokenStore`].
+//! the [`TokenRecord`] it holds, [`FileTokenStore`] (one private JSON file, written atomically and
+//! durably) and [`MemoryTokenStore`]; the rotation's [lease](LeasedRecord) and the followers'
+//! [heartbeats](Heartbeat).
 //!
 //! The store is modelled on AWS Secrets Manager's staging labels: one record per account holds
 //! the [`current`](TokenRecord::current) token, the [`pending`](TokenRecord::pending) one while a
@@ -8,6 +9,11 @@
 //! after a promotion. The rotation writes the record **before** anything depends on what it
 //! records, so the store (not any process's memory) is the truth about which tokens exist; other
 //! processes follow it to learn a new token before the old one stops working.
+//!
+//! Many hosts may share one store, so every write is a compare-and-swap on the record's
+//! [`revision`](TokenRecord::revision): a writer holding a stale record gets
+//! [`StoreErrorKind::Conflict`] and overwrites nothing. The rotation's lock is a [`Lease`]
+//! inside the record, taken, renewed and released by such writes ([`LeasedRecord`]).
 //!
 //! ```
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -17,23 +23,30 @@
 //! #     let mut f = std::pin::pin!(f);
 //! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
 //! # }
-//! use twilio_store::{MemoryTokenStore, TokenRecord, TokenStore};
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use twilio_store::{LeaseOwner, LeasedRecord, MemoryTokenStore, StoreErrorKind, TokenRecord, TokenStore};
 //! use twilio_types::{AccountSid, AuthToken};
 //!
 //! let account: AccountSid = "AC0123456789abcdef0123456789abcdef".parse()?;
-//! let store = MemoryTokenStore::new();
+//! let store = Arc::new(MemoryTokenStore::new());
 //! block_on(async {
 //!     assert!(store.load().await?.is_none());
 //!     let record = TokenRecord::new(account, AuthToken::new("0123456789abcdef0123456789abcdef")?);
-//!     store.save(&record).await?;
+//!     assert_eq!(store.save(&record).await?, 1); // revision 0: only into an empty store
 //!     let loaded = store.load().await?.expect("just saved");
 //!     assert_eq!(loaded.current.fingerprint(), record.current.fingerprint());
 //!     assert_eq!(loaded.revision, 1);
+//!     // A writer with a stale record is refused.
+//!     assert_eq!(store.save(&record).await.unwrap_err().kind(), StoreErrorKind::Conflict);
 //!
-//!     // A rotation holds the store's lock; a second one fails at once.
-//!     let lock = store.try_lock().await?;
-//!     assert!(store.try_lock().await.is_err());
-//!     drop(lock);
+//!     // A rotation holds the record's lease; a second one fails at once.
+//!     let lease = LeasedRecord::acquire(store.clone(), LeaseOwner::new("host-a:1:x"), Duration::from_secs(60))
+//!         .await?
+//!         .expect("the store holds a record");
+//!     let other = LeasedRecord::acquire(store.clone(), LeaseOwner::new("host-b:2:y"), Duration::from_secs(60)).await;
+//!     assert_eq!(other.unwrap_err().kind(), StoreErrorKind::Locked);
+//!     lease.release().await?;
 //!     Ok::<_, Box<dyn std::error::Error>>(())
 //! })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -43,6 +56,9 @@
 
 mod file;
 mod fingerprint;
+mod heartbeat;
+mod label;
+mod lease;
 mod memory;
 mod record;
 
@@ -52,41 +68,48 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use file::FileTokenStore;
-pub use fingerprint::TokenFingerprint;
+pub use fingerprint::{ParseFingerprintError, TokenFingerprint};
+pub use heartbeat::{FollowerId, FollowerRole, Heartbeat};
+pub use label::TokenLabel;
+pub use lease::{Lease, LeaseOwner, LeasedRecord};
 pub use memory::MemoryTokenStore;
-pub use record::{RotationPhase, StoredToken, TokenRecord};
+pub use record::{GatePolicy, RotationChoices, RotationPhase, StoredToken, TokenRecord};
 
 /// The future a [`TokenStore`] method returns: boxed, so the trait stays object-safe
 /// (`Arc<dyn TokenStore>`) without an async-trait dependency.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// Durable storage for one account's [`TokenRecord`], shared by the process that rotates the
-/// token and every process that follows it.
+/// token and every process (on any host) that follows it.
 ///
 /// Implement it for a secrets manager (Vault, AWS Secrets Manager, Kubernetes Secrets, a
-/// database) the way [`MemoryTokenStore`] does; the SDK's rotation and followers only call these
-/// three methods.
+/// database) the way [`MemoryTokenStore`] does: a read, a conditional write, and optionally a
+/// change marker and the followers' heartbeats. The rotation's lease ([`LeasedRecord`]) is built
+/// on [`save`](Self::save) once for every store, never per backend.
 ///
 /// # Contract
 ///
-/// * [`save`](Self::save) returns `Ok` only when the record is **durable**: a crash or power
-///   loss right after must not lose it, and a failed save must leave the previous record intact
-///   (never a torn or half-written one). It stores `record.revision + 1` and the caller's copy
-///   is not changed; [`load`](Self::load) then returns the saved record with that revision.
-/// * [`load`](Self::load) returns `Ok(None)` when nothing was ever saved, and an error (never a
-///   partial record) when what is stored cannot be read.
-/// * [`try_lock`](Self::try_lock) gives at most one holder at a time the right to rotate,
-///   across processes where the store is shared, and fails at once with
-///   [`StoreErrorKind::Locked`] instead of waiting.
+/// * [`save`](Self::save) is a **compare-and-swap** on the revision: it writes `record` only if
+///   the stored record's revision is still `record.revision` (0: only if nothing is stored),
+///   stores it with a new, larger revision and returns that revision; the caller's copy is not
+///   changed. Otherwise it fails with [`StoreErrorKind::Conflict`] and writes nothing. It
+///   returns `Ok` only when the record is **durable**: a crash or power loss right after must
+///   not lose it, and a failed save must leave the previous record intact (never a torn one).
+/// * [`load`](Self::load) returns `Ok(None)` when nothing was ever saved, the record with
+///   `revision` set to the backend's revision of what was read, and an error (never a partial
+///   record) when what is stored cannot be read.
+/// * [`publish_heartbeat`](Self::publish_heartbeat) and [`heartbeats`](Self::heartbeats) keep one
+///   [`Heartbeat`] per follower (the last one published wins); a store that cannot keep them
+///   answers [`StoreErrorKind::Unsupported`] (the default).
 pub trait TokenStore: Send + Sync + fmt::Debug {
-    /// Reads the record, or `None` if the store is empty.
+    /// Reads the record (its `revision` is the stored revision), or `None` if the store is
+    /// empty.
     fn load(&self) -> StoreFuture<'_, Option<TokenRecord>>;
 
-    /// Writes `record` durably with its revision incremented.
-    fn save<'a>(&'a self, record: &'a TokenRecord) -> StoreFuture<'a, ()>;
-
-    /// Takes the exclusive rotation lock, released when the returned [`StoreLock`] is dropped.
-    fn try_lock(&self) -> StoreFuture<'_, StoreLock>;
+    /// Writes `record` durably if the stored revision is still `record.revision` (0: only into
+    /// an empty store); returns the new revision. A stale revision is
+    /// [`StoreErrorKind::Conflict`] and writes nothing.
+    fn save<'a>(&'a self, record: &'a TokenRecord) -> StoreFuture<'a, u64>;
 
     /// A cheap marker that changes whenever the stored record may have changed, or `None`
     /// (the default) when the store has nothing cheaper than [`load`](Self::load).
@@ -98,6 +121,27 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     fn change_stamp(&self) -> Option<ChangeStamp> {
         None
     }
+
+    /// Publishes what one follower holds (fleet acknowledgement, issue 17 §4), replacing its
+    /// previous heartbeat. Default: [`StoreErrorKind::Unsupported`].
+    fn publish_heartbeat<'a>(&'a self, heartbeat: &'a Heartbeat) -> StoreFuture<'a, ()> {
+        let _ = heartbeat;
+        Box::pin(std::future::ready(Err(unsupported("heartbeats"))))
+    }
+
+    /// Every heartbeat published, expired ones included (the caller filters by
+    /// [`expires_at`](Heartbeat::expires_at)). Default: [`StoreErrorKind::Unsupported`].
+    fn heartbeats(&self) -> StoreFuture<'_, Vec<Heartbeat>> {
+        Box::pin(std::future::ready(Err(unsupported("heartbeats"))))
+    }
+}
+
+/// The error of a [`TokenStore`] method that the store does not implement.
+fn unsupported(what: &str) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Unsupported,
+        format!("this store does not keep {what}"),
+    )
 }
 
 /// An opaque marker of a stored record's version, from [`TokenStore::change_stamp`]: two equal
@@ -113,26 +157,6 @@ impl ChangeStamp {
     }
 }
 
-/// Proof of holding a [`TokenStore`]'s rotation lock; dropping it releases the lock.
-pub struct StoreLock {
-    _guard: Box<dyn Send + Sync>,
-}
-
-impl StoreLock {
-    /// Wraps the value whose `Drop` releases the lock (a locked file handle, a lease, …).
-    pub fn new(guard: impl Send + Sync + 'static) -> Self {
-        Self {
-            _guard: Box::new(guard),
-        }
-    }
-}
-
-impl fmt::Debug for StoreLock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StoreLock")
-    }
-}
-
 /// Why a [`TokenStore`] operation failed. Never contains a token.
 #[derive(Debug)]
 pub struct StoreError {
@@ -145,8 +169,14 @@ pub struct StoreError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreErrorKind {
-    /// Another holder has the rotation lock.
+    /// Another holder has the rotation's [lease](Lease), and it has not expired.
     Locked,
+    /// The stored record changed since it was read (a compare-and-swap failed), or this
+    /// writer's lease expired or was taken over: nothing was written.
+    Conflict,
+    /// The store does not offer this operation (for example heartbeats, or writes to a
+    /// read-only store).
+    Unsupported,
     /// The stored record cannot be read as a record (malformed, or of another version).
     Malformed,
     /// The store's storage is not private enough (for example a file readable by others).
@@ -181,6 +211,11 @@ impl StoreError {
     /// What kind of error this is.
     pub fn kind(&self) -> StoreErrorKind {
         self.kind
+    }
+
+    /// What happened, without the `token store: ` prefix of `Display`.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -217,6 +252,6 @@ mod tests {
         fn assert_send<T: Send>(_: &T) {}
         let store: std::sync::Arc<dyn TokenStore> = std::sync::Arc::new(MemoryTokenStore::new());
         assert_send(&store.load());
-        assert_send(&store.try_lock());
+        assert_send(&store.heartbeats());
     }
 }

@@ -1,20 +1,29 @@
 //! [`MemoryTokenStore`]: a [`TokenStore`] in memory, for tests and as the model for custom stores.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::{StoreError, StoreErrorKind, StoreFuture, StoreLock, TokenRecord, TokenStore};
+use crate::{
+    ChangeStamp, FollowerId, Heartbeat, StoreError, StoreErrorKind, StoreFuture, TokenRecord,
+    TokenStore,
+};
 
-/// A [`TokenStore`] that keeps the record in this process's memory.
+/// A [`TokenStore`] that keeps the record (and the followers' heartbeats) in this process's
+/// memory.
 ///
 /// It is not durable: use it in tests, for a process that is the only consumer of its account
 /// and hands the token over by other means, or as the pattern for a store backed by a secrets
-/// manager (replace the mutex with the service's read, conditional write and lease). Clones
-/// share the same record and lock.
+/// manager (replace the mutex with the service's read and conditional write). Clones share the
+/// same record.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryTokenStore {
-    record: Arc<Mutex<Option<TokenRecord>>>,
-    locked: Arc<AtomicBool>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    record: Option<TokenRecord>,
+    heartbeats: BTreeMap<FollowerId, Heartbeat>,
 }
 
 impl MemoryTokenStore {
@@ -22,43 +31,91 @@ impl MemoryTokenStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl TokenStore for MemoryTokenStore {
     fn load(&self) -> StoreFuture<'_, Option<TokenRecord>> {
-        let record = self
-            .record
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let record = self.inner().record.clone();
         Box::pin(std::future::ready(Ok(record)))
     }
 
-    fn save<'a>(&'a self, record: &'a TokenRecord) -> StoreFuture<'a, ()> {
-        let mut saved = record.clone();
-        saved.revision = record.revision.saturating_add(1);
-        *self.record.lock().unwrap_or_else(PoisonError::into_inner) = Some(saved);
-        Box::pin(std::future::ready(Ok(())))
-    }
-
-    fn try_lock(&self) -> StoreFuture<'_, StoreLock> {
-        let result = if self.locked.swap(true, Ordering::AcqRel) {
-            Err(StoreError::new(
-                StoreErrorKind::Locked,
-                "another rotation of this account holds the lock",
-            ))
+    fn save<'a>(&'a self, record: &'a TokenRecord) -> StoreFuture<'a, u64> {
+        let mut inner = self.inner();
+        let stored = inner.record.as_ref().map_or(0, |r| r.revision);
+        let result = if stored == record.revision {
+            let mut saved = record.clone();
+            saved.revision = stored + 1;
+            inner.record = Some(saved);
+            Ok(stored + 1)
         } else {
-            Ok(StoreLock::new(Unlock(Arc::clone(&self.locked))))
+            Err(StoreError::new(
+                StoreErrorKind::Conflict,
+                format!(
+                    "the record changed since it was read (revision {stored}, not {}): nothing was written",
+                    record.revision
+                ),
+            ))
         };
         Box::pin(std::future::ready(result))
     }
+
+    fn change_stamp(&self) -> Option<ChangeStamp> {
+        Some(ChangeStamp::new(
+            self.inner().record.as_ref().map_or(0, |r| r.revision),
+        ))
+    }
+
+    fn publish_heartbeat<'a>(&'a self, heartbeat: &'a Heartbeat) -> StoreFuture<'a, ()> {
+        self.inner()
+            .heartbeats
+            .insert(heartbeat.follower.clone(), heartbeat.clone());
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn heartbeats(&self) -> StoreFuture<'_, Vec<Heartbeat>> {
+        let all = self.inner().heartbeats.values().cloned().collect();
+        Box::pin(std::future::ready(Ok(all)))
+    }
 }
 
-/// Releases a [`MemoryTokenStore`]'s lock when dropped.
-struct Unlock(Arc<AtomicBool>);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use twilio_types::AuthToken;
 
-impl Drop for Unlock {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+    fn now<T>(future: StoreFuture<'_, T>) -> Result<T, StoreError> {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        match std::pin::pin!(future).poll(&mut cx) {
+            std::task::Poll::Ready(result) => result,
+            std::task::Poll::Pending => unreachable!("the memory store is always ready"),
+        }
+    }
+
+    #[test]
+    fn save_is_a_compare_and_swap() {
+        let store = MemoryTokenStore::new();
+        let record = TokenRecord::new(
+            "AC0123456789abcdef0123456789abcdef".parse().unwrap(),
+            AuthToken::new("aaaabbbbccccddddeeeeffff00001111").unwrap(),
+        );
+        assert_eq!(now(store.save(&record)).unwrap(), 1);
+        // Revision 0 writes only into an empty store.
+        assert_eq!(
+            now(store.save(&record)).unwrap_err().kind(),
+            StoreErrorKind::Conflict
+        );
+        let first = now(store.load()).unwrap().unwrap();
+        assert_eq!(now(store.save(&first)).unwrap(), 2);
+        // `first` is stale now.
+        let err = now(store.save(&first)).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Conflict);
+        assert!(err.to_string().contains("revision 2, not 1"), "{err}");
+        assert_eq!(now(store.load()).unwrap().unwrap().revision, 2);
+        assert_eq!(store.change_stamp(), Some(ChangeStamp::new(2)));
     }
 }

@@ -1,12 +1,13 @@
 //! [`TokenRecord`]: one account's tokens under their staging labels, and its JSON form.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use crate::{StoreError, StoreErrorKind, TokenFingerprint};
+use crate::{Lease, LeaseOwner, StoreError, StoreErrorKind, TokenFingerprint, TokenLabel};
 use twilio_types::{AccountSid, AuthToken, timestamp};
 
 /// The format tag of the record's JSON form; a record with another tag is refused.
@@ -95,6 +96,62 @@ impl RotationPhase {
     }
 }
 
+/// What `complete` does when the fleet gate's max-wait ends before every live follower holds
+/// the pending token (issue 17 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GatePolicy {
+    /// Do not promote: the rotation stays staged (both tokens keep working).
+    DoNotPromote,
+    /// Promote anyway: followers that did not report the pending token fail until they reload.
+    PromoteAnyway,
+}
+
+impl GatePolicy {
+    /// `"do-not-promote"` or `"promote-anyway"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DoNotPromote => "do-not-promote",
+            Self::PromoteAnyway => "promote-anyway",
+        }
+    }
+
+    /// The policy named `name` (as [`as_str`](Self::as_str) writes it), if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "do-not-promote" => Self::DoNotPromote,
+            "promote-anyway" => Self::PromoteAnyway,
+            _ => return None,
+        })
+    }
+}
+
+/// The choices a rotation was started with, recorded so that `resume` from another process
+/// keeps the interrupted run's choices (issue 18). Every field is optional: unset means the
+/// default of whoever resumes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RotationChoices {
+    /// How long after staging the promotion may be sent.
+    pub hand_off_grace: Option<Duration>,
+    /// How long `complete` waits for every live follower to report the pending token.
+    pub max_wait: Option<Duration>,
+    /// What `complete` does when that wait ends first.
+    pub gate_policy: Option<GatePolicy>,
+}
+
+impl RotationChoices {
+    /// No choice recorded.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// One account's tokens under the staging labels of a rotation (after AWS Secrets Manager's
 /// `AWSCURRENT` / `AWSPENDING` / `AWSPREVIOUS`), and the rotation's progress.
 ///
@@ -116,7 +173,13 @@ pub struct TokenRecord {
     pub phase_since: OffsetDateTime,
     /// When the last rotation completed (`current` became the primary), if one has.
     pub completed_at: Option<OffsetDateTime>,
-    /// Incremented by every [`save`](crate::TokenStore::save); 0 for a record never saved.
+    /// The rotation's lock: who holds it and until when ([`LeasedRecord`](crate::LeasedRecord)).
+    pub lease: Option<Lease>,
+    /// The choices of the rotation in progress (or the last one), for `resume`.
+    pub choices: RotationChoices,
+    /// The store's revision of this record: what [`load`](crate::TokenStore::load) read, and
+    /// what [`save`](crate::TokenStore::save) compares before writing; 0 for a record never
+    /// saved.
     pub revision: u64,
 }
 
@@ -132,16 +195,26 @@ impl TokenRecord {
             phase: RotationPhase::Idle,
             phase_since: now,
             completed_at: None,
+            lease: None,
+            choices: RotationChoices::new(),
             revision: 0,
         }
     }
 
     /// Every stored token with its label, `current` first: what a follower may authenticate
     /// with, or a validator may accept.
-    pub fn tokens(&self) -> impl Iterator<Item = (&'static str, &StoredToken)> {
-        std::iter::once(("current", &self.current))
-            .chain(self.pending.iter().map(|t| ("pending", t)))
-            .chain(self.previous.iter().map(|t| ("previous", t)))
+    pub fn tokens(&self) -> impl Iterator<Item = (TokenLabel, &StoredToken)> {
+        std::iter::once((TokenLabel::Current, &self.current))
+            .chain(self.pending.iter().map(|t| (TokenLabel::Pending, t)))
+            .chain(self.previous.iter().map(|t| (TokenLabel::Previous, t)))
+    }
+
+    /// The fingerprint of every stored token with its label, `current` first (what a follower
+    /// holding this record reports in its heartbeat).
+    pub fn fingerprints(&self) -> Vec<(TokenLabel, TokenFingerprint)> {
+        self.tokens()
+            .map(|(label, token)| (label, token.fingerprint()))
+            .collect()
     }
 
     /// The record's JSON form (what [`decode`](Self::decode) reads back), for stores that keep
@@ -155,7 +228,7 @@ impl TokenRecord {
                 "written_at": timestamp::format(&t.written_at),
             })
         }
-        let value = json!({
+        let mut value = json!({
             "format": FORMAT,
             "account_sid": self.account_sid.as_str(),
             "revision": self.revision,
@@ -166,6 +239,24 @@ impl TokenRecord {
             "pending": self.pending.as_ref().map(token),
             "previous": self.previous.as_ref().map(token),
         });
+        // Added by issue 17, written only when set, so that a record without them reads the
+        // same as one written before.
+        if let Some(lease) = &self.lease {
+            value["lease"] = json!({
+                "owner": lease.owner.as_str(),
+                "expires_at": timestamp::format(&lease.expires_at),
+                "fence": lease.fence,
+            });
+        }
+        if !self.choices.is_empty() {
+            let millis =
+                |d: Option<Duration>| d.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            value["choices"] = json!({
+                "hand_off_grace_ms": millis(self.choices.hand_off_grace),
+                "max_wait_ms": millis(self.choices.max_wait),
+                "gate_policy": self.choices.gate_policy.map(GatePolicy::as_str),
+            });
+        }
         // `{:#}` is serde_json's infallible pretty form: no error to turn into an empty record
         // that a store would then write. (The intermediate `Value` is not zeroed: serde_json
         // offers no way to.)
@@ -207,9 +298,58 @@ impl TokenRecord {
             phase_since: time(object, "phase_since")?
                 .ok_or_else(|| malformed("`phase_since` is missing"))?,
             completed_at: time(object, "completed_at")?,
+            lease: lease(object)?,
+            choices: choices(object)?,
             revision,
         })
     }
+}
+
+fn lease(object: &Map<String, Value>) -> Result<Option<Lease>, StoreError> {
+    let entry = match object.get("lease") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(entry)) => entry,
+        Some(_) => return Err(malformed("`lease` is not an object")),
+    };
+    let owner = string(entry, "owner").map_err(|_| malformed("`lease.owner` is not a string"))?;
+    Ok(Some(Lease {
+        owner: LeaseOwner::new(owner),
+        expires_at: time(entry, "expires_at")?
+            .ok_or_else(|| malformed("`lease.expires_at` is missing"))?,
+        fence: entry
+            .get("fence")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| malformed("`lease.fence` is not a non-negative integer"))?,
+    }))
+}
+
+fn choices(object: &Map<String, Value>) -> Result<RotationChoices, StoreError> {
+    let entry = match object.get("choices") {
+        None | Some(Value::Null) => return Ok(RotationChoices::new()),
+        Some(Value::Object(entry)) => entry,
+        Some(_) => return Err(malformed("`choices` is not an object")),
+    };
+    let millis = |name: &str| match entry.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .map(|ms| Some(Duration::from_millis(ms)))
+            .ok_or_else(|| malformed(&format!("`choices.{name}` is not a non-negative integer"))),
+    };
+    let gate_policy = match entry.get("gate_policy") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_str()
+                .and_then(GatePolicy::parse)
+                .ok_or_else(|| malformed("`choices.gate_policy` is not a known policy"))?,
+        ),
+    };
+    Ok(RotationChoices {
+        hand_off_grace: millis("hand_off_grace_ms")?,
+        max_wait: millis("max_wait_ms")?,
+        gate_policy,
+    })
 }
 
 fn malformed(what: &str) -> StoreError {
@@ -299,7 +439,79 @@ mod tests {
             record.current.written_at().unix_timestamp()
         );
         let labels: Vec<_> = back.tokens().map(|(label, _)| label).collect();
-        assert_eq!(labels, ["current", "pending"]);
+        assert_eq!(labels, [TokenLabel::Current, TokenLabel::Pending]);
+        assert!(back.lease.is_none() && back.choices.is_empty());
+    }
+
+    /// A record exactly as the code before issue 17 wrote it (no lease, no choices): still read.
+    #[test]
+    fn decodes_a_record_written_before_leases() {
+        let text = r#"{
+  "account_sid": "AC0123456789abcdef0123456789abcdef",
+  "completed_at": null,
+  "current": {
+    "fingerprint": "1b8d0d5e",
+    "token": "aaaabbbbccccddddeeeeffff00001111",
+    "written_at": "2026-11-30T09:12:44.123456789Z"
+  },
+  "format": "twilio-token-store/1",
+  "pending": {
+    "fingerprint": "ba1f3a4e",
+    "token": "fedcba9876543210fedcba9876543210",
+    "written_at": "2026-11-30T09:13:01Z"
+  },
+  "phase": "staged",
+  "phase_since": "2026-11-30T09:13:01Z",
+  "previous": null,
+  "revision": 4
+}"#;
+        let current = TokenFingerprint::of(&AuthToken::new(TOKEN).unwrap()).to_string();
+        let pending = TokenFingerprint::of(&AuthToken::new(NEW).unwrap()).to_string();
+        let text = text
+            .replace("1b8d0d5e", &current)
+            .replace("ba1f3a4e", &pending);
+        let record = TokenRecord::decode(&text).unwrap();
+        assert_eq!(record.revision, 4);
+        assert_eq!(record.phase, RotationPhase::Staged);
+        assert_eq!(record.pending.unwrap().token().expose_secret(), NEW);
+        assert!(record.lease.is_none());
+        assert!(record.choices.is_empty());
+    }
+
+    #[test]
+    fn lease_and_choices_round_trip_and_are_checked() {
+        let mut record = record();
+        record.lease = Some(Lease {
+            owner: LeaseOwner::new("host-a:42:0f0f"),
+            expires_at: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(90),
+            fence: 6,
+        });
+        record.choices = RotationChoices {
+            hand_off_grace: Some(Duration::from_secs(30)),
+            max_wait: Some(Duration::from_millis(1500)),
+            gate_policy: Some(GatePolicy::PromoteAnyway),
+        };
+        let text = record.encode().to_string();
+        let back = TokenRecord::decode(&text).unwrap();
+        assert_eq!(back.lease, record.lease);
+        assert_eq!(back.choices, record.choices);
+        for (bad, field) in [
+            (
+                text.replace("\"fence\": 6", "\"fence\": -1"),
+                "`lease.fence`",
+            ),
+            (
+                text.replace("promote-anyway", "maybe"),
+                "`choices.gate_policy`",
+            ),
+            (
+                text.replace("\"max_wait_ms\": 1500", "\"max_wait_ms\": \"1\""),
+                "`choices.max_wait_ms`",
+            ),
+        ] {
+            let err = TokenRecord::decode(&bad).unwrap_err();
+            assert!(err.to_string().contains(field), "{err}");
+        }
     }
 
     #[test]
@@ -385,6 +597,8 @@ mod tests {
                 phase in phase(),
                 phase_since in instant(),
                 completed_at in proptest::option::of(instant()),
+                lease in proptest::option::of(lease()),
+                choices in choices(),
                 revision in any::<u64>(),
             ) -> TokenRecord {
                 TokenRecord {
@@ -395,9 +609,34 @@ mod tests {
                     phase,
                     phase_since,
                     completed_at,
+                    lease,
+                    choices,
                     revision,
                 }
             }
+        }
+
+        fn lease() -> impl Strategy<Value = Lease> {
+            ("[!-~]{1,40}", instant(), any::<u64>()).prop_map(|(owner, expires_at, fence)| Lease {
+                owner: LeaseOwner::new(owner),
+                expires_at,
+                fence,
+            })
+        }
+
+        fn choices() -> impl Strategy<Value = RotationChoices> {
+            let millis = || proptest::option::of((0_u64..u64::MAX).prop_map(Duration::from_millis));
+            let policy = proptest::option::of(prop_oneof![
+                Just(GatePolicy::DoNotPromote),
+                Just(GatePolicy::PromoteAnyway)
+            ]);
+            (millis(), millis(), policy).prop_map(|(hand_off_grace, max_wait, gate_policy)| {
+                RotationChoices {
+                    hand_off_grace,
+                    max_wait,
+                    gate_policy,
+                }
+            })
         }
 
         fn same_token(a: Option<&StoredToken>, b: Option<&StoredToken>) -> bool {
@@ -425,6 +664,8 @@ mod tests {
                 prop_assert_eq!(back.phase_since, record.phase_since);
                 prop_assert_eq!(back.completed_at, record.completed_at);
                 prop_assert_eq!(back.revision, record.revision);
+                prop_assert_eq!(&back.lease, &record.lease);
+                prop_assert_eq!(back.choices, record.choices);
                 prop_assert_eq!(back.encode(), text);
             }
 

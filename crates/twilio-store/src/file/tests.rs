@@ -1,7 +1,6 @@
-//! Tests of [`FileTokenStore`]: privacy, atomic and durable writes under faults, the lock
-//! across handles and processes.
+//! Tests of [`FileTokenStore`]: privacy, atomic and durable writes under faults, the
+//! compare-and-swap across handles and threads, the followers' heartbeats.
 
-use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
 use time::OffsetDateTime;
@@ -207,8 +206,8 @@ fn round_trips_through_the_file() {
 
     #[cfg(unix)]
     assert_eq!(mode(&path), 0o600);
-    // Only the store file: no temporary file left behind.
-    assert_eq!(dir.entries(), ["tokens.json"]);
+    // Only the store file and its write lock: no temporary file left behind.
+    assert_eq!(dir.entries(), ["tokens.json", "tokens.json.lock"]);
 }
 
 #[test]
@@ -276,7 +275,7 @@ fn wider_permissions_are_refused() {
         load(&store).unwrap();
     }
     // A save puts back a 0600 file.
-    now(store.save(&record())).unwrap();
+    now(store.save(&load(&store).unwrap())).unwrap();
     assert_eq!(mode(&path), 0o600);
 }
 
@@ -333,11 +332,15 @@ fn a_failed_save_leaves_the_previous_record_intact() {
         let before = fs::read(&path).unwrap();
         store.fault = Some(fault);
 
-        let err = now(store.save(&staged(record()))).unwrap_err();
+        let err = now(store.save(&staged(load(&store).unwrap()))).unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::Io, "{fault:?}");
         assert!(std::error::Error::source(&err).is_some(), "{fault:?}");
         assert_no_secret(&err);
-        assert_eq!(dir.entries(), ["tokens.json"], "{fault:?}");
+        assert_eq!(
+            dir.entries(),
+            ["tokens.json", "tokens.json.lock"],
+            "{fault:?}"
+        );
         let after = load(&store).unwrap();
         if fault == Fault::SyncDir {
             assert_eq!(after.phase, RotationPhase::Staged);
@@ -384,12 +387,12 @@ fn a_read_only_directory_fails_the_save_and_keeps_the_record() {
         chmod(&dir.path, 0o500);
     }
 
-    let err = now(store.save(&staged(record()))).unwrap_err();
+    let err = now(store.save(&staged(load(&store).unwrap()))).unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::Io, "{err}");
     assert_eq!(fs::read(&path).unwrap(), before);
     assert_eq!(load(&store).unwrap().phase, RotationPhase::Idle);
     assert_eq!(dir.entries(), ["tokens.json"]);
-    // Reading and locking an existing lock file still work; so would a follower.
+    // Reading still works; so would a follower.
     FileTokenStore::open(&path).unwrap();
 
     if as_root {
@@ -418,7 +421,7 @@ fn a_full_disk_fails_the_save_and_keeps_the_record() {
         while filler.write_all(&block).is_ok() {}
     }
 
-    let err = now(store.save(&staged(record()))).unwrap_err();
+    let err = now(store.save(&staged(load(&store).unwrap()))).unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::Io, "{err}");
     let cause = std::error::Error::source(&err)
         .and_then(|cause| cause.downcast_ref::<io::Error>())
@@ -426,100 +429,112 @@ fn a_full_disk_fails_the_save_and_keeps_the_record() {
     assert_eq!(cause.kind(), io::ErrorKind::StorageFull, "{cause}");
     assert_eq!(fs::read(&path).unwrap(), before);
     assert_eq!(load(&store).unwrap().phase, RotationPhase::Idle);
-    assert_eq!(dir.entries(), ["filler", "tokens.json"]);
+    let entries = dir.entries();
+    let entries: Vec<_> = entries.iter().filter(|e| !e.ends_with(".lock")).collect();
+    assert_eq!(entries, ["filler", "tokens.json"]);
 
     // Once there is room again, the save succeeds.
     fs::remove_file(dir.file("filler")).unwrap();
-    now(store.save(&staged(record()))).unwrap();
+    now(store.save(&staged(load(&store).unwrap()))).unwrap();
     assert_eq!(load(&store).unwrap().phase, RotationPhase::Staged);
 }
 
 #[test]
-fn the_lock_excludes_a_second_handle_until_released() {
-    let dir = TempDir::new("lock");
+fn a_stale_writer_gets_a_conflict_and_writes_nothing() {
+    let dir = TempDir::new("cas");
     let path = dir.file("tokens.json");
     let first = FileTokenStore::create(&path, &record()).unwrap();
     let second = FileTokenStore::open(&path).unwrap();
 
-    let lock = now(first.try_lock()).unwrap();
-    let err = now(second.try_lock()).unwrap_err();
-    assert_eq!(err.kind(), StoreErrorKind::Locked);
-    assert!(err.to_string().contains("another rotation"), "{err}");
+    let read_by_first = load(&first).unwrap();
+    let read_by_second = load(&second).unwrap();
+    assert_eq!(now(second.save(&staged(read_by_second))).unwrap(), 2);
+    let before = fs::read(&path).unwrap();
+    let err = now(first.save(&read_by_first)).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Conflict);
+    assert!(err.to_string().contains("revision 2, not 1"), "{err}");
+    assert_no_secret(&err);
+    assert_eq!(fs::read(&path).unwrap(), before);
+    // A record never saved (revision 0) never replaces a stored one.
     assert_eq!(
-        now(first.try_lock()).unwrap_err().kind(),
-        StoreErrorKind::Locked
+        now(first.save(&record())).unwrap_err().kind(),
+        StoreErrorKind::Conflict
     );
-    // The lock does not stop reads or writes of the record (followers keep reading).
-    load(&second).unwrap();
-    drop(lock);
-    let lock = now(second.try_lock()).unwrap();
-    drop(lock);
     #[cfg(unix)]
     assert_eq!(mode(&dir.file("tokens.json.lock")), 0o600);
 }
 
-/// The environment variable that makes [`hold_the_lock_in_a_child_process`] act.
-const CHILD_STORE: &str = "TWILIO_FILE_STORE_LOCK_CHILD";
-
-/// Not a test: the body of the child process of
-/// [`the_lock_excludes_another_process_and_dies_with_it`], which runs this test binary with
-/// [`CHILD_STORE`] set. It takes the lock, says so, and holds it until killed.
+/// Threads that each read and write the record as fast as they can: every successful save is
+/// one revision, and no save is lost or doubled (each success saw the revision it replaced).
 #[test]
-#[ignore = "run as a child process by the_lock_excludes_another_process_and_dies_with_it"]
-fn hold_the_lock_in_a_child_process() {
-    let Some(path) = std::env::var_os(CHILD_STORE) else {
-        return;
-    };
-    let store = FileTokenStore::open(PathBuf::from(path)).unwrap();
-    let _lock = now(store.try_lock()).unwrap();
-    println!("locked");
-    io::stdout().flush().unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(120));
+fn concurrent_writers_never_overwrite_each_other() {
+    let dir = TempDir::new("cas-threads");
+    let path = dir.file("tokens.json");
+    FileTokenStore::create(&path, &record()).unwrap();
+    let successes: u64 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let store = FileTokenStore::open(&path).unwrap();
+                    let mut won = 0;
+                    for _ in 0..25 {
+                        let record = load(&store).unwrap();
+                        match now(store.save(&record)) {
+                            Ok(revision) => {
+                                assert_eq!(revision, record.revision + 1);
+                                won += 1;
+                            }
+                            Err(err) => assert_eq!(err.kind(), StoreErrorKind::Conflict, "{err}"),
+                        }
+                    }
+                    won
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    let store = FileTokenStore::open(&path).unwrap();
+    assert_eq!(load(&store).unwrap().revision, 1 + successes);
+    assert!(successes >= 25, "{successes}");
 }
 
 #[test]
-fn the_lock_excludes_another_process_and_dies_with_it() {
-    let dir = TempDir::new("lock-process");
-    let path = dir.file("tokens.json");
-    let store = FileTokenStore::create(&path, &record()).unwrap();
+fn heartbeats_are_one_private_file_per_follower() {
+    use crate::{FollowerId, FollowerRole, Heartbeat, TokenLabel};
 
-    /// Kills the child if the test fails before it does.
-    struct Child(std::process::Child);
-    impl Drop for Child {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut child = Child(
-        Command::new(std::env::current_exe().unwrap())
-            .args([
-                "file::tests::hold_the_lock_in_a_child_process",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_STORE, &path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let dir = TempDir::new("heartbeats");
+    let store = FileTokenStore::create(dir.file("tokens.json"), &record()).unwrap();
+    assert!(now(store.heartbeats()).unwrap().is_empty());
+    let at = OffsetDateTime::now_utc();
+    let beat = |id: &str, fingerprint: &str| Heartbeat {
+        follower: FollowerId::new(id).unwrap(),
+        role: FollowerRole::Client,
+        holds: vec![(TokenLabel::Current, fingerprint.parse().unwrap())],
+        published_at: at,
+        expires_at: at + time::Duration::seconds(30),
+    };
+    now(store.publish_heartbeat(&beat("b-host:2:x", "00000001"))).unwrap();
+    now(store.publish_heartbeat(&beat("a-host:1:x", "00000002"))).unwrap();
+    // The last heartbeat of a follower replaces its earlier one.
+    now(store.publish_heartbeat(&beat("b-host:2:x", "00000003"))).unwrap();
+    // Something else in the directory is not a follower.
+    fs::write(dir.file("tokens.json.followers/junk.json"), b"{").unwrap();
+    let all = now(store.heartbeats()).unwrap();
+    assert_eq!(
+        all,
+        [
+            beat("a-host:1:x", "00000002"),
+            beat("b-host:2:x", "00000003")
+        ]
     );
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let locked = (0..50).any(|_| {
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap_or(0) > 0 && line.trim_end().ends_with("locked")
-    });
-    assert!(locked, "the child process did not take the lock");
-
-    let err = now(store.try_lock()).unwrap_err();
-    assert_eq!(err.kind(), StoreErrorKind::Locked, "{err}");
-
-    // SIGKILL: the operating system releases the dead holder's lock.
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
-    drop(now(store.try_lock()).unwrap());
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&dir.file("tokens.json.followers")), 0o700);
+        assert_eq!(
+            mode(&dir.file("tokens.json.followers/a-host:1:x.json")),
+            0o600
+        );
+    }
 }
 
 #[test]
