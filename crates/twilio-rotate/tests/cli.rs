@@ -89,6 +89,12 @@ struct Table {
 }
 
 impl Table {
+    /// Adds the emulator's secondary token to the tokens searched for in every output.
+    fn remember_secondary(&mut self, emulator: &Emulator) {
+        let token = emulator.secondary_auth_token().expect("a secondary token");
+        self.tokens.push(token.expose_secret().to_owned());
+    }
+
     /// Runs `args` as case `label`: asserts the exit code, that every `must` is in the output
     /// and no `must_not` is.
     fn case(
@@ -400,12 +406,7 @@ async fn every_case_of_the_exit_code_table() {
     assert!(emulator.secondary_auth_token().is_none());
 
     // A healthy rotation in flight is not "needs attention".
-    let mut rotating = command(&at(store, &url, &["rotate", "--grace", "25"]), &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_phase(&path, RotationPhase::Staged, &mut rotating).await;
+    let mut rotating = rotate_until_staged(store, &url, "25").await;
     t.case(
         "status: rotation in progress",
         &at(store, &url, &["status"]),
@@ -420,7 +421,7 @@ async fn every_case_of_the_exit_code_table() {
     rotating.kill().unwrap();
     rotating.wait().unwrap();
     let new = emulator.secondary_auth_token().expect("staged");
-    t.tokens.push(new.expose_secret().to_owned());
+    t.remember_secondary(&emulator);
     t.case(
         "status: staged",
         &at(store, &url, &["status"]),
@@ -537,21 +538,10 @@ async fn every_case_of_the_exit_code_table() {
         .push(emulator.auth_token().expose_secret().to_owned());
     // A rotation killed during its grace: resume keeps the grace it recorded (3 s, not the
     // default 10 s): what is left of it is at most 3 s, whatever the timing.
-    let mut rotating = command(&at(store, &url, &["rotate", "--grace", "3"]), &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_phase(&path, RotationPhase::Staged, &mut rotating).await;
+    let mut rotating = rotate_until_staged(store, &url, "3").await;
     rotating.kill().unwrap();
     rotating.wait().unwrap();
-    t.tokens.push(
-        emulator
-            .secondary_auth_token()
-            .unwrap()
-            .expose_secret()
-            .to_owned(),
-    );
+    t.remember_secondary(&emulator);
     assert_eq!(
         load(&path).await.choices.hand_off_grace,
         Some(Duration::from_secs(3)),
@@ -594,13 +584,7 @@ async fn every_case_of_the_exit_code_table() {
         &["staged"],
         &[],
     );
-    t.tokens.push(
-        emulator
-            .secondary_auth_token()
-            .unwrap()
-            .expose_secret()
-            .to_owned(),
-    );
+    t.remember_secondary(&emulator);
     t.case(
         "complete --force",
         &at(store, &url, &["complete", "--force"]),
@@ -640,6 +624,17 @@ async fn load(path: &Path) -> twilio_store::TokenRecord {
         .await
         .unwrap()
         .unwrap()
+}
+
+/// A `rotate --grace GRACE` process, once the store records it staged (still in its grace).
+async fn rotate_until_staged(store: &str, url: &str, grace: &str) -> Child {
+    let mut rotating = command(&at(store, url, &["rotate", "--grace", grace]), &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_phase(Path::new(store), RotationPhase::Staged, &mut rotating).await;
+    rotating
 }
 
 /// Waits until the store records `phase` (the child still running).
