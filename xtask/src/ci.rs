@@ -129,6 +129,12 @@ fn run_one(name: &str, options: &Options) -> Result<()> {
                     "--lib",
                     "--tests",
                 ]),
+            )?;
+            // The command line as installed: default features, no test hook (the `test` step
+            // builds it with `test-hooks`, for the crash tests).
+            cmd::run_step(
+                name,
+                &mut cmd::cargo(["test", "-p", "twilio-rotate", "--test", "cli"]),
             )
             .map(drop)
         }

@@ -6,9 +6,12 @@
 //! writes a scratch crate under the target directory: that block, verbatim, as its manifest,
 //! and the page as its crate documentation; then `cargo test --doc` runs the page's examples
 //! in it. The workspace's publishable crates stand in for their crates.io releases through
-//! `[patch.crates-io]`, and the workspace's `Cargo.lock` is copied in, so the check runs
-//! `--offline` on a checkout where `cargo fetch` has run. A missing dependency, a missing
-//! feature (`tokio`'s `macros`, …) or an import from a crate the page does not list fails it.
+//! `[patch.crates-io]`, and the workspace's `Cargo.lock` is copied in, so the pages build with
+//! the versions the workspace is tested with. A page may need a crate the workspace never
+//! downloads (tracing's default features pull in `tracing-attributes`): `cargo fetch` on the
+//! scratch workspace downloads exactly those first, then the examples build and run
+//! `--offline`. A missing dependency, a missing feature (`tokio`'s `macros`, …) or an import
+//! from a crate the page does not list fails it.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -178,6 +181,13 @@ pub(crate) fn run() -> Result<()> {
         .map_err(|e| format!("cannot write the scratch Cargo.lock: {e}"))?;
 
     let manifest_path = scratch.join("Cargo.toml");
+    // What the pages need beyond the workspace's own dependencies, downloaded (and added to
+    // the scratch lock file) here: the builds below are offline, so none of them can reach
+    // the network half-way, and an empty cargo cache behaves as a warm one.
+    let mut fetch = cmd::cargo(["fetch", "--manifest-path"]);
+    fetch.arg(&manifest_path);
+    cmd::run_step("guides", &mut fetch)
+        .map_err(|e| format!("{e}\n    the pages' dependencies could not be downloaded"))?;
     for (name, shown) in &members {
         let mut test = cmd::cargo(["test", "--doc", "--offline", "-p", name, "--manifest-path"]);
         test.arg(&manifest_path)
@@ -185,8 +195,7 @@ pub(crate) fn run() -> Result<()> {
             .env("CARGO_TARGET_DIR", &meta.target_directory);
         cmd::run_step("guides", &mut test).map_err(|e| {
             format!(
-                "{e}\n    {shown}: its examples do not build or pass with its own dependency block \
-                 (or a crate it needs is not in the local registry cache: run `cargo fetch`)"
+                "{e}\n    {shown}: its examples do not build or pass with its own dependency block"
             )
         })?;
     }

@@ -12,7 +12,14 @@
 //! reach stdout, stderr or logs: only their fingerprints.
 
 mod cli;
+mod exit;
+mod hooks;
+mod init;
 mod output;
+mod rotation;
+mod status;
+mod store_arg;
+mod twilio;
 
 use std::process::ExitCode;
 
@@ -24,7 +31,11 @@ fn main() -> ExitCode {
         Err(err) => {
             // Help and version go to stdout with 0; usage errors to stderr with 2.
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(if err.use_stderr() {
+                exit::PERSON
+            } else {
+                exit::OK
+            });
         }
     };
     // Warnings and errors of the library (a store briefly unreadable, requests still in flight
@@ -43,7 +54,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::from(cli::EXIT_CONFIG);
+            return ExitCode::from(exit::PERSON);
         }
     };
     ExitCode::from(runtime.block_on(cli::run(cli)))

@@ -1,13 +1,23 @@
-//! The command line as an operator meets it: the interface, exit codes, `--json`, `init`'s
-//! refusals, the hand-off grace of `complete`, and no token in any output.
+//! The command line as an operator meets it: every case of the exit-code table, each run as a
+//! real `twilio-rotate` process against the emulator (with its fault injection for an outage),
+//! with its exit code and its message asserted; and that table is the one the crate README and
+//! the rotation guide print. No token appears in any output.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use twilio_emulator::Emulator;
+use std::sync::Arc;
+use twilio_emulator::{Emulator, Fault};
+
+use twilio_store::{FileTokenStore, LeaseOwner, LeasedRecord, RotationPhase, TokenStore};
 
 const BIN: &str = env!("CARGO_BIN_EXE_twilio-rotate");
+
+/// A token of the right shape that Twilio (the emulator) refuses.
+const WRONG_TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 struct TempDir(PathBuf);
 
@@ -22,8 +32,8 @@ impl TempDir {
         Self(dir)
     }
 
-    fn store(&self) -> PathBuf {
-        self.0.join("store.json")
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
     }
 }
 
@@ -33,30 +43,23 @@ impl Drop for TempDir {
     }
 }
 
-fn run(store: &Path, emulator: &Emulator, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// `twilio-rotate` with a clean environment (none of its variables inherited).
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.arg("--store")
-        .arg(store)
-        .arg("--base-url")
-        .arg(emulator.base_url())
-        .args(args)
-        .env_remove("TWILIO_ACCOUNT_SID")
-        .env_remove("TWILIO_AUTH_TOKEN")
-        .env_remove("TWILIO_ROTATE_PAUSE_AT");
+    cmd.args(args).stdin(Stdio::null());
+    for name in [
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_ROTATE_STORE",
+        "TWILIO_ROTATE_BASE_URL",
+        "TWILIO_ROTATE_PAUSE_AT",
+    ] {
+        cmd.env_remove(name);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap()
-}
-
-fn json(output: &Output) -> Value {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let mut lines = stdout.lines();
-    let value = serde_json::from_str(lines.next().unwrap_or("")).unwrap_or_else(|e| {
-        panic!("not one JSON object ({e}): {output:?}");
-    });
-    assert!(lines.next().is_none(), "more than one line: {stdout}");
-    value
+    cmd
 }
 
 fn text(output: &Output) -> String {
@@ -67,217 +70,683 @@ fn text(output: &Output) -> String {
     )
 }
 
-#[test]
-fn help_documents_the_interface_and_the_exit_codes() {
-    let output = Command::new(BIN).arg("--help").output().unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let help = String::from_utf8_lossy(&output.stdout);
-    for word in [
-        "--store",
-        "--base-url",
-        "--json",
-        "init",
-        "stage",
-        "complete",
-        "rotate",
-        "resume",
-        "status",
-        "Exit codes",
-        "0  done",
-        "1  failed",
-        "2  usage",
-        "3  needs attention",
-    ] {
-        assert!(help.contains(word), "{word} missing from:\n{help}");
-    }
-    let rotate = Command::new(BIN)
-        .args(["rotate", "--help"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&rotate.stdout).contains("--grace"));
-    let complete = Command::new(BIN)
-        .args(["complete", "--help"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&complete.stdout).contains("--force"));
+fn json(output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let value = serde_json::from_str(lines.next().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {output:?}"));
+    assert!(lines.next().is_none(), "more than one line: {stdout}");
+    value
+}
 
-    let bad = Command::new(BIN).arg("--bogus").output().unwrap();
-    assert_eq!(bad.status.code(), Some(2));
-    let missing = Command::new(BIN).output().unwrap();
-    assert_eq!(missing.status.code(), Some(2));
-    let bad_grace = Command::new(BIN)
-        .args(["rotate", "--grace", "soon"])
-        .output()
-        .unwrap();
-    assert_eq!(bad_grace.status.code(), Some(2));
+/// The cases run so far (label → exit code), every output (searched for tokens at the end),
+/// and the account's tokens seen.
+#[derive(Default)]
+struct Table {
+    cases: BTreeMap<&'static str, i32>,
+    outputs: Vec<String>,
+    tokens: Vec<String>,
+}
+
+impl Table {
+    /// Adds the emulator's secondary token to the tokens searched for in every output.
+    fn remember_secondary(&mut self, emulator: &Emulator) {
+        let token = emulator.secondary_auth_token().expect("a secondary token");
+        self.tokens.push(token.expose_secret().to_owned());
+    }
+
+    /// Runs `args` as case `label`: asserts the exit code, that every `must` is in the output
+    /// and no `must_not` is.
+    fn case(
+        &mut self,
+        label: &'static str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        code: i32,
+        must: &[&str],
+        must_not: &[&str],
+    ) -> Output {
+        let started = Instant::now();
+        let output = command(args, env).output().unwrap();
+        self.check(label, output, code, must, must_not, started)
+    }
+
+    fn check(
+        &mut self,
+        label: &'static str,
+        output: Output,
+        code: i32,
+        must: &[&str],
+        must_not: &[&str],
+        started: Instant,
+    ) -> Output {
+        let all = text(&output);
+        assert_eq!(output.status.code(), Some(code), "{label}: {all}");
+        for word in must {
+            assert!(all.contains(word), "{label}: `{word}` missing from:\n{all}");
+        }
+        for word in must_not {
+            assert!(!all.contains(word), "{label}: `{word}` in:\n{all}");
+        }
+        // No case waits out a propagation window or a grace it should not.
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{label} took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            self.cases.insert(label, code).is_none(),
+            "case {label} twice"
+        );
+        self.outputs.push(all);
+        output
+    }
+}
+
+/// Store and base URL flags for `store` on `emulator`, followed by `args`.
+fn at<'a>(store: &'a str, base_url: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["--store", store, "--base-url", base_url];
+    all.extend_from_slice(args);
+    all
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn init_reads_only_the_environment_and_never_overwrites() {
+async fn every_case_of_the_exit_code_table() {
     let emulator = Emulator::builder().start().await.unwrap();
-    let dir = TempDir::new();
-    let store = dir.store();
-    let token = emulator.auth_token();
+    let url = emulator.base_url();
     let sid = emulator.account_sid();
+    let dir = TempDir::new();
+    let path = dir.path("store.json");
+    let store = path.to_str().unwrap();
+    let mut t = Table::default();
+    let good = emulator.auth_token();
+    t.tokens.push(good.expose_secret().to_owned());
+    let env_good = [
+        ("TWILIO_ACCOUNT_SID", sid.as_str()),
+        ("TWILIO_AUTH_TOKEN", good.expose_secret()),
+    ];
+    let env_wrong = [
+        ("TWILIO_ACCOUNT_SID", sid.as_str()),
+        ("TWILIO_AUTH_TOKEN", WRONG_TOKEN),
+    ];
 
-    let no_env = run(&store, &emulator, &["--json", "init"], &[]);
-    assert_eq!(no_env.status.code(), Some(2));
-    assert!(
-        json(&no_env)["error"]
-            .as_str()
-            .unwrap()
-            .contains("TWILIO_ACCOUNT_SID")
+    // Usage.
+    let help = t.case(
+        "help",
+        &["--help"],
+        &[],
+        0,
+        &[
+            "--store",
+            "--base-url",
+            "TWILIO_ROTATE_STORE",
+            "TWILIO_ROTATE_BASE_URL",
+        ],
+        &[],
     );
-    let bad_sid = run(
-        &store,
-        &emulator,
-        &["init"],
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    t.case("bad flag", &["--bogus"], &[], 2, &["--bogus"], &[]);
+
+    // init: nothing is written unless Twilio accepts the token.
+    t.case(
+        "init: no environment",
+        &at(store, &url, &["init"]),
+        &[],
+        2,
+        &["TWILIO_ACCOUNT_SID is not set"],
+        &[],
+    );
+    t.case(
+        "init: bad SID",
+        &at(store, &url, &["init"]),
         &[("TWILIO_ACCOUNT_SID", "XX1"), ("TWILIO_AUTH_TOKEN", "x")],
+        2,
+        &["not an Account SID"],
+        &[],
     );
-    assert_eq!(bad_sid.status.code(), Some(2));
-    assert!(!store.exists());
+    t.case(
+        "init: token refused",
+        &at(store, &url, &["init"]),
+        &env_wrong,
+        2,
+        &["Twilio refuses TWILIO_AUTH_TOKEN", "nothing was written"],
+        &[],
+    );
+    assert!(!path.exists(), "a refused token wrote the store");
+    emulator.faults().inject(Fault::reset()).unwrap();
+    t.case(
+        "init: Twilio unreachable",
+        &at(store, &url, &["init"]),
+        &env_good,
+        4,
+        &[
+            "could not reach Twilio",
+            "nothing was written",
+            "--no-verify",
+        ],
+        &[],
+    );
+    emulator.faults().clear();
+    assert!(!path.exists(), "an unverified token wrote the store");
 
+    // A stale token, with no rotation in flight: said as such, with the way out.
+    t.case(
+        "init --no-verify",
+        &at(store, &url, &["init", "--no-verify"]),
+        &env_wrong,
+        0,
+        &["not checked with Twilio"],
+        &[],
+    );
+    let stale = [
+        "Twilio refuses the store's current token",
+        "no rotation is in flight",
+        "init --force",
+    ];
+    let not_a_promotion = ["promotion", "run `twilio-rotate resume`", "needs attention"];
+    t.case(
+        "status: stale token",
+        &at(store, &url, &["status"]),
+        &[],
+        2,
+        &stale,
+        &not_a_promotion,
+    );
+    t.case(
+        "resume: stale token",
+        &at(store, &url, &["resume"]),
+        &[],
+        2,
+        &stale,
+        &not_a_promotion,
+    );
+    t.case(
+        "rotate: stale token",
+        &at(store, &url, &["rotate", "--grace", "0"]),
+        &[],
+        2,
+        &stale,
+        &[],
+    );
+    assert!(emulator.secondary_auth_token().is_none());
+    t.case(
+        "init: store exists",
+        &at(store, &url, &["init"]),
+        &env_good,
+        2,
+        &["already exists", "init --force"],
+        &[],
+    );
+    let before = std::fs::read(&path).unwrap();
+    t.case(
+        "init --force: token refused",
+        &at(store, &url, &["init", "--force"]),
+        &env_wrong,
+        2,
+        &["Twilio refuses TWILIO_AUTH_TOKEN", "nothing was written"],
+        &[],
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before, "store changed");
+    t.case(
+        "init --force",
+        &at(store, &url, &["init", "--force"]),
+        &env_good,
+        0,
+        &["Twilio accepts it"],
+        &[],
+    );
+    t.case(
+        "status",
+        &at(store, &url, &["status"]),
+        &[],
+        0,
+        &["no rotation in flight", "Twilio accepts the current token"],
+        &[],
+    );
+
+    // Where the store and Twilio are: flags, environment, file URLs, causes kept.
+    t.case(
+        "env vars",
+        &["status"],
+        &[
+            ("TWILIO_ROTATE_STORE", store),
+            ("TWILIO_ROTATE_BASE_URL", url.as_str()),
+        ],
+        0,
+        &["Twilio accepts the current token"],
+        &[],
+    );
+    let file_url = format!("file://{store}");
+    t.case(
+        "file URL",
+        &["--store", &file_url, "--base-url", &url, "status"],
+        &[],
+        0,
+        &["Twilio accepts the current token"],
+        &[],
+    );
+    t.case(
+        "--store vault://",
+        &["--store", "vault://vault.internal/kv/twilio", "status"],
+        &[],
+        2,
+        &["not supported"],
+        &[],
+    );
+    t.case(
+        "--base-url http",
+        &[
+            "--store",
+            store,
+            "--base-url",
+            "http://example.com",
+            "status",
+        ],
+        &[],
+        2,
+        &["--base-url http://example.com", "caused by", "https"],
+        &[],
+    );
+    t.case(
+        "store missing",
+        &at(dir.path("none.json").to_str().unwrap(), &url, &["status"]),
+        &[],
+        2,
+        &["init"],
+        &[],
+    );
+    let malformed = dir.path("malformed.json");
+    std::fs::write(&malformed, "not a record").unwrap();
+    set_mode(&malformed, 0o600);
+    t.case(
+        "store malformed",
+        &at(malformed.to_str().unwrap(), &url, &["status"]),
+        &[],
+        2,
+        &["malformed"],
+        &[],
+    );
+    set_mode(&path, 0o644);
+    let wide = t.case(
+        "store 0644",
+        &at(store, &url, &["rotate"]),
+        &[],
+        2,
+        &["0644", "chmod 600", "rotate` at once"],
+        &[],
+    );
+    let wide = text(&wide);
+    assert!(
+        wide.find("chmod 600").unwrap() < wide.find("rotate` at once").unwrap(),
+        "the file must be fixed before anything can rotate: {wide}"
+    );
+    set_mode(&path, 0o600);
+
+    // Another run holds the lease: this run did nothing and says nothing of the tokens.
+    {
+        let shared: Arc<dyn TokenStore> = Arc::new(FileTokenStore::open(&path).unwrap());
+        let held = LeasedRecord::acquire(
+            shared,
+            LeaseOwner::new("another-host:1:test"),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        t.case(
+            "rotate: locked by another run",
+            &at(store, &url, &["rotate", "--grace", "0"]),
+            &[],
+            1,
+            &["another run holds the store's lease", "changed nothing"],
+            &["no secondary token is left", "unchanged:"],
+        );
+        held.release().await.unwrap();
+    }
+    assert!(emulator.secondary_auth_token().is_none());
+
+    // A healthy rotation in flight is not "needs attention".
+    let mut rotating = rotate_until_staged(store, &url, "25").await;
+    t.case(
+        "status: rotation in progress",
+        &at(store, &url, &["status"]),
+        &[],
+        0,
+        &[
+            "a rotation is in progress",
+            "live run holds the store's lease",
+        ],
+        &["resume"],
+    );
+    rotating.kill().unwrap();
+    rotating.wait().unwrap();
+    let new = emulator.secondary_auth_token().expect("staged");
+    t.remember_secondary(&emulator);
+    t.case(
+        "status: staged",
+        &at(store, &url, &["status"]),
+        &[],
+        0,
+        &["staged: both tokens work", "complete"],
+        &[],
+    );
+    t.case(
+        "stage: rotation in flight",
+        &at(store, &url, &["stage"]),
+        &[],
+        3,
+        &["resume"],
+        &[],
+    );
+    t.case(
+        "complete: before the grace",
+        &at(store, &url, &["--json", "complete"]),
+        &[],
+        1,
+        &["hand_off_grace", "run complete again"],
+        &[],
+    );
+
+    // An outage during resume: said as such; the rotation stays recorded.
+    emulator.faults().inject(Fault::reset()).unwrap();
+    t.case(
+        "resume: Twilio unreachable",
+        &at(store, &url, &["resume", "--propagation-window", "1"]),
+        &[],
+        4,
+        &["could not reach Twilio", "run resume again"],
+        &["whether the promotion happened"],
+    );
+    t.case(
+        "status: Twilio unreachable",
+        &at(store, &url, &["status"]),
+        &[],
+        4,
+        &["could not reach Twilio"],
+        &[],
+    );
+    emulator.faults().clear();
+    assert_eq!(load(&path).await.phase, RotationPhase::Staged);
+
+    // A rotation killed in the middle of the promotion: interrupted, resume finishes it.
+    let mut record = load(&path).await;
+    record.phase = RotationPhase::Promoting;
+    FileTokenStore::open(&path)
+        .unwrap()
+        .save(&record)
+        .await
+        .unwrap();
+    t.case(
+        "status: interrupted",
+        &at(store, &url, &["status"]),
+        &[],
+        3,
+        &["interrupted", "resume"],
+        &[],
+    );
+    let finished = t.case(
+        "resume: finishes",
+        &at(store, &url, &["--json", "resume"]),
+        &[],
+        0,
+        &[],
+        &[],
+    );
+    assert_eq!(json(&finished)["state"], "Rotated");
+    assert_eq!(
+        emulator.auth_token().expose_secret(),
+        new.expose_secret(),
+        "promoted"
+    );
+    t.case(
+        "resume: nothing to resume",
+        &at(store, &url, &["resume"]),
+        &[],
+        0,
+        &["nothing to resume"],
+        &[],
+    );
+
+    // Whole rotations, and Twilio not reachable at all (nothing listens: nothing was sent,
+    // so nothing changed; a reset after sending would leave the create open: `resume`).
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    t.case(
+        "rotate: Twilio unreachable",
+        &at(
+            store,
+            &closed,
+            &["rotate", "--grace", "0", "--propagation-window", "1"],
+        ),
+        &[],
+        4,
+        &["could not reach Twilio", "nothing changed"],
+        &["unchanged:"],
+    );
+    assert!(emulator.secondary_auth_token().is_none());
+    t.case(
+        "rotate",
+        &at(store, &url, &["rotate", "--grace", "0"]),
+        &[],
+        0,
+        &["rotated"],
+        &[],
+    );
+    t.tokens
+        .push(emulator.auth_token().expose_secret().to_owned());
+    // A rotation killed during its grace: resume keeps the grace it recorded (3 s, not the
+    // default 10 s): what is left of it is at most 3 s, whatever the timing.
+    let mut rotating = rotate_until_staged(store, &url, "3").await;
+    rotating.kill().unwrap();
+    rotating.wait().unwrap();
+    t.remember_secondary(&emulator);
+    assert_eq!(
+        load(&path).await.choices.hand_off_grace,
+        Some(Duration::from_secs(3)),
+        "the run's grace is recorded"
+    );
+    let kept = t.case(
+        "resume: keeps the recorded grace",
+        &at(store, &url, &["--json", "resume"]),
+        &[],
+        0,
+        &["waited"],
+        &[],
+    );
+    let kept = json(&kept);
+    assert_eq!(kept["state"], "Rotated");
+    let note = kept["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "hand_off_grace")
+        .and_then(|s| s["note"].as_str())
+        .expect("resume waited the grace")
+        .to_owned();
+    let waited: f64 = note
+        .strip_prefix("waited ")
+        .and_then(|n| n.split('s').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{note}"));
+    assert!(
+        waited <= 3.0,
+        "resume used another grace than the recorded 3 s: {note}"
+    );
+    t.tokens
+        .push(emulator.auth_token().expose_secret().to_owned());
+    t.case(
+        "stage",
+        &at(store, &url, &["stage"]),
+        &[],
+        0,
+        &["staged"],
+        &[],
+    );
+    t.remember_secondary(&emulator);
+    t.case(
+        "complete --force",
+        &at(store, &url, &["complete", "--force"]),
+        &[],
+        0,
+        &["rotated"],
+        &[],
+    );
+    t.case(
+        "init",
+        &at(dir.path("second.json").to_str().unwrap(), &url, &["init"]),
+        &[
+            ("TWILIO_ACCOUNT_SID", sid.as_str()),
+            ("TWILIO_AUTH_TOKEN", emulator.auth_token().expose_secret()),
+        ],
+        0,
+        &["Twilio accepts it"],
+        &[],
+    );
+
+    for output in &t.outputs {
+        for token in t.tokens.iter().map(String::as_str).chain([WRONG_TOKEN]) {
+            assert!(!output.contains(token), "a token in:\n{output}");
+        }
+    }
+    // The table the operator reads is the table these cases ran.
+    let expected = documented_codes();
+    assert_eq!(exit_lines(&help), expected.meanings, "--help vs README");
+    assert_eq!(t.cases, expected.cases, "cases run vs the README's table");
+    emulator.shutdown().await;
+}
+
+async fn load(path: &Path) -> twilio_store::TokenRecord {
+    FileTokenStore::open(path)
+        .unwrap()
+        .load()
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A `rotate --grace GRACE` process, once the store records it staged (still in its grace).
+async fn rotate_until_staged(store: &str, url: &str, grace: &str) -> Child {
+    let mut rotating = command(&at(store, url, &["rotate", "--grace", grace]), &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_phase(Path::new(store), RotationPhase::Staged, &mut rotating).await;
+    rotating
+}
+
+/// Waits until the store records `phase` (the child still running).
+async fn wait_for_phase(path: &Path, phase: RotationPhase, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(child.try_wait().unwrap().is_none(), "rotate ended early");
+        if let Ok(store) = FileTokenStore::open(path)
+            && let Ok(Some(record)) = store.load().await
+            && record.phase == phase
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never reached {phase:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let _ = (path, mode);
+}
+
+/// The README's exit-code table: each code's meaning, and the cases it names.
+struct Documented {
+    meanings: BTreeMap<u8, String>,
+    cases: BTreeMap<&'static str, i32>,
+}
+
+/// Rows `| `N` | meaning | `case`, `case` |` of the exit-code table in `page`.
+fn table_rows(page: &str) -> Vec<(u8, String, Vec<String>)> {
+    page.lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.trim().trim_matches('|').split(" | ").collect();
+            let [code, meaning, cases] = cells[..] else {
+                return None;
+            };
+            let code = code.trim().trim_matches('`').parse().ok()?;
+            let cases = cases
+                .split("`, `")
+                .map(|c| c.trim().trim_matches('`').to_owned())
+                .collect();
+            Some((code, meaning.trim().to_owned(), cases))
+        })
+        .collect()
+}
+
+fn documented_codes() -> Documented {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let rows = table_rows(&readme);
+    assert_eq!(rows.len(), 5, "README: one row per exit code");
+    // The rotation guide prints the same table (checked in the workspace, where it is; a
+    // packaged crate does not ship it).
+    let guide = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/guide/rotation.md");
+    if let Ok(guide) = std::fs::read_to_string(guide) {
+        assert_eq!(table_rows(&guide), rows, "docs/guide/rotation.md vs README");
+    }
+    let mut documented = Documented {
+        meanings: BTreeMap::new(),
+        cases: BTreeMap::new(),
+    };
+    for (code, meaning, cases) in rows {
+        documented.meanings.insert(code, meaning);
+        for case in cases {
+            let case: &'static str = Box::leak(case.into_boxed_str());
+            documented.cases.insert(case, i32::from(code));
+        }
+    }
+    documented
+}
+
+/// `--help`'s exit-code lines (`  N  meaning`), by code.
+fn exit_lines(help: &str) -> BTreeMap<u8, String> {
+    help.lines()
+        .filter_map(|line| {
+            let (code, meaning) = line.trim().split_once("  ")?;
+            Some((code.parse().ok()?, meaning.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// The binary an operator installs (default features) has no test hook: the crash tests'
+/// pause variable changes nothing. (`cargo xtask ci` runs this in its `features` step; the
+/// all-features build of the crash tests has the hook.)
+#[cfg(not(feature = "test-hooks"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_installed_binary_ignores_the_test_pause() {
+    let emulator = Emulator::builder().start().await.unwrap();
+    let url = emulator.base_url();
+    let dir = TempDir::new();
+    let path = dir.path("store.json");
+    let store = path.to_str().unwrap();
+    let sid = emulator.account_sid();
+    let token = emulator.auth_token();
     let env = [
         ("TWILIO_ACCOUNT_SID", sid.as_str()),
         ("TWILIO_AUTH_TOKEN", token.expose_secret()),
     ];
-    let first = run(&store, &emulator, &["--json", "init"], &env);
-    assert_eq!(first.status.code(), Some(0), "{first:?}");
-    assert_eq!(json(&first)["store"]["phase"], "Idle");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&store).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
-    let before = std::fs::read(&store).unwrap();
-    let second = run(&store, &emulator, &["init"], &env);
-    assert_eq!(second.status.code(), Some(2));
-    assert!(text(&second).contains("already exists"), "{second:?}");
-    assert_eq!(std::fs::read(&store).unwrap(), before, "not overwritten");
-    assert!(!text(&first).contains(token.expose_secret()));
-    assert!(!text(&second).contains(token.expose_secret()));
-    emulator.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stage_complete_status_and_resume_with_exit_codes_and_no_token_in_output() {
-    let emulator = Emulator::builder().start().await.unwrap();
-    let dir = TempDir::new();
-    let store = dir.store();
-    let old = emulator.auth_token();
-    let sid = emulator.account_sid();
-    let mut outputs = Vec::new();
-
-    // Without a store: a configuration error.
-    let none = run(&store, &emulator, &["--json", "status"], &[]);
-    assert_eq!(none.status.code(), Some(2));
-    outputs.push(none);
-
-    let init = run(
-        &store,
-        &emulator,
-        &["init"],
-        &[
-            ("TWILIO_ACCOUNT_SID", sid.as_str()),
-            ("TWILIO_AUTH_TOKEN", old.expose_secret()),
-        ],
-    );
-    assert_eq!(init.status.code(), Some(0));
-    outputs.push(init);
-
-    let stage = run(&store, &emulator, &["--json", "stage"], &[]);
-    assert_eq!(stage.status.code(), Some(0), "{stage:?}");
-    let staged = json(&stage);
-    assert_eq!(staged["state"], "Staged");
-    assert_eq!(staged["command"], "stage");
-    assert!(staged["steps"].as_array().unwrap().len() >= 3);
-    let new = emulator.secondary_auth_token().expect("a secondary token");
-    outputs.push(stage);
-
-    // Status while staged: both tokens work; needs attention (3).
-    let status = run(&store, &emulator, &["--json", "status"], &[]);
-    assert_eq!(status.status.code(), Some(3));
-    let seen = json(&status);
-    assert_eq!(seen["store"]["phase"], "Staged");
-    assert_eq!(seen["twilio"]["current"], "works");
-    assert_eq!(seen["twilio"]["pending"], "works");
-    outputs.push(status);
-
-    // A second stage is refused: a rotation is in progress.
-    let again = run(&store, &emulator, &["stage"], &[]);
-    assert_eq!(again.status.code(), Some(3), "{again:?}");
-    outputs.push(again);
-
-    // Too early for complete: nothing changes (1).
-    let early = run(&store, &emulator, &["--json", "complete"], &[]);
-    assert_eq!(early.status.code(), Some(1), "{early:?}");
-    let refused = json(&early);
-    assert_eq!(refused["failed_step"], "hand_off_grace");
-    assert_eq!(refused["state"], "Staged");
-    assert_eq!(emulator.auth_token().expose_secret(), old.expose_secret());
-    outputs.push(early);
-
-    let forced = run(&store, &emulator, &["--json", "complete", "--force"], &[]);
-    assert_eq!(forced.status.code(), Some(0), "{forced:?}");
-    let completed = json(&forced);
-    assert_eq!(completed["state"], "Rotated");
-    assert_eq!(completed["store"]["phase"], "Idle");
-    assert_eq!(completed["store"]["current"], completed["new_token"]);
-    assert_eq!(completed["store"]["previous"], seen["store"]["current"]);
-    assert_eq!(emulator.auth_token().expose_secret(), new.expose_secret());
-    outputs.push(forced);
-
-    let status = run(&store, &emulator, &["status"], &[]);
-    assert_eq!(status.status.code(), Some(0), "{status:?}");
-    assert!(text(&status).contains("previous"));
-    outputs.push(status);
-
-    // Nothing to resume: idempotent.
-    for _ in 0..2 {
-        let resume = run(&store, &emulator, &["--json", "resume"], &[]);
-        assert_eq!(resume.status.code(), Some(0));
-        assert_eq!(json(&resume)["state"], "Unchanged");
-        outputs.push(resume);
-    }
-
-    // A whole rotation in one command, with the new token read back from the store.
-    let rotate = run(&store, &emulator, &["rotate", "--grace", "0"], &[]);
+    let init = command(&at(store, &url, &["init"]), &env).output().unwrap();
+    assert_eq!(init.status.code(), Some(0), "{init:?}");
+    let rotate = command(
+        &at(store, &url, &["rotate", "--grace", "0"]),
+        &[("TWILIO_ROTATE_PAUSE_AT", "creating")],
+    )
+    .output()
+    .unwrap();
     assert_eq!(rotate.status.code(), Some(0), "{rotate:?}");
-    let newest = emulator.auth_token();
-    outputs.push(rotate);
-
-    for output in &outputs {
-        let all = text(output);
-        for token in [&old, &new, &newest] {
-            assert!(!all.contains(token.expose_secret()), "token in {all}");
-        }
-    }
-    emulator.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_of_another_account_or_a_malformed_store_is_a_configuration_error() {
-    let emulator = Emulator::builder().start().await.unwrap();
-    let dir = TempDir::new();
-    let store = dir.store();
-    let init = run(
-        &store,
-        &emulator,
-        &["init"],
-        &[
-            ("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000001"),
-            ("TWILIO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef"),
-        ],
-    );
-    assert_eq!(init.status.code(), Some(0));
-    // The emulator does not know this account: the check fails, nothing is created.
-    let rotate = run(&store, &emulator, &["rotate", "--grace", "0"], &[]);
-    assert_eq!(rotate.status.code(), Some(1), "{rotate:?}");
-    assert!(emulator.secondary_auth_token().is_none());
-
-    std::fs::write(&store, "not a record").unwrap();
-    let malformed = run(&store, &emulator, &["status"], &[]);
-    assert_eq!(malformed.status.code(), Some(2), "{malformed:?}");
+    assert!(!text(&rotate).contains("paused at"), "{}", text(&rotate));
     emulator.shutdown().await;
 }

@@ -5,6 +5,9 @@
 //! authenticate against the emulator and be its primary token; every token the emulator
 //! accepts must be in the store; and no token may appear in any output.
 //!
+//! The pause comes from the `test-hooks` feature (`TWILIO_ROTATE_PAUSE_AT`), which only this
+//! test's build turns on (`required-features` in Cargo.toml): the installed binary has none.
+//!
 //! Both sides are real processes: each case starts its own `twilio-emulator --test-endpoints`
 //! (built once per test binary with `cargo build`, wherever the target directory is), reads
 //! its state through the opt-in test endpoints — `GET /__emulator/tokens` names its tokens by
@@ -235,6 +238,8 @@ fn command(store: &Path, emulator: &EmulatorProcess) -> Command {
         .arg("--json")
         .env_remove("TWILIO_ACCOUNT_SID")
         .env_remove("TWILIO_AUTH_TOKEN")
+        .env_remove("TWILIO_ROTATE_STORE")
+        .env_remove("TWILIO_ROTATE_BASE_URL")
         .env_remove("TWILIO_ROTATE_PAUSE_AT");
     cmd
 }

@@ -415,7 +415,8 @@ fn check_private(path: &Path, metadata: &fs::Metadata) -> Result<(), StoreError>
             StoreErrorKind::Permissions,
             format!(
                 "{} has mode {mode:04o}, wider than owner-only 0600: its tokens may have been \
-                 read by others; rotate them, then `chmod 600` the file",
+                 read by others: `chmod 600` the file first (nothing opens it until then), \
+                 then rotate the token at once",
                 path.display()
             ),
         ));

@@ -74,6 +74,13 @@ impl Lease {
     pub fn is_live_at(&self, now: OffsetDateTime) -> bool {
         now < self.expires_at
     }
+
+    /// Whether the lease keeps another owner out at `now`: it is live, and its holder is not a
+    /// process of this host that no longer exists (the rule of [`LeasedRecord::acquire`]; a
+    /// `status` that asks "is a run in flight?" asks this).
+    pub fn blocks_at(&self, now: OffsetDateTime) -> bool {
+        self.is_live_at(now) && !holder_died_on_this_host(&self.owner)
+    }
 }
 
 /// A record whose lease this process holds: every write through it is a compare-and-swap that
@@ -140,8 +147,7 @@ impl LeasedRecord {
         let now = OffsetDateTime::now_utc();
         if let Some(lease) = &record.lease
             && lease.owner != owner
-            && lease.is_live_at(now)
-            && !holder_died_on_this_host(&lease.owner)
+            && lease.blocks_at(now)
         {
             return Err(StoreError::new(
                 StoreErrorKind::Locked,

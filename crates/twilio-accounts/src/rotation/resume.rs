@@ -208,10 +208,16 @@ impl Run<'_> {
                     attempt,
                     Some(note.into()),
                 );
+                // The cause is a failure that was not an answer (Twilio unreachable, a 5xx), if
+                // there was one: the caller tells an outage from a contradiction by it.
+                let cause = [old, new].into_iter().find_map(|probe| match probe {
+                    Probe::Failed(e) => Some(e),
+                    _ => None,
+                });
                 let error = Error::workflow(
                     step.description(),
                     "Twilio's answers did not tell which stored token is the primary; both stay stored",
-                    None,
+                    cause,
                 );
                 return Err(self.fail(step, AccountState::Unknown, error));
             }

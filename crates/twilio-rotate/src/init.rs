@@ -1,0 +1,144 @@
+//! `init`: write the store from the environment, once Twilio has accepted the token.
+
+use serde_json::json;
+use time::OffsetDateTime;
+use twilio_store::{FileTokenStore, RotationPhase, TokenRecord, TokenStore as _};
+use twilio_types::{AccountSid, AuthToken};
+
+use crate::cli::{Cli, Outcome};
+use crate::exit;
+use crate::output::record_json;
+use crate::store_arg::StoreLocation;
+use crate::twilio::{self, Answer};
+
+pub(crate) async fn run(cli: &Cli, no_verify: bool, force: bool) -> Outcome {
+    let (account, token) = match from_env() {
+        Ok(pair) => pair,
+        Err(message) => return Outcome::person(message),
+    };
+    let StoreLocation::File(path) = &cli.store;
+    let exists = path.symlink_metadata().is_ok();
+    if exists && !force {
+        return Outcome::person(format!(
+            "the store {} already exists: init never overwrites a store. If Twilio refuses its \
+             token and no rotation is in flight, `init --force` replaces that token (after \
+             checking the new one with Twilio)",
+            cli.store
+        ));
+    }
+    if !no_verify && let Err(outcome) = verify(cli, account, &token).await {
+        return outcome;
+    }
+    let record = TokenRecord::new(account, token);
+    let written = if exists {
+        replace(cli, record).await
+    } else {
+        FileTokenStore::create(path, &record)
+            .map(|_| record)
+            .map_err(|e| twilio::store_failure(cli, &e))
+    };
+    match written {
+        Ok(record) => Outcome {
+            code: exit::OK,
+            text: format!(
+                "store {} written for {account}: current token {}{}",
+                cli.store,
+                record.current.fingerprint(),
+                if no_verify {
+                    " (not checked with Twilio: --no-verify)"
+                } else {
+                    " (Twilio accepts it)"
+                }
+            ),
+            json: json!({ "store": record_json(&record), "verified": !no_verify }),
+        },
+        Err(outcome) => outcome,
+    }
+}
+
+/// TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, parsed.
+fn from_env() -> Result<(AccountSid, AuthToken), String> {
+    let sid = std::env::var("TWILIO_ACCOUNT_SID")
+        .map_err(|_| "TWILIO_ACCOUNT_SID is not set".to_owned())?;
+    let account = sid
+        .parse()
+        .map_err(|_| "TWILIO_ACCOUNT_SID is not an Account SID (AC…)".to_owned())?;
+    let token = std::env::var("TWILIO_AUTH_TOKEN")
+        .map_err(|_| "TWILIO_AUTH_TOKEN is not set".to_owned())?;
+    let token = AuthToken::new(token).map_err(|e| {
+        format!(
+            "TWILIO_AUTH_TOKEN is not a usable token: {}",
+            exit::chain(&e)
+        )
+    })?;
+    Ok((account, token))
+}
+
+/// One authenticated request with the new token; nothing is written unless Twilio accepts it.
+async fn verify(cli: &Cli, account: AccountSid, token: &AuthToken) -> Result<(), Outcome> {
+    let client = twilio::client(cli, account, token)?;
+    match twilio::probe(&client).await {
+        Answer::Works => Ok(()),
+        Answer::Refused(e) => Err(Outcome::person(format!(
+            "Twilio refuses TWILIO_AUTH_TOKEN for {account} ({e}): nothing was written. Check \
+             TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (the account's primary Auth Token)"
+        ))),
+        Answer::Unreachable(e) => Err(twilio::unreachable(
+            "to check the token",
+            &e,
+            "nothing was written: run init again, or with --no-verify to write the store \
+             without the check",
+        )),
+        Answer::Failed(e) => Err(Outcome::person(format!(
+            "Twilio's answer did not confirm the token, nothing was written: {}",
+            exit::chain(&e)
+        ))),
+    }
+}
+
+/// `init --force` over an existing store: the same account, no rotation in flight, no live
+/// lease; written with one compare-and-swap, so a rotation that starts meanwhile wins.
+async fn replace(cli: &Cli, mut record: TokenRecord) -> Result<TokenRecord, Outcome> {
+    let store = twilio::open_store(cli)?;
+    let old = store
+        .load()
+        .await
+        .map_err(|e| twilio::store_failure(cli, &e))?;
+    if let Some(old) = old {
+        if old.account_sid != record.account_sid {
+            return Err(Outcome::person(format!(
+                "the store {} is {}'s, TWILIO_ACCOUNT_SID is {}: init --force does not replace \
+                 another account's store",
+                cli.store, old.account_sid, record.account_sid
+            )));
+        }
+        if old.phase != RotationPhase::Idle || old.pending.is_some() {
+            return Err(Outcome::error(
+                exit::RESUME,
+                format!(
+                    "a rotation is in flight in {} (phase {:?}): run `resume` first; init \
+                     --force would drop the token it staged",
+                    cli.store, old.phase
+                ),
+            ));
+        }
+        if let Some(lease) = &old.lease
+            && lease.blocks_at(OffsetDateTime::now_utc())
+        {
+            return Err(Outcome::error(
+                exit::NOT_NOW,
+                format!(
+                    "another run holds the store's lease ({}): nothing was written; run init \
+                     --force again once it has finished",
+                    lease.owner
+                ),
+            ));
+        }
+        record.revision = old.revision;
+    }
+    record.revision = store
+        .save(&record)
+        .await
+        .map_err(|e| twilio::store_failure(cli, &e))?;
+    Ok(record)
+}

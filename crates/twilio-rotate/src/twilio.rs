@@ -1,0 +1,116 @@
+//! What every command shares: opening the store, a client for a token, and the one
+//! authenticated request that tells whether Twilio accepts a token.
+
+use twilio_accounts::{Client, Error};
+use twilio_store::{FileTokenStore, StoreErrorKind, TokenRecord, TokenStore as _};
+use twilio_transport::Credentials;
+use twilio_types::{AccountSid, AuthToken};
+
+use crate::cli::{Cli, Outcome};
+use crate::exit::{self, Cause};
+use crate::store_arg::StoreLocation;
+
+/// Opens the store named by `--store`.
+pub(crate) fn open_store(cli: &Cli) -> Result<FileTokenStore, Outcome> {
+    let StoreLocation::File(path) = &cli.store;
+    FileTokenStore::open(path).map_err(|e| store_failure(cli, &e))
+}
+
+/// Opens the store and reads its record.
+pub(crate) async fn load(cli: &Cli) -> Result<(FileTokenStore, TokenRecord), Outcome> {
+    let store = open_store(cli)?;
+    match store.load().await {
+        Ok(Some(record)) => Ok((store, record)),
+        Ok(None) => Err(Outcome::person(format!(
+            "the store {} is empty: write it with `twilio-rotate --store {} init`",
+            cli.store, cli.store
+        ))),
+        Err(error) => Err(store_failure(cli, &error)),
+    }
+}
+
+/// A store error as an outcome: unreachable (I/O) is 4, locked is 1, the rest needs a person.
+pub(crate) fn store_failure(cli: &Cli, error: &twilio_store::StoreError) -> Outcome {
+    let code = match exit::cause(error) {
+        Cause::StoreUnreachable => exit::UNREACHABLE,
+        Cause::Locked | Cause::Store(StoreErrorKind::Conflict) => exit::NOT_NOW,
+        _ => exit::PERSON,
+    };
+    Outcome::error(code, exit::store_advice(error, &cli.store.to_string()))
+}
+
+/// A client of `--base-url` authenticating with `token`.
+pub(crate) fn client(cli: &Cli, account: AccountSid, token: &AuthToken) -> Result<Client, Outcome> {
+    let credentials = Credentials::from_auth_token(account, token.clone())
+        .map_err(|e| Outcome::person(format!("the token cannot be used: {}", exit::chain(&e))))?;
+    Client::builder()
+        .credentials(credentials)
+        .base_url(&cli.base_url)
+        .build()
+        .map_err(|e| Outcome::person(format!("--base-url {}: {}", cli.base_url, exit::chain(&e))))
+}
+
+/// What Twilio said to one authenticated request.
+pub(crate) enum Answer {
+    /// 2xx: the token authenticates.
+    Works,
+    /// 401 or 403.
+    Refused(Error),
+    /// No answer, a timeout, a 5xx or 429.
+    Unreachable(Error),
+    /// Any other answer.
+    Failed(Error),
+}
+
+impl Answer {
+    /// The word `status` prints for it.
+    pub(crate) fn word(&self) -> &'static str {
+        match self {
+            Answer::Works => "works",
+            Answer::Refused(_) => "refused",
+            Answer::Unreachable(_) => "unreachable",
+            Answer::Failed(_) => "error",
+        }
+    }
+}
+
+/// One authenticated read (the cheapest list, one item) with `client`'s token.
+pub(crate) async fn probe(client: &Client) -> Answer {
+    match client.credentials().aws().list().page_size(1).send().await {
+        Ok(_) => Answer::Works,
+        Err(error) => match exit::cause(&error) {
+            Cause::Refused => Answer::Refused(error),
+            Cause::TwilioUnreachable => Answer::Unreachable(error),
+            _ => Answer::Failed(error),
+        },
+    }
+}
+
+/// Exit 2 for the store's `current` token refused with no rotation in flight: `resume` cannot
+/// help, a person must bring the valid token.
+pub(crate) fn stale_token(cli: &Cli, record: &TokenRecord, error: &Error) -> Outcome {
+    Outcome::person(format!(
+        "Twilio refuses the store's current token {} for {} ({}), and no rotation is in flight: \
+         the token was changed outside this store (in the Console, or by another tool), or the \
+         store was written with a wrong token; `resume` cannot help.\n\
+         way out: get the account's valid Auth Token, then run \
+         `TWILIO_ACCOUNT_SID={} TWILIO_AUTH_TOKEN=... twilio-rotate --store {} init --force` \
+         (it checks the token with Twilio before it replaces the stored one)",
+        record.current.fingerprint(),
+        record.account_sid,
+        error,
+        record.account_sid,
+        cli.store
+    ))
+}
+
+/// Exit 4: Twilio could not be reached while `doing`.
+pub(crate) fn unreachable(doing: &str, error: &Error, then: &str) -> Outcome {
+    Outcome::error(
+        exit::UNREACHABLE,
+        format!(
+            "could not reach Twilio {doing}: {}\n{then}",
+            exit::chain(error)
+        ),
+    )
+}
