@@ -40,7 +40,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use twilio_store::{
     ChangeStamp, RotationPhase, StoreError, StoreErrorKind, StoredToken, TokenFingerprint,
-    TokenRecord, TokenStore,
+    TokenLabel, TokenRecord, TokenStore,
 };
 use twilio_transport::{Credentials, SharedCredentials};
 use twilio_types::{AccountSid, AuthToken};
@@ -138,8 +138,9 @@ impl StoreFollower {
     }
 
     /// The fingerprint of the token the follower last switched the credentials to, with its
-    /// label (`"current"` or `"pending"`); `None` before the first successful reload.
-    pub fn following(&self) -> Option<(&'static str, TokenFingerprint)> {
+    /// label ([`Current`](TokenLabel::Current) or [`Pending`](TokenLabel::Pending)); `None`
+    /// before the first successful reload.
+    pub fn following(&self) -> Option<(TokenLabel, TokenFingerprint)> {
         self.follower
             .applied
             .lock()
@@ -189,7 +190,7 @@ struct Reloads {
 /// The token a follower has put into its credentials, and under which label.
 pub(crate) struct Applied {
     account: AccountSid,
-    label: &'static str,
+    label: TokenLabel,
     token: AuthToken,
 }
 
@@ -270,7 +271,7 @@ impl Follower {
             })?;
         self.credentials.replace(credentials);
         tracing::info!(
-            label,
+            label = label.as_str(),
             fingerprint = %stored.fingerprint(),
             revision = record.revision,
             "switched to the token store's {label} token"
@@ -286,10 +287,12 @@ impl Follower {
 
 /// The token a process should authenticate with: `pending` once staged (it authenticates as
 /// the secondary token, and after the promotion as the primary), else `current`.
-fn working_token(record: &TokenRecord) -> (&'static str, &StoredToken) {
+fn working_token(record: &TokenRecord) -> (TokenLabel, &StoredToken) {
     match (&record.phase, &record.pending) {
-        (RotationPhase::Staged | RotationPhase::Promoting, Some(pending)) => ("pending", pending),
-        _ => ("current", &record.current),
+        (RotationPhase::Staged | RotationPhase::Promoting, Some(pending)) => {
+            (TokenLabel::Pending, pending)
+        }
+        _ => (TokenLabel::Current, &record.current),
     }
 }
 

@@ -18,8 +18,8 @@ use http_body_util::Full;
 use twilio_accounts::follow::{CHANGE_CHECK_INTERVAL, DEFAULT_RELOAD_INTERVAL, StoreFollower};
 use twilio_accounts::{Client, Credentials, Error, SharedCredentials};
 use twilio_store::{
-    FileTokenStore, MemoryTokenStore, RotationPhase, StoreErrorKind, StoredToken, TokenRecord,
-    TokenStore,
+    FileTokenStore, MemoryTokenStore, RotationPhase, StoreErrorKind, StoredToken, TokenLabel,
+    TokenRecord, TokenStore,
 };
 use twilio_types::{AccountSid, AuthToken};
 
@@ -133,8 +133,11 @@ fn shared(value: &str) -> SharedCredentials {
     SharedCredentials::new(Credentials::from_auth_token(account(), token(value)).unwrap())
 }
 
+/// Replaces whatever the store holds with `record` (a compare-and-swap on the stored revision).
 async fn save(store: &dyn TokenStore, record: &TokenRecord) {
-    store.save(record).await.unwrap();
+    let mut record = record.clone();
+    record.revision = store.load().await.unwrap().map_or(0, |r| r.revision);
+    store.save(&record).await.unwrap();
 }
 
 fn sleep(ms: u64) -> tokio::time::Sleep {
@@ -159,7 +162,7 @@ async fn a_file_store_is_followed_through_a_rotation_within_a_change_check() {
         .unwrap();
     assert_eq!(token_in_use(&client, &seen).await, OLD);
     let follower = client.store_follower().expect("a following client");
-    assert_eq!(follower.following().unwrap().0, "current");
+    assert_eq!(follower.following().unwrap().0, TokenLabel::Current);
 
     // Creating: nothing to use yet. Staged and promoting: the pending token, found through
     // the file's change stamp well before the 5 s reload.
@@ -178,13 +181,27 @@ async fn a_file_store_is_followed_through_a_rotation_within_a_change_check() {
         assert_eq!(token_in_use(&client, &seen).await, expected, "{record:?}");
     }
     let (label, fingerprint) = follower.following().unwrap();
-    assert_eq!(label, "current");
+    assert_eq!(label, TokenLabel::Current);
     assert!(fingerprint.matches(&token(NEW)));
+}
+
+/// A memory store that offers no change stamp (the trait's default).
+#[derive(Debug, Default)]
+struct NoStamp(MemoryTokenStore);
+
+impl TokenStore for NoStamp {
+    fn load(&self) -> twilio_store::StoreFuture<'_, Option<TokenRecord>> {
+        self.0.load()
+    }
+
+    fn save<'a>(&'a self, record: &'a TokenRecord) -> twilio_store::StoreFuture<'a, u64> {
+        self.0.save(record)
+    }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_store_without_change_stamps_is_reloaded_on_the_interval() {
-    let store = Arc::new(MemoryTokenStore::new());
+    let store = Arc::new(NoStamp::default());
     save(store.as_ref(), &record(OLD, None, RotationPhase::Idle)).await;
     let seen = Seen::default();
     let client = seen

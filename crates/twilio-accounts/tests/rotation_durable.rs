@@ -364,7 +364,7 @@ impl TokenStore for FailingStore {
         self.inner.load()
     }
 
-    fn save<'a>(&'a self, record: &'a TokenRecord) -> twilio_store::StoreFuture<'a, ()> {
+    fn save<'a>(&'a self, record: &'a TokenRecord) -> twilio_store::StoreFuture<'a, u64> {
         let n = self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         if n == self.fail_at {
             return Box::pin(std::future::ready(Err(twilio_store::StoreError::new(
@@ -374,10 +374,6 @@ impl TokenStore for FailingStore {
         }
         self.inner.save(record)
     }
-
-    fn try_lock(&self) -> twilio_store::StoreFuture<'_, twilio_store::StoreLock> {
-        self.inner.try_lock()
-    }
 }
 
 /// Every durable write of a rotation fails in turn: the rotation reports it, never depends on
@@ -386,13 +382,15 @@ impl TokenStore for FailingStore {
 #[tokio::test]
 async fn a_failed_store_write_at_any_step_is_recoverable() {
     let expected = [
-        // 1: `Creating` (nothing sent), 2: `pending`, 3: `Staged` (the secondary is deleted
-        // again), 4: `Promoting` (not promoted: still staged), 5: the promotion's record.
+        // 1: taking the lease, 2: `Creating` (nothing sent), 3: `pending`, 4: `Staged` (the
+        // secondary is deleted again), 5: `Promoting` (not promoted: still staged), 6: the
+        // promotion's record.
         (1, AccountState::Unchanged),
         (2, AccountState::Unchanged),
         (3, AccountState::Unchanged),
-        (4, AccountState::Staged),
-        (5, AccountState::RotatedUnverified),
+        (4, AccountState::Unchanged),
+        (5, AccountState::Staged),
+        (6, AccountState::RotatedUnverified),
     ];
     for (fail_at, state) in expected {
         let emulator = start().await;
@@ -509,7 +507,7 @@ async fn a_roll_back_hands_followers_back_before_deleting_the_staged_token() {
     assert_store_matches(&emulator, &load(&store).await).await;
     assert_eq!(
         follower.store_follower().unwrap().following().unwrap().0,
-        "current"
+        twilio_store::TokenLabel::Current
     );
     emulator.shutdown().await;
 }

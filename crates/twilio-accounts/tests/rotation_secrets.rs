@@ -192,7 +192,15 @@ async fn a_durable_rotation_and_its_errors_hold_fingerprints_only() {
     texts.push(format!("{builder:?}\n{store:?}"));
     let early = builder.complete().await.unwrap_err();
     texts.push(debug_and_display_of_error(&early));
-    let lock = store.try_lock().await.unwrap();
+    // Another rotator (another host) holds the store's lease.
+    let lock = twilio_store::LeasedRecord::acquire(
+        store.clone(),
+        twilio_store::LeaseOwner::new("other-host:1:x"),
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let locked = client
         .rotate_auth_token()
         .store(store.clone())
@@ -200,7 +208,7 @@ async fn a_durable_rotation_and_its_errors_hold_fingerprints_only() {
         .await
         .unwrap_err();
     texts.push(debug_and_display_of_error(&locked));
-    drop(lock);
+    lock.release().await.unwrap();
     let done = client
         .rotate_auth_token()
         .store(store.clone())

@@ -8,8 +8,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use twilio_accounts::Client;
+use twilio_accounts::rotation::Checkpoint;
 use twilio_accounts::rotation::{AccountState, RotateAuthToken, RotationError, RotationStep};
-use twilio_store::{FileTokenStore, StoreError, StoreErrorKind, TokenRecord, TokenStore};
+use twilio_store::{
+    FileTokenStore, StoreError, StoreErrorKind, TokenLabel, TokenRecord, TokenStore,
+};
 use twilio_transport::Credentials;
 use twilio_types::{AccountSid, AuthToken};
 
@@ -155,7 +158,7 @@ pub(crate) async fn run(cli: Cli) -> u8 {
 
 fn store_error(error: &StoreError) -> Outcome {
     let code = match error.kind() {
-        StoreErrorKind::Locked => EXIT_FAILED,
+        StoreErrorKind::Locked | StoreErrorKind::Conflict => EXIT_FAILED,
         _ => EXIT_CONFIG,
     };
     Outcome {
@@ -226,11 +229,11 @@ async fn rotation(cli: &Cli) -> Outcome {
         // `<checkpoint>@mark` only prints the marker and goes on (to kill during the next
         // request, with an emulator's latency).
         let (checkpoint, sleep) = match pause_at.strip_suffix("@mark") {
-            Some(checkpoint) => (checkpoint.to_owned(), false),
-            None => (pause_at, true),
+            Some(checkpoint) => (Checkpoint::parse(checkpoint), false),
+            None => (Checkpoint::parse(&pause_at), true),
         };
         builder = builder.on_checkpoint(move |name| {
-            if name == checkpoint {
+            if Some(name) == checkpoint {
                 eprintln!("twilio-rotate: paused at {name}");
                 let _ = std::io::stderr().flush();
                 if sleep {
@@ -342,14 +345,14 @@ async fn status(cli: &Cli) -> Outcome {
     let mut current_works = false;
     for (label, stored) in record.tokens() {
         let answer = probe(cli, record.account_sid, stored.token()).await;
-        if label == "current" {
+        if label == TokenLabel::Current {
             current_works = answer == "works";
         }
         text.push_str(&format!(
             "\n  {label:<8} {}  Twilio: {answer}",
             stored.fingerprint()
         ));
-        twilio.insert(label.into(), answer.into());
+        twilio.insert(label.as_str().into(), answer.into());
     }
     let idle = record.phase == twilio_store::RotationPhase::Idle;
     let code = if current_works && idle {

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use subtle::ConstantTimeEq as _;
 use time::OffsetDateTime;
+/// Which of the rotation's tokens signed a request: the store's staging label.
+pub use twilio_store::TokenLabel;
 use twilio_store::{TokenFingerprint, TokenRecord, TokenStore};
 use twilio_types::AuthToken;
 use zeroize::Zeroizing;
@@ -20,35 +22,6 @@ use crate::url;
 
 /// How long `previous` is accepted after a rotation completed, unless configured otherwise.
 pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(15 * 60);
-
-/// Which of the rotation's tokens signed a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TokenLabel {
-    /// The account's primary token as the store knows it.
-    Current,
-    /// The new token of a rotation in progress (staged, not yet promoted).
-    Pending,
-    /// The token replaced at the last rotation, within the overlap.
-    Previous,
-}
-
-impl TokenLabel {
-    /// `"current"`, `"pending"` or `"previous"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Current => "current",
-            Self::Pending => "pending",
-            Self::Previous => "previous",
-        }
-    }
-}
-
-impl fmt::Display for TokenLabel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The key that signed an accepted request: one of the tokens (named by label and
 /// fingerprint, never by value) or a SharedKey (by id).
@@ -151,7 +124,8 @@ impl TokenEntry {
     fn accepted_at(&self, now: OffsetDateTime, overlap: Duration) -> bool {
         match self.label {
             TokenLabel::Previous => self.completed_at.is_some_and(|done| now < done + overlap),
-            TokenLabel::Current | TokenLabel::Pending => true,
+            // `current`, `pending` (and a label a later store may add).
+            _ => true,
         }
     }
 }

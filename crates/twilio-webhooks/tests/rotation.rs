@@ -25,7 +25,7 @@ use axum::{Extension, Router};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
-use twilio_accounts::rotation::{AccountState, RotateAuthToken, RotationStep};
+use twilio_accounts::rotation::{AccountState, Checkpoint, RotateAuthToken, RotationStep};
 use twilio_accounts::{Client, Credentials, RetryConfig};
 use twilio_emulator::Emulator;
 use twilio_store::{
@@ -106,7 +106,7 @@ fn validate_at(
 }
 
 /// A rotation checkpoint's name, and what the validator made of a genuine webhook there.
-type Checkpoint = (&'static str, Result<String, Rejection>);
+type Seen = (Checkpoint, Result<String, Rejection>);
 
 #[derive(Default)]
 struct Tally {
@@ -151,7 +151,7 @@ struct Scene {
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<BTreeSet<String>>>,
     /// What the validator matched at the rotation's checkpoints (see [`Scene::rotation`]).
-    checkpoints: Arc<Mutex<Vec<Checkpoint>>>,
+    checkpoints: Arc<Mutex<Vec<Seen>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     sender: Option<tokio::task::JoinHandle<()>>,
 }
@@ -250,7 +250,7 @@ impl Scene {
             .suppress_email_notification(true)
             .propagation_window(Duration::from_secs(10))
             .on_checkpoint(move |name| {
-                if matches!(name, "promoting" | "promoted") {
+                if matches!(name, Checkpoint::Promoting | Checkpoint::Promoted) {
                     let signature = emulator.sign_webhook(&url(), &PARAMS);
                     let outcome = validate_at(&validator, &signature, OffsetDateTime::now_utc());
                     checkpoints.lock().unwrap().push((name, outcome));
@@ -302,8 +302,8 @@ impl Scene {
         assert_eq!(
             *self.checkpoints.lock().unwrap(),
             [
-                ("promoting", Ok(key(TokenLabel::Current, &old))),
-                ("promoted", Ok(key(TokenLabel::Pending, new))),
+                (Checkpoint::Promoting, Ok(key(TokenLabel::Current, &old))),
+                (Checkpoint::Promoted, Ok(key(TokenLabel::Pending, new))),
             ]
         );
 

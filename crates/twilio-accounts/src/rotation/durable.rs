@@ -9,13 +9,16 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::time::{Instant, sleep};
-use twilio_store::{RotationPhase, StoreError, StoreErrorKind, StoredToken, TokenRecord};
+use twilio_store::{
+    LeaseOwner, LeasedRecord, RotationChoices, RotationPhase, StoreError, StoreErrorKind,
+    StoredToken, TokenRecord,
+};
 use twilio_transport::{Credentials, HttpClient};
 use twilio_types::AccountSid;
 
-use super::TokenFingerprint;
 use super::report::{AccountState, ClientToken, RotationError, RotationStep, StepOutcome};
 use super::workflow::Run;
+use super::{Checkpoint, TokenFingerprint};
 use crate::error::Error;
 
 /// The accounts being rotated by this process: a second rotation of the same account (two
@@ -94,9 +97,49 @@ fn std_duration(d: time::Duration) -> Duration {
 
 impl Run<'_> {
     /// Calls the checkpoint hook, if any, with the boundary just reached.
-    pub(super) fn checkpoint(&self, name: &'static str) {
+    pub(super) fn checkpoint(&self, checkpoint: Checkpoint) {
         if let Some(hook) = &self.plan.checkpoint {
-            hook(name);
+            hook(checkpoint);
+        }
+    }
+
+    /// The choices this run was started with, recorded with the rotation for `resume`.
+    pub(super) fn plan_choices(&self) -> RotationChoices {
+        let mut choices = RotationChoices::new();
+        choices.hand_off_grace = Some(self.plan.hand_off_grace);
+        choices
+    }
+
+    /// Sleeps `duration`, renewing the store's lease every third of its duration so that a
+    /// long hand-off grace never lets it lapse. A failed renewal is logged: the next write
+    /// then fails (by compare-and-swap) instead of writing on a lease another rotator took.
+    async fn sleep_holding_the_lease(&mut self, duration: Duration) {
+        let deadline = Instant::now() + duration;
+        let step = (self.plan.lease_duration / 3).max(Duration::from_millis(10));
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            sleep(left.min(step)).await;
+            if let Some(lease) = self.lease.as_mut()
+                && !deadline.saturating_duration_since(Instant::now()).is_zero()
+                && let Err(error) = lease.renew().await
+            {
+                tracing::warn!(%error, "renewing the rotation's lease failed");
+                sleep(deadline.saturating_duration_since(Instant::now())).await;
+                return;
+            }
+        }
+    }
+
+    /// Gives the store's lease up at the end of the run. Best effort: if it fails, the lease
+    /// expires on its own.
+    pub(super) async fn release_lease(&mut self) {
+        if let Some(lease) = self.lease.take()
+            && let Err(error) = lease.release().await
+        {
+            tracing::warn!(%error, "the rotation's lease could not be released; it expires on its own");
         }
     }
 
@@ -114,12 +157,10 @@ impl Run<'_> {
             self.process_lock = Some(process);
             return Ok(());
         };
-        let lock = match store.try_lock().await {
-            Ok(lock) => lock,
-            Err(error) => return Err(self.store_failure(started, AccountState::Unchanged, error)),
-        };
-        let record = match store.load().await {
-            Ok(Some(record)) => record,
+        let lease =
+            LeasedRecord::acquire(store, LeaseOwner::this_process(), self.plan.lease_duration);
+        let lease = match lease.await {
+            Ok(Some(lease)) => lease,
             Ok(None) => {
                 let error = StoreError::new(
                     StoreErrorKind::Invalid,
@@ -129,6 +170,7 @@ impl Run<'_> {
             }
             Err(error) => return Err(self.store_failure(started, AccountState::Unchanged, error)),
         };
+        let record = lease.record().clone();
         if record.account_sid != self.account_sid {
             let error = StoreError::new(
                 StoreErrorKind::Invalid,
@@ -137,6 +179,7 @@ impl Run<'_> {
                     record.account_sid, self.account_sid
                 ),
             );
+            self.lease = Some(lease);
             return Err(self.store_failure(started, AccountState::Unchanged, error));
         }
         // The store is the truth: its `current` is the token to fall back to and to probe.
@@ -149,7 +192,7 @@ impl Run<'_> {
         self.old_token = Some(record.current.token().clone());
         self.stored = Some(record);
         self.process_lock = Some(process);
-        self.store_lock = Some(lock);
+        self.lease = Some(lease);
         Ok(())
     }
 
@@ -173,21 +216,21 @@ impl Run<'_> {
         state: AccountState,
         update: impl FnOnce(&mut TokenRecord),
     ) -> Result<(), RotationError> {
-        let (Some(store), Some(stored)) = (self.store.clone(), self.stored.as_ref()) else {
+        let Some(lease) = self.lease.as_mut() else {
             return Ok(());
         };
         let started = Instant::now();
-        let mut next = stored.clone();
+        let mut next = lease.record().clone();
         update(&mut next);
-        match store.save(&next).await {
+        match lease.save(next).await {
             Ok(()) => {
-                next.revision = next.revision.saturating_add(1);
+                let saved = lease.record().clone();
                 tracing::debug!(
-                    phase = ?next.phase,
-                    revision = next.revision,
+                    phase = ?saved.phase,
+                    revision = saved.revision,
                     "rotation recorded in the token store"
                 );
-                self.stored = Some(next);
+                self.stored = Some(saved);
                 Ok(())
             }
             Err(error) => Err(self.store_failure(started, state, error)),
@@ -367,7 +410,7 @@ impl Run<'_> {
             Duration::ZERO
         };
         let left = grace.saturating_sub(age);
-        sleep(left).await;
+        self.sleep_holding_the_lease(left).await;
         let note = format!(
             "waited {:.1}s for followers to take the new token",
             left.as_secs_f64()

@@ -122,9 +122,80 @@ pub const DEFAULT_PROPAGATION_WINDOW: Duration = Duration::from_secs(60);
 pub const DEFAULT_HAND_OFF_GRACE: Duration =
     crate::follow::DEFAULT_RELOAD_INTERVAL.saturating_mul(2);
 
-/// A function called with the name of each durable boundary a rotation passes (see
+/// The shortest lease a rotation takes on its store: 2 minutes, plus twice the propagation
+/// window (the two verifications, which write nothing while they retry). The rotation renews
+/// it with every write and during the hand-off grace; a rotator that dies blocks others until
+/// it expires (a `resume` on the same host does not wait for a dead process's lease).
+pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(120);
+
+/// A durable boundary of a rotation, passed to the hook of [`RotateAuthToken::on_checkpoint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Checkpoint {
+    /// `Creating` is recorded; the create is about to be sent.
+    Creating,
+    /// The create was answered (the new token is not stored yet).
+    Created,
+    /// The new token is stored as `pending`.
+    PendingStored,
+    /// `Staged` is recorded; the client switches to the new token.
+    Staged,
+    /// `Promoting` is recorded; the promotion is about to be sent.
+    Promoting,
+    /// The promotion was answered (not yet recorded).
+    Promoted,
+    /// The promotion is recorded (before the final check).
+    Recorded,
+}
+
+impl Checkpoint {
+    /// Every checkpoint, in the order a rotation passes them.
+    pub const ALL: [Self; 7] = [
+        Self::Creating,
+        Self::Created,
+        Self::PendingStored,
+        Self::Staged,
+        Self::Promoting,
+        Self::Promoted,
+        Self::Recorded,
+    ];
+
+    /// `"creating"`, `"created"`, `"pending_stored"`, `"staged"`, `"promoting"`, `"promoted"`
+    /// or `"recorded"`.
+    ///
+    /// ```
+    /// use twilio_accounts::rotation::Checkpoint;
+    ///
+    /// assert_eq!(Checkpoint::PendingStored.as_str(), "pending_stored");
+    /// assert_eq!(Checkpoint::parse("promoting"), Some(Checkpoint::Promoting));
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Creating => "creating",
+            Self::Created => "created",
+            Self::PendingStored => "pending_stored",
+            Self::Staged => "staged",
+            Self::Promoting => "promoting",
+            Self::Promoted => "promoted",
+            Self::Recorded => "recorded",
+        }
+    }
+
+    /// The checkpoint named `name` (as [`as_str`](Self::as_str) writes it), if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A function called with each durable boundary a rotation passes (see
 /// [`RotateAuthToken::on_checkpoint`]).
-pub type CheckpointHook = Arc<dyn Fn(&'static str) + Send + Sync>;
+pub type CheckpointHook = Arc<dyn Fn(Checkpoint) + Send + Sync>;
 
 impl Client {
     /// Rotates the account's Auth Token safely: see the [`rotation`](crate::rotation) module
@@ -147,6 +218,7 @@ impl Client {
             hand_off_grace: None,
             force: false,
             checkpoint: None,
+            lease_duration: None,
         }
     }
 }
@@ -179,6 +251,7 @@ pub struct RotateAuthToken {
     hand_off_grace: Option<Duration>,
     force: bool,
     checkpoint: Option<CheckpointHook>,
+    lease_duration: Option<Duration>,
 }
 
 impl RotateAuthToken {
@@ -186,8 +259,9 @@ impl RotateAuthToken {
     /// the new token is stored as `pending` before the client (or any follower) uses it, and
     /// the promotion is marked before it is sent. A crash at any point then leaves a record
     /// that [`resume`](Self::resume) finishes or rolls back. The store must already hold the
-    /// account's current token ([`TokenRecord::new`](twilio_store::TokenRecord::new)),
-    /// and its lock keeps a second rotation of the account out.
+    /// account's current token ([`TokenRecord::new`](twilio_store::TokenRecord::new)).
+    /// The rotation takes the record's [lease](Self::lease_duration), which keeps a second
+    /// rotation of the account out, on any host, and writes every step by compare-and-swap.
     ///
     /// Without a store, the rotation keeps its state in this process's memory; the report (or
     /// the error) then hands over the new token.
@@ -234,13 +308,22 @@ impl RotateAuthToken {
         self
     }
 
-    /// Calls `hook` with the name of each durable boundary as the rotation passes it:
-    /// `"creating"` (recorded, about to send the create), `"created"` (the create was answered), `"pending_stored"`, `"staged"`, `"promoting"`
-    /// (recorded, about to send the promotion), `"promoted"` (answered, not yet recorded) and
-    /// `"recorded"` (before the final check). For progress output and crash tests; the hook
-    /// runs inline, so keep it short.
-    pub fn on_checkpoint(mut self, hook: impl Fn(&'static str) + Send + Sync + 'static) -> Self {
+    /// Calls `hook` with each durable [`Checkpoint`] as the rotation passes it. For progress
+    /// output and crash tests; the hook runs inline, so keep it short.
+    pub fn on_checkpoint(mut self, hook: impl Fn(Checkpoint) + Send + Sync + 'static) -> Self {
         self.checkpoint = Some(Arc::new(hook));
+        self
+    }
+
+    /// How long the rotation's lease on the [store](Self::store) holds between two of its
+    /// writes (default [`DEFAULT_LEASE_DURATION`] plus twice the
+    /// [propagation window](Self::propagation_window)). Another rotator, on any host, is
+    /// refused while it holds; if this one dies, others wait at most this long. A rotation
+    /// whose lease lapsed (a verification outlasted it) stops at its next write with a
+    /// [`StoreErrorKind::Conflict`](twilio_store::StoreErrorKind::Conflict) and changes
+    /// nothing more.
+    pub fn lease_duration(mut self, duration: Duration) -> Self {
+        self.lease_duration = Some(duration);
         self
     }
     /// Sends `SuppressEmailNotification` with the create, promote and (clean-up) delete
@@ -383,6 +466,9 @@ impl RotateAuthToken {
                 hand_off_grace: self.hand_off_grace.unwrap_or(default_grace),
                 force: self.force,
                 checkpoint: self.checkpoint,
+                lease_duration: self.lease_duration.unwrap_or_else(|| {
+                    DEFAULT_LEASE_DURATION.saturating_add(self.propagation_window.saturating_mul(2))
+                }),
             },
             self.store,
             mode,
@@ -404,6 +490,7 @@ impl fmt::Debug for RotateAuthToken {
             .field("store", &self.store)
             .field("hand_off_grace", &self.hand_off_grace)
             .field("force", &self.force)
+            .field("lease_duration", &self.lease_duration)
             .finish_non_exhaustive()
     }
 }

@@ -5,12 +5,13 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::Checkpoint;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use time::OffsetDateTime;
 use tokio::time::{Instant, sleep};
 use tracing::Instrument as _;
-use twilio_store::{RotationPhase, StoreLock, StoredToken, TokenRecord, TokenStore};
+use twilio_store::{LeasedRecord, RotationPhase, StoredToken, TokenRecord, TokenStore};
 use twilio_transport::{Credentials, HttpClient, SharedCredentials};
 use twilio_types::{AccountSid, AuthToken};
 
@@ -41,6 +42,8 @@ pub(super) struct Plan {
     pub(super) force: bool,
     /// Called at each durable boundary (see `RotateAuthToken::on_checkpoint`).
     pub(super) checkpoint: Option<super::CheckpointHook>,
+    /// How long the store's lease holds between two writes of this rotation.
+    pub(super) lease_duration: Duration,
 }
 
 /// Which part of the rotation to run.
@@ -161,8 +164,9 @@ pub(super) struct Run<'a> {
     pub(super) stored: Option<TokenRecord>,
     /// This process's rotation lock on the account, held until the run ends.
     pub(super) process_lock: Option<ProcessLock>,
-    /// The store's rotation lock, held until the run ends.
-    pub(super) store_lock: Option<StoreLock>,
+    /// The store's record with this rotation's lease: every write goes through it (a
+    /// compare-and-swap that renews the lease); released when the run ends.
+    pub(super) lease: Option<LeasedRecord>,
     /// The store's `current` token (the old one while rotating), to find out an unclear
     /// promotion even for an API-key client.
     pub(super) old_token: Option<AuthToken>,
@@ -230,17 +234,21 @@ pub(super) async fn run(
         store,
         stored: None,
         process_lock: None,
-        store_lock: None,
+        lease: None,
         old_token: None,
     };
     async {
-        run.open().await?;
-        match mode {
-            Mode::Rotate => run.rotate().await,
-            Mode::Stage => run.stage_only().await,
-            Mode::Complete => run.complete_only().await,
-            Mode::Resume => run.resume().await,
-        }
+        let result = match run.open().await {
+            Err(error) => Err(error),
+            Ok(()) => match mode {
+                Mode::Rotate => run.rotate().await,
+                Mode::Stage => run.stage_only().await,
+                Mode::Complete => run.complete_only().await,
+                Mode::Resume => run.resume().await,
+            },
+        };
+        run.release_lease().await;
+        result
     }
     .instrument(span)
     .await
@@ -383,11 +391,13 @@ impl Run<'_> {
     async fn stage(&mut self) -> Result<Staged, RotationError> {
         // Recorded before the create is sent: a crash from here on leaves a record that says
         // Twilio may hold a secondary token nobody knows (`resume` deletes it).
+        let choices = self.plan_choices();
         self.save_or_fail(AccountState::Unchanged, |r| {
             enter(r, RotationPhase::Creating);
+            r.choices = choices;
         })
         .await?;
-        self.checkpoint("creating");
+        self.checkpoint(Checkpoint::Creating);
 
         // 1. Create the secondary token.
         let secondary = match self.create_secondary().await {
@@ -400,7 +410,7 @@ impl Run<'_> {
             }
         };
         let fingerprint = TokenFingerprint::of(&secondary);
-        self.checkpoint("created");
+        self.checkpoint(Checkpoint::Created);
         // Stored as soon as it is known (still phase `Creating`): no crash from here on can
         // leave a token that authenticates outside the store.
         let pending = StoredToken::new(secondary.clone(), OffsetDateTime::now_utc());
@@ -410,7 +420,7 @@ impl Run<'_> {
         {
             return Err(self.roll_back_stage(err).await);
         }
-        self.checkpoint("pending_stored");
+        self.checkpoint(Checkpoint::PendingStored);
         let new_credentials = match Credentials::from_auth_token(self.account_sid, secondary) {
             Ok(c) => c,
             Err(e) => {
@@ -453,7 +463,7 @@ impl Run<'_> {
         {
             return Err(self.roll_back_stage(err).await);
         }
-        self.checkpoint("staged");
+        self.checkpoint(Checkpoint::Staged);
 
         // 3. Switch every clone of the client to it.
         let staged = Staged {
@@ -533,7 +543,7 @@ impl Run<'_> {
             enter(r, RotationPhase::Promoting);
         })
         .await?;
-        self.checkpoint("promoting");
+        self.checkpoint(Checkpoint::Promoting);
         self.wait_for_old_token_requests().await;
 
         // 4. Promote.
@@ -584,7 +594,7 @@ impl Run<'_> {
             }
             Err((Promotion::Done, _)) => {}
         }
-        self.checkpoint("promoted");
+        self.checkpoint(Checkpoint::Promoted);
 
         // The promotion happened: the new token becomes `current`, the old one `previous`.
         let promoted = self.new_secret.clone();
@@ -594,7 +604,7 @@ impl Run<'_> {
             })
             .await?;
         }
-        self.checkpoint("recorded");
+        self.checkpoint(Checkpoint::Recorded);
 
         // 5. Verify the new primary (the token Twilio promoted: normally ours), through the
         // client itself when it uses the token.
