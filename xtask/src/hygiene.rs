@@ -172,22 +172,19 @@ fn has_vault_token(line: &str) -> bool {
             return false;
         }
         let rest = &bytes[start..];
-        for prefix in [&b"hvs."[..], b"hvb.", b"hvr."] {
-            if let Some(tail) = rest.strip_prefix(prefix) {
-                if tail.iter().take_while(|b| body(b)).count() >= 24 {
-                    return true;
-                }
-            }
-        }
-        for prefix in [&b"s."[..], b"b.", b"r."] {
-            if let Some(tail) = rest.strip_prefix(prefix) {
-                let run = tail.iter().take_while(|b| body(b)).count();
-                if run == 24 && tail[..24].iter().all(u8::is_ascii_alphanumeric) {
-                    return true;
-                }
-            }
-        }
-        false
+        let run = |prefix: &[u8]| {
+            rest.strip_prefix(prefix)
+                .map(|tail| (tail.iter().take_while(|b| body(b)).count(), tail))
+        };
+        let hashicorp = [&b"hvs."[..], b"hvb.", b"hvr."]
+            .into_iter()
+            .any(|prefix| run(prefix).is_some_and(|(len, _)| len >= 24));
+        let openbao = [&b"s."[..], b"b.", b"r."].into_iter().any(|prefix| {
+            run(prefix).is_some_and(|(len, tail)| {
+                len == 24 && tail[..24].iter().all(u8::is_ascii_alphanumeric)
+            })
+        });
+        hashicorp || openbao
     })
 }
 
