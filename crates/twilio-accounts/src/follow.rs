@@ -37,10 +37,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
+pub use twilio_store::{CHANGE_CHECK_INTERVAL, MIN_RELOAD_INTERVAL};
 use twilio_store::{
-    ChangeStamp, RotationPhase, StoreError, StoreErrorKind, StoredToken, TokenFingerprint,
-    TokenLabel, TokenRecord, TokenStore,
+    Follower, FollowerId, FollowerRole, Holds, RotationPhase, StoreError, StoreErrorKind,
+    StoredToken, TokenFingerprint, TokenLabel, TokenRecord, TokenStore,
 };
 use twilio_transport::{Credentials, SharedCredentials};
 use twilio_types::{AccountSid, AuthToken};
@@ -51,15 +51,6 @@ use twilio_types::{AccountSid, AuthToken};
 /// defaults to twice this, so that every follower has switched to the new token before the
 /// old one stops working. A follower with a longer interval needs a longer grace.
 pub const DEFAULT_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
-
-/// How often a follower asks the store for its cheap
-/// [`change_stamp`](TokenStore::change_stamp) between full reloads (250 ms; never more often
-/// than the reload interval). A change makes it reload at once.
-pub const CHANGE_CHECK_INTERVAL: Duration = Duration::from_millis(250);
-
-/// The shortest reload interval: a shorter one is taken as this, so that a follower never
-/// spins.
-pub const MIN_RELOAD_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Keeps a [`SharedCredentials`] on the token a [`TokenStore`] says works, from a Tokio
 /// task that lives as long as this handle: dropping it stops the task.
@@ -81,13 +72,16 @@ pub const MIN_RELOAD_INTERVAL: Duration = Duration::from_millis(10);
 /// ```
 pub struct StoreFollower {
     follower: Arc<Follower>,
+    applier: Arc<Applier>,
     task: JoinHandle<()>,
 }
 
 impl StoreFollower {
     /// Starts following `store` into `credentials`, reloading every `interval` (see
     /// [`DEFAULT_RELOAD_INTERVAL`]; at least [`MIN_RELOAD_INTERVAL`]) and when the store's
-    /// change stamp moves. The first reload starts at once.
+    /// change stamp moves. The first reload starts at once. Where the store keeps heartbeats,
+    /// the follower publishes one (role [`FollowerRole::Client`], valid three intervals) at
+    /// every reload, naming the token it uses, for the rotation's fleet gate.
     ///
     /// `credentials` must be for the store's account: a record of another account is refused
     /// (and logged), never followed. The follower sets Auth Token credentials.
@@ -110,20 +104,24 @@ impl StoreFollower {
         interval: Duration,
         applied: Option<Applied>,
     ) -> StoreFollower {
-        let follower = Arc::new(Follower {
-            store,
+        let interval = interval.max(MIN_RELOAD_INTERVAL);
+        let applier = Arc::new(Applier {
             credentials,
-            reloading: tokio::sync::Mutex::new(Reloads {
-                stamp: None,
-                failing: false,
-            }),
             applied: Mutex::new(applied),
         });
-        let task = tokio::spawn(follow(
-            Arc::clone(&follower),
-            interval.max(MIN_RELOAD_INTERVAL),
+        let follower = Arc::new(Follower::new(store).with_heartbeat(
+            FollowerId::for_this_process(),
+            FollowerRole::Client,
+            interval.saturating_mul(3),
         ));
-        StoreFollower { follower, task }
+        let subscriber = Arc::clone(&applier);
+        follower.subscribe(move |record| subscriber.apply(record));
+        let task = tokio::spawn(Arc::clone(&follower).run(interval, tokio::time::sleep));
+        StoreFollower {
+            follower,
+            applier,
+            task,
+        }
     }
 
     /// Reloads the store now and switches the credentials if the working token changed.
@@ -141,7 +139,7 @@ impl StoreFollower {
     /// label ([`Current`](TokenLabel::Current) or [`Pending`](TokenLabel::Pending)); `None`
     /// before the first successful reload.
     pub fn following(&self) -> Option<(TokenLabel, TokenFingerprint)> {
-        self.follower
+        self.applier
             .applied
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -151,7 +149,7 @@ impl StoreFollower {
 
     /// The credentials handle the follower keeps up to date.
     pub fn credentials(&self) -> &SharedCredentials {
-        &self.follower.credentials
+        &self.applier.credentials
     }
 }
 
@@ -164,27 +162,17 @@ impl Drop for StoreFollower {
 impl fmt::Debug for StoreFollower {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StoreFollower")
-            .field("store", &self.follower.store)
+            .field("store", self.follower.store())
             .field("following", &self.following())
             .finish()
     }
 }
 
-/// What the follower task and [`StoreFollower::reload_now`] share.
-struct Follower {
-    store: Arc<dyn TokenStore>,
+/// The subscriber that puts the store's working token into the credentials.
+struct Applier {
     credentials: SharedCredentials,
-    /// Held for a whole reload, so that two reloads never apply records out of order.
-    reloading: tokio::sync::Mutex<Reloads>,
     /// The token last put into `credentials` (kept to compare, never shown).
     applied: Mutex<Option<Applied>>,
-}
-
-struct Reloads {
-    /// The store's change stamp taken before the last load.
-    stamp: Option<ChangeStamp>,
-    /// Whether the last reload failed (to log the recovery).
-    failing: bool,
 }
 
 /// The token a follower has put into its credentials, and under which label.
@@ -194,55 +182,10 @@ pub(crate) struct Applied {
     token: AuthToken,
 }
 
-/// The follower task: a first reload, then a reload every `interval` or when the change
-/// stamp moves.
-async fn follow(follower: Arc<Follower>, interval: Duration) {
-    let check = interval.min(CHANGE_CHECK_INTERVAL);
-    // Errors are logged by `reload`; the task keeps trying.
-    let _ = follower.reload().await;
-    let mut last_reload = Instant::now();
-    loop {
-        tokio::time::sleep(check).await;
-        if last_reload.elapsed() >= interval || follower.changed().await {
-            let _ = follower.reload().await;
-            last_reload = Instant::now();
-        }
-    }
-}
-
-impl Follower {
-    /// Whether the store's change stamp differs from the one taken before the last load.
-    async fn changed(&self) -> bool {
-        let stamp = self.store.change_stamp();
-        stamp.is_some() && self.reloading.lock().await.stamp != stamp
-    }
-
-    async fn reload(&self) -> Result<(), StoreError> {
-        let mut reloads = self.reloading.lock().await;
-        // Taken before the load, so that a write during it is noticed at the next check.
-        reloads.stamp = self.store.change_stamp();
-        let result = match self.store.load().await {
-            Ok(Some(record)) => self.apply(&record),
-            Ok(None) => Err(StoreError::new(
-                StoreErrorKind::NotFound,
-                "the token store holds no record",
-            )),
-            Err(err) => Err(err),
-        };
-        match &result {
-            Err(err) => tracing::warn!(
-                error = %err,
-                "cannot follow the token store; keeping the last good credentials"
-            ),
-            Ok(()) if reloads.failing => tracing::info!("following the token store again"),
-            Ok(()) => {}
-        }
-        reloads.failing = result.is_err();
-        result
-    }
-
-    /// Switches the credentials to the record's working token, unless they hold it already.
-    fn apply(&self, record: &TokenRecord) -> Result<(), StoreError> {
+impl Applier {
+    /// Switches the credentials to the record's working token, unless they hold it already;
+    /// answers the token now used.
+    fn apply(&self, record: &TokenRecord) -> Result<Holds, StoreError> {
         let account = self.credentials.account_sid();
         if record.account_sid != account {
             return Err(StoreError::new(
@@ -255,11 +198,12 @@ impl Follower {
             ));
         }
         let (label, stored) = working_token(record);
+        let holds = vec![(label, stored.fingerprint())];
         let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
         if applied.as_ref().is_some_and(|applied| {
             applied.account == account && applied.token.ct_eq(stored.token().expose_secret())
         }) {
-            return Ok(());
+            return Ok(holds);
         }
         let credentials =
             Credentials::from_auth_token(account, stored.token().clone()).map_err(|err| {
@@ -281,7 +225,7 @@ impl Follower {
             label,
             token: stored.token().clone(),
         });
-        Ok(())
+        Ok(holds)
     }
 }
 

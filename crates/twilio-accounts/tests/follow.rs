@@ -281,7 +281,7 @@ async fn a_broken_store_keeps_the_last_good_token_and_says_so() {
     }
     let text = logs.text();
     assert!(
-        text.matches("keeping the last good credentials").count() >= 6,
+        text.matches("keeping the last good tokens").count() >= 6,
         "{text}"
     );
     assert!(

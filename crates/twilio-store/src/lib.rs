@@ -56,6 +56,7 @@
 
 mod file;
 mod fingerprint;
+mod follower;
 mod heartbeat;
 mod label;
 mod lease;
@@ -71,6 +72,7 @@ use std::pin::Pin;
 
 pub use file::FileTokenStore;
 pub use fingerprint::{ParseFingerprintError, TokenFingerprint};
+pub use follower::{CHANGE_CHECK_INTERVAL, Follower, Holds, MIN_RELOAD_INTERVAL};
 pub use heartbeat::{FollowerId, FollowerRole, Heartbeat};
 pub use label::TokenLabel;
 pub use lease::{Lease, LeaseOwner, LeasedRecord};

@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq as _;
 use time::OffsetDateTime;
 /// Which of the rotation's tokens signed a request: the store's staging label.
 pub use twilio_store::TokenLabel;
-use twilio_store::{TokenFingerprint, TokenRecord, TokenStore};
+use twilio_store::{Follower, FollowerId, FollowerRole, TokenFingerprint, TokenRecord, TokenStore};
 use twilio_types::AuthToken;
 use zeroize::Zeroizing;
 
@@ -266,9 +266,15 @@ impl Validator {
         self.accepted_tokens_at(OffsetDateTime::now_utc())
     }
 
-    /// Follows `store`: reads it now and then every `interval`, installing its tokens with
-    /// [`apply`](Self::apply), so that a token staged by a rotation is accepted before Twilio
-    /// signs with it and the replaced one is dropped after the overlap, without a restart.
+    /// Follows `store`: reads it now and then every `interval` (and within
+    /// [`CHANGE_CHECK_INTERVAL`](twilio_store::CHANGE_CHECK_INTERVAL) of a change, for a store
+    /// with a change stamp), installing its tokens with [`apply`](Self::apply), so that a token
+    /// staged by a rotation is accepted before Twilio signs with it and the replaced one is
+    /// dropped after the overlap, without a restart. It is the store crate's
+    /// [`Follower`](twilio_store::Follower), shared with the SDK client; where the store keeps
+    /// heartbeats, it publishes one (role
+    /// [`WebhookValidator`](twilio_store::FollowerRole::WebhookValidator), valid three
+    /// intervals) naming the tokens it accepts, so that a rotation's fleet gate waits for it.
     ///
     /// The future never completes: spawn it on your runtime and abort it to stop. It sleeps
     /// with the function you give, so it needs no particular runtime
@@ -278,40 +284,28 @@ impl Validator {
         &self,
         store: Arc<dyn TokenStore>,
         interval: Duration,
-        mut sleep: S,
+        sleep: S,
     ) -> impl Future<Output = ()> + Send + 'static
     where
         S: FnMut(Duration) -> F + Send + 'static,
         F: Future<Output = ()> + Send,
     {
+        let follower = Follower::new(store).with_heartbeat(
+            FollowerId::for_this_process(),
+            FollowerRole::WebhookValidator,
+            interval.saturating_mul(3),
+        );
         let validator = self.clone();
-        async move {
-            let mut last_revision = None;
-            loop {
-                match store.load().await {
-                    Ok(Some(record)) => {
-                        if last_revision != Some(record.revision) {
-                            validator.apply(&record);
-                            last_revision = Some(record.revision);
-                            tracing::debug!(
-                                revision = record.revision,
-                                tokens = ?validator,
-                                "webhook validator installed the store's tokens"
-                            );
-                        }
-                    }
-                    Ok(None) => {
-                        tracing::warn!(
-                            "webhook validator: the token store is empty; keeping the tokens it has"
-                        );
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "webhook validator: reading the token store failed; keeping the tokens it has");
-                    }
-                }
-                sleep(interval).await;
-            }
-        }
+        follower.subscribe(move |record| {
+            validator.apply(record);
+            tracing::debug!(
+                revision = record.revision,
+                tokens = ?validator,
+                "webhook validator installed the store's tokens"
+            );
+            Ok(validator.accepted_tokens())
+        });
+        Arc::new(follower).run(interval, sleep)
     }
 
     /// Checks `request`'s signature now.
@@ -750,12 +744,12 @@ mod tests {
         let sleeps = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = Arc::clone(&sleeps);
         let sleep = move |interval: Duration| {
-            assert_eq!(interval, Duration::from_millis(5));
+            assert_eq!(interval, Duration::from_millis(10));
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             YieldOnce(false)
         };
         let mut follower =
-            std::pin::pin!(validator.follow(store.clone(), Duration::from_millis(5), sleep));
+            std::pin::pin!(validator.follow(store.clone(), Duration::from_millis(10), sleep));
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);
         let mut step = || assert!(follower.as_mut().poll(&mut cx).is_pending());
@@ -769,6 +763,11 @@ mod tests {
         let labels: Vec<TokenLabel> = validator.accepted_tokens().iter().map(|t| t.0).collect();
         assert_eq!(labels, [TokenLabel::Current, TokenLabel::Pending]);
         assert_eq!(sleeps.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // And it told the store what it accepts, as a webhook validator.
+        let beats = block_on(store.heartbeats()).unwrap();
+        assert_eq!(beats.len(), 1);
+        assert_eq!(beats[0].role, twilio_store::FollowerRole::WebhookValidator);
+        assert_eq!(beats[0].holds, validator.accepted_tokens());
     }
 
     struct YieldOnce(bool);
