@@ -4,7 +4,7 @@
 //!   then the tests), and `.ci/run` runs that second command: what the README calls
 //!   "the tests" is what CI runs.
 //! * No tracked file looks like a leaked credential: a PEM private key, an AWS access key
-//!   id other than AWS's documented `…EXAMPLE` ones, or a credentials file (`.env`,
+//!   id other than AWS's documented `…EXAMPLE` ones, a Vault or OpenBao token, or a credentials file (`.env`,
 //!   `*.pem`, `*.key`); and no build or tool output (`target/`, `node_modules/`,
 //!   `.tools/`) is tracked. Twilio auth tokens are 32 hex digits like every fixture
 //!   SID's tail, so they cannot be told apart by shape; the SDK's own redaction tests
@@ -148,6 +148,11 @@ pub(crate) fn content_problems(text: &str) -> Vec<String> {
         if line.contains(PEM_BEGIN) && line.contains(PEM_PRIVATE_KEY) {
             problems.push(format!("line {line_no}: a PEM private key"));
         }
+        if has_vault_token(line) {
+            problems.push(format!(
+                "line {line_no}: a Vault/OpenBao token (`hvs.…`, `s.…`; tests make their own at run time)"
+            ));
+        }
         if aws_access_key_ids(line).any(|id| !id.ends_with("EXAMPLE")) {
             problems.push(format!(
                 "line {line_no}: an AWS access key id (only AWS's documented …EXAMPLE ids are allowed)"
@@ -155,6 +160,33 @@ pub(crate) fn content_problems(text: &str) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Whether `line` holds a Vault token (`hvs.`/`hvb.`/`hvr.` and 24 or more of `A-Za-z0-9_-`)
+/// or an OpenBao one (`s.`/`b.`/`r.` and exactly 24 letters and digits), standing alone.
+fn has_vault_token(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    let body = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
+    (0..bytes.len()).any(|start| {
+        let before_ok = start == 0 || !(body(&bytes[start - 1]) || bytes[start - 1] == b'.');
+        if !before_ok {
+            return false;
+        }
+        let rest = &bytes[start..];
+        let run = |prefix: &[u8]| {
+            rest.strip_prefix(prefix)
+                .map(|tail| (tail.iter().take_while(|b| body(b)).count(), tail))
+        };
+        let hashicorp = [&b"hvs."[..], b"hvb.", b"hvr."]
+            .into_iter()
+            .any(|prefix| run(prefix).is_some_and(|(len, _)| len >= 24));
+        let openbao = [&b"s."[..], b"b.", b"r."].into_iter().any(|prefix| {
+            run(prefix).is_some_and(|(len, tail)| {
+                len == 24 && tail[..24].iter().all(u8::is_ascii_alphanumeric)
+            })
+        });
+        hashicorp || openbao
+    })
 }
 
 /// Every `AKIA`/`ASIA` followed by 16 capital letters or digits in `line`.
@@ -265,6 +297,30 @@ mod tests {
         let long = ["XAKIA", "Q3EGRS4OJ2ZX7WMP"].concat();
         assert!(content_problems(&long).is_empty());
         assert!(content_problems("-----BEGIN PUBLIC KEY-----").is_empty());
+
+        // Vault and OpenBao tokens, without echoing them; code and short test tokens pass.
+        let vault = [
+            "hvs.",
+            "CAESIJ4kq9xQ2mW7pLr8tYz3nF0aBcDeFgHiJkLmNoPqRsTuVwXyZ",
+        ]
+        .concat();
+        let bao = ["s.", "2EEzq9xQ2mW7pLr8tYz3nF0a"].concat();
+        let problems = content_problems(&format!("token = \"{vault}\"\nVAULT_TOKEN={bao}\n"));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("line 1: a Vault/OpenBao token"));
+        assert!(
+            problems
+                .iter()
+                .all(|p| !p.contains(&vault) && !p.contains(&bao))
+        );
+        for fine in [
+            "let t = VaultToken::new(\"hvs.secret\");",
+            "s.to_ascii_lowercase_for_the_record()",
+            "chars.2EEzq9xQ2mW7pLr8tYz3nF0a",
+            "s.2EEzq9xQ2mW7pLr8tYz3nF0aX",
+        ] {
+            assert!(content_problems(fine).is_empty(), "{fine}");
+        }
         assert!(content_problems("").is_empty());
     }
 }

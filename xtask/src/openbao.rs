@@ -39,7 +39,7 @@ pub(crate) fn ensure_installed() -> Result<PathBuf> {
         return Ok(bin);
     }
     let python = find_python()?;
-    let mut install = Command::new(&python);
+    let mut install = Command::new(python);
     install
         .args([
             "-m",

@@ -750,3 +750,43 @@ async fn child_writer(spec: &str) {
     }
     println!("child wrote {done} conflicts {conflicts}");
 }
+
+/// The one follower on Vault: a follower on another "host" picks up a pending token written by
+/// the rotator's CAS save and says so in its heartbeat, which the rotator reads (the gate's
+/// input).
+#[tokio::test]
+async fn a_follower_on_another_host_reports_the_pending_token() {
+    let bao = dev_server!();
+    let rotator = store(&bao, "follow");
+    rotator.save(&record(1)).await.unwrap();
+    let follower = twilio_store::Follower::new(Arc::new(store(&bao, "follow"))).with_heartbeat(
+        FollowerId::new("host-f:9:f").unwrap(),
+        FollowerRole::Client,
+        std::time::Duration::from_secs(30),
+    );
+    follower.subscribe(|record| Ok(record.fingerprints()));
+    follower.reload().await.unwrap();
+    let pending = StoredToken::new(token(2), time::OffsetDateTime::now_utc());
+    let held = |beats: &[Heartbeat], fingerprint| {
+        beats
+            .iter()
+            .any(|b| b.follower.as_str() == "host-f:9:f" && b.holds(fingerprint))
+    };
+    assert!(!held(
+        &rotator.heartbeats().await.unwrap(),
+        pending.fingerprint()
+    ));
+
+    let mut staged = rotator.load().await.unwrap().unwrap();
+    staged.pending = Some(pending.clone());
+    rotator.save(&staged).await.unwrap();
+    follower.reload().await.unwrap();
+    let beats = rotator.heartbeats().await.unwrap();
+    assert!(held(&beats, pending.fingerprint()), "{beats:?}");
+    assert!(held(&beats, TokenFingerprint::of(&token(1))), "{beats:?}");
+    assert!(
+        beats
+            .iter()
+            .all(|b| b.is_live_at(time::OffsetDateTime::now_utc()))
+    );
+}
