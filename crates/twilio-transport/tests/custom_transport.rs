@@ -321,7 +321,12 @@ fn through_the_layers(script: &'static [Step], request: Request<Bytes>) -> Obser
 }
 
 /// A case: its name, the transport's script, the request, and a word its outcome shows.
-type Case = (&'static str, &'static [Step], fn() -> Request<Bytes>, &'static str);
+type Case = (
+    &'static str,
+    &'static [Step],
+    fn() -> Request<Bytes>,
+    &'static str,
+);
 
 /// The public layers composed by hand with `ServiceBuilder` behave exactly like the client,
 /// case by case: the same requests on the wire (URI, headers, signature, body) at the same
