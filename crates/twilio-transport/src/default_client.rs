@@ -179,7 +179,7 @@ impl Service<Request<Bytes>> for DefaultTransport {
             Ok((mut request, plain_proxy)) => {
                 // Only a request with a body can leave its connection writing: the others skip
                 // the capture (a channel allocated per call).
-                let connection = (!request.body().size_hint().exact().is_some_and(|n| n == 0))
+                let connection = (request.body().size_hint().exact().is_none_or(|n| n != 0))
                     .then(|| capture_connection(&mut request));
                 let sending = self.client.request(request);
                 Box::pin(async move {
