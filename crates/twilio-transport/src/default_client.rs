@@ -177,10 +177,13 @@ impl Service<Request<Bytes>> for DefaultTransport {
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         let inner: BoxedFuture = match self.prepare(request) {
             Ok((mut request, plain_proxy)) => {
-                let connection = capture_connection(&mut request);
+                // Only a request with a body can leave its connection writing: the others skip
+                // the capture (a channel allocated per call).
+                let connection = (request.body().size_hint().exact().is_none_or(|n| n != 0))
+                    .then(|| capture_connection(&mut request));
                 let sending = self.client.request(request);
                 Box::pin(async move {
-                    let mut give_up = GiveUp(Some(connection));
+                    let mut give_up = GiveUp(connection);
                     let result = sending.await;
                     give_up.0 = None;
                     let response = result.map_err(error_of)?;

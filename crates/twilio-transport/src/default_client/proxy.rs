@@ -40,8 +40,21 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// The proxy variables of the environment, read now.
+    /// The proxy variables of the environment, read now. In a CGI program (`REQUEST_METHOD`
+    /// set) they are ignored, as curl and reqwest do: there `HTTP_PROXY` comes from a request
+    /// header.
     pub fn from_env() -> Self {
+        // `*` leaves out every host, as in curl; hyper-util's matcher applies it to host names
+        // only, not to IP addresses.
+        let no_proxy = ["NO_PROXY", "no_proxy"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok());
+        if no_proxy.is_some_and(|list| list.trim() == "*") {
+            return Self {
+                origin: "environment",
+                ..Self::none()
+            };
+        }
         Self {
             matcher: Some(Arc::new(Matcher::from_env())),
             url: None,
@@ -87,11 +100,13 @@ impl Proxy {
     }
 
     /// An explicit proxy that leaves out the hosts of `no_proxy`, a list in the syntax of the
-    /// `NO_PROXY` variable (`localhost, .internal, 10.0.0.0/8`, or `*` for all). No effect on
+    /// `NO_PROXY` variable (`localhost, .internal, 10.0.0.0/8`, or `*` for every host). No effect on
     /// [`from_env`](Self::from_env) (which reads `NO_PROXY` itself) or [`none`](Self::none).
     #[must_use]
     pub fn with_no_proxy(mut self, no_proxy: &str) -> Self {
-        if let Some(url) = &self.url {
+        if no_proxy.trim() == "*" {
+            self.matcher = None;
+        } else if let Some(url) = &self.url {
             let matcher = Matcher::builder()
                 .all(url.to_string())
                 .no(no_proxy.to_owned())
@@ -260,6 +275,13 @@ mod tests {
                 .unwrap()
                 .is_loopback()
         );
+        assert!(
+            Proxy::url("http://127.0.0.1:3128")
+                .unwrap()
+                .with_no_proxy("*")
+                .route(&Uri::from_static("http://127.0.0.1:8080/"))
+                .is_none()
+        );
         // Nothing to leave out of no proxy at all.
         assert!(
             Proxy::none()
@@ -267,6 +289,101 @@ mod tests {
                 .route(&Uri::from_static("https://x/"))
                 .is_none()
         );
+    }
+
+    const VARIABLES: [&str; 8] = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ];
+    const DESTINATIONS: [&str; 3] = [
+        "https://accounts.twilio.com/v1",
+        "http://127.0.0.1:4010/v1",
+        "https://vault.internal/v1",
+    ];
+
+    /// Prints the proxy of each destination as `Proxy::from_env` reads the variables of this
+    /// process; run in a child process by the test below, which sets them (a test cannot set its
+    /// own process's variables safely).
+    #[test]
+    #[ignore = "run in a child process by proxy_variables_are_read_as_curl_reads_them"]
+    fn print_the_routes_of_the_environment() {
+        let proxy = Proxy::from_env();
+        for destination in DESTINATIONS {
+            let route = proxy.route(&Uri::from_static(destination));
+            println!(
+                "ROUTE {destination} {}",
+                route.map_or("direct".to_owned(), |r| r.uri.to_string())
+            );
+        }
+    }
+
+    #[test]
+    fn proxy_variables_are_read_as_curl_reads_them() {
+        let direct = "direct";
+        for (variables, expected) in [
+            (
+                &[("HTTPS_PROXY", "http://p1:1")][..],
+                ["http://p1:1/", direct, "http://p1:1/"],
+            ),
+            (
+                &[("https_proxy", "http://p1:1")],
+                ["http://p1:1/", direct, "http://p1:1/"],
+            ),
+            (
+                &[("HTTP_PROXY", "http://p2:2")],
+                [direct, "http://p2:2/", direct],
+            ),
+            (&[("http_proxy", "p2:2")], [direct, "http://p2:2/", direct]),
+            (
+                &[("ALL_PROXY", "http://p3:3")],
+                ["http://p3:3/", "http://p3:3/", "http://p3:3/"],
+            ),
+            (
+                &[("all_proxy", "http://p3:3"), ("HTTPS_PROXY", "http://p1:1")],
+                ["http://p1:1/", "http://p3:3/", "http://p1:1/"],
+            ),
+            (
+                &[
+                    ("ALL_PROXY", "http://p3:3"),
+                    ("NO_PROXY", ".internal, 127.0.0.0/8"),
+                ],
+                ["http://p3:3/", direct, direct],
+            ),
+            (
+                &[("ALL_PROXY", "http://p3:3"), ("no_proxy", "*")],
+                [direct, direct, direct],
+            ),
+            (&[], [direct, direct, direct]),
+        ] {
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+            child.args([
+                "--ignored",
+                "--exact",
+                "default_client::proxy::tests::print_the_routes_of_the_environment",
+                "--nocapture",
+                "--test-threads=1",
+            ]);
+            for name in VARIABLES.iter().chain(&["REQUEST_METHOD"]) {
+                child.env_remove(name);
+            }
+            child.envs(variables.iter().copied());
+            let output = child.output().unwrap();
+            let printed = String::from_utf8_lossy(&output.stdout);
+            for (destination, expected) in DESTINATIONS.iter().zip(expected) {
+                // The harness may print its own text before the first line, never after one.
+                let line = format!("ROUTE {destination} {expected}\n");
+                assert!(
+                    printed.contains(&line),
+                    "{variables:?}: expected {line:?} in\n{printed}"
+                );
+            }
+        }
     }
 
     #[test]
