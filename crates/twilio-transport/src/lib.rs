@@ -175,6 +175,7 @@ pub use body::{
 pub use client::{DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE, HttpClient, HttpClientBuilder};
 pub use credentials::{Credentials, SharedCredentials};
 #[cfg(feature = "default-client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "default-client")))]
 pub use default_client::{DefaultBody, DefaultFuture, DefaultTransport, Proxy};
 pub use error::{
     BoxError, ConfigError, ConfigErrorKind, CredentialsError, TransportError, TransportErrorKind,
