@@ -5,11 +5,12 @@
 //! twilio-rotate --store /secrets/twilio.json init
 //! twilio-rotate --store /secrets/twilio.json rotate --grace 120
 //! twilio-rotate --store /secrets/twilio.json status --json
+//! VAULT_TOKEN=… twilio-rotate --store vault://vault.example.com/secret/twilio rotate
 //! ```
 //!
-//! Every step is recorded in the store file before anything depends on it (see
-//! `docs/guide/rotation.md`); after a crash, `resume` finishes or rolls back. Tokens never
-//! reach stdout, stderr or logs: only their fingerprints.
+//! Every step is recorded in the store (a file, or a Vault/OpenBao secret) before anything
+//! depends on it (see `docs/guide/rotation.md`); after a crash, `resume` finishes or rolls
+//! back. Tokens never reach stdout, stderr or logs: only their fingerprints.
 
 mod cli;
 mod exit;
