@@ -14,9 +14,9 @@ use crate::store_arg::StoreLocation;
 #[command(name = "twilio-rotate", version, after_help = after_help())]
 pub(crate) struct Cli {
     /// The token store: a file path or a file:///path URL (created by `init`, owner-only), or a
-    /// Vault/OpenBao KV v2 secret: vault://HOST[:PORT]/MOUNT/PATH (https),
-    /// vault+http://127.0.0.1:PORT/MOUNT/PATH (a loopback dev server), vault:///MOUNT/PATH
-    /// (the server in VAULT_ADDR).
+    /// Vault/OpenBao KV v2 secret: vault://HOST/MOUNT/PATH (https, port 8200 unless
+    /// HOST:PORT), vault+http://127.0.0.1:PORT/MOUNT/PATH (a loopback dev server),
+    /// vault:///MOUNT/PATH (the server in VAULT_ADDR).
     #[arg(
         long,
         global = true,

@@ -9,7 +9,7 @@
 #[path = "../../twilio-store/tests/vault/bao.rs"]
 mod bao;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -19,38 +19,8 @@ use twilio_store::{RotationPhase, TokenFingerprint, TokenRecord, TokenStore};
 
 use bao::Bao;
 
-const BIN: &str = env!("CARGO_BIN_EXE_twilio-rotate");
-
-/// `twilio-rotate ARGS` with none of its own, Twilio's or Vault's variables inherited, then `env`.
-fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).stdin(Stdio::null());
-    for name in [
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-        "TWILIO_ROTATE_STORE",
-        "TWILIO_ROTATE_BASE_URL",
-        "TWILIO_ROTATE_PAUSE_AT",
-        "VAULT_ADDR",
-        "VAULT_TOKEN",
-        "VAULT_NAMESPACE",
-        "VAULT_CACERT",
-        "BAO_ADDR",
-        "BAO_TOKEN",
-    ] {
-        cmd.env_remove(name);
-    }
-    cmd.envs(env.iter().copied());
-    cmd
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+mod support;
+use support::{command, text};
 
 /// Every output so far (searched for secrets at the end).
 #[derive(Default)]

@@ -37,7 +37,10 @@ use twilio_store::{FollowerRole, TokenFingerprint, TokenStore};
 
 use bao::Bao;
 
-const BIN: &str = env!("CARGO_BIN_EXE_twilio-rotate");
+// Only `BIN` and `text`: the fleet runs the CLI with an environment of its own.
+#[allow(dead_code)]
+mod support;
+use support::{BIN, text};
 
 /// The follower processes' settings (their whole environment, with `VAULT_TOKEN`).
 const STORE_VAR: &str = "FLEET_STORE";
@@ -315,14 +318,6 @@ async fn a_fleet_on_other_hosts_follows_rotations_with_no_failed_request() {
         }
     }
     emulator.shutdown().await;
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// One follower "host", started by the test above as a process of its own: a client following
