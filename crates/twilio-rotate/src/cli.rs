@@ -22,6 +22,7 @@ pub(crate) struct Cli {
         global = true,
         value_name = "STORE",
         env = "TWILIO_ROTATE_STORE",
+        hide_env_values = true,
         default_value = "twilio-token-store.json",
         value_parser = StoreLocation::parse
     )]

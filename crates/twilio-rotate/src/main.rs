@@ -30,6 +30,10 @@ fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
+            if let Some(why) = store_arg::refusal(&err) {
+                eprintln!("error: --store (or TWILIO_ROTATE_STORE) is not usable: {why}");
+                return ExitCode::from(exit::PERSON);
+            }
             // Help and version go to stdout with 0; usage errors to stderr with 2.
             let _ = err.print();
             return ExitCode::from(if err.use_stderr() {

@@ -40,7 +40,7 @@ impl StoreLocation {
         };
         let scheme = scheme.to_ascii_lowercase();
         match scheme.as_str() {
-            "file" => parse_file_url(value, rest),
+            "file" => parse_file_url(rest),
             "vault" | "vault+http" => parse_vault_url(&format!("{scheme}://{rest}"), vault_addr),
             _ => Err(format!(
                 "`{scheme}://` stores are not supported: give a file path, a file:///path URL \
@@ -62,20 +62,34 @@ impl StoreLocation {
     }
 }
 
+/// Why the parser refused a `--store` value, for a message that does not repeat the value
+/// (clap's own does): a credential pasted into the URL by mistake must not reach the output.
+pub(crate) fn refusal(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use std::error::Error as _;
+
+    if error.kind() != ErrorKind::ValueValidation {
+        return None;
+    }
+    match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) if arg.starts_with("--store") => {}
+        _ => return None,
+    }
+    error.source().map(ToString::to_string)
+}
+
 /// `file:///path` (empty host) or `file://localhost/path`; no query or fragment.
-fn parse_file_url(value: &str, rest: &str) -> Result<StoreLocation, String> {
+fn parse_file_url(rest: &str) -> Result<StoreLocation, String> {
     let path = rest.strip_prefix("localhost").unwrap_or(rest);
     if !path.starts_with('/') {
-        return Err(format!(
-            "`{value}` names a host: a file:// URL takes an absolute path (file:///path)"
-        ));
+        return Err(
+            "a file:// URL names no host and takes an absolute path (file:///path)".to_owned(),
+        );
     }
     if path.contains(['?', '#']) {
-        return Err(format!(
-            "`{value}`: a file:// URL takes no query or fragment"
-        ));
+        return Err("a file:// URL takes no query or fragment".to_owned());
     }
-    let path = percent_decode(path).ok_or_else(|| format!("`{value}`: bad %-escape"))?;
+    let path = percent_decode(path).ok_or("the file:// URL has a bad %-escape")?;
     Ok(StoreLocation::File(PathBuf::from(path)))
 }
 
@@ -153,8 +167,8 @@ mod tests {
         for (value, why) in [
             ("", "empty"),
             ("s3://bucket/twilio.json", "not supported"),
-            ("file://host/secrets", "names a host"),
-            ("file://relative", "names a host"),
+            ("file://host/secrets", "names no host"),
+            ("file://relative", "names no host"),
             ("file:///a?b", "no query"),
             ("file:///a%zz", "bad %-escape"),
             ("file:///a%ff", "bad %-escape"),

@@ -260,6 +260,29 @@ async fn init_status_rotate_resume_on_openbao() {
         &["loopback"],
     );
 
+    // A token pasted into the URL is refused without being repeated (clap would echo it).
+    let pasted = format!("hvs.{}", bao::random_id());
+    let in_url = format!("vault://{pasted}@vault.example.com/secret/twilio/prod");
+    runs.run(
+        &at(&in_url, &url, &["status"]),
+        &vault,
+        2,
+        &["carries no credentials", "VAULT_TOKEN"],
+    );
+    runs.run(
+        &["status"],
+        &[("TWILIO_ROTATE_STORE", in_url.as_str())],
+        2,
+        &["carries no credentials"],
+    );
+    runs.run(
+        &["--help"],
+        &[("TWILIO_ROTATE_STORE", in_url.as_str())],
+        0,
+        &["--store"],
+    );
+    secrets.push(pasted);
+
     runs.assert_none_holds(&secrets);
     emulator.shutdown().await;
 }
