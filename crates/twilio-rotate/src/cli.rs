@@ -13,12 +13,16 @@ use crate::store_arg::StoreLocation;
 #[derive(Debug, Parser)]
 #[command(name = "twilio-rotate", version, after_help = after_help())]
 pub(crate) struct Cli {
-    /// The token store: a file path or a file:///path URL (created by `init`, owner-only).
+    /// The token store: a file path or a file:///path URL (created by `init`, owner-only), or a
+    /// Vault/OpenBao KV v2 secret: vault://HOST/MOUNT/PATH (https, port 8200 unless
+    /// HOST:PORT), vault+http://127.0.0.1:PORT/MOUNT/PATH (a loopback dev server),
+    /// vault:///MOUNT/PATH (the server in VAULT_ADDR).
     #[arg(
         long,
         global = true,
         value_name = "STORE",
         env = "TWILIO_ROTATE_STORE",
+        hide_env_values = true,
         default_value = "twilio-token-store.json",
         value_parser = StoreLocation::parse
     )]
@@ -49,7 +53,9 @@ fn after_help() -> String {
          Tokens are never printed: only their fingerprints (first 8 hex digits of their SHA-256).\n\
          `init` reads TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN from the environment; every other\n\
          command reads the account and its tokens from the store only.\n\
-         --store and --base-url may also come from TWILIO_ROTATE_STORE and TWILIO_ROTATE_BASE_URL.",
+         --store and --base-url may also come from TWILIO_ROTATE_STORE and TWILIO_ROTATE_BASE_URL.\n\
+         A vault:// store authenticates with VAULT_TOKEN (never printed), with VAULT_ADDR,\n\
+         VAULT_NAMESPACE and VAULT_CACERT read as Vault's own CLI reads them.",
         exit::HELP
     )
 }

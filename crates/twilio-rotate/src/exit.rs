@@ -8,6 +8,8 @@ use std::error::Error as StdError;
 use twilio_accounts::Error;
 use twilio_store::{StoreError, StoreErrorKind};
 
+use crate::store_arg::StoreLocation;
+
 /// Done; for `status`: healthy (Twilio accepts a stored token, and a rotation in flight is
 /// held by a live run or staged with both tokens working).
 pub(crate) const OK: u8 = 0;
@@ -102,8 +104,14 @@ pub(crate) fn deepest(error: &(dyn StdError + 'static)) -> String {
 }
 
 /// What to do about a store error, for the operator: the message plus a possible order of
-/// steps where the store's own message cannot give one.
-pub(crate) fn store_advice(error: &StoreError, store: &str) -> String {
+/// steps where the store's own message cannot give one. (A Vault store's messages say it
+/// themselves: which policy, which mount, which version to undelete.)
+pub(crate) fn store_advice(error: &StoreError, location: &StoreLocation) -> String {
+    #[cfg(feature = "vault")]
+    if let StoreLocation::Vault(_) = location {
+        return error.to_string();
+    }
+    let store = location.to_string();
     match error.kind() {
         StoreErrorKind::Permissions => format!(
             "{error}\nwhat to do, in this order: (1) `chmod 600 {store}` so that the store can \
@@ -163,9 +171,20 @@ mod tests {
     #[test]
     fn the_permissions_advice_opens_the_store_before_rotating() {
         let error = StoreError::new(StoreErrorKind::Permissions, "mode 0644");
-        let advice = store_advice(&error, "/s.json");
+        let advice = store_advice(&error, &StoreLocation::File("/s.json".into()));
         let chmod = advice.find("chmod 600 /s.json").unwrap();
         let rotate = advice.find("rotate` at once").unwrap();
         assert!(chmod < rotate, "{advice}");
+    }
+
+    /// A Vault token's policy is not a file mode: no `chmod` advice for a Vault store.
+    #[cfg(feature = "vault")]
+    #[test]
+    fn vault_errors_carry_their_own_advice() {
+        let location = StoreLocation::parse("vault://vault.internal/kv/twilio").unwrap();
+        let error = StoreError::new(StoreErrorKind::Permissions, "check the token's policy");
+        assert_eq!(store_advice(&error, &location), error.to_string());
+        let error = StoreError::new(StoreErrorKind::NotFound, "no secrets engine");
+        assert_eq!(store_advice(&error, &location), error.to_string());
     }
 }

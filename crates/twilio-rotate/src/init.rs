@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use time::OffsetDateTime;
-use twilio_store::{FileTokenStore, RotationPhase, TokenRecord, TokenStore as _};
+use twilio_store::{FileTokenStore, RotationPhase, StoreErrorKind, TokenRecord};
 use twilio_types::{AccountSid, AuthToken};
 
 use crate::cli::{Cli, Outcome};
@@ -16,15 +16,12 @@ pub(crate) async fn run(cli: &Cli, no_verify: bool, force: bool) -> Outcome {
         Ok(pair) => pair,
         Err(message) => return Outcome::person(message),
     };
-    let StoreLocation::File(path) = &cli.store;
-    let exists = path.symlink_metadata().is_ok();
+    let exists = match exists(cli).await {
+        Ok(exists) => exists,
+        Err(outcome) => return outcome,
+    };
     if exists && !force {
-        return Outcome::person(format!(
-            "the store {} already exists: init never overwrites a store. If Twilio refuses its \
-             token and no rotation is in flight, `init --force` replaces that token (after \
-             checking the new one with Twilio)",
-            cli.store
-        ));
+        return already_exists(cli);
     }
     if !no_verify && let Err(outcome) = verify(cli, account, &token).await {
         return outcome;
@@ -33,9 +30,7 @@ pub(crate) async fn run(cli: &Cli, no_verify: bool, force: bool) -> Outcome {
     let written = if exists {
         replace(cli, record).await
     } else {
-        FileTokenStore::create(path, &record)
-            .map(|_| record)
-            .map_err(|e| twilio::store_failure(cli, &e))
+        create(cli, record).await
     };
     match written {
         Ok(record) => Outcome {
@@ -53,6 +48,56 @@ pub(crate) async fn run(cli: &Cli, no_verify: bool, force: bool) -> Outcome {
             json: json!({ "store": record_json(&record), "verified": !no_verify }),
         },
         Err(outcome) => outcome,
+    }
+}
+
+fn already_exists(cli: &Cli) -> Outcome {
+    Outcome::person(format!(
+        "the store {} already exists: init never overwrites a store. If Twilio refuses its \
+         token and no rotation is in flight, `init --force` replaces that token (after \
+         checking the new one with Twilio)",
+        cli.store
+    ))
+}
+
+/// Whether the store exists: for a file, whether anything is at its path (a malformed file is
+/// never overwritten); for Vault, whether the secret holds a record.
+async fn exists(cli: &Cli) -> Result<bool, Outcome> {
+    match &cli.store {
+        StoreLocation::File(path) => Ok(path.symlink_metadata().is_ok()),
+        #[cfg(feature = "vault")]
+        StoreLocation::Vault(_) => twilio::open_store(cli)?
+            .load()
+            .await
+            .map(|record| record.is_some())
+            .map_err(|e| twilio::store_failure(cli, &e)),
+    }
+}
+
+/// Writes a new store: a new file, or a Vault record written with check-and-set against
+/// "nothing stored" (revision 0). Either way, a store that appeared meanwhile is never
+/// overwritten.
+async fn create(cli: &Cli, record: TokenRecord) -> Result<TokenRecord, Outcome> {
+    let created = match &cli.store {
+        StoreLocation::File(path) => FileTokenStore::create(path, &record).map(|_| record.revision),
+        #[cfg(feature = "vault")]
+        StoreLocation::Vault(_) => twilio::open_store(cli)?.save(&record).await,
+    };
+    match created {
+        Ok(revision) => {
+            let mut record = record;
+            record.revision = revision;
+            Ok(record)
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                StoreErrorKind::AlreadyExists | StoreErrorKind::Conflict
+            ) =>
+        {
+            Err(already_exists(cli))
+        }
+        Err(e) => Err(twilio::store_failure(cli, &e)),
     }
 }
 

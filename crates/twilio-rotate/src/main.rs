@@ -5,11 +5,12 @@
 //! twilio-rotate --store /secrets/twilio.json init
 //! twilio-rotate --store /secrets/twilio.json rotate --grace 120
 //! twilio-rotate --store /secrets/twilio.json status --json
+//! VAULT_TOKEN=… twilio-rotate --store vault://vault.example.com/secret/twilio rotate
 //! ```
 //!
-//! Every step is recorded in the store file before anything depends on it (see
-//! `docs/guide/rotation.md`); after a crash, `resume` finishes or rolls back. Tokens never
-//! reach stdout, stderr or logs: only their fingerprints.
+//! Every step is recorded in the store (a file, or a Vault/OpenBao secret) before anything
+//! depends on it (see `docs/guide/rotation.md`); after a crash, `resume` finishes or rolls
+//! back. Tokens never reach stdout, stderr or logs: only their fingerprints.
 
 mod cli;
 mod exit;
@@ -29,6 +30,10 @@ fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
+            if let Some(why) = store_arg::refusal(&err) {
+                eprintln!("error: --store (or TWILIO_ROTATE_STORE) is not usable: {why}");
+                return ExitCode::from(exit::PERSON);
+            }
             // Help and version go to stdout with 0; usage errors to stderr with 2.
             let _ = err.print();
             return ExitCode::from(if err.use_stderr() {

@@ -1,13 +1,12 @@
 //! `stage`, `complete`, `rotate` and `resume`: the library's durable rotation on the store,
 //! and what its outcome means for the operator (the exit code and the next step).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use twilio_accounts::Client;
 use twilio_accounts::rotation::{AccountState, RotateAuthToken, RotationError, RotationStep};
-use twilio_store::{RotationPhase, StoreErrorKind, TokenRecord, TokenStore};
+use twilio_store::{RotationPhase, StoreErrorKind, TokenRecord};
 
 use crate::cli::{Cli, Command, Outcome};
 use crate::exit::{self, Cause};
@@ -28,7 +27,6 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
     if matches!(cli.command, Command::Resume { .. }) && idle && !just_promoted(&record) {
         return resume_idle(cli, &record, &client).await;
     }
-    let store: Arc<dyn TokenStore> = Arc::new(store);
     let mut builder: RotateAuthToken = client
         .rotate_auth_token()
         .store(store.clone())
@@ -128,7 +126,7 @@ fn failure(cli: &Cli, record: &TokenRecord, err: &RotationError) -> Outcome {
     let (code, next) = match cause {
         Cause::Store(_) if unchanged => {
             let advice = match store_error(err) {
-                Some(e) => exit::store_advice(e, &cli.store.to_string()),
+                Some(e) => exit::store_advice(e, &cli.store),
                 None => "fix the store, then run this again".into(),
             };
             (exit::PERSON, advice)

@@ -1,54 +1,120 @@
-//! The `--store` argument: where the token store is.
+//! The `--store` argument: where the token store is, and opening it.
 //!
-//! Today the only backend is a file, named by a plain path or a `file://` URL. The argument is
-//! parsed into [`StoreLocation`] rather than taken as a path so that other backends (issue 17:
-//! `vault://…`, `aws-sm://…`) can be added as further URL schemes without changing the flag.
+//! The argument is a URL whose scheme picks the backend (issue 17 §5): a plain path or
+//! `file:///path` is a [`FileTokenStore`]; `vault://HOST[:PORT]/MOUNT/PATH`,
+//! `vault+http://LOOPBACK[:PORT]/MOUNT/PATH` and `vault:///MOUNT/PATH` (the server in
+//! `VAULT_ADDR`) are a [`VaultTokenStore`](twilio_store::vault::VaultTokenStore) (feature
+//! `vault`, on by default), authenticated by `VAULT_TOKEN` from the environment as Vault's own
+//! CLI reads it. The URL is checked when the flag is parsed; the credentials when the store is
+//! opened.
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use twilio_store::{FileTokenStore, StoreError, TokenStore};
 
 /// Where the token store is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum StoreLocation {
-    /// A [`FileTokenStore`](twilio_store::FileTokenStore) at this path.
+    /// A [`FileTokenStore`] at this path.
     File(PathBuf),
+    /// A Vault/OpenBao KV v2 secret.
+    #[cfg(feature = "vault")]
+    Vault(twilio_store::vault::VaultLocation),
 }
 
 impl StoreLocation {
-    /// Parses `value`: `file:///absolute/path`, or a plain path (relative or absolute).
+    /// Parses `value`: `file:///absolute/path`, a plain path (relative or absolute), or a
+    /// `vault://` / `vault+http://` URL (with `VAULT_ADDR` for `vault:///MOUNT/PATH`).
     pub(crate) fn parse(value: &str) -> Result<Self, String> {
+        Self::parse_with(value, std::env::var("VAULT_ADDR").ok().as_deref())
+    }
+
+    fn parse_with(value: &str, vault_addr: Option<&str>) -> Result<Self, String> {
         if value.is_empty() {
             return Err("the store location is empty".into());
         }
         let Some((scheme, rest)) = value.split_once("://") else {
             return Ok(Self::File(PathBuf::from(value)));
         };
-        if !scheme.eq_ignore_ascii_case("file") {
-            return Err(format!(
-                "`{scheme}://` stores are not supported: give a file path or a file:///path URL"
-            ));
+        let scheme = scheme.to_ascii_lowercase();
+        match scheme.as_str() {
+            "file" => parse_file_url(rest),
+            "vault" | "vault+http" => parse_vault_url(&format!("{scheme}://{rest}"), vault_addr),
+            _ => Err(format!(
+                "`{scheme}://` stores are not supported: give a file path, a file:///path URL \
+                 or a vault://HOST/MOUNT/PATH URL"
+            )),
         }
-        // `file:///path` (empty host) or `file://localhost/path`; no query or fragment.
-        let path = rest.strip_prefix("localhost").unwrap_or(rest);
-        if !path.starts_with('/') {
-            return Err(format!(
-                "`{value}` names a host: a file:// URL takes an absolute path (file:///path)"
-            ));
-        }
-        if path.contains(['?', '#']) {
-            return Err(format!(
-                "`{value}`: a file:// URL takes no query or fragment"
-            ));
-        }
-        let path = percent_decode(path).ok_or_else(|| format!("`{value}`: bad %-escape"))?;
-        Ok(Self::File(PathBuf::from(path)))
     }
+
+    /// Opens the store: reads nothing yet, but checks what the backend needs from the
+    /// environment (`VAULT_TOKEN` for Vault).
+    pub(crate) fn open(&self) -> Result<Arc<dyn TokenStore>, StoreError> {
+        match self {
+            Self::File(path) => Ok(Arc::new(FileTokenStore::open(path)?)),
+            #[cfg(feature = "vault")]
+            Self::Vault(location) => Ok(Arc::new(twilio_store::vault::VaultTokenStore::from_url(
+                &location.to_string(),
+            )?)),
+        }
+    }
+}
+
+/// Why the parser refused a `--store` value, for a message that does not repeat the value
+/// (clap's own does): a credential pasted into the URL by mistake must not reach the output.
+pub(crate) fn refusal(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use std::error::Error as _;
+
+    if error.kind() != ErrorKind::ValueValidation {
+        return None;
+    }
+    match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) if arg.starts_with("--store") => {}
+        _ => return None,
+    }
+    error.source().map(ToString::to_string)
+}
+
+/// `file:///path` (empty host) or `file://localhost/path`; no query or fragment.
+fn parse_file_url(rest: &str) -> Result<StoreLocation, String> {
+    let path = rest.strip_prefix("localhost").unwrap_or(rest);
+    if !path.starts_with('/') {
+        return Err(
+            "a file:// URL names no host and takes an absolute path (file:///path)".to_owned(),
+        );
+    }
+    if path.contains(['?', '#']) {
+        return Err("a file:// URL takes no query or fragment".to_owned());
+    }
+    let path = percent_decode(path).ok_or("the file:// URL has a bad %-escape")?;
+    Ok(StoreLocation::File(PathBuf::from(path)))
+}
+
+#[cfg(feature = "vault")]
+fn parse_vault_url(url: &str, vault_addr: Option<&str>) -> Result<StoreLocation, String> {
+    twilio_store::vault::VaultLocation::parse(url, vault_addr)
+        .map(StoreLocation::Vault)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "vault"))]
+fn parse_vault_url(url: &str, _vault_addr: Option<&str>) -> Result<StoreLocation, String> {
+    let scheme = url.split_once("://").map_or(url, |(scheme, _)| scheme);
+    Err(format!(
+        "`{scheme}://` stores need the `vault` feature, and this twilio-rotate was built \
+         without it (it is on by default: `cargo install twilio-rotate`)"
+    ))
 }
 
 impl fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::File(path) => write!(f, "{}", path.display()),
+            #[cfg(feature = "vault")]
+            Self::Vault(location) => write!(f, "{location}"),
         }
     }
 }
@@ -100,15 +166,53 @@ mod tests {
     fn other_forms_are_refused_with_the_reason() {
         for (value, why) in [
             ("", "empty"),
-            ("vault://vault.internal/kv/twilio", "not supported"),
-            ("file://host/secrets", "names a host"),
-            ("file://relative", "names a host"),
+            ("s3://bucket/twilio.json", "not supported"),
+            ("file://host/secrets", "names no host"),
+            ("file://relative", "names no host"),
             ("file:///a?b", "no query"),
             ("file:///a%zz", "bad %-escape"),
             ("file:///a%ff", "bad %-escape"),
         ] {
-            let err = StoreLocation::parse(value).unwrap_err();
+            let err = StoreLocation::parse_with(value, None).unwrap_err();
             assert!(err.contains(why), "{value}: {err}");
         }
+    }
+
+    #[cfg(feature = "vault")]
+    #[test]
+    fn vault_urls_are_checked_when_parsed() {
+        let shown = |value: &str, addr: Option<&str>| {
+            StoreLocation::parse_with(value, addr).map(|l| {
+                assert!(matches!(l, StoreLocation::Vault(_)), "{value}: {l:?}");
+                l.to_string()
+            })
+        };
+        assert_eq!(
+            shown("vault://vault.internal/kv/twilio/prod", None).unwrap(),
+            "vault://vault.internal:8200/kv/twilio/prod"
+        );
+        assert_eq!(
+            shown("VAULT+HTTP://127.0.0.1:8300/secret/twilio", None).unwrap(),
+            "vault+http://127.0.0.1:8300/secret/twilio"
+        );
+        assert_eq!(
+            shown("vault:///secret/twilio", Some("https://bao.internal:8443")).unwrap(),
+            "vault://bao.internal:8443/secret/twilio"
+        );
+        // Each refusal names what is wrong.
+        for (value, why) in [
+            ("vault+http://vault.internal/kv/twilio", "loopback"),
+            ("vault:///secret/twilio", "VAULT_ADDR"),
+        ] {
+            let err = shown(value, None).unwrap_err();
+            assert!(err.contains(why), "{value}: {err}");
+        }
+    }
+
+    #[cfg(not(feature = "vault"))]
+    #[test]
+    fn vault_urls_need_the_feature() {
+        let err = StoreLocation::parse_with("vault://vault.internal/kv/twilio", None).unwrap_err();
+        assert!(err.contains("`vault` feature"), "{err}");
     }
 }

@@ -1,23 +1,23 @@
 //! What every command shares: opening the store, a client for a token, and the one
 //! authenticated request that tells whether Twilio accepts a token.
 
+use std::sync::Arc;
+
 use twilio_accounts::{Client, Error};
-use twilio_store::{FileTokenStore, StoreErrorKind, TokenRecord, TokenStore as _};
+use twilio_store::{StoreErrorKind, TokenRecord, TokenStore};
 use twilio_transport::Credentials;
 use twilio_types::{AccountSid, AuthToken};
 
 use crate::cli::{Cli, Outcome};
 use crate::exit::{self, Cause};
-use crate::store_arg::StoreLocation;
 
-/// Opens the store named by `--store`.
-pub(crate) fn open_store(cli: &Cli) -> Result<FileTokenStore, Outcome> {
-    let StoreLocation::File(path) = &cli.store;
-    FileTokenStore::open(path).map_err(|e| store_failure(cli, &e))
+/// Opens the store named by `--store` (whichever backend its URL names).
+pub(crate) fn open_store(cli: &Cli) -> Result<Arc<dyn TokenStore>, Outcome> {
+    cli.store.open().map_err(|e| store_failure(cli, &e))
 }
 
 /// Opens the store and reads its record.
-pub(crate) async fn load(cli: &Cli) -> Result<(FileTokenStore, TokenRecord), Outcome> {
+pub(crate) async fn load(cli: &Cli) -> Result<(Arc<dyn TokenStore>, TokenRecord), Outcome> {
     let store = open_store(cli)?;
     match store.load().await {
         Ok(Some(record)) => Ok((store, record)),
@@ -36,7 +36,7 @@ pub(crate) fn store_failure(cli: &Cli, error: &twilio_store::StoreError) -> Outc
         Cause::Locked | Cause::Store(StoreErrorKind::Conflict) => exit::NOT_NOW,
         _ => exit::PERSON,
     };
-    Outcome::error(code, exit::store_advice(error, &cli.store.to_string()))
+    Outcome::error(code, exit::store_advice(error, &cli.store))
 }
 
 /// A client of `--base-url` authenticating with `token`.

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -14,7 +14,8 @@ use twilio_emulator::{Emulator, Fault};
 
 use twilio_store::{FileTokenStore, LeaseOwner, LeasedRecord, RotationPhase, TokenStore};
 
-const BIN: &str = env!("CARGO_BIN_EXE_twilio-rotate");
+mod support;
+use support::{command, text};
 
 /// A token of the right shape that Twilio (the emulator) refuses.
 const WRONG_TOKEN: &str = "0123456789abcdef0123456789abcdef";
@@ -41,33 +42,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// `twilio-rotate` with a clean environment (none of its variables inherited).
-fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).stdin(Stdio::null());
-    for name in [
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-        "TWILIO_ROTATE_STORE",
-        "TWILIO_ROTATE_BASE_URL",
-        "TWILIO_ROTATE_PAUSE_AT",
-    ] {
-        cmd.env_remove(name);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn json(output: &Output) -> Value {
@@ -326,8 +300,8 @@ async fn every_case_of_the_exit_code_table() {
         &[],
     );
     t.case(
-        "--store vault://",
-        &["--store", "vault://vault.internal/kv/twilio", "status"],
+        "--store s3://",
+        &["--store", "s3://bucket/twilio.json", "status"],
         &[],
         2,
         &["not supported"],
