@@ -1,6 +1,7 @@
 //! Where an account's Auth Tokens live during and between rotations: the [`TokenStore`] trait,
 //! the [`TokenRecord`] it holds, [`FileTokenStore`] (one private JSON file, written atomically and
-//! durably) and [`MemoryTokenStore`]; the rotation's [lease](LeasedRecord) and the followers'
+//! durably), [`KubernetesSecretStore`] (read-only, over a Kubernetes Secret mounted as a volume)
+//! and [`MemoryTokenStore`]; the rotation's [lease](LeasedRecord) and the followers'
 //! [heartbeats](Heartbeat).
 //!
 //! The store is modelled on AWS Secrets Manager's staging labels: one record per account holds
