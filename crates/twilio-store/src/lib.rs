@@ -62,6 +62,7 @@ mod label;
 mod lease;
 mod memory;
 mod record;
+mod secret_volume;
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -76,6 +77,7 @@ pub use label::TokenLabel;
 pub use lease::{Lease, LeaseOwner, LeasedRecord};
 pub use memory::MemoryTokenStore;
 pub use record::{GatePolicy, RotationChoices, RotationPhase, StoredToken, TokenRecord};
+pub use secret_volume::SecretVolumeStore;
 
 /// The future a [`TokenStore`] method returns: boxed, so the trait stays object-safe
 /// (`Arc<dyn TokenStore>`) without an async-trait dependency.
