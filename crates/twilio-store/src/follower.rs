@@ -275,19 +275,9 @@ impl fmt::Debug for Follower {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::block_on;
     use crate::{MemoryTokenStore, RotationPhase, StoredToken};
     use twilio_types::AuthToken;
-
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
 
     fn record() -> TokenRecord {
         TokenRecord::new(

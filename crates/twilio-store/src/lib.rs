@@ -63,6 +63,8 @@ mod lease;
 mod memory;
 mod record;
 mod secret_volume;
+#[cfg(test)]
+mod test_util;
 
 use std::error::Error as StdError;
 use std::fmt;

@@ -133,19 +133,11 @@ mod tests {
     use twilio_types::AuthToken;
 
     use super::*;
+    use crate::test_util::now;
     use crate::{Follower, RotationPhase, StoredToken, TokenLabel};
 
     const OLD: &str = "aaaabbbbccccddddeeeeffff00001111";
     const NEW: &str = "fedcba9876543210fedcba9876543210";
-
-    fn now<T>(future: StoreFuture<'_, T>) -> Result<T, StoreError> {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        match std::pin::pin!(future).poll(&mut cx) {
-            std::task::Poll::Ready(result) => result,
-            std::task::Poll::Pending => unreachable!("the volume store is always ready"),
-        }
-    }
 
     /// A Secret volume laid out as kubelet lays it out.
     struct Volume {
