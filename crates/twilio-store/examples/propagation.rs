@@ -94,7 +94,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::thread::sleep(Duration::from_millis(300 + (round as u64 * 37) % 250));
         let mut record = block_on(store.load())?.expect("a record");
         let next = token(round);
-        record.pending = Some(StoredToken::new(next.clone(), time::OffsetDateTime::now_utc()));
+        record.pending = Some(StoredToken::new(
+            next.clone(),
+            time::OffsetDateTime::now_utc(),
+        ));
         record.phase = RotationPhase::Staged;
         *wanted.lock().unwrap() = Some((TokenFingerprint::of(&next), Instant::now()));
         block_on(store.save(&record))?;
