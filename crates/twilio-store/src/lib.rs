@@ -64,7 +64,6 @@ mod label;
 mod lease;
 mod memory;
 mod record;
-mod secret_volume;
 #[cfg(test)]
 mod test_util;
 
@@ -82,7 +81,6 @@ pub use label::TokenLabel;
 pub use lease::{Lease, LeaseOwner, LeasedRecord};
 pub use memory::MemoryTokenStore;
 pub use record::{GatePolicy, RotationChoices, RotationPhase, StoredToken, TokenRecord};
-pub use secret_volume::SecretVolumeStore;
 
 /// The future a [`TokenStore`] method returns: boxed, so the trait stays object-safe
 /// (`Arc<dyn TokenStore>`) without an async-trait dependency.
