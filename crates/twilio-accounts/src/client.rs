@@ -675,6 +675,7 @@ impl ClientBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[cfg(feature = "default-client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "default-client")))]
     pub fn proxy(self, proxy: crate::transport::Proxy) -> Self {
         self.map(|b| b.proxy(proxy))
     }

@@ -92,6 +92,8 @@ struct State {
     failing: bool,
     /// The store said it keeps no heartbeats: stop asking.
     heartbeats_unsupported: bool,
+    /// The last heartbeat could not be published (warned once, until it works again).
+    heartbeat_failing: bool,
 }
 
 impl Follower {
@@ -247,13 +249,24 @@ impl Follower {
             published_at: now,
             expires_at: now + plan.ttl,
         };
-        match self.store.publish_heartbeat(&heartbeat).await {
+        let result = self.store.publish_heartbeat(&heartbeat).await;
+        let mut state = self.lock();
+        match result {
+            Ok(()) if std::mem::take(&mut state.heartbeat_failing) => {
+                tracing::info!("publishing the follower's heartbeat works again");
+            }
             Ok(()) => {}
             Err(error) if error.kind() == StoreErrorKind::Unsupported => {
                 tracing::info!(%error, "the token store keeps no heartbeats; not publishing any");
-                self.lock().heartbeats_unsupported = true;
+                state.heartbeats_unsupported = true;
             }
-            Err(error) => tracing::warn!(%error, "publishing the follower's heartbeat failed"),
+            // Once, not at every reload (a read-only directory would say so every 5 s): a
+            // rotation's fleet gate does not wait for a follower it never heard from.
+            Err(error) if !state.heartbeat_failing => {
+                tracing::warn!(%error, "publishing the follower's heartbeat failed; the rotation's fleet gate will not count this follower");
+                state.heartbeat_failing = true;
+            }
+            Err(_) => {}
         }
     }
 
@@ -275,19 +288,9 @@ impl fmt::Debug for Follower {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::block_on;
     use crate::{MemoryTokenStore, RotationPhase, StoredToken};
     use twilio_types::AuthToken;
-
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
 
     fn record() -> TokenRecord {
         TokenRecord::new(

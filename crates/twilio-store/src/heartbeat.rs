@@ -128,6 +128,19 @@ impl Heartbeat {
         self.holds.iter().any(|(_, held)| *held == fingerprint)
     }
 
+    /// The followers the fleet gate still waits for: those of `heartbeats` live at `now` that
+    /// do not hold `fingerprint`. Expired heartbeats (a follower that stopped) do not count.
+    pub fn lagging(
+        heartbeats: &[Heartbeat],
+        fingerprint: TokenFingerprint,
+        now: OffsetDateTime,
+    ) -> Vec<&Heartbeat> {
+        heartbeats
+            .iter()
+            .filter(|beat| beat.is_live_at(now) && !beat.holds(fingerprint))
+            .collect()
+    }
+
     /// The JSON form (no secret: fingerprints only).
     pub fn encode(&self) -> String {
         let holds: Vec<Value> = self
@@ -246,6 +259,21 @@ mod tests {
             assert_eq!(err.kind(), StoreErrorKind::Malformed);
             assert!(err.to_string().contains(field), "{err}");
         }
+    }
+
+    #[test]
+    fn lagging_is_the_live_followers_without_the_token() {
+        let beat = heartbeat();
+        let now = beat.published_at;
+        let pending: TokenFingerprint = "ffee0011".parse().unwrap();
+        let other: TokenFingerprint = "12345678".parse().unwrap();
+        let mut stale = beat.clone();
+        stale.follower = FollowerId::new("gone").unwrap();
+        stale.holds.clear();
+        stale.expires_at = now;
+        let all = [beat.clone(), stale];
+        assert!(Heartbeat::lagging(&all, pending, now).is_empty());
+        assert_eq!(Heartbeat::lagging(&all, other, now), [&beat]);
     }
 
     #[test]

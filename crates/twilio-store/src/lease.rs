@@ -300,18 +300,8 @@ fn holder_died_on_this_host(owner: &LeaseOwner) -> bool {
 mod tests {
     use super::*;
     use crate::MemoryTokenStore;
+    use crate::test_util::block_on;
     use twilio_types::AuthToken;
-
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
 
     fn store() -> Arc<MemoryTokenStore> {
         let store = Arc::new(MemoryTokenStore::new());

@@ -1,6 +1,7 @@
 //! Where an account's Auth Tokens live during and between rotations: the [`TokenStore`] trait,
 //! the [`TokenRecord`] it holds, [`FileTokenStore`] (one private JSON file, written atomically and
-//! durably) and [`MemoryTokenStore`]; the rotation's [lease](LeasedRecord) and the followers'
+//! durably), [`KubernetesSecretStore`] (read-only, over a Kubernetes Secret mounted as a volume)
+//! and [`MemoryTokenStore`]; the rotation's [lease](LeasedRecord) and the followers'
 //! [heartbeats](Heartbeat).
 //!
 //! The store is modelled on AWS Secrets Manager's staging labels: one record per account holds
@@ -58,11 +59,15 @@ mod file;
 mod fingerprint;
 mod follower;
 mod heartbeat;
+mod kubernetes;
 mod label;
 mod lease;
 mod memory;
 mod record;
+#[cfg(test)]
+mod test_util;
 #[cfg(feature = "vault")]
+#[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
 pub mod vault;
 
 use std::error::Error as StdError;
@@ -74,6 +79,7 @@ pub use file::FileTokenStore;
 pub use fingerprint::{ParseFingerprintError, TokenFingerprint};
 pub use follower::{CHANGE_CHECK_INTERVAL, Follower, Holds, MIN_RELOAD_INTERVAL};
 pub use heartbeat::{FollowerId, FollowerRole, Heartbeat};
+pub use kubernetes::{DEFAULT_SECRET_KEY, KubernetesSecretStore};
 pub use label::TokenLabel;
 pub use lease::{Lease, LeaseOwner, LeasedRecord};
 pub use memory::MemoryTokenStore;

@@ -85,16 +85,8 @@ impl TokenStore for MemoryTokenStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::now;
     use twilio_types::AuthToken;
-
-    fn now<T>(future: StoreFuture<'_, T>) -> Result<T, StoreError> {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        match std::pin::pin!(future).poll(&mut cx) {
-            std::task::Poll::Ready(result) => result,
-            std::task::Poll::Pending => unreachable!("the memory store is always ready"),
-        }
-    }
 
     #[test]
     fn save_is_a_compare_and_swap() {

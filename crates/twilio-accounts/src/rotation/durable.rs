@@ -10,8 +10,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::time::{Instant, sleep};
 use twilio_store::{
-    LeaseOwner, LeasedRecord, RotationChoices, RotationPhase, StoreError, StoreErrorKind,
-    StoredToken, TokenRecord,
+    GatePolicy, Heartbeat, LeaseOwner, LeasedRecord, RotationChoices, RotationPhase, StoreError,
+    StoreErrorKind, StoredToken, TokenRecord,
 };
 use twilio_transport::{Credentials, HttpClient};
 use twilio_types::AccountSid;
@@ -91,6 +91,9 @@ pub(super) fn state_of(phase: RotationPhase) -> AccountState {
     }
 }
 
+/// How often the fleet gate reads the heartbeats while it waits.
+const GATE_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
 fn std_duration(d: time::Duration) -> Duration {
     Duration::try_from(d).unwrap_or(Duration::ZERO)
 }
@@ -107,7 +110,93 @@ impl Run<'_> {
     pub(super) fn plan_choices(&self) -> RotationChoices {
         let mut choices = RotationChoices::new();
         choices.hand_off_grace = Some(self.plan.hand_off_grace);
+        choices.max_wait = Some(self.plan.max_wait);
+        choices.gate_policy = Some(self.plan.gate_policy);
         choices
+    }
+
+    /// The fleet gate before a promotion (issue 17 §4): waits until every live follower's
+    /// heartbeat holds `pending`, at most the plan's max-wait, then follows its policy. A store
+    /// that keeps no heartbeats has no gate (the hand-off grace alone protects followers).
+    pub(super) async fn fleet_gate(
+        &mut self,
+        pending: TokenFingerprint,
+    ) -> Result<(), RotationError> {
+        let Some(store) = self.store.clone() else {
+            return Ok(());
+        };
+        let step = RotationStep::FleetAcknowledgement;
+        let started = Instant::now();
+        let deadline = started + self.plan.max_wait;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let lagging: Vec<String> = match store.heartbeats().await {
+                Ok(beats) => {
+                    let now = OffsetDateTime::now_utc();
+                    let live = beats.iter().filter(|b| b.is_live_at(now)).count();
+                    let lagging: Vec<String> = Heartbeat::lagging(&beats, pending, now)
+                        .iter()
+                        .map(|b| format!("{} ({})", b.follower, b.role.as_str()))
+                        .collect();
+                    if lagging.is_empty() {
+                        let note = format!("{live} live follower(s) hold token {pending}");
+                        self.record(
+                            step,
+                            StepOutcome::Succeeded,
+                            started,
+                            attempts,
+                            Some(note.into()),
+                        );
+                        return Ok(());
+                    }
+                    lagging
+                }
+                Err(error) if error.kind() == StoreErrorKind::Unsupported => {
+                    let note = "the store keeps no heartbeats: no gate, only the hand-off grace";
+                    self.record(step, StepOutcome::Skipped, started, 0, Some(note.into()));
+                    return Ok(());
+                }
+                Err(error) => vec![format!("unknown: the heartbeats cannot be read ({error})")],
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let who = lagging.join(", ");
+                let waited = self.plan.max_wait.as_secs_f64();
+                if self.plan.gate_policy == GatePolicy::PromoteAnyway {
+                    let note = format!(
+                        "promoting anyway after {waited:.1}s: followers without token {pending}: {who}"
+                    );
+                    tracing::warn!(%pending, followers = %who, "fleet gate: promoting anyway");
+                    self.record(
+                        step,
+                        StepOutcome::Skipped,
+                        started,
+                        attempts,
+                        Some(note.into()),
+                    );
+                    return Ok(());
+                }
+                let note = format!("followers without token {pending}: {who}");
+                self.record(
+                    step,
+                    StepOutcome::Failed,
+                    started,
+                    attempts,
+                    Some(note.into()),
+                );
+                let error = Error::workflow(
+                    step.description(),
+                    format!(
+                        "after {waited:.1}s, these live followers still do not hold the new token {pending}: {who}; not promoting (both tokens keep working): run complete again, or promote anyway"
+                    ),
+                    None,
+                );
+                return Err(self.fail(step, AccountState::Staged, error));
+            }
+            self.sleep_holding_the_lease(GATE_POLL_INTERVAL.min(left))
+                .await;
+        }
     }
 
     /// Sleeps `duration`, renewing the store's lease every third of its duration so that a

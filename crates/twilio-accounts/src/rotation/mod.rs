@@ -128,6 +128,11 @@ pub const DEFAULT_HAND_OFF_GRACE: Duration =
 /// it expires (a `resume` on the same host does not wait for a dead process's lease).
 pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(120);
 
+/// The default [max-wait](RotateAuthToken::max_wait) of the fleet gate: 60 seconds.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(60);
+
+pub use twilio_store::GatePolicy;
+
 /// A durable boundary of a rotation, passed to the hook of [`RotateAuthToken::on_checkpoint`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -219,6 +224,8 @@ impl Client {
             force: false,
             checkpoint: None,
             lease_duration: None,
+            max_wait: DEFAULT_MAX_WAIT,
+            gate_policy: GatePolicy::DoNotPromote,
         }
     }
 }
@@ -252,6 +259,8 @@ pub struct RotateAuthToken {
     force: bool,
     checkpoint: Option<CheckpointHook>,
     lease_duration: Option<Duration>,
+    max_wait: Duration,
+    gate_policy: GatePolicy,
 }
 
 impl RotateAuthToken {
@@ -324,6 +333,25 @@ impl RotateAuthToken {
     /// nothing more.
     pub fn lease_duration(mut self, duration: Duration) -> Self {
         self.lease_duration = Some(duration);
+        self
+    }
+
+    /// The fleet gate's patience (default [`DEFAULT_MAX_WAIT`]). Before the promotion, the
+    /// rotation waits until every **live** follower of the store (an SDK client or a webhook
+    /// validator whose heartbeat has not expired) reports that it holds the new token; followers
+    /// that stopped drop out when their heartbeat expires. After `max_wait`, the
+    /// [policy](Self::gate_policy) decides. A store that keeps no heartbeats has no gate.
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// What the fleet gate does when [`max_wait`](Self::max_wait) ends before every live
+    /// follower holds the new token: [`GatePolicy::DoNotPromote`] (the default: the rotation
+    /// stops [`Staged`](AccountState::Staged), both tokens keep working) or
+    /// [`GatePolicy::PromoteAnyway`] (the lagging followers fail until they reload).
+    pub fn gate_policy(mut self, policy: GatePolicy) -> Self {
+        self.gate_policy = policy;
         self
     }
     /// Sends `SuppressEmailNotification` with the create, promote and (clean-up) delete
@@ -466,6 +494,8 @@ impl RotateAuthToken {
                 hand_off_grace: self.hand_off_grace.unwrap_or(default_grace),
                 force: self.force,
                 checkpoint: self.checkpoint,
+                max_wait: self.max_wait,
+                gate_policy: self.gate_policy,
                 lease_duration: self.lease_duration.unwrap_or_else(|| {
                     DEFAULT_LEASE_DURATION.saturating_add(self.propagation_window.saturating_mul(2))
                 }),
@@ -491,6 +521,8 @@ impl fmt::Debug for RotateAuthToken {
             .field("hand_off_grace", &self.hand_off_grace)
             .field("force", &self.force)
             .field("lease_duration", &self.lease_duration)
+            .field("max_wait", &self.max_wait)
+            .field("gate_policy", &self.gate_policy)
             .finish_non_exhaustive()
     }
 }

@@ -52,6 +52,9 @@ pub enum RotationStep {
     HandOffGrace,
     /// `resume`: each stored token is tried to find out where an interrupted rotation stopped.
     CheckStoredTokens,
+    /// The fleet gate before the promotion: every live follower of the store (SDK clients and
+    /// webhook validators) reports, by heartbeat, that it holds the new token.
+    FleetAcknowledgement,
 }
 
 impl RotationStep {
@@ -70,6 +73,7 @@ impl RotationStep {
             Self::RecordInStore => "record_in_store",
             Self::HandOffGrace => "hand_off_grace",
             Self::CheckStoredTokens => "check_stored_tokens",
+            Self::FleetAcknowledgement => "fleet_acknowledgement",
         }
     }
 
@@ -87,6 +91,7 @@ impl RotationStep {
             Self::RecordInStore => "record the rotation in the token store",
             Self::HandOffGrace => "wait the hand-off grace",
             Self::CheckStoredTokens => "try the stored tokens",
+            Self::FleetAcknowledgement => "wait for every follower to hold the new token",
         }
     }
 }

@@ -11,7 +11,7 @@ use http::{Method, Request, StatusCode};
 use time::OffsetDateTime;
 use tokio::time::{Instant, sleep};
 use tracing::Instrument as _;
-use twilio_store::{LeasedRecord, RotationPhase, StoredToken, TokenRecord, TokenStore};
+use twilio_store::{GatePolicy, LeasedRecord, RotationPhase, StoredToken, TokenRecord, TokenStore};
 use twilio_transport::{Credentials, HttpClient, SharedCredentials};
 use twilio_types::{AccountSid, AuthToken};
 
@@ -44,6 +44,10 @@ pub(super) struct Plan {
     pub(super) checkpoint: Option<super::CheckpointHook>,
     /// How long the store's lease holds between two writes of this rotation.
     pub(super) lease_duration: Duration,
+    /// How long the fleet gate waits for every live follower to hold the new token.
+    pub(super) max_wait: Duration,
+    /// What the gate does when `max_wait` ends first.
+    pub(super) gate_policy: GatePolicy,
 }
 
 /// Which part of the rotation to run.
@@ -537,6 +541,8 @@ impl Run<'_> {
             credentials: new_credentials,
             verifier,
         } = staged;
+        // The gate: every live follower holds the new token before the old one dies.
+        self.fleet_gate(fingerprint).await?;
         // Recorded before the promotion is sent: from here on a crash leaves a record that
         // says "either token may be the primary; try both".
         self.save_or_fail(AccountState::Staged, |r| {

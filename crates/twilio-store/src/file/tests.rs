@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use time::OffsetDateTime;
 
 use super::*;
+use crate::test_util::now;
 use crate::{RotationPhase, StoredToken};
 use twilio_types::{AccountSid, AuthToken};
 
@@ -152,16 +153,6 @@ fn staged(mut record: TokenRecord) -> TokenRecord {
     ));
     record.phase = RotationPhase::Staged;
     record
-}
-
-/// Polls a store future once: the file store's futures are ready at once.
-fn now<T>(future: StoreFuture<'_, T>) -> Result<T, StoreError> {
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
-    match std::pin::pin!(future).poll(&mut cx) {
-        std::task::Poll::Ready(result) => result,
-        std::task::Poll::Pending => panic!("a file store future was not ready at once"),
-    }
 }
 
 fn load(store: &FileTokenStore) -> Result<TokenRecord, StoreError> {

@@ -339,7 +339,7 @@ impl VaultTokenStore {
             None if error.is_unexpected() => (
                 StoreErrorKind::Io,
                 format!(
-                    "{doing}: the Vault server at {server} answered in a form the KV v2 API does                      not document (is `{}` a KV version 2 mount?)",
+                    "{doing}: the Vault server at {server} answered in a form the KV v2 API does not document (is `{}` a KV version 2 mount?)",
                     self.location.mount()
                 ),
             ),
