@@ -85,8 +85,10 @@ pub(crate) fn run() -> Result<()> {
         .map_err(|e| format!("cannot write {}/config.toml: {e}", config_dir.display()))?;
 
     let lock = root.join("Cargo.lock");
-    // The transport's proxy tests start a real proxy (see `tinyproxy`).
+    // Tests start real servers, as in the `test` step: the transport's proxy tests a proxy (see
+    // `tinyproxy`), the Vault store's tests OpenBao (see `openbao`).
     let proxy = crate::tinyproxy::ensure_installed()?;
+    let bao = crate::openbao::ensure_installed()?;
     for (package, dir) in &unpacked {
         // A package without a lock file resolves as the workspace did.
         if !dir.join("Cargo.lock").exists() {
@@ -97,6 +99,7 @@ pub(crate) fn run() -> Result<()> {
         test.arg(dir.join("Cargo.toml"));
         test.env("CARGO_TARGET_DIR", &meta.target_directory)
             .env(crate::tinyproxy::ENV, &proxy)
+            .env(crate::openbao::ENV, &bao)
             .current_dir(dir);
         cmd::run_step(&format!("package: {}", package.name), &mut test)?;
     }
