@@ -399,6 +399,7 @@ impl HttpClientBuilder {
     /// [`Proxy::url`]: crate::Proxy::url
     /// [`Proxy::none`]: crate::Proxy::none
     #[cfg(feature = "default-client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "default-client")))]
     pub fn proxy(mut self, proxy: crate::Proxy) -> Self {
         self.proxy = Some(proxy);
         self
