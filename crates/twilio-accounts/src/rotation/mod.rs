@@ -571,13 +571,10 @@ impl VerifyBackoff {
         self.max
     }
 
-    /// The wait after attempt number `attempt` (1 for the first).
+    /// The wait after attempt number `attempt` (1 for the first): the transport's capped
+    /// exponential back-off, the one formula for every retry in the SDK.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let exp = attempt.saturating_sub(1).min(31);
-        self.initial
-            .checked_mul(1u32 << exp)
-            .unwrap_or(self.max)
-            .min(self.max)
+        twilio_transport::retry::capped_exponential(self.initial, self.max, attempt)
     }
 }
 
