@@ -13,6 +13,7 @@ use std::sync::Arc;
 use twilio_emulator::{Emulator, Fault};
 
 use twilio_store::{FileTokenStore, LeaseOwner, LeasedRecord, RotationPhase, TokenStore};
+use twilio_types::AccountSid;
 
 mod support;
 use support::{command, text};
@@ -117,6 +118,22 @@ impl Table {
     }
 }
 
+/// An emulator, and the path of a store in a fresh directory (removed when it drops).
+async fn emulator_and_store_path() -> (Emulator, TempDir, PathBuf) {
+    let emulator = Emulator::builder().start().await.unwrap();
+    let dir = TempDir::new();
+    let path = dir.path("store.json");
+    (emulator, dir, path)
+}
+
+/// `init`'s environment: the account's SID and `token`.
+fn account<'a>(sid: &'a AccountSid, token: &'a str) -> [(&'static str, &'a str); 2] {
+    [
+        ("TWILIO_ACCOUNT_SID", sid.as_str()),
+        ("TWILIO_AUTH_TOKEN", token),
+    ]
+}
+
 /// Store and base URL flags for `store` on `emulator`, followed by `args`.
 fn at<'a>(store: &'a str, base_url: &'a str, args: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec!["--store", store, "--base-url", base_url];
@@ -126,23 +143,15 @@ fn at<'a>(store: &'a str, base_url: &'a str, args: &[&'a str]) -> Vec<&'a str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_of_the_exit_code_table() {
-    let emulator = Emulator::builder().start().await.unwrap();
+    let (emulator, dir, path) = emulator_and_store_path().await;
     let url = emulator.base_url();
     let sid = emulator.account_sid();
-    let dir = TempDir::new();
-    let path = dir.path("store.json");
     let store = path.to_str().unwrap();
     let mut t = Table::default();
     let good = emulator.auth_token();
     t.tokens.push(good.expose_secret().to_owned());
-    let env_good = [
-        ("TWILIO_ACCOUNT_SID", sid.as_str()),
-        ("TWILIO_AUTH_TOKEN", good.expose_secret()),
-    ];
-    let env_wrong = [
-        ("TWILIO_ACCOUNT_SID", sid.as_str()),
-        ("TWILIO_AUTH_TOKEN", WRONG_TOKEN),
-    ];
+    let env_good = account(&sid, good.expose_secret());
+    let env_wrong = account(&sid, WRONG_TOKEN);
 
     // Usage.
     let help = t.case(
@@ -701,17 +710,12 @@ fn exit_lines(help: &str) -> BTreeMap<u8, String> {
 #[cfg(not(feature = "test-hooks"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_installed_binary_ignores_the_test_pause() {
-    let emulator = Emulator::builder().start().await.unwrap();
+    let (emulator, _dir, path) = emulator_and_store_path().await;
     let url = emulator.base_url();
-    let dir = TempDir::new();
-    let path = dir.path("store.json");
     let store = path.to_str().unwrap();
     let sid = emulator.account_sid();
     let token = emulator.auth_token();
-    let env = [
-        ("TWILIO_ACCOUNT_SID", sid.as_str()),
-        ("TWILIO_AUTH_TOKEN", token.expose_secret()),
-    ];
+    let env = account(&sid, token.expose_secret());
     let init = command(&at(store, &url, &["init"]), &env).output().unwrap();
     assert_eq!(init.status.code(), Some(0), "{init:?}");
     let rotate = command(
@@ -731,17 +735,12 @@ async fn the_installed_binary_ignores_the_test_pause() {
 async fn status_lists_the_followers_and_whom_complete_waits_for() {
     use twilio_store::{FollowerId, FollowerRole, Heartbeat, TokenLabel};
 
-    let emulator = Emulator::builder().start().await.unwrap();
+    let (emulator, dir, path) = emulator_and_store_path().await;
     let url = emulator.base_url();
-    let sid = emulator.account_sid();
-    let dir = TempDir::new();
-    let path = dir.path("store.json");
     let store = path.to_str().unwrap();
+    let sid = emulator.account_sid();
     let good = emulator.auth_token();
-    let env = [
-        ("TWILIO_ACCOUNT_SID", sid.as_str()),
-        ("TWILIO_AUTH_TOKEN", good.expose_secret()),
-    ];
+    let env = account(&sid, good.expose_secret());
     let run = |args: &[&str]| {
         let output = command(&at(store, &url, args), &env).output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{args:?}: {}", text(&output));
