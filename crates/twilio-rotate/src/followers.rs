@@ -13,17 +13,14 @@ pub(crate) struct Fleet {
     pub(crate) json: Value,
 }
 
-/// Reads the store's heartbeats and describes them at `now`; `pending` is the staged token, if
-/// any. A store without heartbeats, or one whose heartbeats cannot be read, is said in one line.
-pub(crate) async fn describe(
-    store: &dyn TokenStore,
-    pending: Option<TokenFingerprint>,
-    now: OffsetDateTime,
-) -> Fleet {
+/// Reads the store's heartbeats and describes them as of the moment they were read; `pending`
+/// is the staged token, if any. A store without heartbeats, or one whose heartbeats cannot be
+/// read, is said in one line.
+pub(crate) async fn describe(store: &dyn TokenStore, pending: Option<TokenFingerprint>) -> Fleet {
     match store.heartbeats().await {
         Ok(mut beats) => {
             beats.sort_by(|a, b| a.follower.as_str().cmp(b.follower.as_str()));
-            listed(&beats, pending, now)
+            listed(&beats, pending, OffsetDateTime::now_utc())
         }
         Err(error) if error.kind() == StoreErrorKind::Unsupported => Fleet {
             text: "followers: this store keeps no heartbeats".into(),
@@ -152,7 +149,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_without_heartbeats_is_one_line() {
-        let fleet = describe(&NoHeartbeats, None, OffsetDateTime::now_utc()).await;
+        let fleet = describe(&NoHeartbeats, None).await;
         assert_eq!(fleet.text, "followers: this store keeps no heartbeats");
         assert_eq!(fleet.json["kept"], false);
         assert_eq!(fleet.json["error"], Value::Null);

@@ -59,7 +59,7 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
         Err(outcome) => return outcome,
     };
     let pending_fingerprint = record.pending.as_ref().map(|t| t.fingerprint());
-    let fleet = followers::describe(store.as_ref(), pending_fingerprint, now).await;
+    let fleet = followers::describe(store.as_ref(), pending_fingerprint).await;
     text.push('\n');
     text.push_str(&fleet.text);
     text.push('\n');
