@@ -14,6 +14,7 @@
 
 mod cli;
 mod exit;
+mod followers;
 mod hooks;
 mod init;
 mod output;

@@ -1,5 +1,6 @@
 //! `status`: the store's labels, what Twilio says of each stored token, and whether a rotation
-//! is in flight — healthy (a live run holds the lock) or interrupted (nobody does).
+//! is in flight — healthy (a live run holds the lock) or interrupted (nobody does) — and the
+//! followers' heartbeats (which never change the exit code).
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -8,11 +9,12 @@ use twilio_store::{RotationPhase, TokenLabel, TokenRecord};
 
 use crate::cli::{Cli, Outcome};
 use crate::exit;
+use crate::followers;
 use crate::output::record_json;
 use crate::twilio::{self, Answer};
 
 pub(crate) async fn run(cli: &Cli) -> Outcome {
-    let (_, record) = match twilio::load(cli).await {
+    let (store, record) = match twilio::load(cli).await {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
@@ -56,6 +58,10 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
         Ok(verdict) => verdict,
         Err(outcome) => return outcome,
     };
+    let pending_fingerprint = record.pending.as_ref().map(|t| t.fingerprint());
+    let fleet = followers::describe(store.as_ref(), pending_fingerprint).await;
+    text.push('\n');
+    text.push_str(&fleet.text);
     text.push('\n');
     text.push_str(&line);
     Outcome {
@@ -67,6 +73,7 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
             "held_by_live_run": held,
             "store": record_json(&record),
             "twilio": twilio_json,
+            "followers": fleet.json,
             "verdict": line,
         }),
     }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use twilio_emulator::{Emulator, Fault};
 
 use twilio_store::{FileTokenStore, LeaseOwner, LeasedRecord, RotationPhase, TokenStore};
+use twilio_types::AccountSid;
 
 mod support;
 use support::{command, text};
@@ -117,6 +118,22 @@ impl Table {
     }
 }
 
+/// An emulator, and the path of a store in a fresh directory (removed when it drops).
+async fn emulator_and_store_path() -> (Emulator, TempDir, PathBuf) {
+    let emulator = Emulator::builder().start().await.unwrap();
+    let dir = TempDir::new();
+    let path = dir.path("store.json");
+    (emulator, dir, path)
+}
+
+/// `init`'s environment: the account's SID and `token`.
+fn account<'a>(sid: &'a AccountSid, token: &'a str) -> [(&'static str, &'a str); 2] {
+    [
+        ("TWILIO_ACCOUNT_SID", sid.as_str()),
+        ("TWILIO_AUTH_TOKEN", token),
+    ]
+}
+
 /// Store and base URL flags for `store` on `emulator`, followed by `args`.
 fn at<'a>(store: &'a str, base_url: &'a str, args: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec!["--store", store, "--base-url", base_url];
@@ -126,23 +143,15 @@ fn at<'a>(store: &'a str, base_url: &'a str, args: &[&'a str]) -> Vec<&'a str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_of_the_exit_code_table() {
-    let emulator = Emulator::builder().start().await.unwrap();
+    let (emulator, dir, path) = emulator_and_store_path().await;
     let url = emulator.base_url();
     let sid = emulator.account_sid();
-    let dir = TempDir::new();
-    let path = dir.path("store.json");
     let store = path.to_str().unwrap();
     let mut t = Table::default();
     let good = emulator.auth_token();
     t.tokens.push(good.expose_secret().to_owned());
-    let env_good = [
-        ("TWILIO_ACCOUNT_SID", sid.as_str()),
-        ("TWILIO_AUTH_TOKEN", good.expose_secret()),
-    ];
-    let env_wrong = [
-        ("TWILIO_ACCOUNT_SID", sid.as_str()),
-        ("TWILIO_AUTH_TOKEN", WRONG_TOKEN),
-    ];
+    let env_good = account(&sid, good.expose_secret());
+    let env_wrong = account(&sid, WRONG_TOKEN);
 
     // Usage.
     let help = t.case(
@@ -701,17 +710,12 @@ fn exit_lines(help: &str) -> BTreeMap<u8, String> {
 #[cfg(not(feature = "test-hooks"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_installed_binary_ignores_the_test_pause() {
-    let emulator = Emulator::builder().start().await.unwrap();
+    let (emulator, _dir, path) = emulator_and_store_path().await;
     let url = emulator.base_url();
-    let dir = TempDir::new();
-    let path = dir.path("store.json");
     let store = path.to_str().unwrap();
     let sid = emulator.account_sid();
     let token = emulator.auth_token();
-    let env = [
-        ("TWILIO_ACCOUNT_SID", sid.as_str()),
-        ("TWILIO_AUTH_TOKEN", token.expose_secret()),
-    ];
+    let env = account(&sid, token.expose_secret());
     let init = command(&at(store, &url, &["init"]), &env).output().unwrap();
     assert_eq!(init.status.code(), Some(0), "{init:?}");
     let rotate = command(
@@ -722,5 +726,135 @@ async fn the_installed_binary_ignores_the_test_pause() {
     .unwrap();
     assert_eq!(rotate.status.code(), Some(0), "{rotate:?}");
     assert!(!text(&rotate).contains("paused at"), "{}", text(&rotate));
+    emulator.shutdown().await;
+}
+
+/// `status` lists the followers' heartbeats (fingerprints only, how stale each is) and, while
+/// a token is staged, which live followers do not hold it yet; none of it changes the exit code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lists_the_followers_and_whom_complete_waits_for() {
+    use twilio_store::{FollowerId, FollowerRole, Heartbeat, TokenLabel};
+
+    let (emulator, dir, path) = emulator_and_store_path().await;
+    let url = emulator.base_url();
+    let store = path.to_str().unwrap();
+    let sid = emulator.account_sid();
+    let good = emulator.auth_token();
+    let env = account(&sid, good.expose_secret());
+    let run = |args: &[&str]| {
+        let output = command(&at(store, &url, args), &env).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", text(&output));
+        output
+    };
+    let mut outputs = vec![run(&["init"])];
+
+    // No follower has published yet.
+    let status = run(&["status"]);
+    assert!(text(&status).contains("\nfollowers: 0 heartbeat(s), 0 live\n"));
+    let none = json(&run(&["--json", "status"]));
+    assert_eq!(none["followers"]["kept"], true);
+    assert_eq!(none["followers"]["heartbeats"], serde_json::json!([]));
+    assert_eq!(
+        none["followers"]["lagging"],
+        Value::Null,
+        "no pending token"
+    );
+    outputs.push(status);
+
+    // A live client and a validator that stopped 90 s ago, both on the current token.
+    let files = FileTokenStore::open(&path).unwrap();
+    let current = load(&path).await.current.fingerprint();
+    let now = time::OffsetDateTime::now_utc();
+    let beat = |id: &str, role, holds, published: i64, expires: i64| Heartbeat {
+        follower: FollowerId::new(id).unwrap(),
+        role,
+        holds,
+        published_at: now + time::Duration::seconds(published),
+        expires_at: now + time::Duration::seconds(expires),
+    };
+    let web = |holds| beat("web-1", FollowerRole::Client, holds, -2, 600);
+    files
+        .publish_heartbeat(&web(vec![(TokenLabel::Current, current)]))
+        .await
+        .unwrap();
+    let stopped = vec![(TokenLabel::Current, current)];
+    let stopped = beat("old-2", FollowerRole::WebhookValidator, stopped, -120, -90);
+    files.publish_heartbeat(&stopped).await.unwrap();
+
+    // Staged: the live client lags; the stopped validator is listed but not waited for.
+    outputs.push(run(&["stage"]));
+    let pending = load(&path).await.pending.unwrap().fingerprint();
+    let status = run(&["status"]);
+    let out = text(&status);
+    for line in [
+        "\nfollowers: 2 heartbeat(s), 1 live\n".to_owned(),
+        // (Minutes only: the seconds depend on how long the commands took.)
+        format!("\n  old-2 (webhook-validator): holds current {current}; published 2m "),
+        "s ago, expired 1m ".to_owned(),
+        format!("\n  web-1 (client): holds current {current}; published "),
+        "s ago, live for 9m ".to_owned(),
+        format!(
+            "\nfollowers without the pending token {pending} (`complete` waits for them): web-1 (client)\n"
+        ),
+        "\nstaged: both tokens work".to_owned(),
+    ] {
+        assert!(out.contains(&line), "`{line}` missing from:\n{out}");
+    }
+    outputs.push(status);
+    let staged = run(&["--json", "status"]);
+    let fleet = &json(&staged)["followers"];
+    assert_eq!(fleet["lagging"], serde_json::json!(["web-1"]));
+    let listed = fleet["heartbeats"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["follower"], "old-2");
+    assert_eq!(listed[0]["role"], "webhook-validator");
+    assert_eq!(listed[0]["live"], false);
+    let age = listed[0]["age_seconds"].as_i64().unwrap();
+    assert!((120..180).contains(&age), "age {age}");
+    assert_eq!(listed[1]["follower"], "web-1");
+    assert_eq!(listed[1]["live"], true);
+    assert_eq!(
+        listed[1]["holds"],
+        serde_json::json!([{ "label": "current", "fingerprint": current.to_string() }])
+    );
+    outputs.push(staged);
+
+    // Once the client holds the pending token, the gate waits for nobody.
+    let both = vec![
+        (TokenLabel::Current, current),
+        (TokenLabel::Pending, pending),
+    ];
+    files.publish_heartbeat(&web(both)).await.unwrap();
+    let status = run(&["status"]);
+    let line = format!(
+        "\nevery live follower (1) holds the pending token {pending}: `complete`'s fleet gate waits for nobody\n"
+    );
+    assert!(text(&status).contains(&line), "{}", text(&status));
+    outputs.push(status);
+    assert_eq!(
+        json(&run(&["--json", "status"]))["followers"]["lagging"],
+        serde_json::json!([])
+    );
+
+    // Heartbeats that cannot be read are one line, not a failed status.
+    let followers = dir.path("store.json.followers");
+    std::fs::remove_dir_all(&followers).unwrap();
+    std::fs::write(&followers, "not a directory").unwrap();
+    let status = run(&["status"]);
+    assert!(
+        text(&status).contains("\nfollowers: the heartbeats cannot be read: "),
+        "{}",
+        text(&status)
+    );
+    outputs.push(status);
+    let unreadable = json(&run(&["--json", "status"]));
+    assert!(unreadable["followers"]["error"].is_string());
+
+    let secondary = emulator.secondary_auth_token().expect("staged");
+    for output in outputs.iter().map(text) {
+        for token in [good.expose_secret(), secondary.expose_secret()] {
+            assert!(!output.contains(token), "a token in:\n{output}");
+        }
+    }
     emulator.shutdown().await;
 }
