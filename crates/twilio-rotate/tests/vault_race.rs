@@ -4,7 +4,10 @@
 //! - two rotators started together: exactly one rotates, the other is refused by the lease
 //!   (exit 1) and changes nothing; the store then matches the emulator after one rotation;
 //! - the store server killed while a rotation is staged: the rotator says the rotation is
-//!   unfinished, and after a restart `resume` from another process finishes it, no token lost.
+//!   unfinished, and after a restart `resume` from another process finishes it, no token lost;
+//! - the crash matrix on Vault: the rotator SIGKILLed at every checkpoint, its lease then
+//!   standing for a rotator on another host (which this host cannot see die): `resume` from
+//!   another process is refused while the lease lives and restores the invariant once it expires.
 //!
 //! Every output is searched for every token.
 
@@ -24,7 +27,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use twilio_store::vault::VaultTokenStore;
-use twilio_store::{RotationPhase, TokenRecord, TokenStore};
+use twilio_store::{Lease, LeaseOwner, RotationPhase, TokenRecord, TokenStore};
 
 use bao::Bao;
 use emulator::EmulatorProcess;
@@ -355,4 +358,110 @@ async fn a_store_gone_while_staged_leaves_a_resumable_rotation() {
     let mut secrets = vec![token.clone(), emulator.first_token.clone()];
     secrets.extend(tokens_of(&after));
     assert_no_secret(&outputs, &secrets);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_every_checkpoint_resume_from_another_host_after_the_lease() {
+    let Some(binary) = bao::binary() else { return };
+    let bao = Bao::dev(&binary);
+    let token = bao.root_token.as_str();
+    let (a, b) = (Host::new("a"), Host::new("b"));
+    for checkpoint in [
+        "creating",
+        "created",
+        "pending_stored",
+        "staged",
+        "promoting",
+        "promoted",
+        "recorded",
+    ] {
+        let emulator = EmulatorProcess::start(Duration::ZERO);
+        let store = format!(
+            "vault+http://127.0.0.1:{}/secret/twilio/{checkpoint}",
+            bao.port()
+        );
+        let third_host = VaultTokenStore::from_url_and_env(&store, |name| {
+            (name == "VAULT_TOKEN").then(|| token.to_owned())
+        })
+        .unwrap();
+        let mut outputs = vec![text(&init(&a, &store, &emulator, token))];
+
+        let mut rotating = Running::spawn(a.command(
+            &store,
+            &emulator,
+            token,
+            &["rotate", "--grace", "0"],
+            &[("TWILIO_ROTATE_PAUSE_AT", checkpoint)],
+        ));
+        assert!(
+            rotating
+                .marker
+                .recv_timeout(Duration::from_secs(30))
+                .is_ok(),
+            "{checkpoint}: never paused"
+        );
+        let _ = rotating.child.kill();
+        let (_, stdout, stderr) = rotating.wait();
+        outputs.push(format!("{stdout}{stderr}"));
+
+        // The dead rotator's lease, as if it had run on another host: this host cannot see
+        // that process die, so only the expiry frees it (2 s from now).
+        let mut killed = record(&third_host).await;
+        let lease = killed.lease.as_ref().expect("the rotator's lease");
+        let expires_at = time::OffsetDateTime::now_utc() + Duration::from_secs(2);
+        killed.lease = Some(Lease {
+            owner: LeaseOwner::new("another-host:4242:00000000feedf00d"),
+            expires_at,
+            fence: lease.fence,
+        });
+        killed.revision = third_host.save(&killed).await.expect("rewrite the lease");
+        let resume = || {
+            b.command(&store, &emulator, token, &["resume", "--grace", "0"], &[])
+                .output()
+                .unwrap()
+        };
+        let refused = resume();
+        outputs.push(text(&refused));
+        assert_eq!(
+            refused.status.code(),
+            Some(1),
+            "{checkpoint}: {}",
+            text(&refused)
+        );
+        let unchanged = record(&third_host).await;
+        assert_eq!(
+            unchanged.revision, killed.revision,
+            "{checkpoint}: resume wrote"
+        );
+
+        // Once the lease has expired, `resume` from the other host restores the invariant.
+        while time::OffsetDateTime::now_utc() <= expires_at {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let resumed = resume();
+        outputs.push(text(&resumed));
+        assert_eq!(
+            resumed.status.code(),
+            Some(0),
+            "{checkpoint}: {}",
+            text(&resumed)
+        );
+        let json: Value = serde_json::from_slice(&resumed.stdout).unwrap();
+        let state = json["state"].as_str().unwrap_or_default();
+        assert!(
+            state == "Rotated" || state == "Unchanged",
+            "{checkpoint}: resume ended in {json}"
+        );
+        eprintln!("{checkpoint}: resume ended in {state}");
+        let after = record(&third_host).await;
+        assert_matches(checkpoint, &after, &emulator);
+        let again = resume();
+        outputs.push(text(&again));
+        assert_eq!(again.status.code(), Some(0), "{checkpoint}: second resume");
+
+        let mut secrets = vec![token.to_owned(), emulator.first_token.clone()];
+        secrets.extend(tokens_of(&killed));
+        secrets.extend(tokens_of(&after));
+        assert_no_secret(&outputs, &secrets);
+    }
 }
