@@ -14,11 +14,8 @@
 //! fingerprint only, `PUT /__emulator/latency?ms=N` changes its latency — and kills it when
 //! the case ends, even on a panic.
 
-use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -27,7 +24,10 @@ use twilio_store::{FileTokenStore, TokenRecord, TokenStore};
 
 #[path = "support/emulator.rs"]
 mod emulator;
+#[path = "support/running.rs"]
+mod running;
 use emulator::EmulatorProcess;
+use running::Running;
 
 const ROTATE: &str = env!("CARGO_BIN_EXE_twilio-rotate");
 
@@ -81,84 +81,14 @@ fn init(store: &Path, emulator: &EmulatorProcess) {
     assert!(output.status.success(), "init failed: {:?}", output.status);
 }
 
-/// A running `rotate`: its output is collected (to search it for tokens), its pause marker
-/// signalled. Killed and reaped on drop.
-struct Rotation {
-    child: Child,
-    marker: mpsc::Receiver<()>,
-    readers: Vec<JoinHandle<String>>,
-}
-
 /// Starts `rotate --grace 0` with the pause seam set to `pause_at`.
-fn spawn_rotate(store: &Path, emulator: &EmulatorProcess, pause_at: Option<&str>) -> Rotation {
+fn spawn_rotate(store: &Path, emulator: &EmulatorProcess, pause_at: Option<&str>) -> Running {
     let mut cmd = command(store, emulator);
-    cmd.args(["rotate", "--grace", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args(["rotate", "--grace", "0"]);
     if let Some(pause_at) = pause_at {
         cmd.env("TWILIO_ROTATE_PAUSE_AT", pause_at);
     }
-    let mut child = cmd.spawn().unwrap();
-    let (found, marker) = mpsc::channel();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut stdout = child.stdout.take().unwrap();
-    let readers = vec![
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            for line in stderr.lines().map_while(Result::ok) {
-                if line.contains("twilio-rotate: paused at") {
-                    let _ = found.send(());
-                }
-                text.push_str(&line);
-                text.push('\n');
-            }
-            text
-        }),
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stdout.read_to_string(&mut text);
-            text
-        }),
-    ];
-    Rotation {
-        child,
-        marker,
-        readers,
-    }
-}
-
-impl Rotation {
-    /// Blocks until the process prints its pause marker; false if it exited first.
-    fn wait_for_marker(&self) -> bool {
-        self.marker.recv().is_ok()
-    }
-
-    /// Waits for the process to end on its own.
-    fn wait(mut self) -> (bool, String) {
-        let status = self.child.wait().unwrap();
-        (status.success(), self.output())
-    }
-
-    /// SIGKILL (`Child::kill` on Unix); returns what it printed.
-    fn kill(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.output()
-    }
-
-    fn output(&mut self) -> String {
-        self.readers
-            .drain(..)
-            .map(|reader| reader.join().unwrap())
-            .collect()
-    }
-}
-
-impl Drop for Rotation {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    Running::spawn(cmd)
 }
 
 fn resume(store: &Path, emulator: &EmulatorProcess) -> Output {
@@ -323,8 +253,8 @@ async fn killed_at_random_instants_resume_restores_the_invariant() {
         let dir = TempDir::new("timing");
         init(&dir.store(), &emulator);
         let started = Instant::now();
-        let (success, _) = spawn_rotate(&dir.store(), &emulator, None).wait();
-        assert!(success, "an uninterrupted rotation succeeds");
+        let (code, _, _) = spawn_rotate(&dir.store(), &emulator, None).wait();
+        assert_eq!(code, Some(0), "an uninterrupted rotation succeeds");
         started.elapsed()
     };
 

@@ -17,12 +17,11 @@
 mod bao;
 #[path = "support/emulator.rs"]
 mod emulator;
+#[path = "support/running.rs"]
+mod running;
 
-use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -31,6 +30,7 @@ use twilio_store::{Lease, LeaseOwner, RotationPhase, TokenRecord, TokenStore};
 
 use bao::Bao;
 use emulator::EmulatorProcess;
+use running::Running;
 
 const ROTATE: &str = env!("CARGO_BIN_EXE_twilio-rotate");
 
@@ -70,66 +70,6 @@ impl Host {
 impl Drop for Host {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A running `twilio-rotate`: its output collected, a `paused at` marker signalled; killed
-/// and reaped on drop.
-struct Running {
-    child: Child,
-    marker: mpsc::Receiver<()>,
-    readers: Vec<JoinHandle<String>>,
-}
-
-impl Running {
-    fn spawn(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (found, marker) = mpsc::channel();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut stdout = child.stdout.take().unwrap();
-        let readers = vec![
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                let _ = stdout.read_to_string(&mut text);
-                text
-            }),
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                for line in stderr.lines().map_while(Result::ok) {
-                    if line.contains("twilio-rotate: paused at") {
-                        let _ = found.send(());
-                    }
-                    text.push_str(&line);
-                    text.push('\n');
-                }
-                text
-            }),
-        ];
-        Self {
-            child,
-            marker,
-            readers,
-        }
-    }
-
-    /// Waits for its exit: the code, stdout, stderr.
-    fn wait(mut self) -> (Option<i32>, String, String) {
-        let status = self.child.wait().unwrap();
-        let mut texts = self.readers.drain(..).map(|r| r.join().unwrap());
-        let stdout = texts.next().unwrap();
-        let stderr = texts.next().unwrap();
-        (status.code(), stdout, stderr)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -298,13 +238,7 @@ async fn a_store_gone_while_staged_leaves_a_resumable_rotation() {
         &["rotate", "--grace", "0"],
         &[("TWILIO_ROTATE_PAUSE_AT", "promoting@mark")],
     ));
-    assert!(
-        rotating
-            .marker
-            .recv_timeout(Duration::from_secs(30))
-            .is_ok(),
-        "never reached promoting"
-    );
+    assert!(rotating.wait_for_marker(), "never reached promoting");
     bao.kill();
     let (code, stdout, stderr) = rotating.wait();
     emulator.set_latency(Duration::ZERO);
@@ -386,23 +320,15 @@ async fn killed_at_every_checkpoint_resume_from_another_host_after_the_lease() {
         .unwrap();
         let mut outputs = vec![text(&init(&a, &store, &emulator, token))];
 
-        let mut rotating = Running::spawn(a.command(
+        let rotating = Running::spawn(a.command(
             &store,
             &emulator,
             token,
             &["rotate", "--grace", "0"],
             &[("TWILIO_ROTATE_PAUSE_AT", checkpoint)],
         ));
-        assert!(
-            rotating
-                .marker
-                .recv_timeout(Duration::from_secs(30))
-                .is_ok(),
-            "{checkpoint}: never paused"
-        );
-        let _ = rotating.child.kill();
-        let (_, stdout, stderr) = rotating.wait();
-        outputs.push(format!("{stdout}{stderr}"));
+        assert!(rotating.wait_for_marker(), "{checkpoint}: never paused");
+        outputs.push(rotating.kill());
 
         // The dead rotator's lease, as if it had run on another host: this host cannot see
         // that process die, so only the expiry frees it (2 s from now).
