@@ -14,195 +14,22 @@
 //! fingerprint only, `PUT /__emulator/latency?ms=N` changes its latency — and kills it when
 //! the case ends, even on a panic.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
-use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use twilio_accounts::{Client, Credentials};
 use twilio_store::{FileTokenStore, TokenRecord, TokenStore};
 
+#[path = "support/emulator.rs"]
+mod emulator;
+#[path = "support/running.rs"]
+mod running;
+use emulator::EmulatorProcess;
+use running::Running;
+
 const ROTATE: &str = env!("CARGO_BIN_EXE_twilio-rotate");
-
-/// The manifest of the `twilio-emulator` package this package depends on, from `cargo
-/// metadata`: the workspace member, or the unpacked crate standing in for it when the
-/// packaged crate tests itself (`cargo build -p twilio-emulator` of a dev-dependency there
-/// makes cargo itself panic, so the build goes by its manifest instead).
-fn emulator_manifest() -> String {
-    let output = Command::new(env!("CARGO"))
-        .args(["metadata", "-q", "--format-version", "1"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run cargo metadata");
-    assert!(
-        output.status.success(),
-        "cargo metadata failed: {}",
-        output.status
-    );
-    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata is JSON");
-    metadata["packages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| p["name"] == "twilio-emulator")
-        .and_then(|p| p["manifest_path"].as_str())
-        .expect("twilio-emulator among the packages")
-        .to_owned()
-}
-
-/// The `twilio-emulator` executable, built once per test binary. A test of another package
-/// has no `CARGO_BIN_EXE_twilio-emulator`, so it asks cargo, and takes the path cargo
-/// reports (wherever `CARGO_TARGET_DIR` points).
-fn emulator_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let output = Command::new(env!("CARGO"))
-            .args(["build", "-q", "--manifest-path"])
-            .arg(emulator_manifest())
-            .args([
-                "--bin",
-                "twilio-emulator",
-                "--message-format=json-render-diagnostics",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build");
-        assert!(
-            output.status.success(),
-            "building twilio-emulator failed: {}",
-            output.status
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| {
-                m["reason"] == "compiler-artifact" && m["target"]["name"] == "twilio-emulator"
-            })
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no twilio-emulator executable")
-    })
-}
-
-/// A `twilio-emulator --test-endpoints` process; killed and reaped on drop, so no emulator
-/// outlives its case, even one that panics.
-struct EmulatorProcess {
-    child: Child,
-    base_url: String,
-    account_sid: String,
-    /// The primary token it started with (it printed it): only for `init`, and to search
-    /// the outputs for.
-    first_token: String,
-}
-
-/// The tokens an emulator accepts, by fingerprint.
-#[derive(Debug)]
-struct Accepted {
-    primary: String,
-    secondary: Option<String>,
-}
-
-impl EmulatorProcess {
-    /// Starts an emulator on a free port with `latency` per request and waits for it to
-    /// print its base URL and credentials.
-    fn start(latency: Duration) -> Self {
-        let child = Command::new(emulator_binary())
-            .args(["--port", "0", "--test-endpoints", "--latency-ms"])
-            .arg(latency.as_millis().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn twilio-emulator");
-        let mut emulator = Self {
-            child,
-            base_url: String::new(),
-            account_sid: String::new(),
-            first_token: String::new(),
-        };
-        let stdout = emulator.child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        for line in lines.by_ref().map_while(Result::ok) {
-            let line = line.trim();
-            if let Some(url) = line.strip_prefix("Twilio Accounts v1 emulator listening on ") {
-                url.clone_into(&mut emulator.base_url);
-            } else if let Some(sid) = line.strip_prefix("TWILIO_ACCOUNT_SID=") {
-                sid.clone_into(&mut emulator.account_sid);
-            } else if let Some(token) = line.strip_prefix("TWILIO_AUTH_TOKEN=") {
-                token.clone_into(&mut emulator.first_token);
-            } else if line.starts_with("Press Ctrl-C") {
-                break;
-            }
-        }
-        assert!(
-            emulator.base_url.starts_with("http://127.0.0.1:")
-                && emulator.account_sid.starts_with("AC")
-                && !emulator.first_token.is_empty(),
-            "twilio-emulator did not announce itself ({})",
-            emulator.base_url
-        );
-        // It prints nothing more; keep the pipe open and drained all the same.
-        std::thread::spawn(move || lines.for_each(drop));
-        emulator
-    }
-
-    /// One request to a test endpoint; returns the status and the body.
-    fn seam(&self, request_line: &str) -> (u16, String) {
-        let host = self.base_url.trim_start_matches("http://");
-        let mut tcp = TcpStream::connect(host).expect("connect to the emulator");
-        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(
-            tcp,
-            "{request_line} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        tcp.read_to_string(&mut response).unwrap();
-        let status = response
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
-        let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-        (status, body.to_owned())
-    }
-
-    /// What `GET /__emulator/tokens` says (it never shows a token: checked here too).
-    fn accepted(&self) -> Accepted {
-        let (status, body) = self.seam("GET /__emulator/tokens");
-        assert_eq!(status, 200, "{body}");
-        assert!(!body.contains(&self.first_token), "a token in {body}");
-        let json: Value = serde_json::from_str(&body).expect("tokens JSON");
-        assert_eq!(json["account_sid"], self.account_sid.as_str());
-        Accepted {
-            primary: json["primary"].as_str().expect("primary").to_owned(),
-            secondary: json["secondary"].as_str().map(str::to_owned),
-        }
-    }
-
-    fn set_latency(&self, latency: Duration) {
-        let (status, body) = self.seam(&format!(
-            "PUT /__emulator/latency?ms={}",
-            latency.as_millis()
-        ));
-        assert_eq!(status, 204, "{body}");
-    }
-}
-
-impl Drop for EmulatorProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A fresh directory for one case's store, removed when dropped.
 struct TempDir(PathBuf);
@@ -254,84 +81,14 @@ fn init(store: &Path, emulator: &EmulatorProcess) {
     assert!(output.status.success(), "init failed: {:?}", output.status);
 }
 
-/// A running `rotate`: its output is collected (to search it for tokens), its pause marker
-/// signalled. Killed and reaped on drop.
-struct Rotation {
-    child: Child,
-    marker: mpsc::Receiver<()>,
-    readers: Vec<JoinHandle<String>>,
-}
-
 /// Starts `rotate --grace 0` with the pause seam set to `pause_at`.
-fn spawn_rotate(store: &Path, emulator: &EmulatorProcess, pause_at: Option<&str>) -> Rotation {
+fn spawn_rotate(store: &Path, emulator: &EmulatorProcess, pause_at: Option<&str>) -> Running {
     let mut cmd = command(store, emulator);
-    cmd.args(["rotate", "--grace", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args(["rotate", "--grace", "0"]);
     if let Some(pause_at) = pause_at {
         cmd.env("TWILIO_ROTATE_PAUSE_AT", pause_at);
     }
-    let mut child = cmd.spawn().unwrap();
-    let (found, marker) = mpsc::channel();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut stdout = child.stdout.take().unwrap();
-    let readers = vec![
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            for line in stderr.lines().map_while(Result::ok) {
-                if line.contains("twilio-rotate: paused at") {
-                    let _ = found.send(());
-                }
-                text.push_str(&line);
-                text.push('\n');
-            }
-            text
-        }),
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stdout.read_to_string(&mut text);
-            text
-        }),
-    ];
-    Rotation {
-        child,
-        marker,
-        readers,
-    }
-}
-
-impl Rotation {
-    /// Blocks until the process prints its pause marker; false if it exited first.
-    fn wait_for_marker(&self) -> bool {
-        self.marker.recv().is_ok()
-    }
-
-    /// Waits for the process to end on its own.
-    fn wait(mut self) -> (bool, String) {
-        let status = self.child.wait().unwrap();
-        (status.success(), self.output())
-    }
-
-    /// SIGKILL (`Child::kill` on Unix); returns what it printed.
-    fn kill(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.output()
-    }
-
-    fn output(&mut self) -> String {
-        self.readers
-            .drain(..)
-            .map(|reader| reader.join().unwrap())
-            .collect()
-    }
-}
-
-impl Drop for Rotation {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    Running::spawn(cmd)
 }
 
 fn resume(store: &Path, emulator: &EmulatorProcess) -> Output {
@@ -496,8 +253,8 @@ async fn killed_at_random_instants_resume_restores_the_invariant() {
         let dir = TempDir::new("timing");
         init(&dir.store(), &emulator);
         let started = Instant::now();
-        let (success, _) = spawn_rotate(&dir.store(), &emulator, None).wait();
-        assert!(success, "an uninterrupted rotation succeeds");
+        let (code, _, _) = spawn_rotate(&dir.store(), &emulator, None).wait();
+        assert_eq!(code, Some(0), "an uninterrupted rotation succeeds");
         started.elapsed()
     };
 

@@ -1,0 +1,393 @@
+//! Issue 17's proof on a Vault/OpenBao store, with real `twilio-rotate` processes on separate
+//! "hosts" (each its own working directory and an environment holding only the Vault token)
+//! and the `twilio-emulator` binary:
+//! - two rotators started together: exactly one rotates, the other is refused by the lease
+//!   (exit 1) and changes nothing; the store then matches the emulator after one rotation;
+//! - the store server killed while a rotation is staged: the rotator says the rotation is
+//!   unfinished, and after a restart `resume` from another process finishes it, no token lost;
+//! - the crash matrix on Vault: the rotator SIGKILLed at every checkpoint, its lease then
+//!   standing for a rotator on another host (which this host cannot see die): `resume` from
+//!   another process is refused while the lease lives and restores the invariant once it expires.
+//!
+//! Every output is searched for every token.
+
+// The store crate's helper starts the servers; these tests use part of it.
+#[allow(dead_code)]
+#[path = "../../twilio-store/tests/vault/bao.rs"]
+mod bao;
+#[path = "support/emulator.rs"]
+mod emulator;
+#[path = "support/running.rs"]
+mod running;
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use twilio_store::vault::VaultTokenStore;
+use twilio_store::{Lease, LeaseOwner, RotationPhase, TokenRecord, TokenStore};
+
+use bao::Bao;
+use emulator::EmulatorProcess;
+use running::Running;
+
+const ROTATE: &str = env!("CARGO_BIN_EXE_twilio-rotate");
+
+/// One "host": a working directory of its own, removed when dropped.
+struct Host(PathBuf);
+
+impl Host {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("twilio-rotate-race-{name}-{}", bao::random_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// `twilio-rotate --store STORE --base-url URL --json ARGS`, run in this host's directory
+    /// with nothing in its environment but `VAULT_TOKEN` and `extra`.
+    fn command(
+        &self,
+        store: &str,
+        emulator: &EmulatorProcess,
+        token: &str,
+        args: &[&str],
+        extra: &[(&str, &str)],
+    ) -> Command {
+        let mut cmd = Command::new(ROTATE);
+        cmd.env_clear()
+            .current_dir(&self.0)
+            .args(["--store", store, "--base-url", &emulator.base_url, "--json"])
+            .args(args)
+            .env("VAULT_TOKEN", token)
+            .envs(extra.iter().copied())
+            .stdin(Stdio::null());
+        cmd
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `init` with the emulator's first token.
+fn init(host: &Host, store: &str, emulator: &EmulatorProcess, token: &str) -> Output {
+    let output = host
+        .command(
+            store,
+            emulator,
+            token,
+            &["init"],
+            &[
+                ("TWILIO_ACCOUNT_SID", emulator.account_sid.as_str()),
+                ("TWILIO_AUTH_TOKEN", emulator.first_token.as_str()),
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "init: {}", text(&output));
+    output
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The record as a third host reads it.
+async fn record(store: &VaultTokenStore) -> TokenRecord {
+    store.load().await.expect("load").expect("a record")
+}
+
+/// The store matches the emulator: idle, `current` is Twilio's primary, and every token
+/// Twilio accepts is stored.
+fn assert_matches(case: &str, record: &TokenRecord, emulator: &EmulatorProcess) {
+    let accepted = emulator.accepted();
+    assert_eq!(record.phase, RotationPhase::Idle, "{case}");
+    assert!(record.pending.is_none(), "{case}: still pending");
+    assert!(record.lease.is_none(), "{case}: a lease left behind");
+    assert_eq!(
+        record.current.fingerprint().to_string(),
+        accepted.primary,
+        "{case}: current is not Twilio's primary"
+    );
+    let stored: Vec<String> = record
+        .tokens()
+        .map(|(_, t)| t.fingerprint().to_string())
+        .collect();
+    for fingerprint in std::iter::once(&accepted.primary).chain(&accepted.secondary) {
+        assert!(
+            stored.contains(fingerprint),
+            "{case}: Twilio accepts {fingerprint}, the store holds {stored:?}"
+        );
+    }
+}
+
+/// Every token the record holds.
+fn tokens_of(record: &TokenRecord) -> impl Iterator<Item = String> + '_ {
+    record
+        .tokens()
+        .map(|(_, t)| t.token().expose_secret().to_owned())
+}
+
+fn assert_no_secret(outputs: &[String], secrets: &[String]) {
+    for output in outputs {
+        for secret in secrets {
+            assert!(!output.contains(secret.as_str()), "a secret in:\n{output}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_rotators_race_exactly_one_rotates() {
+    let Some(binary) = bao::binary() else { return };
+    let bao = Bao::dev(&binary);
+    let emulator = EmulatorProcess::start(Duration::ZERO);
+    let store = format!("vault+http://127.0.0.1:{}/secret/twilio/race", bao.port());
+    let token = bao.root_token.as_str();
+    let third_host = VaultTokenStore::from_url_and_env(&store, |name| {
+        (name == "VAULT_TOKEN").then(|| token.to_owned())
+    })
+    .unwrap();
+    let (a, b) = (Host::new("a"), Host::new("b"));
+    let mut outputs = vec![text(&init(&a, &store, &emulator, token))];
+    let mut secrets = vec![token.to_owned(), emulator.first_token.clone()];
+
+    for round in 0..3 {
+        let before = record(&third_host).await;
+        // Both start at once; the winner then holds the lease through a 2 s hand-off grace,
+        // far longer than the loser needs to start and ask for it.
+        let rotate = |host: &Host| {
+            Running::spawn(host.command(&store, &emulator, token, &["rotate", "--grace", "2"], &[]))
+        };
+        let (first, second) = (rotate(&a), rotate(&b));
+        let results = [first.wait(), second.wait()];
+        for (_, stdout, stderr) in &results {
+            outputs.push(format!("{stdout}{stderr}"));
+        }
+        let case = format!("round {round}: {results:?}");
+        let winners: Vec<_> = results.iter().filter(|r| r.0 == Some(0)).collect();
+        let losers: Vec<_> = results.iter().filter(|r| r.0 != Some(0)).collect();
+        assert_eq!((winners.len(), losers.len()), (1, 1), "{case}");
+        let (code, stdout, stderr) = losers[0];
+        assert_eq!(*code, Some(1), "{case}: the loser's exit code");
+        let json: Value = serde_json::from_str(stdout.trim()).expect("the loser's JSON");
+        assert_eq!(json["locked_by_another_run"], true, "{case}");
+        let error = json["error"].as_str().unwrap_or_default();
+        // Refused by the lease, or (when both read the record before either took the lease)
+        // by Vault's check-and-set on the write that would have taken it.
+        assert!(
+            error.contains("another rotation holds the lease")
+                || error.contains("check-and-set refused the write; nothing was written"),
+            "{case}"
+        );
+        assert!(!stderr.contains("ERROR"), "{case}");
+        let json: Value = serde_json::from_str(winners[0].1.trim()).expect("the winner's JSON");
+        assert_eq!(json["state"], "Rotated", "{case}");
+
+        // Exactly one rotation: the token current before the round is now `previous`, and
+        // Twilio's primary is the new `current`.
+        let after = record(&third_host).await;
+        assert_matches(&case, &after, &emulator);
+        let previous = after.previous.as_ref().expect("a previous token");
+        assert_eq!(
+            previous.fingerprint(),
+            before.current.fingerprint(),
+            "{case}: more than one rotation"
+        );
+        assert_ne!(
+            after.current.fingerprint(),
+            before.current.fingerprint(),
+            "{case}"
+        );
+        secrets.extend(tokens_of(&after));
+    }
+    assert_no_secret(&outputs, &secrets);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_gone_while_staged_leaves_a_resumable_rotation() {
+    let Some(binary) = bao::binary() else { return };
+    let mut bao = Bao::persistent(&binary);
+    let emulator = EmulatorProcess::start(Duration::ZERO);
+    let store = format!("vault+http://127.0.0.1:{}/kv/twilio/prod", bao.port());
+    let token = bao.root_token.clone();
+    let third_host = VaultTokenStore::from_url_and_env(&store, |name| {
+        (name == "VAULT_TOKEN").then(|| token.clone())
+    })
+    .unwrap();
+    let (a, b) = (Host::new("a"), Host::new("b"));
+    let mut outputs = vec![text(&init(&a, &store, &emulator, &token))];
+    let first = record(&third_host).await;
+
+    // The rotation records `Promoting` (both tokens stored), then the server dies while the
+    // promotion is on its way to Twilio (1 s of latency per request: the kill lands long before
+    // the rotator's next write), so Twilio promotes and the store cannot record it.
+    let first_fingerprint = first.current.fingerprint().to_string();
+    emulator.set_latency(Duration::from_secs(1));
+    let rotating = Running::spawn(a.command(
+        &store,
+        &emulator,
+        &token,
+        &["rotate", "--grace", "0"],
+        &[("TWILIO_ROTATE_PAUSE_AT", "promoting@mark")],
+    ));
+    assert!(rotating.wait_for_marker(), "never reached promoting");
+    bao.kill();
+    let (code, stdout, stderr) = rotating.wait();
+    emulator.set_latency(Duration::ZERO);
+    outputs.push(format!("{stdout}{stderr}"));
+    // Twilio promoted the new token: not "nothing decided" (4) but "unfinished: run
+    // resume" (3), and the report says the store could not record it.
+    assert_eq!(code, Some(3), "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(stdout.trim()).expect("the rotator's JSON");
+    assert_eq!(report["failed_step"], "record_in_store", "{report}");
+    assert!(
+        report["next"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("resume"),
+        "{report}"
+    );
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("did not answer"),
+        "{report}"
+    );
+    let accepted = emulator.accepted();
+    assert_ne!(accepted.primary, first_fingerprint, "not promoted");
+
+    // Back up (same raft data): `resume` on another host finishes the rotation. (The dead
+    // rotator's lease does not block: its owner is a dead process.)
+    bao.restart();
+    bao.unseal();
+    let resumed = b
+        .command(&store, &emulator, &token, &["resume"], &[])
+        .output()
+        .unwrap();
+    outputs.push(text(&resumed));
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
+    let json: Value = serde_json::from_slice(&resumed.stdout).unwrap();
+    assert!(
+        json["state"] == "Rotated" || json["state"] == "Unchanged",
+        "{json}"
+    );
+    let after = record(&third_host).await;
+    assert_matches("after resume", &after, &emulator);
+    // No token lost: Twilio's new primary was in the store before the promotion.
+    assert_eq!(after.current.fingerprint().to_string(), accepted.primary);
+    assert_eq!(
+        after.previous.as_ref().map(|p| p.fingerprint()),
+        Some(first.current.fingerprint())
+    );
+
+    let mut secrets = vec![token.clone(), emulator.first_token.clone()];
+    secrets.extend(tokens_of(&after));
+    assert_no_secret(&outputs, &secrets);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_every_checkpoint_resume_from_another_host_after_the_lease() {
+    let Some(binary) = bao::binary() else { return };
+    let bao = Bao::dev(&binary);
+    let token = bao.root_token.as_str();
+    let (a, b) = (Host::new("a"), Host::new("b"));
+    for checkpoint in [
+        "creating",
+        "created",
+        "pending_stored",
+        "staged",
+        "promoting",
+        "promoted",
+        "recorded",
+    ] {
+        let emulator = EmulatorProcess::start(Duration::ZERO);
+        let store = format!(
+            "vault+http://127.0.0.1:{}/secret/twilio/{checkpoint}",
+            bao.port()
+        );
+        let third_host = VaultTokenStore::from_url_and_env(&store, |name| {
+            (name == "VAULT_TOKEN").then(|| token.to_owned())
+        })
+        .unwrap();
+        let mut outputs = vec![text(&init(&a, &store, &emulator, token))];
+
+        let rotating = Running::spawn(a.command(
+            &store,
+            &emulator,
+            token,
+            &["rotate", "--grace", "0"],
+            &[("TWILIO_ROTATE_PAUSE_AT", checkpoint)],
+        ));
+        assert!(rotating.wait_for_marker(), "{checkpoint}: never paused");
+        outputs.push(rotating.kill());
+
+        // The dead rotator's lease, as if it had run on another host: this host cannot see
+        // that process die, so only the expiry frees it (2 s from now).
+        let mut killed = record(&third_host).await;
+        let lease = killed.lease.as_ref().expect("the rotator's lease");
+        let expires_at = time::OffsetDateTime::now_utc() + Duration::from_secs(2);
+        killed.lease = Some(Lease {
+            owner: LeaseOwner::new("another-host:4242:00000000feedf00d"),
+            expires_at,
+            fence: lease.fence,
+        });
+        killed.revision = third_host.save(&killed).await.expect("rewrite the lease");
+        let resume = || {
+            b.command(&store, &emulator, token, &["resume", "--grace", "0"], &[])
+                .output()
+                .unwrap()
+        };
+        let refused = resume();
+        outputs.push(text(&refused));
+        assert_eq!(
+            refused.status.code(),
+            Some(1),
+            "{checkpoint}: {}",
+            text(&refused)
+        );
+        let unchanged = record(&third_host).await;
+        assert_eq!(
+            unchanged.revision, killed.revision,
+            "{checkpoint}: resume wrote"
+        );
+
+        // Once the lease has expired, `resume` from the other host restores the invariant.
+        while time::OffsetDateTime::now_utc() <= expires_at {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let resumed = resume();
+        outputs.push(text(&resumed));
+        assert_eq!(
+            resumed.status.code(),
+            Some(0),
+            "{checkpoint}: {}",
+            text(&resumed)
+        );
+        let json: Value = serde_json::from_slice(&resumed.stdout).unwrap();
+        let state = json["state"].as_str().unwrap_or_default();
+        assert!(
+            state == "Rotated" || state == "Unchanged",
+            "{checkpoint}: resume ended in {json}"
+        );
+        eprintln!("{checkpoint}: resume ended in {state}");
+        let after = record(&third_host).await;
+        assert_matches(checkpoint, &after, &emulator);
+        let again = resume();
+        outputs.push(text(&again));
+        assert_eq!(again.status.code(), Some(0), "{checkpoint}: second resume");
+
+        let mut secrets = vec![token.to_owned(), emulator.first_token.clone()];
+        secrets.extend(tokens_of(&killed));
+        secrets.extend(tokens_of(&after));
+        assert_no_secret(&outputs, &secrets);
+    }
+}
