@@ -33,6 +33,7 @@ pub(crate) struct Cli {
         global = true,
         value_name = "URL",
         env = "TWILIO_ROTATE_BASE_URL",
+        hide_env_values = true,
         default_value = "https://accounts.twilio.com"
     )]
     pub(crate) base_url: String,

@@ -47,7 +47,46 @@ pub(crate) fn client(cli: &Cli, account: AccountSid, token: &AuthToken) -> Resul
         .credentials(credentials)
         .base_url(&cli.base_url)
         .build()
-        .map_err(|e| Outcome::person(format!("--base-url {}: {}", cli.base_url, exit::chain(&e))))
+        .map_err(|e| {
+            let url = without_user_info(&cli.base_url);
+            Outcome::person(format!("--base-url {url}: {}", exit::chain(&e)))
+        })
+}
+
+/// `url` for a message: any user info (`user:password@`, perhaps a token pasted in) replaced.
+fn without_user_info(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) if scheme.is_empty() => format!("<user info withheld>@{}", &rest[at + 1..]),
+        Some(at) => format!("{scheme}://<user info withheld>@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_user_info;
+
+    #[test]
+    fn user_info_never_reaches_a_message() {
+        for (url, shown) in [
+            (
+                "https://AC1:s3cr3t@example.com/v1",
+                "https://<user info withheld>@example.com/v1",
+            ),
+            (
+                "http://a@b@127.0.0.1:9/x?y=@z",
+                "http://<user info withheld>@127.0.0.1:9/x?y=@z",
+            ),
+            ("user:pw@host", "<user info withheld>@host"),
+            ("https://accounts.twilio.com", "https://accounts.twilio.com"),
+            ("https://host/path@x", "https://host/path@x"),
+            ("", ""),
+        ] {
+            assert_eq!(without_user_info(url), shown, "{url}");
+        }
+    }
 }
 
 /// What Twilio said to one authenticated request.
