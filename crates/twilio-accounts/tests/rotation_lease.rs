@@ -110,7 +110,8 @@ async fn a_rotator_that_lost_its_lease_cannot_write_afterwards() {
 #[tokio::test]
 async fn a_rotator_that_died_blocks_others_only_until_its_lease_expires() {
     let (emulator, store, client) = start().await;
-    drop(take_over(&store, "host-a:1:a", Duration::from_millis(300)).await);
+    // Long enough that the refused attempt below surely runs inside it on a loaded machine.
+    drop(take_over(&store, "host-a:1:a", Duration::from_secs(2)).await);
 
     let err = client
         .rotate_auth_token()
@@ -130,7 +131,7 @@ async fn a_rotator_that_died_blocks_others_only_until_its_lease_expires() {
     );
     assert_eq!(err.state(), AccountState::Unchanged);
 
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(2050)).await;
     let report = client
         .rotate_auth_token()
         .store(store.clone())

@@ -16,34 +16,11 @@ use twilio_store::{FileTokenStore, LeaseOwner, LeasedRecord, RotationPhase, Toke
 use twilio_types::AccountSid;
 
 mod support;
+use support::temp_dir::TempDir;
 use support::{command, text};
 
 /// A token of the right shape that Twilio (the emulator) refuses.
 const WRONG_TOKEN: &str = "0123456789abcdef0123456789abcdef";
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "twilio-rotate-cli-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn json(output: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -121,7 +98,7 @@ impl Table {
 /// An emulator, and the path of a store in a fresh directory (removed when it drops).
 async fn emulator_and_store_path() -> (Emulator, TempDir, PathBuf) {
     let emulator = Emulator::builder().start().await.unwrap();
-    let dir = TempDir::new();
+    let dir = TempDir::new("cli");
     let path = dir.path("store.json");
     (emulator, dir, path)
 }
@@ -857,4 +834,37 @@ async fn status_lists_the_followers_and_whom_complete_waits_for() {
         }
     }
     emulator.shutdown().await;
+}
+
+/// A token pasted into the base URL's user info (flag or variable) never reaches the output or
+/// `--help`: the transport refuses such a URL, and the message shows it without the user info.
+#[test]
+fn a_base_url_with_user_info_is_never_echoed() {
+    let dir = TempDir::new("base-url");
+    let store = dir.path("store.json");
+    let store = store.to_str().unwrap();
+    let secret = "deadbeef0123456789abcdef0badf00d";
+    let url = format!("https://AC0123456789abcdef0123456789abcdef:{secret}@example.com");
+    let account = [
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+        ("TWILIO_AUTH_TOKEN", WRONG_TOKEN),
+    ];
+    let by_flag = command(&["--store", store, "--base-url", &url, "init"], &account)
+        .output()
+        .unwrap();
+    let mut env = account.to_vec();
+    env.push(("TWILIO_ROTATE_BASE_URL", &url));
+    let by_env = command(&["--store", store, "init"], &env).output().unwrap();
+    let help = command(&["--help"], &env).output().unwrap();
+    for output in [&by_flag, &by_env] {
+        let shown = text(output);
+        assert_eq!(output.status.code(), Some(2), "{shown}");
+        assert!(
+            shown.contains("<user info withheld>@example.com"),
+            "{shown}"
+        );
+        assert!(!shown.contains(secret), "the token leaked: {shown}");
+    }
+    assert!(!text(&help).contains(secret), "the token leaked in --help");
+    assert!(!Path::new(store).exists(), "init wrote a store");
 }

@@ -14,7 +14,7 @@
 //! fingerprint only, `PUT /__emulator/latency?ms=N` changes its latency — and kills it when
 //! the case ends, even on a panic.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -26,35 +26,14 @@ use twilio_store::{FileTokenStore, TokenRecord, TokenStore};
 mod emulator;
 #[path = "support/running.rs"]
 mod running;
+#[allow(dead_code)]
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
 use emulator::EmulatorProcess;
 use running::Running;
+use temp_dir::TempDir;
 
 const ROTATE: &str = env!("CARGO_BIN_EXE_twilio-rotate");
-
-/// A fresh directory for one case's store, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "twilio-rotate-{name}-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn store(&self) -> PathBuf {
-        self.0.join("store.json")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn command(store: &Path, emulator: &EmulatorProcess) -> Command {
     let mut cmd = Command::new(ROTATE);
@@ -215,11 +194,11 @@ async fn killed_at_every_step_boundary_resume_restores_the_invariant() {
     ] {
         let emulator = EmulatorProcess::start(Duration::ZERO);
         let dir = TempDir::new(checkpoint);
-        init(&dir.store(), &emulator);
-        let rotation = spawn_rotate(&dir.store(), &emulator, Some(checkpoint));
+        init(&dir.path("store.json"), &emulator);
+        let rotation = spawn_rotate(&dir.path("store.json"), &emulator, Some(checkpoint));
         assert!(rotation.wait_for_marker(), "{checkpoint}: no marker");
         let output = rotation.kill();
-        check_after_resume(checkpoint, &dir.store(), &emulator, &output).await;
+        check_after_resume(checkpoint, &dir.path("store.json"), &emulator, &output).await;
     }
 }
 
@@ -230,9 +209,9 @@ async fn killed_during_the_create_the_promotion_and_the_final_check() {
     for checkpoint in ["creating", "promoting", "recorded"] {
         let emulator = EmulatorProcess::start(Duration::from_millis(300));
         let dir = TempDir::new(checkpoint);
-        init(&dir.store(), &emulator);
+        init(&dir.path("store.json"), &emulator);
         let marker = format!("{checkpoint}@mark");
-        let rotation = spawn_rotate(&dir.store(), &emulator, Some(&marker));
+        let rotation = spawn_rotate(&dir.path("store.json"), &emulator, Some(&marker));
         assert!(rotation.wait_for_marker(), "{checkpoint}: no marker");
         std::thread::sleep(Duration::from_millis(150));
         let output = rotation.kill();
@@ -240,7 +219,7 @@ async fn killed_during_the_create_the_promotion_and_the_final_check() {
         // Let the request the killed process left in flight finish on the server.
         tokio::time::sleep(Duration::from_millis(400)).await;
         let case = format!("during {checkpoint}");
-        check_after_resume(&case, &dir.store(), &emulator, &output).await;
+        check_after_resume(&case, &dir.path("store.json"), &emulator, &output).await;
     }
 }
 
@@ -251,9 +230,9 @@ async fn killed_at_random_instants_resume_restores_the_invariant() {
     let whole = {
         let emulator = EmulatorProcess::start(latency);
         let dir = TempDir::new("timing");
-        init(&dir.store(), &emulator);
+        init(&dir.path("store.json"), &emulator);
         let started = Instant::now();
-        let (code, _, _) = spawn_rotate(&dir.store(), &emulator, None).wait();
+        let (code, _, _) = spawn_rotate(&dir.path("store.json"), &emulator, None).wait();
         assert_eq!(code, Some(0), "an uninterrupted rotation succeeds");
         started.elapsed()
     };
@@ -267,17 +246,17 @@ async fn killed_at_random_instants_resume_restores_the_invariant() {
     for run in 0..20 {
         let emulator = EmulatorProcess::start(latency);
         let dir = TempDir::new("random");
-        init(&dir.store(), &emulator);
+        init(&dir.path("store.json"), &emulator);
         let delay = Duration::from_micros(rng.u64(0..=window));
-        let rotation = spawn_rotate(&dir.store(), &emulator, None);
+        let rotation = spawn_rotate(&dir.path("store.json"), &emulator, None);
         std::thread::sleep(delay);
         let output = rotation.kill();
         emulator.set_latency(Duration::ZERO);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let phase = load(&dir.store()).await.phase;
+        let phase = load(&dir.path("store.json")).await.phase;
         let case = format!(
             "seed {seed} run {run}: killed after {delay:?} of {whole:?} in phase {phase:?}"
         );
-        check_after_resume(&case, &dir.store(), &emulator, &output).await;
+        check_after_resume(&case, &dir.path("store.json"), &emulator, &output).await;
     }
 }

@@ -21,7 +21,6 @@ mod bao;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Read as _};
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -40,6 +39,7 @@ use bao::Bao;
 // Only `BIN` and `text`: the fleet runs the CLI with an environment of its own.
 #[allow(dead_code)]
 mod support;
+use support::temp_dir::TempDir;
 use support::{BIN, text};
 
 /// The follower processes' settings (their whole environment, with `VAULT_TOKEN`).
@@ -76,40 +76,19 @@ fn setting(name: &str, default: usize) -> usize {
     }
 }
 
-/// A directory of its own for one "host", removed on drop.
-struct HostDir(PathBuf);
-
-impl HostDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "twilio-rotate-fleet-{}-{name}-{}",
-            std::process::id(),
-            bao::random_id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for HostDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// One follower process: its pid, what it printed, and its "host".
 struct FollowerProcess {
     child: Child,
     lines: mpsc::Receiver<String>,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
-    _dir: HostDir,
+    _dir: TempDir,
 }
 
 impl FollowerProcess {
     /// This test binary again, running only [`follower_process`], with nothing but `env`.
     fn spawn(index: usize, env: &[(&str, String)]) -> Self {
-        let dir = HostDir::new(&format!("follower-{index}"));
+        let dir = TempDir::new(&format!("fleet-follower-{index}"));
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "follower_process",
@@ -118,7 +97,7 @@ impl FollowerProcess {
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .current_dir(&dir.0)
+            .current_dir(dir.dir())
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
@@ -176,10 +155,10 @@ impl FollowerProcess {
 }
 
 /// `twilio-rotate` from a working directory of its own, with only `env`.
-fn rotator(dir: &HostDir, args: &[&str], env: &[(&str, &str)]) -> Output {
+fn rotator(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(BIN)
         .args(args)
-        .current_dir(&dir.0)
+        .current_dir(dir.dir())
         .env_clear()
         .envs(env.iter().copied())
         .stdin(Stdio::null())
@@ -208,7 +187,7 @@ async fn a_fleet_on_other_hosts_follows_rotations_with_no_failed_request() {
     let mut outputs = Vec::new();
 
     // The rotator's host: `init` from the account's token.
-    let rotator_dir = HostDir::new("rotator");
+    let rotator_dir = TempDir::new("fleet-rotator");
     let sid = emulator.account_sid();
     let first = emulator.auth_token();
     let rotator_env = [

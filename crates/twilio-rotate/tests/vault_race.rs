@@ -19,8 +19,11 @@ mod bao;
 mod emulator;
 #[path = "support/running.rs"]
 mod running;
+#[allow(dead_code)]
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
+use temp_dir::TempDir;
 
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -35,14 +38,11 @@ use running::Running;
 const ROTATE: &str = env!("CARGO_BIN_EXE_twilio-rotate");
 
 /// One "host": a working directory of its own, removed when dropped.
-struct Host(PathBuf);
+struct Host(TempDir);
 
 impl Host {
     fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("twilio-rotate-race-{name}-{}", bao::random_id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
+        Self(TempDir::new(&format!("race-{name}")))
     }
 
     /// `twilio-rotate --store STORE --base-url URL --json ARGS`, run in this host's directory
@@ -57,19 +57,13 @@ impl Host {
     ) -> Command {
         let mut cmd = Command::new(ROTATE);
         cmd.env_clear()
-            .current_dir(&self.0)
+            .current_dir(self.0.dir())
             .args(["--store", store, "--base-url", &emulator.base_url, "--json"])
             .args(args)
             .env("VAULT_TOKEN", token)
             .envs(extra.iter().copied())
             .stdin(Stdio::null());
         cmd
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -331,10 +325,11 @@ async fn killed_at_every_checkpoint_resume_from_another_host_after_the_lease() {
         outputs.push(rotating.kill());
 
         // The dead rotator's lease, as if it had run on another host: this host cannot see
-        // that process die, so only the expiry frees it (2 s from now).
+        // that process die, so only the expiry frees it (5 s from now: room for the refused
+        // `resume` below on a loaded machine).
         let mut killed = record(&third_host).await;
         let lease = killed.lease.as_ref().expect("the rotator's lease");
-        let expires_at = time::OffsetDateTime::now_utc() + Duration::from_secs(2);
+        let expires_at = time::OffsetDateTime::now_utc() + Duration::from_secs(5);
         killed.lease = Some(Lease {
             owner: LeaseOwner::new("another-host:4242:00000000feedf00d"),
             expires_at,
@@ -352,6 +347,13 @@ async fn killed_at_every_checkpoint_resume_from_another_host_after_the_lease() {
             refused.status.code(),
             Some(1),
             "{checkpoint}: {}",
+            text(&refused)
+        );
+        let refusal: Value = serde_json::from_slice(&refused.stdout).unwrap();
+        assert_eq!(
+            refusal["locked_by_another_run"],
+            Value::Bool(true),
+            "{checkpoint}: refused for another reason: {}",
             text(&refused)
         );
         let unchanged = record(&third_host).await;

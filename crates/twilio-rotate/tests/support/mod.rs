@@ -3,6 +3,9 @@
 
 use std::process::{Command, Output, Stdio};
 
+#[allow(dead_code)] // not every test binary makes directories
+pub(crate) mod temp_dir;
+
 /// The binary under test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_twilio-rotate");
 

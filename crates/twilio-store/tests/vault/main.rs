@@ -508,7 +508,8 @@ async fn the_lease_holds_expires_and_is_taken_over_between_hosts() {
     let host_b: Arc<dyn TokenStore> = Arc::new(store(&bao, "lease"));
     let owner_a = LeaseOwner::new("host-a:101:aaaa");
     let owner_b = LeaseOwner::new("host-b:202:bbbb");
-    let short = std::time::Duration::from_millis(1500);
+    // Long enough for three calls to a real server on a loaded machine to fit inside it.
+    let short = std::time::Duration::from_secs(4);
 
     let mut held_a = LeasedRecord::acquire(Arc::clone(&host_a), owner_a.clone(), short)
         .await
