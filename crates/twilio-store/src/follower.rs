@@ -247,7 +247,7 @@ impl Follower {
             role: plan.role,
             holds,
             published_at: now,
-            expires_at: now + plan.ttl,
+            expires_at: crate::saturating_after(now, plan.ttl),
         };
         let result = self.store.publish_heartbeat(&heartbeat).await;
         let mut state = self.lock();

@@ -229,7 +229,7 @@ impl LeasedRecord {
     fn lease(&self, fence: u64, now: OffsetDateTime) -> Lease {
         Lease {
             owner: self.owner.clone(),
-            expires_at: now + self.duration,
+            expires_at: crate::saturating_after(now, self.duration),
             fence,
         }
     }

@@ -146,6 +146,18 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     }
 }
 
+/// `now + duration`, or the latest instant `time` can hold when that is past it: a lease or
+/// heartbeat asked for "for ever" (`Duration::MAX`) lasts until then instead of panicking.
+fn saturating_after(
+    now: time::OffsetDateTime,
+    duration: std::time::Duration,
+) -> time::OffsetDateTime {
+    time::Duration::try_from(duration)
+        .ok()
+        .and_then(|duration| now.checked_add(duration))
+        .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
+}
+
 /// The error of a [`TokenStore`] method that the store does not implement.
 fn unsupported(what: &str) -> StoreError {
     StoreError::new(
@@ -247,6 +259,16 @@ impl StdError for StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_duration_past_what_time_holds_saturates() {
+        let now = time::OffsetDateTime::now_utc();
+        let second = std::time::Duration::from_secs(1);
+        assert_eq!(saturating_after(now, second), now + second);
+        let max = time::PrimitiveDateTime::MAX.assume_utc();
+        assert_eq!(saturating_after(now, std::time::Duration::MAX), max);
+        assert_eq!(saturating_after(max, second), max);
+    }
 
     #[test]
     fn error_keeps_kind_message_and_source() {

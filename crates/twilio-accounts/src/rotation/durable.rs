@@ -127,7 +127,7 @@ impl Run<'_> {
         };
         let step = RotationStep::FleetAcknowledgement;
         let started = Instant::now();
-        let deadline = started + self.plan.max_wait;
+        let deadline = instant_after(started, self.plan.max_wait);
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -203,7 +203,7 @@ impl Run<'_> {
     /// long hand-off grace never lets it lapse. A failed renewal is logged: the next write
     /// then fails (by compare-and-swap) instead of writing on a lease another rotator took.
     async fn sleep_holding_the_lease(&mut self, duration: Duration) {
-        let deadline = Instant::now() + duration;
+        let deadline = instant_after(Instant::now(), duration);
         let step = (self.plan.lease_duration / 3).max(Duration::from_millis(10));
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -511,5 +511,28 @@ impl Run<'_> {
             0,
             Some(note.into()),
         );
+    }
+}
+
+/// `start + wait`, or about a century after `start` when that overflows: a grace or max-wait
+/// given (or recorded in the store) as "for ever" waits instead of panicking.
+fn instant_after(start: Instant, wait: Duration) -> Instant {
+    start
+        .checked_add(wait)
+        .unwrap_or_else(|| start + Duration::from_secs(u64::from(u32::MAX)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_for_ever_saturates_instead_of_panicking() {
+        let now = Instant::now();
+        assert_eq!(
+            instant_after(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+        assert!(instant_after(now, Duration::MAX) > now + Duration::from_secs(3_600 * 24 * 365));
     }
 }
