@@ -64,31 +64,6 @@ fn without_user_info(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::without_user_info;
-
-    #[test]
-    fn user_info_never_reaches_a_message() {
-        for (url, shown) in [
-            (
-                "https://AC1:s3cr3t@example.com/v1",
-                "https://<user info withheld>@example.com/v1",
-            ),
-            (
-                "http://a@b@127.0.0.1:9/x?y=@z",
-                "http://<user info withheld>@127.0.0.1:9/x?y=@z",
-            ),
-            ("user:pw@host", "<user info withheld>@host"),
-            ("https://accounts.twilio.com", "https://accounts.twilio.com"),
-            ("https://host/path@x", "https://host/path@x"),
-            ("", ""),
-        ] {
-            assert_eq!(without_user_info(url), shown, "{url}");
-        }
-    }
-}
-
 /// What Twilio said to one authenticated request.
 pub(crate) enum Answer {
     /// 2xx: the token authenticates.
@@ -152,4 +127,29 @@ pub(crate) fn unreachable(doing: &str, error: &Error, then: &str) -> Outcome {
             exit::chain(error)
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_user_info;
+
+    #[test]
+    fn user_info_never_reaches_a_message() {
+        for (url, shown) in [
+            (
+                "https://AC1:s3cr3t@example.com/v1",
+                "https://<user info withheld>@example.com/v1",
+            ),
+            (
+                "http://a@b@127.0.0.1:9/x?y=@z",
+                "http://<user info withheld>@127.0.0.1:9/x?y=@z",
+            ),
+            ("user:pw@host", "<user info withheld>@host"),
+            ("https://accounts.twilio.com", "https://accounts.twilio.com"),
+            ("https://host/path@x", "https://host/path@x"),
+            ("", ""),
+        ] {
+            assert_eq!(without_user_info(url), shown, "{url}");
+        }
+    }
 }
