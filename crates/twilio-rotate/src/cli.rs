@@ -5,6 +5,7 @@ use std::io::Write as _;
 
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
+use twilio_accounts::rotation::GatePolicy;
 
 use crate::exit;
 use crate::store_arg::StoreLocation;
@@ -41,11 +42,26 @@ pub(crate) struct Cli {
     /// authenticate, the stored tokens to tell which is the primary) before giving up.
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60)]
     pub(crate) propagation_window: u64,
+    /// `complete`, `rotate`, `resume`: how long the fleet gate waits for every live follower
+    /// to hold the new token before its policy decides (default 60; `resume`: what the
+    /// interrupted run recorded).
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub(crate) max_wait: Option<u64>,
+    /// `complete`, `rotate`, `resume`: what the fleet gate does when --max-wait ends first:
+    /// `do-not-promote` (the default: stay staged, both tokens keep working) or
+    /// `promote-anyway` (followers without the new token fail until they reload).
+    #[arg(long, global = true, value_name = "POLICY", value_parser = parse_gate_policy)]
+    pub(crate) gate_policy: Option<GatePolicy>,
     /// Print one JSON object on stdout instead of text.
     #[arg(long, global = true)]
     pub(crate) json: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+fn parse_gate_policy(name: &str) -> Result<GatePolicy, String> {
+    GatePolicy::parse(name)
+        .ok_or_else(|| format!("`{name}` is not a gate policy: do-not-promote or promote-anyway"))
 }
 
 fn after_help() -> String {
@@ -103,7 +119,7 @@ pub(crate) enum Command {
 }
 
 impl Command {
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Command::Init { .. } => "init",
             Command::Stage => "stage",

@@ -10,14 +10,18 @@ use twilio_store::{StoreError, StoreErrorKind};
 
 use crate::store_arg::StoreLocation;
 
-/// Done; for `status`: healthy (Twilio accepts a stored token, and a rotation in flight is
-/// held by a live run or staged with both tokens working).
+/// Done; for `status`: healthy (Twilio accepts a stored token, or a live run that has just
+/// promoted waits for Twilio to accept it; a rotation in flight is held by a live run or
+/// staged with both tokens working).
 pub(crate) const OK: u8 = 0;
-/// Not done, nothing changed, safe to run again later: another run holds the store's lease,
-/// `complete` before the hand-off grace, or Twilio refused a step for a reason that may pass.
+/// Not done, nothing changed, safe to run again later; only for: another run holds the
+/// store's lease (or wrote the store first), `complete` before the hand-off grace, or the
+/// fleet gate's live followers do not hold the new token yet.
 pub(crate) const NOT_NOW: u8 = 1;
 /// A person must act: a usage or configuration error, a store that cannot be used as it is,
-/// or a token Twilio refuses with no rotation in flight. The message says what to do.
+/// a token Twilio refuses with no rotation in flight, any other answer of Twilio's that
+/// refuses a request with nothing changed (a 400 or 404: a wrong `--base-url`, say), or a
+/// fleet gate that cannot read the followers' heartbeats. The message says what to do.
 pub(crate) const PERSON: u8 = 2;
 /// A rotation is unfinished (interrupted, or its outcome not known yet): run `resume`.
 pub(crate) const RESUME: u8 = 3;
@@ -28,9 +32,9 @@ pub(crate) const UNREACHABLE: u8 = 4;
 /// The exit-code table of `--help` (the same as the README's and the rotation guide's).
 pub(crate) const HELP: &str = "\
 Exit codes (one meaning each):
-  0  done; `status`: healthy (Twilio accepts a stored token; a rotation in flight is live or staged)
-  1  not done, nothing changed: another run holds the lease, or too early; run it again later
-  2  a person must act: usage, configuration, the store, or a token Twilio refuses (the message says what to do)
+  0  done; `status`: healthy (Twilio accepts a stored token or a live run waits for it to; a rotation in flight is live or staged)
+  1  not done, nothing changed: another run holds the lease, too early, or followers lack the new token; run it again later
+  2  a person must act: usage, configuration, the store, a token or request Twilio refuses, unreadable heartbeats (the message says what to do)
   3  a rotation is unfinished or its outcome unknown: run `resume`
   4  Twilio or the store could not be reached: nothing decided; run it again later";
 
@@ -126,6 +130,27 @@ pub(crate) fn store_advice(error: &StoreError, location: &StoreLocation) -> Stri
     }
 }
 
+/// What to do about heartbeats the fleet gate cannot read, for this store: where the
+/// followers write them, and (Vault) which policy reads them.
+pub(crate) fn heartbeat_advice(error: &StoreError, location: &StoreLocation) -> String {
+    match location {
+        StoreLocation::File(path) => format!(
+            "make `{}.followers` a directory this user can list and read (followers write their \
+             heartbeats there)",
+            path.display()
+        ),
+        #[cfg(feature = "vault")]
+        StoreLocation::Vault(vault) if error.kind() == StoreErrorKind::Permissions => format!(
+            "give the Vault token a policy with `list` on `{mount}/metadata/{path}.followers` \
+             and `read` on `{mount}/data/{path}.followers/*`",
+            mount = vault.mount(),
+            path = vault.path()
+        ),
+        #[allow(unreachable_patterns)] // a file-only build has no other store
+        _ => "make the followers' heartbeats readable with the store's credentials".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +200,26 @@ mod tests {
         let chmod = advice.find("chmod 600 /s.json").unwrap();
         let rotate = advice.find("rotate` at once").unwrap();
         assert!(chmod < rotate, "{advice}");
+    }
+
+    #[test]
+    fn heartbeat_advice_names_where_the_followers_are() {
+        let error = StoreError::new(StoreErrorKind::Io, "Not a directory");
+        let advice = heartbeat_advice(&error, &StoreLocation::File("/s.json".into()));
+        assert!(
+            advice.contains("`/s.json.followers` a directory"),
+            "{advice}"
+        );
+        #[cfg(feature = "vault")]
+        {
+            let location = StoreLocation::parse("vault://vault.internal/kv/twilio").unwrap();
+            let denied = StoreError::new(StoreErrorKind::Permissions, "permission denied");
+            let advice = heartbeat_advice(&denied, &location);
+            assert!(
+                advice.contains("`list` on `kv/metadata/twilio.followers`"),
+                "{advice}"
+            );
+        }
     }
 
     /// A Vault token's policy is not a file mode: no `chmod` advice for a Vault store.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use twilio_accounts::Client;
 use twilio_accounts::rotation::{AccountState, RotateAuthToken, RotationError, RotationStep};
-use twilio_store::{RotationPhase, StoreErrorKind, TokenRecord};
+use twilio_store::{Heartbeat, RotationPhase, StoreErrorKind, TokenRecord, TokenStore};
 
 use crate::cli::{Cli, Command, Outcome};
 use crate::exit::{self, Cause};
@@ -24,7 +24,7 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
         Err(outcome) => return outcome,
     };
     let idle = record.phase == RotationPhase::Idle && record.pending.is_none();
-    if matches!(cli.command, Command::Resume { .. }) && idle && !just_promoted(&record) {
+    if matches!(cli.command, Command::Resume { .. }) && idle && !just_promoted(&record, cli) {
         return resume_idle(cli, &record, &client).await;
     }
     let mut builder: RotateAuthToken = client
@@ -32,6 +32,20 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
         .store(store.clone())
         .propagation_window(Duration::from_secs(cli.propagation_window));
     builder = crate::hooks::install(builder);
+    // The fleet gate's choices: the flags, else (for `resume`) what the interrupted run
+    // recorded, else the library's defaults.
+    let resuming = matches!(cli.command, Command::Resume { .. });
+    let recorded = resuming.then_some(&record.choices);
+    if let Some(max_wait) = cli
+        .max_wait
+        .map(Duration::from_secs)
+        .or(recorded.and_then(|c| c.max_wait))
+    {
+        builder = builder.max_wait(max_wait);
+    }
+    if let Some(policy) = cli.gate_policy.or(recorded.and_then(|c| c.gate_policy)) {
+        builder = builder.gate_policy(policy);
+    }
     let result = match &cli.command {
         Command::Stage => builder.stage().await,
         Command::Complete { force } => builder.force(*force).complete().await,
@@ -56,6 +70,7 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
             text: report.to_string(),
             json: report_json(&report),
         },
+        Err(err) if is_gate_failure(&err) => gate_failure(cli, store.as_ref(), &err).await,
         Err(err) => failure(cli, &record, &err),
     };
     // Where the store stands now, as fingerprints.
@@ -139,6 +154,15 @@ fn failure(cli: &Cli, record: &TokenRecord, err: &RotationError) -> Outcome {
             exit::UNREACHABLE,
             "could not reach Twilio; nothing changed: run this again later".into(),
         ),
+        Cause::TwilioUnreachable if resuming && idle(record) => (
+            exit::UNREACHABLE,
+            format!(
+                "could not reach Twilio, so resume could not check that Twilio accepts the \
+                 token promoted last ({}); no rotation is in flight and the store is unchanged: \
+                 run resume again when Twilio answers",
+                record.current.fingerprint()
+            ),
+        ),
         Cause::TwilioUnreachable if resuming => (
             exit::UNREACHABLE,
             format!(
@@ -159,7 +183,16 @@ fn failure(cli: &Cli, record: &TokenRecord, err: &RotationError) -> Outcome {
             };
             return twilio::stale_token(cli, record, refusal);
         }
-        _ if unchanged => (exit::NOT_NOW, "nothing changed: safe to run again".into()),
+        // Twilio answered (not 401/403, not an outage) or the configuration is wrong: running
+        // it again changes nothing until a person fixes the cause.
+        _ if unchanged => (
+            exit::PERSON,
+            format!(
+                "nothing changed, and running it again will not help until the cause is fixed \
+                 (a wrong --base-url, account or configuration): {}",
+                exit::deepest(err)
+            ),
+        ),
         _ if state == AccountState::Staged && err.failed_step() == RotationStep::HandOffGrace => (
             exit::NOT_NOW,
             "still staged, nothing changed: run complete again once the hand-off grace has passed"
@@ -194,6 +227,144 @@ fn failure(cli: &Cli, record: &TokenRecord, err: &RotationError) -> Outcome {
     Outcome { code, text, json }
 }
 
+/// No rotation in flight in `record` (perhaps one promoted moments ago).
+fn idle(record: &TokenRecord) -> bool {
+    record.phase == RotationPhase::Idle && record.pending.is_none()
+}
+
+/// The fleet gate stopped the promotion: the record stays staged, both tokens work.
+fn is_gate_failure(err: &RotationError) -> bool {
+    err.failed_step() == RotationStep::FleetAcknowledgement && err.state() == AccountState::Staged
+}
+
+/// Why the fleet gate did not promote, read again from the heartbeats (the library's error
+/// is one sentence for both causes): followers that lag, or heartbeats that cannot be read.
+async fn gate_failure(cli: &Cli, store: &dyn TokenStore, err: &RotationError) -> Outcome {
+    let command = cli.command.name();
+    // `rotate` staged the token itself: its rotation is unfinished (3), where `complete` and
+    // `resume` changed nothing.
+    let staged_now = matches!(cli.command, Command::Rotate { .. });
+    let pending = match err.report().new_token() {
+        Some(fingerprint) => Some(fingerprint),
+        None => store
+            .load()
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.pending.map(|p| p.fingerprint())),
+    };
+    let token = pending.map_or_else(
+        || "the new token".to_owned(),
+        |p| format!("the new token {p}"),
+    );
+    let (changed, again) = if staged_now {
+        (
+            format!("this run staged {token} (both tokens work) but did not promote it"),
+            format!("run `twilio-rotate --store {} resume`", cli.store),
+        )
+    } else {
+        (
+            format!("not promoted, nothing changed ({token} stays staged, both tokens work)"),
+            format!("run `twilio-rotate --store {} {command}` again", cli.store),
+        )
+    };
+    let promote_with = if staged_now { "complete" } else { command };
+    let promote_anyway = format!(
+        "or promote without their confirmation: `twilio-rotate --store {} {promote_with} \
+         --gate-policy promote-anyway` (followers that lack the new token then fail until they \
+         reload)",
+        cli.store
+    );
+    let (code, next, lagging) = match store.heartbeats().await {
+        Err(error) => {
+            let cause = exit::cause(&error);
+            let advice = exit::heartbeat_advice(&error, &cli.store);
+            let next = if cause == Cause::StoreUnreachable {
+                format!(
+                    "{changed}: the fleet gate could not read the followers' heartbeats \
+                     ({error}), so it cannot tell who holds {token}. {again} later; if this \
+                     persists, a person must act: {advice}, {promote_anyway}",
+                    again = capitalized(&again),
+                )
+            } else {
+                format!(
+                    "{changed}: the fleet gate cannot read the followers' heartbeats ({error}), \
+                     so it cannot tell who holds {token}, and running it again will not help. \
+                     A person must act: {advice}, {promote_anyway}"
+                )
+            };
+            (unreadable_code(cause, staged_now), next, None)
+        }
+        Ok(beats) => {
+            let now = time::OffsetDateTime::now_utc();
+            let lagging: Vec<&Heartbeat> = pending
+                .map(|p| Heartbeat::lagging(&beats, p, now))
+                .unwrap_or_default();
+            let who: Vec<String> = lagging
+                .iter()
+                .map(|b| format!("{} ({})", b.follower, b.role.as_str()))
+                .collect();
+            let waiting = if who.is_empty() {
+                "when the fleet gate gave up (after --max-wait) live followers lacked it; all \
+                 of them hold it now"
+                    .to_owned()
+            } else {
+                format!(
+                    "{} live follower(s) still do not hold it: {}",
+                    who.len(),
+                    who.join(", ")
+                )
+            };
+            let code = if staged_now {
+                exit::RESUME
+            } else {
+                exit::NOT_NOW
+            };
+            let ids = lagging.iter().map(|b| b.follower.as_str().to_owned());
+            (
+                code,
+                format!(
+                    "{changed}: {waiting}. {} once they hold it, {promote_anyway}",
+                    capitalized(&again)
+                ),
+                Some(ids.collect::<Vec<_>>()),
+            )
+        }
+    };
+    let mut json = report_json(err.report());
+    if let Value::Object(map) = &mut json {
+        map.insert("error".into(), next.clone().into());
+        map.insert("failed_step".into(), err.failed_step().name().into());
+        map.insert("next".into(), next.clone().into());
+        map.insert("lagging".into(), json!(lagging));
+    }
+    Outcome {
+        code,
+        text: format!("error: {next}\n{}", err.report()),
+        json,
+    }
+}
+
+/// The exit code for a fleet gate that could not read the heartbeats: an unreachable store
+/// may answer on the next run (4; for `rotate`, whose token is staged, 3: `resume`); any
+/// other store error (a policy without `list`) stops every run until a person acts (2).
+fn unreadable_code(cause: Cause, staged_now: bool) -> u8 {
+    match cause {
+        Cause::StoreUnreachable if staged_now => exit::RESUME,
+        Cause::StoreUnreachable => exit::UNREACHABLE,
+        _ => exit::PERSON,
+    }
+}
+
+/// `text` with its first letter in upper case (a sentence that starts with a command).
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// The store error under `err`, if that is what failed.
 fn store_error(err: &RotationError) -> Option<&twilio_store::StoreError> {
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
@@ -207,4 +378,26 @@ fn store_error(err: &RotationError) -> Option<&twilio_store::StoreError> {
         next = e.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_heartbeats_page_a_person_unless_the_store_is_unreachable() {
+        let denied = twilio_store::StoreError::new(StoreErrorKind::Permissions, "403");
+        let down = twilio_store::StoreError::new(StoreErrorKind::Io, "did not answer");
+        let (denied, down) = (exit::cause(&denied), exit::cause(&down));
+        assert_eq!(unreadable_code(denied, false), exit::PERSON);
+        assert_eq!(unreadable_code(denied, true), exit::PERSON);
+        assert_eq!(unreadable_code(down, false), exit::UNREACHABLE);
+        assert_eq!(unreadable_code(down, true), exit::RESUME);
+    }
+
+    #[test]
+    fn capitalized_sentences() {
+        assert_eq!(capitalized("run `resume`"), "Run `resume`");
+        assert_eq!(capitalized(""), "");
+    }
 }

@@ -4,7 +4,6 @@
 
 use serde_json::json;
 use time::OffsetDateTime;
-use twilio_accounts::rotation::DEFAULT_PROPAGATION_WINDOW;
 use twilio_store::{RotationPhase, TokenLabel, TokenRecord};
 
 use crate::cli::{Cli, Outcome};
@@ -53,13 +52,19 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
     let Some(current) = current else {
         return Outcome::person("the store has no current token");
     };
-    let verdict = verdict(cli, &record, &current, pending.as_ref(), in_flight, held);
-    let (code, line, state) = match verdict {
+    let pending_fingerprint = record.pending.as_ref().map(|t| t.fingerprint());
+    let fleet = followers::describe(store.as_ref(), pending_fingerprint).await;
+    let found = Found {
+        current: &current,
+        pending: pending.as_ref(),
+        in_flight,
+        held,
+        gate: gate_of(&fleet.json),
+    };
+    let (code, line, state) = match verdict(cli, &record, &found) {
         Ok(verdict) => verdict,
         Err(outcome) => return outcome,
     };
-    let pending_fingerprint = record.pending.as_ref().map(|t| t.fingerprint());
-    let fleet = followers::describe(store.as_ref(), pending_fingerprint).await;
     text.push('\n');
     text.push_str(&fleet.text);
     text.push('\n');
@@ -79,16 +84,60 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
     }
 }
 
+/// What `status` found: Twilio's answer for each stored token, the lease, and the fleet gate.
+struct Found<'a> {
+    current: &'a Answer,
+    pending: Option<&'a Answer>,
+    in_flight: bool,
+    /// A live run holds the rotation's lease.
+    held: bool,
+    gate: Gate,
+}
+
+/// What `complete`'s fleet gate would find now, from the fleet section's JSON.
+enum Gate {
+    /// Nobody to wait for (every live follower holds the pending token, no token is pending,
+    /// or the store keeps no heartbeats).
+    Open,
+    /// These live followers do not hold the pending token.
+    Lagging(Vec<String>),
+    /// The heartbeats cannot be read: the gate cannot tell who holds what.
+    Unreadable(String),
+}
+
+fn gate_of(fleet: &serde_json::Value) -> Gate {
+    if let Some(error) = fleet["error"].as_str() {
+        return Gate::Unreadable(error.to_owned());
+    }
+    let lagging: Vec<String> = fleet["lagging"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| id.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if lagging.is_empty() {
+        Gate::Open
+    } else {
+        Gate::Lagging(lagging)
+    }
+}
+
 /// The exit code, the verdict line and the state name; `Err` for an outcome of its own (a
 /// stale token).
 fn verdict(
     cli: &Cli,
     record: &TokenRecord,
-    current: &Answer,
-    pending: Option<&Answer>,
-    in_flight: bool,
-    held: bool,
+    found: &Found<'_>,
 ) -> Result<(u8, String, &'static str), Outcome> {
+    let Found {
+        current,
+        pending,
+        in_flight,
+        held,
+        ..
+    } = *found;
     if let Some(Answer::Unreachable(e)) = [Some(current), pending]
         .into_iter()
         .flatten()
@@ -115,21 +164,19 @@ fn verdict(
             && matches!(current, Answer::Works)
             && matches!(pending, Some(Answer::Works))
         {
-            (
-                exit::OK,
-                format!(
-                    "staged: both tokens work; `twilio-rotate --store {} complete` (or `resume`) \
-                     promotes the new one once the hand-off grace has passed",
-                    cli.store
-                ),
-                "Staged",
-            )
+            (exit::OK, staged(cli, &found.gate), "Staged")
+        } else if held && record.phase == RotationPhase::Promoting {
+            (exit::OK, propagating(cli), "InProgress")
         } else if held {
             (
                 exit::PERSON,
-                "a rotation is in progress, but Twilio refuses every stored token: a person \
-                 must act (see the rotation guide)"
-                    .into(),
+                format!(
+                    "a live run holds the store's lease (phase {:?}, nothing promoted yet), but \
+                     Twilio refuses every stored token: the current token was changed outside \
+                     this store or revoked. A person must act: let the run end (it fails), then \
+                     see the rotation guide's \"stale token\"",
+                    record.phase
+                ),
                 "InProgress",
             )
         } else {
@@ -150,11 +197,17 @@ fn verdict(
             "ok: no rotation in flight, and Twilio accepts the current token".into(),
             "Idle",
         )),
-        Answer::Refused(_) if just_promoted(record) => Ok((
+        Answer::Refused(_) if held && just_promoted(record, cli) => {
+            Ok((exit::OK, propagating(cli), "InProgress"))
+        }
+        Answer::Refused(_) if just_promoted(record, cli) => Ok((
             exit::RESUME,
-            "the current token was promoted moments ago and is not accepted yet (propagation): \
-             run `resume`, which waits for it"
-                .into(),
+            format!(
+                "the current token was promoted less than the propagation window ({}s) ago and \
+                 Twilio does not accept it yet, and no live run is waiting for it: run \
+                 `twilio-rotate --store {} resume`, which waits for it",
+                cli.propagation_window, cli.store
+            ),
             "Idle",
         )),
         Answer::Refused(e) => Err(twilio::stale_token(cli, record, e)),
@@ -165,11 +218,48 @@ fn verdict(
     }
 }
 
-/// A rotation completed within the propagation window: Twilio may not accept the new
-/// `current` everywhere yet.
-pub(crate) fn just_promoted(record: &TokenRecord) -> bool {
-    let window =
-        time::Duration::try_from(DEFAULT_PROPAGATION_WINDOW).unwrap_or(time::Duration::ZERO);
+/// The verdict for a staged rotation with both tokens working: what `complete` does next,
+/// by what its fleet gate finds.
+fn staged(cli: &Cli, gate: &Gate) -> String {
+    let store = &cli.store;
+    match gate {
+        Gate::Open => format!(
+            "staged: both tokens work; `twilio-rotate --store {store} complete` (or `resume`) \
+             promotes the new one once the hand-off grace has passed"
+        ),
+        Gate::Lagging(who) => format!(
+            "staged: both tokens work; `twilio-rotate --store {store} complete` (or `resume`) \
+             promotes the new one once the hand-off grace has passed and these live followers \
+             hold it: {} (it waits for them at most --max-wait, then does not promote unless \
+             --gate-policy promote-anyway)",
+            who.join(", ")
+        ),
+        Gate::Unreadable(error) => format!(
+            "staged: both tokens work, but `complete` (or `resume`) will not promote while its \
+             fleet gate cannot read the followers' heartbeats ({error}): if that persists, a \
+             person must act: make them readable to the store's credentials, or promote \
+             without the followers' confirmation: `twilio-rotate --store {store} complete \
+             --gate-policy promote-anyway` (followers that lack the new token then fail until \
+             they reload)"
+        ),
+    }
+}
+
+/// A live run promoted (or is promoting) the new token and waits for Twilio to accept it.
+fn propagating(cli: &Cli) -> String {
+    format!(
+        "a rotation is in progress: a live run holds the store's lease and has promoted (or is \
+         promoting) the new token; Twilio does not accept it yet (propagation: the run waits for \
+         it up to its --propagation-window). Run `twilio-rotate --store {} status` again once \
+         the run has finished",
+        cli.store
+    )
+}
+
+/// A rotation completed within the propagation window (`--propagation-window`: the store
+/// records none): Twilio may not accept the new `current` everywhere yet.
+pub(crate) fn just_promoted(record: &TokenRecord, cli: &Cli) -> bool {
+    let window = time::Duration::seconds(i64::try_from(cli.propagation_window).unwrap_or(i64::MAX));
     record.previous.is_some()
         && record
             .completed_at

@@ -12,8 +12,11 @@ use serde_json::Value;
 use std::sync::Arc;
 use twilio_emulator::{Emulator, Fault};
 
-use twilio_store::{FileTokenStore, LeaseOwner, LeasedRecord, RotationPhase, TokenStore};
-use twilio_types::AccountSid;
+use twilio_store::{
+    FileTokenStore, FollowerId, FollowerRole, Heartbeat, LeaseOwner, LeasedRecord, RotationPhase,
+    StoredToken, TokenLabel, TokenStore,
+};
+use twilio_types::{AccountSid, AuthToken};
 
 mod support;
 use support::temp_dir::TempDir;
@@ -21,6 +24,8 @@ use support::{command, text};
 
 /// A token of the right shape that Twilio (the emulator) refuses.
 const WRONG_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+/// Another one.
+const OTHER_WRONG_TOKEN: &str = "fedcba9876543210fedcba9876543210";
 
 fn json(output: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -264,6 +269,45 @@ async fn every_case_of_the_exit_code_table() {
         &[],
     );
 
+    // Twilio refuses a request for another reason than the token or an outage (a 400; a 404
+    // from a --base-url that is not Twilio's Accounts API): nothing changed, but running it again changes nothing
+    // until a person fixes the cause: not "run it again later".
+    emulator
+        .faults()
+        .inject(
+            Fault::status(400)
+                .on("POST", "/v1/AuthTokens/Secondary")
+                .times(1),
+        )
+        .unwrap();
+    t.case(
+        "rotate: Twilio answers 400",
+        &at(store, &url, &["rotate", "--grace", "0"]),
+        &[],
+        2,
+        &["nothing changed", "will not help until the cause is fixed"],
+        &["safe to run again"],
+    );
+    emulator.faults().clear();
+    emulator
+        .faults()
+        .inject(
+            Fault::status(404)
+                .on("POST", "/v1/AuthTokens/Secondary")
+                .times(1),
+        )
+        .unwrap();
+    t.case(
+        "rotate: Twilio answers 404",
+        &at(store, &url, &["rotate", "--grace", "0"]),
+        &[],
+        2,
+        &["nothing changed", "a wrong --base-url"],
+        &["safe to run again"],
+    );
+    emulator.faults().clear();
+    assert!(emulator.secondary_auth_token().is_none());
+
     // Where the store and Twilio are: flags, environment, file URLs, causes kept.
     t.case(
         "env vars",
@@ -458,6 +502,22 @@ async fn every_case_of_the_exit_code_table() {
         new.expose_secret(),
         "promoted"
     );
+    // Twilio down right after that promotion: nothing is in flight, and resume says so.
+    edit(&path, |r| r.completed_at = Some(now())).await;
+    emulator.faults().inject(Fault::reset()).unwrap();
+    t.case(
+        "resume: Twilio unreachable after a promotion",
+        &at(store, &url, &["resume", "--propagation-window", "5"]),
+        &[],
+        4,
+        &[
+            "could not reach Twilio",
+            "no rotation is in flight",
+            "run resume again",
+        ],
+        &["interrupted rotation", "stays recorded"],
+    );
+    emulator.faults().clear();
     t.case(
         "resume: nothing to resume",
         &at(store, &url, &["resume"]),
@@ -466,6 +526,88 @@ async fn every_case_of_the_exit_code_table() {
         &["nothing to resume"],
         &[],
     );
+
+    // Just after a promotion Twilio may not accept the new token yet (propagation). With a
+    // live run waiting for it, that is a rotation in progress, not "a person must act".
+    let promoted = load(&path).await;
+    let refused = || StoredToken::new(AuthToken::new(WRONG_TOKEN).unwrap(), now());
+    let refused_too = || StoredToken::new(AuthToken::new(OTHER_WRONG_TOKEN).unwrap(), now());
+    edit(&path, |r| {
+        r.phase = RotationPhase::Promoting;
+        r.current = refused();
+        r.pending = Some(refused_too());
+    })
+    .await;
+    let propagating = [
+        "a rotation is in progress",
+        "Twilio does not accept it yet",
+        "propagation",
+    ];
+    let not_a_person = ["a person must act", "refuses every stored token"];
+    {
+        let held = hold_lease(&path).await;
+        t.case(
+            "status: promoting, Twilio propagating",
+            &at(store, &url, &["status"]),
+            &[],
+            0,
+            &propagating,
+            &not_a_person,
+        );
+        held.release().await.unwrap();
+    }
+    edit(&path, |r| {
+        r.phase = RotationPhase::Idle;
+        r.pending = None;
+        r.previous = Some(refused_too());
+        r.completed_at = Some(now());
+    })
+    .await;
+    {
+        let held = hold_lease(&path).await;
+        t.case(
+            "status: just promoted, Twilio propagating",
+            &at(store, &url, &["status"]),
+            &[],
+            0,
+            &propagating,
+            &["resume"],
+        );
+        held.release().await.unwrap();
+    }
+    t.case(
+        "status: just promoted, no live run",
+        &at(store, &url, &["status", "--propagation-window", "30"]),
+        &[],
+        3,
+        &[
+            "promoted less than the propagation window (30s) ago",
+            "resume",
+        ],
+        &[],
+    );
+    // The window is --propagation-window's, not a fixed minute: promoted 20 s ago with a
+    // 10 s window is no longer propagation, it is a token Twilio refuses.
+    edit(&path, |r| {
+        r.completed_at = Some(now() - time::Duration::seconds(20));
+    })
+    .await;
+    t.case(
+        "status: promoted longer ago than the window",
+        &at(store, &url, &["status", "--propagation-window", "10"]),
+        &[],
+        2,
+        &stale,
+        &["propagation"],
+    );
+    edit(&path, |r| {
+        r.phase = promoted.phase;
+        r.current = promoted.current.clone();
+        r.pending = promoted.pending.clone();
+        r.previous = promoted.previous.clone();
+        r.completed_at = promoted.completed_at;
+    })
+    .await;
 
     // Whole rotations, and Twilio not reachable at all (nothing listens: nothing was sent,
     // so nothing changed; a reset after sending would leave the create open: `resume`).
@@ -553,6 +695,135 @@ async fn every_case_of_the_exit_code_table() {
         &["rotated"],
         &[],
     );
+    // The fleet gate: a live follower still on the current token holds the promotion back.
+    let files = FileTokenStore::open(&path).unwrap();
+    let current = load(&path).await.current.fingerprint();
+    files
+        .publish_heartbeat(&Heartbeat {
+            follower: FollowerId::new("web-1").unwrap(),
+            role: FollowerRole::Client,
+            holds: vec![(TokenLabel::Current, current)],
+            published_at: now(),
+            expires_at: now() + time::Duration::seconds(600),
+        })
+        .await
+        .unwrap();
+    let gate = ["--max-wait", "1"];
+    let lag = [
+        "1 live follower(s) still do not hold it: web-1 (client)",
+        "--gate-policy promote-anyway",
+    ];
+    t.case(
+        "rotate: followers lag",
+        &at(
+            store,
+            &url,
+            &[&["rotate", "--grace", "0"][..], &gate].concat(),
+        ),
+        &[],
+        3,
+        &[
+            &lag[..],
+            &["this run staged", "resume`", "complete --gate-policy"],
+        ]
+        .concat(),
+        &["nothing changed"],
+    );
+    t.remember_secondary(&emulator);
+    t.case(
+        "status: staged, followers lag",
+        &at(store, &url, &["status"]),
+        &[],
+        0,
+        &[
+            "staged: both tokens work",
+            "these live followers hold it: web-1",
+        ],
+        &[],
+    );
+    t.case(
+        "complete: followers lag",
+        &at(store, &url, &[&["complete", "--force"][..], &gate].concat()),
+        &[],
+        1,
+        &[
+            &lag[..],
+            &["not promoted, nothing changed", "complete` again"],
+        ]
+        .concat(),
+        &["resume`"],
+    );
+    t.case(
+        "resume: followers lag",
+        &at(
+            store,
+            &url,
+            &[&["resume", "--grace", "0"][..], &gate].concat(),
+        ),
+        &[],
+        1,
+        &[
+            &lag[..],
+            &["not promoted, nothing changed", "resume` again"],
+        ]
+        .concat(),
+        &[],
+    );
+    // Heartbeats the gate cannot read (here: a file where the followers' directory belongs,
+    // an I/O error, as a store that does not answer): not "run resume", and the way out is
+    // named. (A store that refuses the read, Vault's policy, is exit 2: src/rotation.rs.)
+    let followers = dir.path("store.json.followers");
+    std::fs::remove_dir_all(&followers).unwrap();
+    std::fs::write(&followers, "not a directory").unwrap();
+    let unreadable = [
+        "could not read the followers' heartbeats",
+        "store.json.followers` a directory",
+        "--gate-policy promote-anyway",
+    ];
+    t.case(
+        "status: staged, heartbeats unreadable",
+        &at(store, &url, &["status"]),
+        &[],
+        0,
+        &[
+            "followers' heartbeats",
+            "--gate-policy promote-anyway",
+            "both tokens work",
+            "will not promote",
+        ],
+        &[],
+    );
+    t.case(
+        "complete: heartbeats unreadable",
+        &at(store, &url, &[&["complete", "--force"][..], &gate].concat()),
+        &[],
+        4,
+        &[
+            &unreadable[..],
+            &["not promoted, nothing changed", "if this persists"],
+        ]
+        .concat(),
+        &["resume`", "run complete again"],
+    );
+    t.case(
+        "complete --gate-policy promote-anyway",
+        &at(
+            store,
+            &url,
+            &[
+                &["complete", "--force", "--gate-policy", "promote-anyway"][..],
+                &gate,
+            ]
+            .concat(),
+        ),
+        &[],
+        0,
+        &["rotated"],
+        &[],
+    );
+    std::fs::remove_file(&followers).unwrap();
+    t.tokens
+        .push(emulator.auth_token().expose_secret().to_owned());
     t.case(
         "init",
         &at(dir.path("second.json").to_str().unwrap(), &url, &["init"]),
@@ -566,7 +837,8 @@ async fn every_case_of_the_exit_code_table() {
     );
 
     for output in &t.outputs {
-        for token in t.tokens.iter().map(String::as_str).chain([WRONG_TOKEN]) {
+        let wrong = [WRONG_TOKEN, OTHER_WRONG_TOKEN];
+        for token in t.tokens.iter().map(String::as_str).chain(wrong) {
             assert!(!output.contains(token), "a token in:\n{output}");
         }
     }
@@ -584,6 +856,34 @@ async fn load(path: &Path) -> twilio_store::TokenRecord {
         .await
         .unwrap()
         .unwrap()
+}
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+/// Rewrites the store's record with `change` (as a state the CLI must describe).
+async fn edit(path: &Path, change: impl FnOnce(&mut twilio_store::TokenRecord)) {
+    let mut record = load(path).await;
+    change(&mut record);
+    FileTokenStore::open(path)
+        .unwrap()
+        .save(&record)
+        .await
+        .unwrap();
+}
+
+/// The store's lease, held for a minute by "another run" (a live one, for `status`).
+async fn hold_lease(path: &Path) -> LeasedRecord {
+    let shared: Arc<dyn TokenStore> = Arc::new(FileTokenStore::open(path).unwrap());
+    LeasedRecord::acquire(
+        shared,
+        LeaseOwner::new("another-host:1:test"),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap()
+    .unwrap()
 }
 
 /// A `rotate --grace GRACE` process, once the store records it staged (still in its grace).
@@ -710,8 +1010,6 @@ async fn the_installed_binary_ignores_the_test_pause() {
 /// a token is staged, which live followers do not hold it yet; none of it changes the exit code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_lists_the_followers_and_whom_complete_waits_for() {
-    use twilio_store::{FollowerId, FollowerRole, Heartbeat, TokenLabel};
-
     let (emulator, dir, path) = emulator_and_store_path().await;
     let url = emulator.base_url();
     let store = path.to_str().unwrap();
