@@ -162,7 +162,7 @@ async fn replace(cli: &Cli, mut record: TokenRecord) -> Result<TokenRecord, Outc
                 exit::RESUME,
                 format!(
                     "a rotation is in flight in {} (phase {:?}): run `resume` first; init \
-                     --force would drop the token it staged",
+                     --force would lose track of the token it created or staged",
                     cli.store, old.phase
                 ),
             ));

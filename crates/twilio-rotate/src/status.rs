@@ -173,8 +173,8 @@ fn verdict(
                 format!(
                     "a live run holds the store's lease (phase {:?}, nothing promoted yet), but \
                      Twilio refuses every stored token: the current token was changed outside \
-                     this store or revoked. A person must act: let the run end (it fails), then \
-                     see the rotation guide's \"stale token\"",
+                     this store or revoked. A person must act: once the run has ended, see the \
+                     rotation guide's \"stale token\"",
                     record.phase
                 ),
                 "InProgress",

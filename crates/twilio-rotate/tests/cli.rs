@@ -442,6 +442,21 @@ async fn every_case_of_the_exit_code_table() {
         &["resume"],
         &[],
     );
+    // init --force never replaces the tokens of a rotation in flight.
+    let before = std::fs::read(&path).unwrap();
+    t.case(
+        "init --force: rotation in flight",
+        &at(store, &url, &["init", "--force"]),
+        &env_good,
+        3,
+        &[
+            "a rotation is in flight",
+            "run `resume` first",
+            "created or staged",
+        ],
+        &[],
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before, "store changed");
     t.case(
         "complete: before the grace",
         &at(store, &url, &["--json", "complete"]),
@@ -553,6 +568,24 @@ async fn every_case_of_the_exit_code_table() {
             0,
             &propagating,
             &not_a_person,
+        );
+        held.release().await.unwrap();
+    }
+    // Before any promotion, a live run with every stored token refused is not propagation.
+    edit(&path, |r| r.phase = RotationPhase::Staged).await;
+    {
+        let held = hold_lease(&path).await;
+        t.case(
+            "status: live run, every token refused",
+            &at(store, &url, &["status"]),
+            &[],
+            2,
+            &[
+                "nothing promoted yet",
+                "Twilio refuses every stored token",
+                "once the run has ended",
+            ],
+            &["propagation"],
         );
         held.release().await.unwrap();
     }
