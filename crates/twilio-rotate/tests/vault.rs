@@ -214,6 +214,57 @@ async fn init_status_rotate_resume_on_openbao() {
         TokenFingerprint::of(&emulator.auth_token())
     );
 
+    // A token that may use the record but not list the followers' heartbeats: the fleet gate
+    // cannot see the fleet, so `complete` does not promote and every later run would stop
+    // there too: exit 2, with the policy to grant (not 3 "run resume"), or promote anyway.
+    let no_list = bao.token_with_policy(
+        "record-only",
+        r#"path "secret/data/twilio/prod" { capabilities = ["create", "read", "update"] }
+path "secret/metadata/twilio/prod" { capabilities = ["read"] }"#,
+    );
+    secrets.push(no_list.clone());
+    let no_list_env = [("VAULT_TOKEN", no_list.as_str())];
+    runs.run(&at(&store, &url, &["stage"]), &vault, 0, &["staged"]);
+    secrets.push(
+        emulator
+            .secondary_auth_token()
+            .expect("staged")
+            .expose_secret()
+            .to_owned(),
+    );
+    let gate = runs.run(
+        &at(&store, &url, &["complete", "--force", "--max-wait", "1"]),
+        &no_list_env,
+        2,
+        &[
+            "not promoted, nothing changed",
+            "cannot read the followers' heartbeats",
+            "permission denied",
+            "`list` on `secret/metadata/twilio/prod.followers`",
+            "--gate-policy promote-anyway",
+        ],
+    );
+    assert!(!text(&gate).contains("resume`"), "{}", text(&gate));
+    assert_eq!(record(&other_host).await.phase, RotationPhase::Staged);
+    runs.run(
+        &at(
+            &store,
+            &url,
+            &[
+                "complete",
+                "--force",
+                "--max-wait",
+                "1",
+                "--gate-policy",
+                "promote-anyway",
+            ],
+        ),
+        &no_list_env,
+        0,
+        &["rotated"],
+    );
+    secrets.push(emulator.auth_token().expose_secret().to_owned());
+
     // What an operator meets, each with its exit code: a server that does not answer is 4
     // (run it again later); a token whose policy forbids the call, or a URL that would send
     // the token in clear across a network, is 2 (a person must act).
