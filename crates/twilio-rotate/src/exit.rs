@@ -132,6 +132,7 @@ pub(crate) fn store_advice(error: &StoreError, location: &StoreLocation) -> Stri
 
 /// What to do about heartbeats the fleet gate cannot read, for this store: where the
 /// followers write them, and (Vault) which policy reads them.
+#[cfg_attr(not(feature = "vault"), allow(unused_variables))] // the error picks Vault's advice
 pub(crate) fn heartbeat_advice(error: &StoreError, location: &StoreLocation) -> String {
     match location {
         StoreLocation::File(path) => format!(
