@@ -68,6 +68,22 @@ impl Table {
         self.check(label, output, code, must, must_not, started)
     }
 
+    /// [`case`](Self::case) while "another run" holds the store's lease (a live one).
+    async fn case_with_live_run(
+        &mut self,
+        path: &Path,
+        label: &'static str,
+        args: &[&str],
+        code: i32,
+        must: &[&str],
+        must_not: &[&str],
+    ) -> Output {
+        let held = hold_lease(path).await;
+        let output = self.case(label, args, &[], code, must, must_not);
+        held.release().await.unwrap();
+        output
+    }
+
     fn check(
         &mut self,
         label: &'static str,
@@ -270,42 +286,28 @@ async fn every_case_of_the_exit_code_table() {
     );
 
     // Twilio refuses a request for another reason than the token or an outage (a 400; a 404
-    // from a --base-url that is not Twilio's Accounts API): nothing changed, but running it again changes nothing
-    // until a person fixes the cause: not "run it again later".
-    emulator
-        .faults()
-        .inject(
-            Fault::status(400)
-                .on("POST", "/v1/AuthTokens/Secondary")
-                .times(1),
-        )
-        .unwrap();
-    t.case(
-        "rotate: Twilio answers 400",
-        &at(store, &url, &["rotate", "--grace", "0"]),
-        &[],
-        2,
-        &["nothing changed", "will not help until the cause is fixed"],
-        &["safe to run again"],
-    );
-    emulator.faults().clear();
-    emulator
-        .faults()
-        .inject(
-            Fault::status(404)
-                .on("POST", "/v1/AuthTokens/Secondary")
-                .times(1),
-        )
-        .unwrap();
-    t.case(
-        "rotate: Twilio answers 404",
-        &at(store, &url, &["rotate", "--grace", "0"]),
-        &[],
-        2,
-        &["nothing changed", "a wrong --base-url"],
-        &["safe to run again"],
-    );
-    emulator.faults().clear();
+    // from a --base-url that is not Twilio's Accounts API): nothing changed, but running it
+    // again changes nothing until a person fixes the cause: not "run it again later".
+    for (status, label) in [
+        (400, "rotate: Twilio answers 400"),
+        (404, "rotate: Twilio answers 404"),
+    ] {
+        let create = Fault::status(status).on("POST", "/v1/AuthTokens/Secondary");
+        emulator.faults().inject(create.times(1)).unwrap();
+        t.case(
+            label,
+            &at(store, &url, &["rotate", "--grace", "0"]),
+            &[],
+            2,
+            &[
+                "nothing changed",
+                "will not help until the cause is fixed",
+                "a wrong --base-url",
+            ],
+            &["safe to run again"],
+        );
+        emulator.faults().clear();
+    }
     assert!(emulator.secondary_auth_token().is_none());
 
     // Where the store and Twilio are: flags, environment, file URLs, causes kept.
@@ -559,36 +561,30 @@ async fn every_case_of_the_exit_code_table() {
         "propagation",
     ];
     let not_a_person = ["a person must act", "refuses every stored token"];
-    {
-        let held = hold_lease(&path).await;
-        t.case(
-            "status: promoting, Twilio propagating",
-            &at(store, &url, &["status"]),
-            &[],
-            0,
-            &propagating,
-            &not_a_person,
-        );
-        held.release().await.unwrap();
-    }
+    t.case_with_live_run(
+        &path,
+        "status: promoting, Twilio propagating",
+        &at(store, &url, &["status"]),
+        0,
+        &propagating,
+        &not_a_person,
+    )
+    .await;
     // Before any promotion, a live run with every stored token refused is not propagation.
     edit(&path, |r| r.phase = RotationPhase::Staged).await;
-    {
-        let held = hold_lease(&path).await;
-        t.case(
-            "status: live run, every token refused",
-            &at(store, &url, &["status"]),
-            &[],
-            2,
-            &[
-                "nothing promoted yet",
-                "Twilio refuses every stored token",
-                "once the run has ended",
-            ],
-            &["propagation"],
-        );
-        held.release().await.unwrap();
-    }
+    t.case_with_live_run(
+        &path,
+        "status: live run, every token refused",
+        &at(store, &url, &["status"]),
+        2,
+        &[
+            "nothing promoted yet",
+            "Twilio refuses every stored token",
+            "once the run has ended",
+        ],
+        &["propagation"],
+    )
+    .await;
     edit(&path, |r| {
         r.phase = RotationPhase::Idle;
         r.pending = None;
@@ -596,18 +592,15 @@ async fn every_case_of_the_exit_code_table() {
         r.completed_at = Some(now());
     })
     .await;
-    {
-        let held = hold_lease(&path).await;
-        t.case(
-            "status: just promoted, Twilio propagating",
-            &at(store, &url, &["status"]),
-            &[],
-            0,
-            &propagating,
-            &["resume"],
-        );
-        held.release().await.unwrap();
-    }
+    t.case_with_live_run(
+        &path,
+        "status: just promoted, Twilio propagating",
+        &at(store, &url, &["status"]),
+        0,
+        &propagating,
+        &["resume"],
+    )
+    .await;
     t.case(
         "status: just promoted, no live run",
         &at(store, &url, &["status", "--propagation-window", "30"]),

@@ -66,6 +66,12 @@ async fn record(store: &VaultTokenStore) -> TokenRecord {
     store.load().await.expect("load").expect("a record")
 }
 
+/// The emulator's secondary token (one this test must never see printed).
+fn secondary(emulator: &Emulator) -> String {
+    let token = emulator.secondary_auth_token().expect("staged");
+    token.expose_secret().to_owned()
+}
+
 /// A port on 127.0.0.1 where nothing listens.
 fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -195,13 +201,7 @@ async fn init_status_rotate_resume_on_openbao() {
 
     // stage and complete as two runs.
     runs.run(&at(&store, &url, &["stage"]), &vault, 0, &["staged"]);
-    secrets.push(
-        emulator
-            .secondary_auth_token()
-            .expect("staged")
-            .expose_secret()
-            .to_owned(),
-    );
+    secrets.push(secondary(&emulator));
     runs.run(
         &at(&store, &url, &["complete", "--force"]),
         &vault,
@@ -225,13 +225,7 @@ path "secret/metadata/twilio/prod" { capabilities = ["read"] }"#,
     secrets.push(no_list.clone());
     let no_list_env = [("VAULT_TOKEN", no_list.as_str())];
     runs.run(&at(&store, &url, &["stage"]), &vault, 0, &["staged"]);
-    secrets.push(
-        emulator
-            .secondary_auth_token()
-            .expect("staged")
-            .expose_secret()
-            .to_owned(),
-    );
+    secrets.push(secondary(&emulator));
     let gate = runs.run(
         &at(&store, &url, &["complete", "--force", "--max-wait", "1"]),
         &no_list_env,
