@@ -150,6 +150,19 @@ fn verdict(
         ));
     }
     let one_works = matches!(current, Answer::Works) || matches!(pending, Some(Answer::Works));
+    // An answer that is neither "works" nor "refused" (a 400, a 404) tells nothing either way.
+    if !one_works
+        && let Some(Answer::Failed(e)) = [Some(current), pending]
+            .into_iter()
+            .flatten()
+            .find(|a| matches!(a, Answer::Failed(_)))
+    {
+        return Err(Outcome::person(format!(
+            "Twilio's answer did not tell whether it accepts the stored tokens (the store is \
+             unchanged; check --base-url): {}",
+            exit::chain(e)
+        )));
+    }
     if in_flight {
         return Ok(if held && one_works {
             (
@@ -192,6 +205,13 @@ fn verdict(
         });
     }
     match current {
+        Answer::Works if held => Ok((
+            exit::OK,
+            "a live run holds the store's lease (a rotation starting, or one just finished), \
+             and Twilio accepts the current token"
+                .into(),
+            "InProgress",
+        )),
         Answer::Works => Ok((
             exit::OK,
             "ok: no rotation in flight, and Twilio accepts the current token".into(),

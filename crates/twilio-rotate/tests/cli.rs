@@ -310,6 +310,21 @@ async fn every_case_of_the_exit_code_table() {
     }
     assert!(emulator.secondary_auth_token().is_none());
 
+    // A live run that holds the lease with nothing in flight yet (starting) or any more
+    // (just finished): not "no rotation in flight".
+    t.case_with_live_run(
+        &path,
+        "status: idle, live run",
+        &at(store, &url, &["status"]),
+        0,
+        &[
+            "a live run holds the store's lease",
+            "Twilio accepts the current token",
+        ],
+        &["no rotation in flight"],
+    )
+    .await;
+
     // Where the store and Twilio are: flags, environment, file URLs, causes kept.
     t.case(
         "env vars",
@@ -585,6 +600,22 @@ async fn every_case_of_the_exit_code_table() {
         &["propagation"],
     )
     .await;
+    // An answer that says nothing about the tokens (a 400) is not "refuses every token".
+    let probe = Fault::status(400).on("GET", "/v1/Credentials/AWS");
+    emulator.faults().inject(probe).unwrap();
+    t.case_with_live_run(
+        &path,
+        "status: live run, Twilio answers 400",
+        &at(store, &url, &["status"]),
+        2,
+        &[
+            "did not tell whether it accepts the stored tokens",
+            "HTTP 400",
+        ],
+        &["refuses every stored token", "propagation"],
+    )
+    .await;
+    emulator.faults().clear();
     edit(&path, |r| {
         r.phase = RotationPhase::Idle;
         r.pending = None;
