@@ -162,6 +162,9 @@ async fn every_case_of_the_exit_code_table() {
             "--base-url",
             "TWILIO_ROTATE_STORE",
             "TWILIO_ROTATE_BASE_URL",
+            "--max-wait",
+            "--gate-policy",
+            "promote-anyway",
         ],
         &[],
     );
