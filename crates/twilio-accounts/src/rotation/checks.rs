@@ -12,7 +12,7 @@ use twilio_store::TokenFingerprint;
 use twilio_transport::HttpClient;
 
 use super::progress::Progress;
-use super::report::{RotationStep, StepOutcome};
+use super::report::RotationStep;
 use super::settings::Settings;
 use crate::error::Error;
 use crate::response::error_from_response;
@@ -152,13 +152,7 @@ pub(super) async fn verify(
                 } else {
                     format!("token {fingerprint} authenticates")
                 };
-                progress.record(
-                    step,
-                    StepOutcome::Succeeded,
-                    started,
-                    attempt,
-                    Some(note.into()),
-                );
+                progress.succeeded(step, started, attempt, note);
                 return Ok(());
             }
             Probe::Refused(e) => {
@@ -168,13 +162,7 @@ pub(super) async fn verify(
             Probe::Failed(e) if e.is_retryable() => e,
             Probe::Failed(e) => {
                 let note = format!("{} (not retried)", describe(&e));
-                progress.record(
-                    step,
-                    StepOutcome::Failed,
-                    started,
-                    attempt,
-                    Some(note.into()),
-                );
+                progress.failed(step, started, attempt, note);
                 return Err(Error::workflow(
                     step.description(),
                     "the check of the new token failed with an answer that is not about authentication",
@@ -189,13 +177,7 @@ pub(super) async fn verify(
                 describe(&last),
                 secs(now.duration_since(started))
             );
-            progress.record(
-                step,
-                StepOutcome::Failed,
-                started,
-                attempt,
-                Some(note.into()),
-            );
+            progress.failed(step, started, attempt, note);
             let message = format!(
                 "token {fingerprint} did not authenticate within the propagation window of {}",
                 secs(window)
@@ -227,16 +209,8 @@ pub(super) async fn resolve_promotion(
     let step = RotationStep::ResolvePromotion;
     let started = Instant::now();
     let Some(old) = old else {
-        progress.record(
-            step,
-            StepOutcome::Failed,
-            started,
-            0,
-            Some(
-                "the client authenticates with an API key and no store holds the old token, so it cannot be tried"
-                    .into(),
-            ),
-        );
+        let note = "the client authenticates with an API key and no store holds the old token, so it cannot be tried";
+        progress.failed(step, started, 0, note);
         return Promotion::Unknown;
     };
     let deadline = deadline_after(started, settings.propagation_window);
@@ -250,24 +224,12 @@ pub(super) async fn resolve_promotion(
                 let note = format!(
                     "the old token is refused and token {fingerprint} works: the promotion happened"
                 );
-                progress.record(
-                    step,
-                    StepOutcome::Succeeded,
-                    started,
-                    attempt,
-                    Some(note.into()),
-                );
+                progress.succeeded(step, started, attempt, note);
                 return Promotion::Done;
             }
             (Probe::Works, _) => {
                 let note = "the old token still works: the promotion did not happen";
-                progress.record(
-                    step,
-                    StepOutcome::Succeeded,
-                    started,
-                    attempt,
-                    Some(note.into()),
-                );
+                progress.succeeded(step, started, attempt, note);
                 return Promotion::NotDone;
             }
             _ => {}
@@ -279,13 +241,7 @@ pub(super) async fn resolve_promotion(
                 probe_summary(&old_probe),
                 probe_summary(&new_probe)
             );
-            progress.record(
-                step,
-                StepOutcome::Failed,
-                started,
-                attempt,
-                Some(note.into()),
-            );
+            progress.failed(step, started, attempt, note);
             return Promotion::Unknown;
         }
         let delay = settings.back_off(attempt, deadline);
@@ -325,13 +281,7 @@ pub(super) async fn promoted_after_all(
                 let note = format!(
                     "token {fingerprint} still works although the clean-up contradicts a pending secondary: the promotion happened after all; the client uses it again"
                 );
-                progress.record(
-                    step,
-                    StepOutcome::Succeeded,
-                    started,
-                    attempt,
-                    Some(note.into()),
-                );
+                progress.succeeded(step, started, attempt, note);
                 return Some(true);
             }
             Probe::Refused(e) if slot_empty => {
@@ -339,13 +289,7 @@ pub(super) async fn promoted_after_all(
                     "no secondary token is left and token {fingerprint} is refused ({}): the old token stays the primary",
                     describe(&e)
                 );
-                progress.record(
-                    step,
-                    StepOutcome::Succeeded,
-                    started,
-                    attempt,
-                    Some(note.into()),
-                );
+                progress.succeeded(step, started, attempt, note);
                 return Some(false);
             }
             Probe::Refused(e) => {
@@ -353,13 +297,7 @@ pub(super) async fn promoted_after_all(
                     "both the old token and token {fingerprint} were refused ({}); the client keeps the new token, the more recent evidence",
                     describe(&e)
                 );
-                progress.record(
-                    step,
-                    StepOutcome::Failed,
-                    started,
-                    attempt,
-                    Some(note.into()),
-                );
+                progress.failed(step, started, attempt, note);
                 return None;
             }
             Probe::Failed(e) => e,
@@ -370,13 +308,7 @@ pub(super) async fn promoted_after_all(
                 "token {fingerprint} gave no clear answer ({}) after {attempt} attempt(s); the client keeps the new token, the more likely primary",
                 describe(&last)
             );
-            progress.record(
-                step,
-                StepOutcome::Failed,
-                started,
-                attempt,
-                Some(note.into()),
-            );
+            progress.failed(step, started, attempt, note);
             return None;
         }
         sleep(settings.back_off(attempt, deadline)).await;

@@ -114,6 +114,57 @@ impl Progress {
         });
     }
 
+    /// Records a step that succeeded, with a note saying what it found.
+    pub(super) fn succeeded(
+        &mut self,
+        step: RotationStep,
+        started: Instant,
+        attempts: u32,
+        note: impl Into<Cow<'static, str>>,
+    ) {
+        self.record(
+            step,
+            StepOutcome::Succeeded,
+            started,
+            attempts,
+            Some(note.into()),
+        );
+    }
+
+    /// Records a step that failed, with a note saying how.
+    pub(super) fn failed(
+        &mut self,
+        step: RotationStep,
+        started: Instant,
+        attempts: u32,
+        note: impl Into<Cow<'static, str>>,
+    ) {
+        self.record(
+            step,
+            StepOutcome::Failed,
+            started,
+            attempts,
+            Some(note.into()),
+        );
+    }
+
+    /// Records a step that was skipped, with a note saying why.
+    pub(super) fn skipped(
+        &mut self,
+        step: RotationStep,
+        started: Instant,
+        attempts: u32,
+        note: impl Into<Cow<'static, str>>,
+    ) {
+        self.record(
+            step,
+            StepOutcome::Skipped,
+            started,
+            attempts,
+            Some(note.into()),
+        );
+    }
+
     /// The report of the run so far, leaving the account in `state`.
     pub(super) fn report(&self, state: AccountState) -> RotationReport {
         RotationReport {
@@ -162,8 +213,7 @@ impl Progress {
         error: StoreError,
     ) -> RotationError {
         let step = RotationStep::RecordInStore;
-        let note = format!("{error}");
-        self.record(step, StepOutcome::Failed, started, 0, Some(note.into()));
+        self.failed(step, started, 0, error.to_string());
         self.fail(step, state, Error::Store(error))
     }
 }

@@ -21,7 +21,7 @@ use twilio_transport::HttpClient;
 
 use super::checks::{Probe, deadline_after, describe, probe, probe_summary};
 use super::progress::Progress;
-use super::report::{AccountState, RotationError, RotationStep, StepOutcome};
+use super::report::{AccountState, RotationError, RotationStep};
 use super::settings::Settings;
 use crate::error::Error;
 
@@ -83,26 +83,14 @@ pub(super) async fn check_current(
         let error = match probe(current).await {
             Probe::Works => {
                 let note = "nothing to resume: the stored current token authenticates";
-                progress.record(
-                    step,
-                    StepOutcome::Succeeded,
-                    started,
-                    attempt,
-                    Some(note.into()),
-                );
+                progress.succeeded(step, started, attempt, note);
                 return Ok(());
             }
             Probe::Refused(e) | Probe::Failed(e) => e,
         };
         if Instant::now() >= deadline {
             let note = format!("the stored current token: {}", describe(&error));
-            progress.record(
-                step,
-                StepOutcome::Failed,
-                started,
-                attempt,
-                Some(note.into()),
-            );
+            progress.failed(step, started, attempt, note);
             let error = Error::workflow(
                 step.description(),
                 "the stored current token does not authenticate",
@@ -149,13 +137,7 @@ pub(super) async fn ask_twilio(
             _ => None,
         };
         if let Some((verdict, note)) = verdict {
-            progress.record(
-                step,
-                StepOutcome::Succeeded,
-                started,
-                attempt,
-                Some(note.into()),
-            );
+            progress.succeeded(step, started, attempt, note);
             return Ok(verdict);
         }
         if Instant::now() >= deadline {
@@ -164,13 +146,7 @@ pub(super) async fn ask_twilio(
                 probe_summary(&old),
                 probe_summary(&new)
             );
-            progress.record(
-                step,
-                StepOutcome::Failed,
-                started,
-                attempt,
-                Some(note.into()),
-            );
+            progress.failed(step, started, attempt, note);
             // The cause is a failure that was not an answer (Twilio unreachable, a 5xx), if
             // there was one: the caller tells an outage from a contradiction by it.
             let cause = [old, new].into_iter().find_map(|probe| match probe {

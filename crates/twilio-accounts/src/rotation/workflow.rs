@@ -420,15 +420,12 @@ impl Rotation<'_> {
                 age.as_secs_f64(),
                 grace.as_secs_f64()
             );
-            let note = Some(note.into());
-            self.progress
-                .record(step, StepOutcome::Skipped, started, 0, note);
+            self.progress.skipped(step, started, 0, note);
             return Ok(());
         }
         let left = grace - age;
         let note = format!("{:.1}s of the hand-off grace left", left.as_secs_f64());
-        self.progress
-            .record(step, StepOutcome::Failed, started, 0, Some(note.into()));
+        self.progress.failed(step, started, 0, note);
         self.progress.client_token = if self.client.uses_api_key {
             ClientToken::ApiKey
         } else {
@@ -498,9 +495,8 @@ impl Rotation<'_> {
             Ok(created) => match created.secondary_auth_token {
                 Some(token) if token.check_header_safe().is_ok() => {
                     let fingerprint = self.progress.adopt(token.clone());
-                    let note = Some(format!("new token {fingerprint}").into());
-                    self.progress
-                        .record(step, StepOutcome::Succeeded, started, 1, note);
+                    let note = format!("new token {fingerprint}");
+                    self.progress.succeeded(step, started, 1, note);
                     self.settings.checkpoint(Checkpoint::Created);
                     return Ok(token);
                 }
@@ -638,24 +634,14 @@ impl Rotation<'_> {
         let started = Instant::now();
         if self.client.uses_api_key {
             let note = "the client authenticates with an API key, which keeps working";
-            self.progress.record(
-                RotationStep::SwitchCredentials,
-                StepOutcome::Skipped,
-                started,
-                0,
-                Some(note.into()),
-            );
+            self.progress
+                .skipped(RotationStep::SwitchCredentials, started, 0, note);
         } else {
             self.client.shared.replace(staged.credentials.clone());
             self.progress.client_token = ClientToken::New;
             let note = format!("the client now uses token {}", staged.fingerprint);
-            self.progress.record(
-                RotationStep::SwitchCredentials,
-                StepOutcome::Succeeded,
-                started,
-                0,
-                Some(note.into()),
-            );
+            self.progress
+                .succeeded(RotationStep::SwitchCredentials, started, 0, note);
         }
     }
 
@@ -699,13 +685,8 @@ impl Rotation<'_> {
             "waited {:.1}s for followers to take the new token",
             left.as_secs_f64()
         );
-        self.progress.record(
-            RotationStep::HandOffGrace,
-            StepOutcome::Succeeded,
-            started,
-            0,
-            Some(note.into()),
-        );
+        self.progress
+            .succeeded(RotationStep::HandOffGrace, started, 0, note);
     }
 
     // ---- Step 4: promote -------------------------------------------------------------
@@ -778,8 +759,7 @@ impl Rotation<'_> {
                     }
                     _ => format!("token {fingerprint} is the primary; the old token is revoked"),
                 };
-                self.progress
-                    .record(step, StepOutcome::Succeeded, started, 1, Some(note.into()));
+                self.progress.succeeded(step, started, 1, note);
                 return Ok(());
             }
             Err(cause) => cause,
@@ -796,8 +776,7 @@ impl Rotation<'_> {
         } else {
             format!("{}: outcome unknown", describe(&cause))
         };
-        self.progress
-            .record(step, StepOutcome::Failed, started, 1, Some(note.into()));
+        self.progress.failed(step, started, 1, note);
         let old = self.client.with_old_token();
         let found = checks::resolve_promotion(
             &self.settings,
@@ -908,12 +887,11 @@ impl Rotation<'_> {
             let started = Instant::now();
             self.client.shared.replace(self.client.original.clone());
             self.progress.client_token = ClientToken::Old;
-            self.progress.record(
+            self.progress.succeeded(
                 RotationStep::RestoreCredentials,
-                StepOutcome::Succeeded,
                 started,
                 0,
-                Some("the client uses the old token again".into()),
+                "the client uses the old token again",
             );
         }
         if token_gone {
@@ -923,13 +901,8 @@ impl Rotation<'_> {
                 ),
                 None => "the new token no longer authenticates; the slot is left alone".to_owned(),
             };
-            self.progress.record(
-                RotationStep::DeleteSecondary,
-                StepOutcome::Skipped,
-                Instant::now(),
-                0,
-                Some(note.into()),
-            );
+            self.progress
+                .skipped(RotationStep::DeleteSecondary, Instant::now(), 0, note);
             return Cleanup::LeftAlone;
         }
         self.delete_secondary().await
