@@ -194,7 +194,7 @@ pub(super) async fn run(
             progress,
             journal,
         };
-        let result = rotation.run(mode).await;
+        let result = rotation.start(mode).await;
         rotation.journal.release().await;
         result
     }
@@ -204,7 +204,7 @@ pub(super) async fn run(
 
 impl Rotation<'_> {
     /// Where `mode` enters the sequence, and the run from there.
-    async fn run(&mut self, mode: Mode) -> Result<RotationReport, RotationError> {
+    async fn start(&mut self, mode: Mode) -> Result<RotationReport, RotationError> {
         match mode {
             Mode::Rotate | Mode::Stage => {
                 self.require_idle()?;
@@ -233,35 +233,33 @@ impl Rotation<'_> {
         }
     }
 
-    /// The rotation's steps in order, from `entry` to `until`.
+    /// The rotation's steps in order, from `entry` to `until`. Each is recorded in the store
+    /// before anything depends on it; each method says why it stands where it does.
     async fn steps_from(
         &mut self,
         entry: Entry,
         until: Until,
     ) -> Result<RotationReport, RotationError> {
+        // 1. Stage: create, store as `pending`, verify, record `Staged`.
         let (staged, wait_grace) = match entry {
             Entry::Start => (self.stage().await?, true),
             Entry::Staged { staged, wait_grace } => (staged, wait_grace),
         };
+        // 2. Switch the client.
         self.switch_to(&staged);
         if until == Until::Staged {
-            let report = self.progress.report(AccountState::Staged);
-            tracing::info!(new_token = ?self.progress.new_token, "auth-token staged");
-            return Ok(report);
+            return Ok(self.staged_report());
         }
+        // 3. Hand off to the fleet.
         if wait_grace {
             self.wait_hand_off_grace().await;
         }
-        fleet_gate(
-            &self.settings,
-            &mut self.progress,
-            &mut self.journal,
-            staged.fingerprint,
-        )
-        .await?;
+        self.wait_for_the_fleet(&staged).await?;
+        // 4. Promote.
         self.record_promoting().await?;
         self.wait_for_old_token_requests().await;
         self.promote(&staged).await?;
+        // 5. Record and verify.
         self.record_promotion().await?;
         self.verify_primary(staged).await
     }
@@ -662,6 +660,14 @@ impl Rotation<'_> {
         }
     }
 
+    /// `stage` ends here: both tokens work, the client and the store's followers use the
+    /// new one.
+    fn staged_report(&self) -> RotationReport {
+        let report = self.progress.report(AccountState::Staged);
+        tracing::info!(new_token = ?self.progress.new_token, "auth-token staged");
+        report
+    }
+
     // ---- Step 3: hand-off --------------------------------------------------------------
 
     /// Waits what is left of the hand-off grace, renewing the lease, so that every follower
@@ -687,6 +693,13 @@ impl Rotation<'_> {
         );
         self.progress
             .succeeded(RotationStep::HandOffGrace, started, 0, note);
+    }
+
+    /// The fleet gate: the old token dies with the promotion, so every live follower of the
+    /// store must hold the new one first (or the max-wait ends and the policy decides).
+    async fn wait_for_the_fleet(&mut self, staged: &Staged) -> Result<(), RotationError> {
+        let (settings, progress) = (&self.settings, &mut self.progress);
+        fleet_gate(settings, progress, &mut self.journal, staged.fingerprint).await
     }
 
     // ---- Step 4: promote -------------------------------------------------------------
