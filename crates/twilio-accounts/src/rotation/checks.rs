@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
-use tokio::time::{Instant, sleep};
+use tokio::time::sleep;
 use twilio_store::TokenFingerprint;
 use twilio_transport::HttpClient;
 
 use super::progress::Progress;
-use super::report::RotationStep;
-use super::settings::Settings;
+use super::report::{RotationStep, StepOutcome};
+use super::settings::{Attempts, Settings};
 use crate::error::Error;
 use crate::response::error_from_response;
 
@@ -109,16 +109,6 @@ pub(super) fn probe_summary(probe: &Probe) -> Cow<'static, str> {
     }
 }
 
-/// `started + window`, saturating: a window too long for the clock (`Duration::MAX`, say)
-/// means a deadline a century away rather than a panic.
-pub(super) fn deadline_after(started: Instant, window: Duration) -> Instant {
-    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-    started
-        .checked_add(window)
-        .or_else(|| started.checked_add(CENTURY))
-        .unwrap_or(started)
-}
-
 fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
@@ -136,13 +126,11 @@ pub(super) async fn verify(
     step: RotationStep,
     fingerprint: TokenFingerprint,
 ) -> Result<(), Error> {
-    let started = Instant::now();
     let window = settings.propagation_window;
-    let deadline = deadline_after(started, window);
-    let mut attempt = 0u32;
+    let mut attempts = Attempts::within(window);
     let mut refused = 0u32;
     loop {
-        attempt += 1;
+        let attempt = attempts.next();
         let last = match probe(http).await {
             Probe::Works => {
                 let note = if refused > 0 {
@@ -152,7 +140,7 @@ pub(super) async fn verify(
                 } else {
                     format!("token {fingerprint} authenticates")
                 };
-                progress.succeeded(step, started, attempt, note);
+                progress.record_attempts(step, StepOutcome::Succeeded, &attempts, note);
                 return Ok(());
             }
             Probe::Refused(e) => {
@@ -162,7 +150,7 @@ pub(super) async fn verify(
             Probe::Failed(e) if e.is_retryable() => e,
             Probe::Failed(e) => {
                 let note = format!("{} (not retried)", describe(&e));
-                progress.failed(step, started, attempt, note);
+                progress.record_attempts(step, StepOutcome::Failed, &attempts, note);
                 return Err(Error::workflow(
                     step.description(),
                     "the check of the new token failed with an answer that is not about authentication",
@@ -170,21 +158,20 @@ pub(super) async fn verify(
                 ));
             }
         };
-        let now = Instant::now();
-        if now >= deadline {
+        if attempts.window_over() {
             let note = format!(
                 "{} after {attempt} attempt(s) in {}",
                 describe(&last),
-                secs(now.duration_since(started))
+                secs(attempts.started.elapsed())
             );
-            progress.failed(step, started, attempt, note);
+            progress.record_attempts(step, StepOutcome::Failed, &attempts, note);
             let message = format!(
                 "token {fingerprint} did not authenticate within the propagation window of {}",
                 secs(window)
             );
             return Err(Error::workflow(step.description(), message, Some(last)));
         }
-        let delay = settings.back_off(attempt, deadline);
+        let delay = attempts.delay(&settings.backoff);
         tracing::debug!(
             step = step.name(),
             attempt,
@@ -207,16 +194,14 @@ pub(super) async fn resolve_promotion(
     fingerprint: TokenFingerprint,
 ) -> Promotion {
     let step = RotationStep::ResolvePromotion;
-    let started = Instant::now();
+    let mut attempts = Attempts::within(settings.propagation_window);
     let Some(old) = old else {
         let note = "the client authenticates with an API key and no store holds the old token, so it cannot be tried";
-        progress.failed(step, started, 0, note);
+        progress.record(step, StepOutcome::Failed, attempts.started, 0, note);
         return Promotion::Unknown;
     };
-    let deadline = deadline_after(started, settings.propagation_window);
-    let mut attempt = 0u32;
     loop {
-        attempt += 1;
+        let attempt = attempts.next();
         let old_probe = probe(&old).await;
         let new_probe = probe(new).await;
         match (&old_probe, &new_probe) {
@@ -224,27 +209,26 @@ pub(super) async fn resolve_promotion(
                 let note = format!(
                     "the old token is refused and token {fingerprint} works: the promotion happened"
                 );
-                progress.succeeded(step, started, attempt, note);
+                progress.record_attempts(step, StepOutcome::Succeeded, &attempts, note);
                 return Promotion::Done;
             }
             (Probe::Works, _) => {
                 let note = "the old token still works: the promotion did not happen";
-                progress.succeeded(step, started, attempt, note);
+                progress.record_attempts(step, StepOutcome::Succeeded, &attempts, note);
                 return Promotion::NotDone;
             }
             _ => {}
         }
-        let now = Instant::now();
-        if now >= deadline {
+        if attempts.window_over() {
             let note = format!(
                 "no clear answer after {attempt} attempt(s) (old token: {}, new token: {})",
                 probe_summary(&old_probe),
                 probe_summary(&new_probe)
             );
-            progress.failed(step, started, attempt, note);
+            progress.record_attempts(step, StepOutcome::Failed, &attempts, note);
             return Promotion::Unknown;
         }
-        let delay = settings.back_off(attempt, deadline);
+        let delay = attempts.delay(&settings.backoff);
         tracing::debug!(
             step = step.name(),
             attempt,
@@ -271,17 +255,15 @@ pub(super) async fn promoted_after_all(
     slot_empty: bool,
 ) -> Option<bool> {
     let step = RotationStep::ResolvePromotion;
-    let started = Instant::now();
-    let deadline = deadline_after(started, settings.propagation_window);
-    let mut attempt = 0u32;
+    let mut attempts = Attempts::within(settings.propagation_window);
     loop {
-        attempt += 1;
+        let attempt = attempts.next();
         let last = match probe(new).await {
             Probe::Works => {
                 let note = format!(
                     "token {fingerprint} still works although the clean-up contradicts a pending secondary: the promotion happened after all; the client uses it again"
                 );
-                progress.succeeded(step, started, attempt, note);
+                progress.record_attempts(step, StepOutcome::Succeeded, &attempts, note);
                 return Some(true);
             }
             Probe::Refused(e) if slot_empty => {
@@ -289,7 +271,7 @@ pub(super) async fn promoted_after_all(
                     "no secondary token is left and token {fingerprint} is refused ({}): the old token stays the primary",
                     describe(&e)
                 );
-                progress.succeeded(step, started, attempt, note);
+                progress.record_attempts(step, StepOutcome::Succeeded, &attempts, note);
                 return Some(false);
             }
             Probe::Refused(e) => {
@@ -297,21 +279,20 @@ pub(super) async fn promoted_after_all(
                     "both the old token and token {fingerprint} were refused ({}); the client keeps the new token, the more recent evidence",
                     describe(&e)
                 );
-                progress.failed(step, started, attempt, note);
+                progress.record_attempts(step, StepOutcome::Failed, &attempts, note);
                 return None;
             }
             Probe::Failed(e) => e,
         };
-        let now = Instant::now();
-        if now >= deadline {
+        if attempts.window_over() {
             let note = format!(
                 "token {fingerprint} gave no clear answer ({}) after {attempt} attempt(s); the client keeps the new token, the more likely primary",
                 describe(&last)
             );
-            progress.failed(step, started, attempt, note);
+            progress.record_attempts(step, StepOutcome::Failed, &attempts, note);
             return None;
         }
-        sleep(settings.back_off(attempt, deadline)).await;
+        sleep(attempts.delay(&settings.backoff)).await;
     }
 }
 

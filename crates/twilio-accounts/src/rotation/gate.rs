@@ -14,7 +14,7 @@ use twilio_store::{GatePolicy, Heartbeat, StoreErrorKind, TokenFingerprint};
 
 use super::durable::{Journal, instant_after};
 use super::progress::Progress;
-use super::report::{AccountState, RotationError, RotationStep};
+use super::report::{AccountState, RotationError, RotationStep, StepOutcome};
 use super::settings::Settings;
 use crate::error::Error;
 
@@ -54,14 +54,14 @@ pub(super) async fn fleet_gate(
                     .collect();
                 if lagging.is_empty() {
                     let note = format!("{live} live follower(s) hold token {pending}");
-                    progress.succeeded(step, started, attempts, note);
+                    progress.record(step, StepOutcome::Succeeded, started, attempts, note);
                     return Ok(());
                 }
                 lagging
             }
             Err(error) if error.kind() == StoreErrorKind::Unsupported => {
                 let note = "the store keeps no heartbeats: no gate, only the hand-off grace";
-                progress.skipped(step, started, 0, note);
+                progress.record(step, StepOutcome::Skipped, started, 0, note);
                 return Ok(());
             }
             Err(error) => vec![format!("unknown: the heartbeats cannot be read ({error})")],
@@ -95,11 +95,11 @@ fn max_wait_over(
             "promoting anyway after {waited:.1}s: followers without token {pending}: {who}"
         );
         tracing::warn!(%pending, followers = %who, "fleet gate: promoting anyway");
-        progress.skipped(step, started, attempts, note);
+        progress.record(step, StepOutcome::Skipped, started, attempts, note);
         return Ok(());
     }
     let note = format!("followers without token {pending}: {who}");
-    progress.failed(step, started, attempts, note);
+    progress.record(step, StepOutcome::Failed, started, attempts, note);
     let error = Error::workflow(
         step.description(),
         format!(

@@ -11,6 +11,7 @@ use twilio_types::{AccountSid, AuthToken};
 use super::report::{
     AccountState, ClientToken, RotationError, RotationReport, RotationStep, StepOutcome, StepReport,
 };
+use super::settings::Attempts;
 use crate::error::Error;
 
 /// The progress of one run, from which its [`RotationReport`] is built.
@@ -68,8 +69,33 @@ impl Progress {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Records a step (and emits its tracing event).
+    /// Records a step, with a note saying what it found, how it failed or why it was skipped
+    /// (and emits its tracing event).
     pub(super) fn record(
+        &mut self,
+        step: RotationStep,
+        outcome: StepOutcome,
+        started: Instant,
+        attempts: u32,
+        note: impl Into<Cow<'static, str>>,
+    ) {
+        self.record_maybe_noted(step, outcome, started, attempts, Some(note.into()));
+    }
+
+    /// [`record`](Self::record), for a check that made `attempts`.
+    pub(super) fn record_attempts(
+        &mut self,
+        step: RotationStep,
+        outcome: StepOutcome,
+        attempts: &Attempts,
+        note: impl Into<Cow<'static, str>>,
+    ) {
+        let (started, count) = (attempts.started, attempts.count());
+        self.record(step, outcome, started, count, note);
+    }
+
+    /// [`record`](Self::record), for a step that may have nothing to say.
+    pub(super) fn record_maybe_noted(
         &mut self,
         step: RotationStep,
         outcome: StepOutcome,
@@ -112,57 +138,6 @@ impl Progress {
             attempts,
             note,
         });
-    }
-
-    /// Records a step that succeeded, with a note saying what it found.
-    pub(super) fn succeeded(
-        &mut self,
-        step: RotationStep,
-        started: Instant,
-        attempts: u32,
-        note: impl Into<Cow<'static, str>>,
-    ) {
-        self.record(
-            step,
-            StepOutcome::Succeeded,
-            started,
-            attempts,
-            Some(note.into()),
-        );
-    }
-
-    /// Records a step that failed, with a note saying how.
-    pub(super) fn failed(
-        &mut self,
-        step: RotationStep,
-        started: Instant,
-        attempts: u32,
-        note: impl Into<Cow<'static, str>>,
-    ) {
-        self.record(
-            step,
-            StepOutcome::Failed,
-            started,
-            attempts,
-            Some(note.into()),
-        );
-    }
-
-    /// Records a step that was skipped, with a note saying why.
-    pub(super) fn skipped(
-        &mut self,
-        step: RotationStep,
-        started: Instant,
-        attempts: u32,
-        note: impl Into<Cow<'static, str>>,
-    ) {
-        self.record(
-            step,
-            StepOutcome::Skipped,
-            started,
-            attempts,
-            Some(note.into()),
-        );
     }
 
     /// The report of the run so far, leaving the account in `state`.
@@ -213,7 +188,7 @@ impl Progress {
         error: StoreError,
     ) -> RotationError {
         let step = RotationStep::RecordInStore;
-        self.failed(step, started, 0, error.to_string());
+        self.record(step, StepOutcome::Failed, started, 0, error.to_string());
         self.fail(step, state, Error::Store(error))
     }
 }

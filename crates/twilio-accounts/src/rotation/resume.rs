@@ -15,14 +15,14 @@
 // The rotation's own error, as everywhere in the workflow: built once per failed run.
 #![allow(clippy::result_large_err)]
 
-use tokio::time::{Instant, sleep};
+use tokio::time::sleep;
 use twilio_store::{RotationPhase, TokenRecord};
 use twilio_transport::HttpClient;
 
-use super::checks::{Probe, deadline_after, describe, probe, probe_summary};
+use super::checks::{Probe, describe, probe, probe_summary};
 use super::progress::Progress;
-use super::report::{AccountState, RotationError, RotationStep};
-use super::settings::Settings;
+use super::report::{AccountState, RotationError, RotationStep, StepOutcome};
+use super::settings::{Attempts, Settings};
 use crate::error::Error;
 
 /// Where an interrupted rotation is picked up, by its record.
@@ -75,22 +75,20 @@ pub(super) async fn check_current(
     current: &HttpClient,
 ) -> Result<(), RotationError> {
     let step = RotationStep::CheckStoredTokens;
-    let started = Instant::now();
-    let deadline = deadline_after(started, settings.propagation_window);
-    let mut attempt = 0u32;
+    let mut attempts = Attempts::within(settings.propagation_window);
     loop {
-        attempt += 1;
+        attempts.next();
         let error = match probe(current).await {
             Probe::Works => {
                 let note = "nothing to resume: the stored current token authenticates";
-                progress.succeeded(step, started, attempt, note);
+                progress.record_attempts(step, StepOutcome::Succeeded, &attempts, note);
                 return Ok(());
             }
             Probe::Refused(e) | Probe::Failed(e) => e,
         };
-        if Instant::now() >= deadline {
+        if attempts.window_over() {
             let note = format!("the stored current token: {}", describe(&error));
-            progress.failed(step, started, attempt, note);
+            progress.record_attempts(step, StepOutcome::Failed, &attempts, note);
             let error = Error::workflow(
                 step.description(),
                 "the stored current token does not authenticate",
@@ -98,7 +96,7 @@ pub(super) async fn check_current(
             );
             return Err(progress.fail(step, AccountState::Unknown, error));
         }
-        sleep(settings.back_off(attempt, deadline)).await;
+        sleep(attempts.delay(&settings.backoff)).await;
     }
 }
 
@@ -115,11 +113,9 @@ pub(super) async fn ask_twilio(
     pending: &HttpClient,
 ) -> Result<Verdict, RotationError> {
     let step = RotationStep::CheckStoredTokens;
-    let started = Instant::now();
-    let deadline = deadline_after(started, settings.propagation_window);
-    let mut attempt = 0u32;
+    let mut attempts = Attempts::within(settings.propagation_window);
     loop {
-        attempt += 1;
+        let attempt = attempts.next();
         let (old, new) = (probe(current).await, probe(pending).await);
         let verdict = match (&old, &new) {
             (Probe::Works, Probe::Works) => Some((
@@ -137,16 +133,16 @@ pub(super) async fn ask_twilio(
             _ => None,
         };
         if let Some((verdict, note)) = verdict {
-            progress.succeeded(step, started, attempt, note);
+            progress.record_attempts(step, StepOutcome::Succeeded, &attempts, note);
             return Ok(verdict);
         }
-        if Instant::now() >= deadline {
+        if attempts.window_over() {
             let note = format!(
                 "no clear answer after {attempt} attempt(s) (current: {}, pending: {})",
                 probe_summary(&old),
                 probe_summary(&new)
             );
-            progress.failed(step, started, attempt, note);
+            progress.record_attempts(step, StepOutcome::Failed, &attempts, note);
             // The cause is a failure that was not an answer (Twilio unreachable, a 5xx), if
             // there was one: the caller tells an outage from a contradiction by it.
             let cause = [old, new].into_iter().find_map(|probe| match probe {
@@ -160,7 +156,7 @@ pub(super) async fn ask_twilio(
             );
             return Err(progress.fail(step, AccountState::Unknown, error));
         }
-        sleep(settings.back_off(attempt, deadline)).await;
+        sleep(attempts.delay(&settings.backoff)).await;
     }
 }
 

@@ -47,14 +47,6 @@ impl Settings {
         choices.gate_policy = Some(self.gate_policy);
         choices
     }
-
-    /// How long to wait before attempt `attempt + 1` of a check that must end by `deadline`:
-    /// the back-off, never past the deadline.
-    pub(super) fn back_off(&self, attempt: u32, deadline: Instant) -> Duration {
-        self.backoff
-            .delay(attempt)
-            .min(deadline.saturating_duration_since(Instant::now()))
-    }
 }
 
 /// A durable boundary of a rotation, passed to the hook of [`RotateAuthToken::on_checkpoint`](super::RotateAuthToken::on_checkpoint).
@@ -180,6 +172,59 @@ impl VerifyBackoff {
 impl Default for VerifyBackoff {
     fn default() -> Self {
         Self::new(Duration::from_millis(500), Duration::from_secs(8))
+    }
+}
+
+/// `started + window`, saturating: a window too long for the clock (`Duration::MAX`, say)
+/// means a deadline a century away rather than a panic.
+fn deadline_after(started: Instant, window: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    started
+        .checked_add(window)
+        .or_else(|| started.checked_add(CENTURY))
+        .unwrap_or(started)
+}
+
+/// The attempts of one check, which must end within the propagation window.
+pub(super) struct Attempts {
+    /// When the check started.
+    pub(super) started: Instant,
+    deadline: Instant,
+    count: u32,
+}
+
+impl Attempts {
+    /// A check that starts now and may last `window`.
+    pub(super) fn within(window: Duration) -> Self {
+        let started = Instant::now();
+        Self {
+            started,
+            deadline: deadline_after(started, window),
+            count: 0,
+        }
+    }
+
+    /// Counts one more attempt; its number (1 for the first).
+    pub(super) fn next(&mut self) -> u32 {
+        self.count += 1;
+        self.count
+    }
+
+    /// How many attempts so far.
+    pub(super) fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The window is over: no attempt after this one.
+    pub(super) fn window_over(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// The wait before the next attempt: the back-off, never past the end of the window.
+    pub(super) fn delay(&self, backoff: &VerifyBackoff) -> Duration {
+        backoff
+            .delay(self.count)
+            .min(self.deadline.saturating_duration_since(Instant::now()))
     }
 }
 

@@ -418,12 +418,14 @@ impl Rotation<'_> {
                 age.as_secs_f64(),
                 grace.as_secs_f64()
             );
-            self.progress.skipped(step, started, 0, note);
+            self.progress
+                .record(step, StepOutcome::Skipped, started, 0, note);
             return Ok(());
         }
         let left = grace - age;
         let note = format!("{:.1}s of the hand-off grace left", left.as_secs_f64());
-        self.progress.failed(step, started, 0, note);
+        self.progress
+            .record(step, StepOutcome::Failed, started, 0, note);
         self.progress.client_token = if self.client.uses_api_key {
             ClientToken::ApiKey
         } else {
@@ -494,7 +496,8 @@ impl Rotation<'_> {
                 Some(token) if token.check_header_safe().is_ok() => {
                     let fingerprint = self.progress.adopt(token.clone());
                     let note = format!("new token {fingerprint}");
-                    self.progress.succeeded(step, started, 1, note);
+                    self.progress
+                        .record(step, StepOutcome::Succeeded, started, 1, note);
                     self.settings.checkpoint(Checkpoint::Created);
                     return Ok(token);
                 }
@@ -525,7 +528,7 @@ impl Rotation<'_> {
             _ => None,
         };
         self.progress
-            .record(step, StepOutcome::Failed, started, 1, note);
+            .record_maybe_noted(step, StepOutcome::Failed, started, 1, note);
         let state = if may_exist {
             self.delete_secondary().await.state()
         } else {
@@ -632,14 +635,24 @@ impl Rotation<'_> {
         let started = Instant::now();
         if self.client.uses_api_key {
             let note = "the client authenticates with an API key, which keeps working";
-            self.progress
-                .skipped(RotationStep::SwitchCredentials, started, 0, note);
+            self.progress.record(
+                RotationStep::SwitchCredentials,
+                StepOutcome::Skipped,
+                started,
+                0,
+                note,
+            );
         } else {
             self.client.shared.replace(staged.credentials.clone());
             self.progress.client_token = ClientToken::New;
             let note = format!("the client now uses token {}", staged.fingerprint);
-            self.progress
-                .succeeded(RotationStep::SwitchCredentials, started, 0, note);
+            self.progress.record(
+                RotationStep::SwitchCredentials,
+                StepOutcome::Succeeded,
+                started,
+                0,
+                note,
+            );
         }
     }
 
@@ -691,8 +704,13 @@ impl Rotation<'_> {
             "waited {:.1}s for followers to take the new token",
             left.as_secs_f64()
         );
-        self.progress
-            .succeeded(RotationStep::HandOffGrace, started, 0, note);
+        self.progress.record(
+            RotationStep::HandOffGrace,
+            StepOutcome::Succeeded,
+            started,
+            0,
+            note,
+        );
     }
 
     /// The fleet gate: the old token dies with the promotion, so every live follower of the
@@ -772,7 +790,8 @@ impl Rotation<'_> {
                     }
                     _ => format!("token {fingerprint} is the primary; the old token is revoked"),
                 };
-                self.progress.succeeded(step, started, 1, note);
+                self.progress
+                    .record(step, StepOutcome::Succeeded, started, 1, note);
                 return Ok(());
             }
             Err(cause) => cause,
@@ -789,7 +808,8 @@ impl Rotation<'_> {
         } else {
             format!("{}: outcome unknown", describe(&cause))
         };
-        self.progress.failed(step, started, 1, note);
+        self.progress
+            .record(step, StepOutcome::Failed, started, 1, note);
         let old = self.client.with_old_token();
         let found = checks::resolve_promotion(
             &self.settings,
@@ -900,8 +920,9 @@ impl Rotation<'_> {
             let started = Instant::now();
             self.client.shared.replace(self.client.original.clone());
             self.progress.client_token = ClientToken::Old;
-            self.progress.succeeded(
+            self.progress.record(
                 RotationStep::RestoreCredentials,
+                StepOutcome::Succeeded,
                 started,
                 0,
                 "the client uses the old token again",
@@ -914,8 +935,13 @@ impl Rotation<'_> {
                 ),
                 None => "the new token no longer authenticates; the slot is left alone".to_owned(),
             };
-            self.progress
-                .skipped(RotationStep::DeleteSecondary, Instant::now(), 0, note);
+            self.progress.record(
+                RotationStep::DeleteSecondary,
+                StepOutcome::Skipped,
+                Instant::now(),
+                0,
+                note,
+            );
             return Cleanup::LeftAlone;
         }
         self.delete_secondary().await
@@ -956,8 +982,7 @@ impl Rotation<'_> {
                 (StepOutcome::Failed, note, cleanup)
             }
         };
-        self.progress
-            .record(step, outcome, started, 1, Some(note.into()));
+        self.progress.record(step, outcome, started, 1, note);
         cleanup
     }
 
