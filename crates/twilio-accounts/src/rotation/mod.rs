@@ -82,9 +82,18 @@
 //! store, [`resume`](RotateAuthToken::resume) finishes or rolls back. The client holds a token
 //! that works: the old one before the switch, the new one (secondary or primary) after it.
 
+// The modules, from the leaves up (none imports a module above it in this list): `report`
+// and `settings` are plain data; `progress` builds the report as the run goes; `checks` asks
+// Twilio which token works; `durable` keeps the record in the store; `gate` waits for the
+// fleet; `resume` decides where an interrupted rotation re-enters; `workflow` is the sequence
+// of steps, and this file the public builder that starts it.
+mod checks;
 mod durable;
+mod gate;
+mod progress;
 mod report;
 mod resume;
+mod settings;
 mod workflow;
 
 use std::fmt;
@@ -98,6 +107,7 @@ use crate::client::Client;
 pub use report::{
     AccountState, ClientToken, RotationError, RotationReport, RotationStep, StepOutcome, StepReport,
 };
+pub use settings::{Checkpoint, CheckpointHook, VerifyBackoff};
 pub use twilio_store::TokenFingerprint;
 
 /// The default [propagation window](RotateAuthToken::propagation_window): 60 seconds, the
@@ -132,75 +142,6 @@ pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(120);
 pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(60);
 
 pub use twilio_store::GatePolicy;
-
-/// A durable boundary of a rotation, passed to the hook of [`RotateAuthToken::on_checkpoint`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Checkpoint {
-    /// `Creating` is recorded; the create is about to be sent.
-    Creating,
-    /// The create was answered (the new token is not stored yet).
-    Created,
-    /// The new token is stored as `pending`.
-    PendingStored,
-    /// `Staged` is recorded; the client switches to the new token.
-    Staged,
-    /// `Promoting` is recorded; the promotion is about to be sent.
-    Promoting,
-    /// The promotion was answered (not yet recorded).
-    Promoted,
-    /// The promotion is recorded (before the final check).
-    Recorded,
-}
-
-impl Checkpoint {
-    /// Every checkpoint, in the order a rotation passes them.
-    pub const ALL: [Self; 7] = [
-        Self::Creating,
-        Self::Created,
-        Self::PendingStored,
-        Self::Staged,
-        Self::Promoting,
-        Self::Promoted,
-        Self::Recorded,
-    ];
-
-    /// `"creating"`, `"created"`, `"pending_stored"`, `"staged"`, `"promoting"`, `"promoted"`
-    /// or `"recorded"`.
-    ///
-    /// ```
-    /// use twilio_accounts::rotation::Checkpoint;
-    ///
-    /// assert_eq!(Checkpoint::PendingStored.as_str(), "pending_stored");
-    /// assert_eq!(Checkpoint::parse("promoting"), Some(Checkpoint::Promoting));
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Creating => "creating",
-            Self::Created => "created",
-            Self::PendingStored => "pending_stored",
-            Self::Staged => "staged",
-            Self::Promoting => "promoting",
-            Self::Promoted => "promoted",
-            Self::Recorded => "recorded",
-        }
-    }
-
-    /// The checkpoint named `name` (as [`as_str`](Self::as_str) writes it), if any.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == name)
-    }
-}
-
-impl fmt::Display for Checkpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A function called with each durable boundary a rotation passes (see
-/// [`RotateAuthToken::on_checkpoint`]).
-pub type CheckpointHook = Arc<dyn Fn(Checkpoint) + Send + Sync>;
 
 impl Client {
     /// Rotates the account's Auth Token safely: see the [`rotation`](crate::rotation) module
@@ -487,7 +428,7 @@ impl RotateAuthToken {
         };
         workflow::run(
             &self.client,
-            workflow::Plan {
+            settings::Settings {
                 suppress_email_notification: self.suppress_email_notification,
                 propagation_window: self.propagation_window,
                 backoff: self.backoff,
@@ -524,93 +465,5 @@ impl fmt::Debug for RotateAuthToken {
             .field("max_wait", &self.max_wait)
             .field("gate_policy", &self.gate_policy)
             .finish_non_exhaustive()
-    }
-}
-
-/// The waits between verification attempts: `initial`, doubling after each attempt, capped at
-/// `max`; the last wait is cut short so that a final attempt happens at the end of the
-/// propagation window. No jitter: a rotation is one sequence of requests per account.
-///
-/// ```
-/// use std::time::Duration;
-/// use twilio_accounts::rotation::VerifyBackoff;
-///
-/// let backoff = VerifyBackoff::new(Duration::from_secs(1), Duration::from_secs(5));
-/// assert_eq!(backoff.delay(1), Duration::from_secs(1));
-/// assert_eq!(backoff.delay(2), Duration::from_secs(2));
-/// assert_eq!(backoff.delay(3), Duration::from_secs(4));
-/// assert_eq!(backoff.delay(4), Duration::from_secs(5));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VerifyBackoff {
-    initial: Duration,
-    max: Duration,
-}
-
-impl VerifyBackoff {
-    /// The smallest accepted wait (shorter values are raised to it): 10 ms.
-    pub const MIN_DELAY: Duration = Duration::from_millis(10);
-
-    /// Waits of `initial`, doubling, capped at `max` (`initial` is raised to at least
-    /// [`MIN_DELAY`](Self::MIN_DELAY), and `max` to at least `initial`).
-    pub fn new(initial: Duration, max: Duration) -> Self {
-        let initial = initial.max(Self::MIN_DELAY);
-        Self {
-            initial,
-            max: max.max(initial),
-        }
-    }
-
-    /// The first wait.
-    pub fn initial(&self) -> Duration {
-        self.initial
-    }
-
-    /// The longest wait.
-    pub fn max(&self) -> Duration {
-        self.max
-    }
-
-    /// The wait after attempt number `attempt` (1 for the first): the transport's capped
-    /// exponential back-off, the one formula for every retry in the SDK.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        twilio_transport::retry::capped_exponential(self.initial, self.max, attempt)
-    }
-}
-
-impl Default for VerifyBackoff {
-    fn default() -> Self {
-        Self::new(Duration::from_millis(500), Duration::from_secs(8))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_never_overflows() {
-        let b = VerifyBackoff::new(Duration::from_millis(300), Duration::from_secs(2));
-        let delays: Vec<_> = (1..=6).map(|n| b.delay(n)).collect();
-        assert_eq!(
-            delays,
-            [300, 600, 1200, 2000, 2000, 2000].map(Duration::from_millis)
-        );
-        assert_eq!(b.delay(0), Duration::from_millis(300));
-        assert_eq!(b.delay(u32::MAX), Duration::from_secs(2));
-        let huge = VerifyBackoff::new(Duration::MAX, Duration::MAX);
-        assert_eq!(huge.delay(40), Duration::MAX);
-    }
-
-    #[test]
-    fn backoff_bounds_are_sanitised() {
-        let b = VerifyBackoff::new(Duration::ZERO, Duration::ZERO);
-        assert_eq!(b.initial(), VerifyBackoff::MIN_DELAY);
-        assert_eq!(b.max(), VerifyBackoff::MIN_DELAY);
-        let d = VerifyBackoff::default();
-        assert_eq!(
-            (d.initial(), d.max()),
-            (Duration::from_millis(500), Duration::from_secs(8))
-        );
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use twilio_types::{AccountSid, AuthToken};
 
-use super::TokenFingerprint;
 use crate::error::Error;
+use twilio_store::TokenFingerprint;
 
 /// One step of the rotation workflow, in the order they can run.
 ///
