@@ -15,8 +15,8 @@ use twilio_accounts::rotation::{AccountState, GatePolicy, RotationStep, StepOutc
 use twilio_accounts::{Client, SharedCredentials};
 use twilio_emulator::Emulator;
 use twilio_store::{
-    Follower, FollowerId, FollowerRole, Heartbeat, MemoryTokenStore, TokenLabel, TokenRecord,
-    TokenStore,
+    Follower, FollowerId, FollowerRole, Heartbeat, MemoryTokenStore, StoreError, StoreErrorKind,
+    TokenLabel, TokenRecord, TokenStore,
 };
 use twilio_transport::Credentials;
 
@@ -200,5 +200,68 @@ async fn a_follower_that_stopped_drops_out_when_its_heartbeat_expires() {
         gate.elapsed()
     );
     assert!(gate.note().unwrap().starts_with("0 live follower(s)"));
+    emulator.shutdown().await;
+}
+
+/// A store whose record works but whose heartbeats are refused, as a Vault token without
+/// `list` on the heartbeats' folder is.
+#[derive(Debug)]
+struct HeartbeatsRefused(Arc<MemoryTokenStore>);
+
+impl TokenStore for HeartbeatsRefused {
+    fn load(&self) -> twilio_store::StoreFuture<'_, Option<TokenRecord>> {
+        self.0.load()
+    }
+
+    fn save<'a>(&'a self, record: &'a TokenRecord) -> twilio_store::StoreFuture<'a, u64> {
+        self.0.save(record)
+    }
+
+    fn heartbeats(&self) -> twilio_store::StoreFuture<'_, Vec<Heartbeat>> {
+        Box::pin(std::future::ready(Err(StoreError::new(
+            StoreErrorKind::Permissions,
+            "permission denied listing the heartbeats",
+        ))))
+    }
+}
+
+#[tokio::test]
+async fn heartbeats_that_cannot_be_read_stop_the_promotion_with_the_store_error_as_cause() {
+    let (emulator, memory, client) = start().await;
+    let old = emulator.auth_token();
+    let store = Arc::new(HeartbeatsRefused(memory));
+    let err = client
+        .rotate_auth_token()
+        .store(store.clone())
+        .hand_off_grace(Duration::ZERO)
+        .max_wait(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.state(), AccountState::Staged, "{}", err.report());
+    assert_eq!(err.failed_step(), RotationStep::FleetAcknowledgement);
+    let message = err.error().to_string();
+    assert!(
+        message.contains("heartbeats still cannot be read") && !message.contains("run complete"),
+        "{message}"
+    );
+    // The store's own error is the cause, so a caller can tell a refusal from an outage.
+    let mut cause = std::error::Error::source(err.error());
+    let mut found = None;
+    while let Some(error) = cause {
+        if let Some(twilio_accounts::Error::Store(store_error)) =
+            error.downcast_ref::<twilio_accounts::Error>()
+        {
+            found = Some(store_error.kind());
+        }
+        cause = error.source();
+    }
+    assert_eq!(
+        found,
+        Some(StoreErrorKind::Permissions),
+        "{:?}",
+        err.error()
+    );
+    assert_eq!(emulator.auth_token().expose_secret(), old.expose_secret());
     emulator.shutdown().await;
 }

@@ -44,6 +44,7 @@ pub(super) async fn fleet_gate(
     let mut attempts = 0;
     loop {
         attempts += 1;
+        let mut unreadable = None;
         let lagging: Vec<String> = match store.heartbeats().await {
             Ok(beats) => {
                 let now = OffsetDateTime::now_utc();
@@ -64,13 +65,20 @@ pub(super) async fn fleet_gate(
                 progress.record(step, StepOutcome::Skipped, started, 0, note);
                 return Ok(());
             }
-            Err(error) => vec![format!("unknown: the heartbeats cannot be read ({error})")],
+            Err(error) => {
+                let who = vec![format!("unknown: the heartbeats cannot be read ({error})")];
+                unreadable = Some(error);
+                who
+            }
         };
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return max_wait_over(
-                settings, progress, step, started, attempts, pending, &lagging,
-            );
+            let waited = Waited {
+                step,
+                started,
+                attempts,
+            };
+            return max_wait_over(settings, progress, waited, pending, &lagging, unreadable);
         }
         journal
             .sleep_holding_the_lease(GATE_POLL_INTERVAL.min(left), settings.lease_duration)
@@ -78,16 +86,28 @@ pub(super) async fn fleet_gate(
     }
 }
 
-/// The max-wait ended with `lagging` followers: the policy decides.
-fn max_wait_over(
-    settings: &Settings,
-    progress: &mut Progress,
+/// How long the gate waited, for its step's record.
+struct Waited {
     step: RotationStep,
     started: Instant,
     attempts: u32,
+}
+
+/// The max-wait ended with `lagging` followers, or with heartbeats the store would not give
+/// (`unreadable`, kept as the error's cause): the policy decides.
+fn max_wait_over(
+    settings: &Settings,
+    progress: &mut Progress,
+    waited_for: Waited,
     pending: TokenFingerprint,
     lagging: &[String],
+    unreadable: Option<twilio_store::StoreError>,
 ) -> Result<(), RotationError> {
+    let Waited {
+        step,
+        started,
+        attempts,
+    } = waited_for;
     let who = lagging.join(", ");
     let waited = settings.max_wait.as_secs_f64();
     if settings.gate_policy == GatePolicy::PromoteAnyway {
@@ -100,12 +120,22 @@ fn max_wait_over(
     }
     let note = format!("followers without token {pending}: {who}");
     progress.record(step, StepOutcome::Failed, started, attempts, note);
-    let error = Error::workflow(
-        step.description(),
-        format!(
-            "after {waited:.1}s, these live followers still do not hold the new token {pending}: {who}; not promoting (both tokens keep working): run complete again, or promote anyway"
+    let error = match unreadable {
+        // Running it again meets the same store: say what would let the gate read them.
+        Some(cause) => Error::workflow(
+            step.description(),
+            format!(
+                "after {waited:.1}s the followers' heartbeats still cannot be read, so no one can tell who holds the new token {pending}; not promoting (both tokens keep working): let the store's credentials list and read the heartbeats, or promote anyway"
+            ),
+            Some(Error::Store(cause)),
         ),
-        None,
-    );
+        None => Error::workflow(
+            step.description(),
+            format!(
+                "after {waited:.1}s, these live followers still do not hold the new token {pending}: {who}; not promoting (both tokens keep working): run complete again once they hold it, or promote anyway"
+            ),
+            None,
+        ),
+    };
     Err(progress.fail(step, AccountState::Staged, error))
 }
