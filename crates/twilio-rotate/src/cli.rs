@@ -39,11 +39,11 @@ pub(crate) struct Cli {
     )]
     pub(crate) base_url: String,
     /// Rotation commands: how long to keep asking Twilio for a clear answer (a new token to
-    /// authenticate, the stored tokens to tell which is the primary) before giving up;
-    /// `status` and `resume`: how long after a promotion a refused new token is still
-    /// propagating (the store does not record the rotating run's window).
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60)]
-    pub(crate) propagation_window: u64,
+    /// authenticate, the stored tokens to tell which is the primary) before giving up
+    /// (default 60); `status` and `resume`: how long after a promotion a refused new token is
+    /// still propagating (default: the window the rotating run recorded, else 60).
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub(crate) propagation_window: Option<u64>,
     /// `complete`, `rotate`, `resume`: how long the fleet gate waits for every live follower
     /// to hold the new token before its policy decides (default 60; `resume`: what the
     /// interrupted run recorded).

@@ -27,15 +27,19 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
     if matches!(cli.command, Command::Resume { .. }) && idle && !just_promoted(&record, cli) {
         return resume_idle(cli, &record, &client).await;
     }
-    let mut builder: RotateAuthToken = client
-        .rotate_auth_token()
-        .store(store.clone())
-        .propagation_window(Duration::from_secs(cli.propagation_window));
-    builder = crate::hooks::install(builder);
-    // The fleet gate's choices: the flags, else (for `resume`) what the interrupted run
-    // recorded, else the library's defaults.
+    // The run's choices: the flags, else (for `resume`) what the interrupted run recorded,
+    // else the library's defaults.
     let resuming = matches!(cli.command, Command::Resume { .. });
     let recorded = resuming.then_some(&record.choices);
+    let mut builder: RotateAuthToken = client.rotate_auth_token().store(store.clone());
+    if let Some(window) = cli
+        .propagation_window
+        .map(Duration::from_secs)
+        .or(recorded.and_then(|c| c.propagation_window))
+    {
+        builder = builder.propagation_window(window);
+    }
+    builder = crate::hooks::install(builder);
     if let Some(max_wait) = cli
         .max_wait
         .map(Duration::from_secs)

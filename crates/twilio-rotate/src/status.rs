@@ -2,6 +2,8 @@
 //! is in flight — healthy (a live run holds the lock) or interrupted (nobody does) — and the
 //! followers' heartbeats (which never change the exit code).
 
+use std::time::Duration;
+
 use serde_json::json;
 use time::OffsetDateTime;
 use twilio_store::{RotationPhase, TokenLabel, TokenRecord};
@@ -226,7 +228,8 @@ fn verdict(
                 "the current token was promoted less than the propagation window ({}s) ago and \
                  Twilio does not accept it yet, and no live run is waiting for it: run \
                  `twilio-rotate --store {} resume`, which waits for it",
-                cli.propagation_window, cli.store
+                propagation_window(record, cli).as_secs(),
+                cli.store
             ),
             "Idle",
         )),
@@ -276,10 +279,20 @@ fn propagating(cli: &Cli) -> String {
     )
 }
 
-/// A rotation completed within the propagation window (`--propagation-window`: the store
-/// records none): Twilio may not accept the new `current` everywhere yet.
+/// How long after a promotion Twilio may still refuse the new token: `--propagation-window`,
+/// else the window the rotating run recorded in the store, else the library's 60 s.
+pub(crate) fn propagation_window(record: &TokenRecord, cli: &Cli) -> Duration {
+    cli.propagation_window
+        .map(Duration::from_secs)
+        .or(record.choices.propagation_window)
+        .unwrap_or(twilio_accounts::rotation::DEFAULT_PROPAGATION_WINDOW)
+}
+
+/// A rotation completed within the [propagation window](propagation_window): Twilio may not
+/// accept the new `current` everywhere yet.
 pub(crate) fn just_promoted(record: &TokenRecord, cli: &Cli) -> bool {
-    let window = time::Duration::seconds(i64::try_from(cli.propagation_window).unwrap_or(i64::MAX));
+    let window =
+        time::Duration::try_from(propagation_window(record, cli)).unwrap_or(time::Duration::MAX);
     record.previous.is_some()
         && record
             .completed_at

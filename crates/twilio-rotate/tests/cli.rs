@@ -660,7 +660,24 @@ async fn every_case_of_the_exit_code_table() {
         &stale,
         &["propagation"],
     );
+    // Without the flag, the window the rotating run recorded: 20 s ago is inside its 5 min.
     edit(&path, |r| {
+        r.choices.propagation_window = Some(Duration::from_secs(300));
+    })
+    .await;
+    t.case(
+        "status: promoted inside the recorded window",
+        &at(store, &url, &["status"]),
+        &[],
+        3,
+        &[
+            "promoted less than the propagation window (300s) ago",
+            "resume",
+        ],
+        &[],
+    );
+    edit(&path, |r| {
+        r.choices.propagation_window = None;
         r.phase = promoted.phase;
         r.current = promoted.current.clone();
         r.pending = promoted.pending.clone();

@@ -138,6 +138,9 @@ pub struct RotationChoices {
     pub max_wait: Option<Duration>,
     /// What `complete` does when that wait ends first.
     pub gate_policy: Option<GatePolicy>,
+    /// How long after a promotion Twilio may still refuse the new token: `status` and
+    /// `resume` in another process judge a refused new token by the rotating run's window.
+    pub propagation_window: Option<Duration>,
 }
 
 impl RotationChoices {
@@ -255,6 +258,7 @@ impl TokenRecord {
                 "hand_off_grace_ms": millis(self.choices.hand_off_grace),
                 "max_wait_ms": millis(self.choices.max_wait),
                 "gate_policy": self.choices.gate_policy.map(GatePolicy::as_str),
+                "propagation_window_ms": millis(self.choices.propagation_window),
             });
         }
         // `{:#}` is serde_json's infallible pretty form: no error to turn into an empty record
@@ -349,6 +353,7 @@ fn choices(object: &Map<String, Value>) -> Result<RotationChoices, StoreError> {
         hand_off_grace: millis("hand_off_grace_ms")?,
         max_wait: millis("max_wait_ms")?,
         gate_policy,
+        propagation_window: millis("propagation_window_ms")?,
     })
 }
 
@@ -490,6 +495,7 @@ mod tests {
             hand_off_grace: Some(Duration::from_secs(30)),
             max_wait: Some(Duration::from_millis(1500)),
             gate_policy: Some(GatePolicy::PromoteAnyway),
+            propagation_window: Some(Duration::from_secs(90)),
         };
         let text = record.encode().to_string();
         let back = TokenRecord::decode(&text).unwrap();
@@ -630,13 +636,14 @@ mod tests {
                 Just(GatePolicy::DoNotPromote),
                 Just(GatePolicy::PromoteAnyway)
             ]);
-            (millis(), millis(), policy).prop_map(|(hand_off_grace, max_wait, gate_policy)| {
-                RotationChoices {
+            (millis(), millis(), policy, millis()).prop_map(
+                |(hand_off_grace, max_wait, gate_policy, propagation_window)| RotationChoices {
                     hand_off_grace,
                     max_wait,
                     gate_policy,
-                }
-            })
+                    propagation_window,
+                },
+            )
         }
 
         fn same_token(a: Option<&StoredToken>, b: Option<&StoredToken>) -> bool {

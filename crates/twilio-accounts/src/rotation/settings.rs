@@ -45,6 +45,7 @@ impl Settings {
         choices.hand_off_grace = Some(self.hand_off_grace);
         choices.max_wait = Some(self.max_wait);
         choices.gate_policy = Some(self.gate_policy);
+        choices.propagation_window = Some(self.propagation_window);
         choices
     }
 }
