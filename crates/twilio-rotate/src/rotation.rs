@@ -94,6 +94,27 @@ fn with_grace(builder: RotateAuthToken, grace: Option<Duration>) -> RotateAuthTo
 /// `resume` with no rotation in flight: one request says whether the stored token still works.
 /// (Right after a promotion the library's own `resume` runs instead: it waits for propagation.)
 async fn resume_idle(cli: &Cli, record: &TokenRecord, client: &Client) -> Outcome {
+    let now = time::OffsetDateTime::now_utc();
+    if record
+        .lease
+        .as_ref()
+        .is_some_and(|lease| lease.blocks_at(now))
+    {
+        // Nothing recorded in flight yet, but a live run may be starting one.
+        return Outcome {
+            code: exit::NOT_NOW,
+            text: format!(
+                "this run changed nothing: no rotation is recorded in flight, but another run \
+                 holds the store's lease and may be starting one (`twilio-rotate --store {} \
+                 status` shows where it stands); run resume again once it has finished",
+                cli.store
+            ),
+            json: json!({
+                "state": Value::Null,
+                "locked_by_another_run": true,
+            }),
+        };
+    }
     match twilio::probe(client).await {
         Answer::Works => Outcome {
             code: exit::OK,

@@ -561,6 +561,23 @@ async fn every_case_of_the_exit_code_table() {
         &["nothing to resume"],
         &[],
     );
+    // Long after the last promotion, a live lease with nothing recorded in flight is a run
+    // that may be starting one: not "nothing to resume".
+    let completed_at = load(&path).await.completed_at;
+    edit(&path, |r| {
+        r.completed_at = Some(now() - time::Duration::hours(1))
+    })
+    .await;
+    t.case_with_live_run(
+        &path,
+        "resume: idle, live run",
+        &at(store, &url, &["resume"]),
+        1,
+        &["another run holds the store's lease", "may be starting one"],
+        &["nothing to resume"],
+    )
+    .await;
+    edit(&path, |r| r.completed_at = completed_at).await;
 
     // Just after a promotion Twilio may not accept the new token yet (propagation). With a
     // live run waiting for it, that is a rotation in progress, not "a person must act".
