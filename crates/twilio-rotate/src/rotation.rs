@@ -218,6 +218,37 @@ fn failure(cli: &Cli, record: &TokenRecord, err: &RotationError) -> Outcome {
                 exit::deepest(err)
             ),
         ),
+        // The store refused a write mid-rotation (a policy, a file's mode): every later run
+        // meets the same refusal, so `resume` alone would fail for ever.
+        Cause::Store(
+            StoreErrorKind::Permissions
+            | StoreErrorKind::Malformed
+            | StoreErrorKind::Unsupported
+            | StoreErrorKind::NotFound,
+        ) => {
+            let advice = match store_error(err) {
+                Some(e) => exit::store_advice(e, &cli.store),
+                None => "fix the store".into(),
+            };
+            (
+                exit::PERSON,
+                format!(
+                    "the store refused this run, so the rotation is not finished; the store \
+                     keeps the record as it was before the refusal. A person must act: \
+                     {advice}; then run `twilio-rotate --store {} resume`",
+                    cli.store
+                ),
+            )
+        }
+        Cause::StoreUnreachable => (
+            exit::RESUME,
+            format!(
+                "the store could not be read or written, so the rotation is not finished; the \
+                 store keeps the record as it was before: run \
+                 `twilio-rotate --store {} resume` once the store answers",
+                cli.store
+            ),
+        ),
         _ if state == AccountState::Staged && err.failed_step() == RotationStep::HandOffGrace => (
             exit::NOT_NOW,
             "still staged, nothing changed: run complete again once the hand-off grace has passed"

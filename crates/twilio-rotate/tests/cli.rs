@@ -423,7 +423,7 @@ async fn every_case_of_the_exit_code_table() {
             &[],
             1,
             &["another run holds the store's lease", "changed nothing"],
-            &["no secondary token is left", "unchanged:"],
+            &["no secondary token", "unchanged:"],
         );
         held.release().await.unwrap();
     }
@@ -772,6 +772,31 @@ async fn every_case_of_the_exit_code_table() {
     );
     t.tokens
         .push(emulator.auth_token().expose_secret().to_owned());
+    // The store refuses a rotation in the middle (its file made readable by others during the
+    // grace): every later run meets the same refusal, so a person must act (2), not 3.
+    let mut rotating = rotate_until_staged(store, &url, "3").await;
+    set_mode(&path, 0o644);
+    let refused = rotating.wait_with_output().unwrap();
+    t.remember_secondary(&emulator);
+    t.check(
+        "rotate: store refuses mid-rotation",
+        refused,
+        2,
+        &["the store refused this run", "chmod 600", "resume"],
+        &["run complete again once the hand-off grace"],
+        Instant::now(),
+    );
+    set_mode(&path, 0o600);
+    t.case(
+        "resume: after the store was fixed",
+        &at(store, &url, &["resume"]),
+        &[],
+        0,
+        &["rotated"],
+        &[],
+    );
+    t.tokens
+        .push(emulator.auth_token().expose_secret().to_owned());
     t.case(
         "stage",
         &at(store, &url, &["stage"]),
@@ -983,8 +1008,8 @@ async fn hold_lease(path: &Path) -> LeasedRecord {
 /// A `rotate --grace GRACE` process, once the store records it staged (still in its grace).
 async fn rotate_until_staged(store: &str, url: &str, grace: &str) -> Child {
     let mut rotating = command(&at(store, url, &["rotate", "--grace", grace]), &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     wait_for_phase(Path::new(store), RotationPhase::Staged, &mut rotating).await;

@@ -259,6 +259,45 @@ path "secret/metadata/twilio/prod" { capabilities = ["read"] }"#,
     );
     secrets.push(emulator.auth_token().expose_secret().to_owned());
 
+    // A token that may read the record and see the fleet but not write: `complete` stops at
+    // its first write (the lease) with the record as it was: 2, a person must act, and the
+    // staged secondary is not called gone.
+    let read_only = bao.token_with_policy(
+        "read-only",
+        r#"path "secret/data/twilio/prod" { capabilities = ["read"] }
+path "secret/metadata/twilio/prod" { capabilities = ["read"] }
+path "secret/metadata/twilio/prod.followers" { capabilities = ["list"] }
+path "secret/data/twilio/prod.followers/*" { capabilities = ["read"] }"#,
+    );
+    secrets.push(read_only.clone());
+    runs.run(&at(&store, &url, &["stage"]), &vault, 0, &["staged"]);
+    secrets.push(secondary(&emulator));
+    let staged = record(&other_host).await;
+    let refused = runs.run(
+        &at(&store, &url, &["complete", "--force"]),
+        &[("VAULT_TOKEN", read_only.as_str())],
+        2,
+        &[
+            "permission denied",
+            "this run left no secondary token behind",
+        ],
+    );
+    assert!(
+        !text(&refused).contains("no secondary token is left,"),
+        "{}",
+        text(&refused)
+    );
+    let after = record(&other_host).await;
+    assert_eq!(after.phase, RotationPhase::Staged);
+    assert_eq!(after.revision, staged.revision);
+    runs.run(
+        &at(&store, &url, &["complete", "--force"]),
+        &vault,
+        0,
+        &["rotated"],
+    );
+    secrets.push(emulator.auth_token().expose_secret().to_owned());
+
     // What an operator meets, each with its exit code: a server that does not answer is 4
     // (run it again later); a token whose policy forbids the call, or a URL that would send
     // the token in clear across a network, is 2 (a person must act).

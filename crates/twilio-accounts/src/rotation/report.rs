@@ -212,8 +212,8 @@ pub enum AccountState {
     /// propagation window. Usually a propagation delay: check again later; do not go back to the
     /// old token, it is gone.
     RotatedUnverified,
-    /// Nothing changed: the old token is still the primary, no secondary token is left behind,
-    /// and the client uses the old token.
+    /// Nothing changed: the old token is still the primary, this run left no secondary token
+    /// behind (one staged earlier stays), and the client uses the old token.
     Unchanged,
     /// The old token is still the primary and the client uses it, but the secondary token this
     /// rotation created could not be deleted: it still authenticates. Delete it
@@ -255,7 +255,7 @@ impl AccountState {
                 "rotated but not verified: the new token is the primary and the client uses it, but it did not authenticate within the propagation window"
             }
             Self::Unchanged => {
-                "unchanged: the old token is still the primary, no secondary token is left, and the client uses the old token"
+                "unchanged: the old token is still the primary, this run left no secondary token behind, and the client uses the old token"
             }
             Self::UnchangedSecondaryRemains => {
                 "unchanged, but the secondary token created by this rotation could not be deleted and still works; the client uses the old token"
@@ -588,7 +588,7 @@ mod tests {
             1. create a secondary token                   ok      at    0.000s took   0.012s - new token ba7816bf\n   \
             2. verify the secondary token                 FAILED  at    0.012s took  60.000s (9 attempts)\n  \
             new token fingerprint: ba7816bf\n  \
-            result after 60.100s: unchanged: the old token is still the primary, no secondary token is left, and the client uses the old token";
+            result after 60.100s: unchanged: the old token is still the primary, this run left no secondary token behind, and the client uses the old token";
         assert_eq!(text, expected);
     }
 
