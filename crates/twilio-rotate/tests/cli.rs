@@ -774,7 +774,7 @@ async fn every_case_of_the_exit_code_table() {
         .push(emulator.auth_token().expose_secret().to_owned());
     // The store refuses a rotation in the middle (its file made readable by others during the
     // grace): every later run meets the same refusal, so a person must act (2), not 3.
-    let mut rotating = rotate_until_staged(store, &url, "3").await;
+    let rotating = rotate_until_staged(store, &url, "3").await;
     set_mode(&path, 0o644);
     let refused = rotating.wait_with_output().unwrap();
     t.remember_secondary(&emulator);
