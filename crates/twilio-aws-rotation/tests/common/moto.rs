@@ -13,14 +13,14 @@ const ENV: &str = "TWILIO_TEST_MOTO";
 /// How long moto may take to answer on a loaded machine.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// moto's default account.
-pub(crate) const ACCOUNT: &str = "123456789012";
-pub(crate) const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
 
 /// The launcher, or `None` (after a loud message) when it is not installed outside CI.
 ///
 /// # Panics
 /// Under `CI=true` when the variable is unset or names no file: CI must run these tests.
-pub(crate) fn launcher() -> Option<PathBuf> {
+pub fn launcher() -> Option<PathBuf> {
     let in_ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
     match std::env::var_os(ENV).map(PathBuf::from) {
         Some(path) if path.is_file() => Some(path),
@@ -44,14 +44,14 @@ pub(crate) fn launcher() -> Option<PathBuf> {
 
 /// A running `moto_server`; killed (and reaped) when dropped.
 #[derive(Debug)]
-pub(crate) struct Moto {
+pub struct Moto {
     child: Child,
     port: u16,
 }
 
 impl Moto {
     /// Starts one, or `None` when moto is not installed (outside CI).
-    pub(crate) fn start() -> Option<Moto> {
+    pub fn start() -> Option<Moto> {
         let launcher = launcher()?;
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
@@ -77,12 +77,12 @@ impl Moto {
         Some(moto)
     }
 
-    pub(crate) fn endpoint(&self) -> String {
+    pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The rotation function's ARN in moto (see [`Self::prepare_rotation_function`]).
-    pub(crate) fn function_arn() -> String {
+    pub fn function_arn() -> String {
         format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:twilio-rotation")
     }
 
