@@ -133,6 +133,24 @@ fn run_one(name: &str, options: &Options) -> Result<()> {
                     "--tests",
                 ]),
             )?;
+            // The AWS rotation function: the library without `lambda` (what a library user
+            // builds), then the Lambda example once with it.
+            cmd::run_step(
+                name,
+                &mut cmd::cargo(["build", "-p", "twilio-aws-rotation"]),
+            )?;
+            cmd::run_step(
+                name,
+                &mut cmd::cargo([
+                    "build",
+                    "-p",
+                    "twilio-aws-rotation",
+                    "--example",
+                    "lambda",
+                    "--features",
+                    "lambda",
+                ]),
+            )?;
             // The command line as installed: default features, no test hook (the `test` step
             // builds it with `test-hooks`, for the crash tests).
             cmd::run_step(

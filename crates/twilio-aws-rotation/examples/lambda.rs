@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use twilio_aws_rotation::{RotationEvent, Rotator};
 
@@ -30,12 +30,30 @@ async fn main() -> Result<(), Error> {
         let rotator = rotator.clone();
         async move {
             // The event has no secret in it; parse it from its JSON text.
-            let event = RotationEvent::from_json(event.payload.to_string().as_bytes())?;
-            let report = rotator.handle(&event).await?;
-            Ok::<_, twilio_aws_rotation::Error>(report.to_string())
+            let event =
+                RotationEvent::from_json(event.payload.to_string().as_bytes()).map_err(diagnostic)?;
+            let report = rotator.handle(&event).await.map_err(diagnostic)?;
+            Ok::<_, Diagnostic>(report.to_string())
         }
     }))
     .await
+}
+
+/// What Secrets Manager records of a failed step: the kind, and the message with its causes
+/// (none of them holds a token).
+fn diagnostic(err: twilio_aws_rotation::Error) -> Diagnostic {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(kind = ?err.kind(), retryable = err.is_retryable(), "{message}");
+    Diagnostic {
+        error_type: format!("{:?}", err.kind()),
+        error_message: message,
+    }
 }
 
 /// The optional settings from the function's environment.

@@ -183,3 +183,77 @@ impl Twilio {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The propagation wait against the emulator, with Tokio's clock paused: the waits take no
+    //! real time and the counts do not depend on the machine's speed.
+
+    use super::*;
+    use twilio_emulator::Emulator;
+
+    async fn setup(delay: Duration, window: Duration) -> (Emulator, Twilio, TwilioSecret) {
+        let emulator = Emulator::builder()
+            .propagation_delay(delay)
+            .start()
+            .await
+            .unwrap();
+        let twilio = Twilio {
+            base_url: Some(emulator.base_url()),
+            suppress_email_notification: None,
+            propagation_window: window,
+            backoff: VerifyBackoff::new(Duration::from_millis(500), Duration::from_secs(8)),
+        };
+        let primary = TwilioSecret {
+            account_sid: emulator.account_sid(),
+            auth_token: emulator.auth_token(),
+        };
+        let token = twilio.create_secondary(&primary).await.unwrap();
+        let pending = TwilioSecret {
+            account_sid: emulator.account_sid(),
+            auth_token: token,
+        };
+        (emulator, twilio, pending)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_with_back_off_until_the_new_token_propagates() {
+        let (_emulator, twilio, pending) =
+            setup(Duration::from_secs(5), Duration::from_secs(60)).await;
+        let started = Instant::now();
+        // Attempts at 0, 0.5, 1.5, 3.5 s are refused; the one at 7.5 s is accepted.
+        assert_eq!(twilio.wait_until_accepted(&pending).await.unwrap(), 5);
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(7500) && waited < Duration::from_secs(8));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_at_the_end_of_the_window_with_the_refusal_as_cause() {
+        let (_emulator, twilio, pending) =
+            setup(Duration::from_secs(3600), Duration::from_secs(10)).await;
+        let started = Instant::now();
+        let err = twilio.wait_until_accepted(&pending).await.unwrap_err();
+        // 0, 0.5, 1.5, 3.5, 7.5 and, the last wait shortened, 10 s.
+        assert_eq!(err.kind(), ErrorKind::NotAccepted);
+        assert!(err.to_string().contains("(6 attempts)"), "{err}");
+        assert_eq!(started.elapsed().as_secs(), 10);
+        let cause = std::error::Error::source(&err)
+            .and_then(|s| s.downcast_ref::<twilio_accounts::Error>())
+            .unwrap();
+        assert_eq!(cause.status().map(|s| s.as_u16()), Some(401));
+        assert!(!err.to_string().contains(pending.auth_token.expose_secret()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_not_about_authentication_stops_at_once() {
+        let (emulator, twilio, pending) =
+            setup(Duration::ZERO, Duration::from_secs(60)).await;
+        emulator
+            .faults()
+            .inject(twilio_emulator::Fault::status(400).on("GET", "/v1/Credentials/AWS"))
+            .unwrap();
+        let err = twilio.wait_until_accepted(&pending).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Twilio, "{err}");
+        assert!(err.to_string().contains("not about authentication"));
+    }
+}
