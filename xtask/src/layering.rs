@@ -65,7 +65,12 @@ const RULES: &[Rule] = &[
         forbidden: |name| {
             matches!(
                 name,
-                "openssl" | "openssl-sys" | "native-tls" | "aws-lc-sys" | "aws-lc-rs" | "twilio-rotate"
+                "openssl"
+                    | "openssl-sys"
+                    | "native-tls"
+                    | "aws-lc-sys"
+                    | "aws-lc-rs"
+                    | "twilio-rotate"
             )
         },
     },

@@ -30,8 +30,8 @@ async fn main() -> Result<(), Error> {
         let rotator = rotator.clone();
         async move {
             // The event has no secret in it; parse it from its JSON text.
-            let event =
-                RotationEvent::from_json(event.payload.to_string().as_bytes()).map_err(diagnostic)?;
+            let event = RotationEvent::from_json(event.payload.to_string().as_bytes())
+                .map_err(diagnostic)?;
             let report = rotator.handle(&event).await.map_err(diagnostic)?;
             Ok::<_, Diagnostic>(report.to_string())
         }

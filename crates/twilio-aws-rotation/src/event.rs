@@ -169,9 +169,7 @@ mod tests {
             Step::TestSecret,
             Step::FinishSecret,
         ] {
-            let json = format!(
-                r#"{{"SecretId":"s","ClientRequestToken":"t","Step":"{step}"}}"#
-            );
+            let json = format!(r#"{{"SecretId":"s","ClientRequestToken":"t","Step":"{step}"}}"#);
             let event = RotationEvent::from_json(json.as_bytes()).unwrap();
             assert_eq!(event, RotationEvent::new("s", "t", step));
         }
@@ -182,11 +180,23 @@ mod tests {
         let cases: [(&[u8], &str); 7] = [
             (b"", "not a JSON object"),
             (b"[1]", "not a JSON object"),
-            (br#"{"SecretId":1,"ClientRequestToken":"t","Step":"setSecret"}"#, "not a JSON object"),
-            (br#"{"ClientRequestToken":"t","Step":"setSecret"}"#, "no SecretId"),
-            (br#"{"SecretId":"s","ClientRequestToken":"","Step":"setSecret"}"#, "no ClientRequestToken"),
+            (
+                br#"{"SecretId":1,"ClientRequestToken":"t","Step":"setSecret"}"#,
+                "not a JSON object",
+            ),
+            (
+                br#"{"ClientRequestToken":"t","Step":"setSecret"}"#,
+                "no SecretId",
+            ),
+            (
+                br#"{"SecretId":"s","ClientRequestToken":"","Step":"setSecret"}"#,
+                "no ClientRequestToken",
+            ),
             (br#"{"SecretId":"s","ClientRequestToken":"t"}"#, "no Step"),
-            (br#"{"SecretId":"s","ClientRequestToken":"t","Step":"CreateSecret"}"#, "\"CreateSecret\" is not one of"),
+            (
+                br#"{"SecretId":"s","ClientRequestToken":"t","Step":"CreateSecret"}"#,
+                "\"CreateSecret\" is not one of",
+            ),
         ];
         for (json, why) in cases {
             let err = RotationEvent::from_json(json).unwrap_err();

@@ -97,7 +97,10 @@ impl fmt::Display for StepReport {
         match &self.outcome {
             Outcome::AlreadyCurrent => f.write_str("already AWSCURRENT, nothing to do"),
             Outcome::AlreadyCreated { pending } => {
-                write!(f, "token {pending} already stored as AWSPENDING, nothing to do")
+                write!(
+                    f,
+                    "token {pending} already stored as AWSPENDING, nothing to do"
+                )
             }
             Outcome::Created {
                 promoted: Some(promoted),
@@ -244,10 +247,7 @@ impl Rotator {
                 Step::CreateSecret => self.create_secret(secret_id, version).await?,
                 Step::SetSecret => self.set_secret(secret_id, version).await?,
                 Step::TestSecret => self.test_secret(secret_id, version).await?,
-                Step::FinishSecret => {
-                    self.finish_secret(secret_id, version, &description)
-                        .await?
-                }
+                Step::FinishSecret => self.finish_secret(secret_id, version, &description).await?,
             },
         };
         let report = StepReport {
@@ -489,7 +489,10 @@ impl Rotator {
                         e,
                     )),
                     Some(s) if (400..500).contains(&s) && s != 429 => {
-                        tracing::info!(status = s, "create refused; deleting the stale secondary and creating again");
+                        tracing::info!(
+                            status = s,
+                            "create refused; deleting the stale secondary and creating again"
+                        );
                         self.twilio.delete_secondary(current).await?;
                         self.twilio.create_secondary(current).await
                     }

@@ -61,7 +61,10 @@ impl Twilio {
         Ok(
             match client.credentials().aws().list().page_size(1).send().await {
                 Ok(_) => Probe::Works,
-                Err(e) if e.status().is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) => {
+                Err(e)
+                    if e.status()
+                        .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
+                {
                     Probe::Refused(e)
                 }
                 Err(e) => Probe::Failed(e),
@@ -246,8 +249,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_answer_not_about_authentication_stops_at_once() {
-        let (emulator, twilio, pending) =
-            setup(Duration::ZERO, Duration::from_secs(60)).await;
+        let (emulator, twilio, pending) = setup(Duration::ZERO, Duration::from_secs(60)).await;
         emulator
             .faults()
             .inject(twilio_emulator::Fault::status(400).on("GET", "/v1/Credentials/AWS"))

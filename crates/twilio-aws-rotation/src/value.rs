@@ -54,8 +54,8 @@ impl TwilioSecret {
         };
         let account_sid = AccountSid::parse(text("account_sid")?)
             .map_err(|_| malformed("`account_sid` is not an Account SID (AC and 32 hex digits)"))?;
-        let auth_token = AuthToken::new(text("auth_token")?)
-            .map_err(|_| malformed(UNUSABLE_TOKEN))?;
+        let auth_token =
+            AuthToken::new(text("auth_token")?).map_err(|_| malformed(UNUSABLE_TOKEN))?;
         auth_token
             .check_header_safe()
             .map_err(|_| malformed(UNUSABLE_TOKEN))?;
@@ -105,11 +105,26 @@ mod tests {
         let cases = [
             ("s3cr3t-token", "not JSON"),
             (r#"["s3cr3t-token"]"#, "not a JSON object"),
-            (r#"{"auth_token":"s3cr3t-token"}"#, "`account_sid` is missing"),
-            (r#"{"account_sid":"AC1","auth_token":"s3cr3t-token"}"#, "not an Account SID"),
-            (r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#, "`auth_token` is missing"),
-            (r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","auth_token":7}"#, "not a string"),
-            (r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","auth_token":""}"#, "not a usable token"),
+            (
+                r#"{"auth_token":"s3cr3t-token"}"#,
+                "`account_sid` is missing",
+            ),
+            (
+                r#"{"account_sid":"AC1","auth_token":"s3cr3t-token"}"#,
+                "not an Account SID",
+            ),
+            (
+                r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#,
+                "`auth_token` is missing",
+            ),
+            (
+                r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","auth_token":7}"#,
+                "not a string",
+            ),
+            (
+                r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","auth_token":""}"#,
+                "not a usable token",
+            ),
             (
                 "{\"account_sid\":\"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"auth_token\":\"s3cr3t\\ntoken\"}",
                 "not a usable token",

@@ -41,7 +41,12 @@ async fn several_cycles_keep_current_and_previous_working() {
             if step == Step::CreateSecret {
                 match (&report.outcome, cycle) {
                     (Outcome::Created { promoted: None, .. }, 1) => {}
-                    (Outcome::Created { promoted: Some(_), .. }, 2..) => {}
+                    (
+                        Outcome::Created {
+                            promoted: Some(_), ..
+                        },
+                        2..,
+                    ) => {}
                     (other, _) => panic!("cycle {cycle}: {other:?}"),
                 }
             }
@@ -83,11 +88,17 @@ async fn every_step_repeated_does_nothing_twice() {
         output.push_str(&format!("{first}\n{again}\n"));
         // No second secondary, no promotion, no second version.
         assert_eq!(
-            world.emulator.secondary_auth_token().map(|t| t.expose_secret().to_owned()),
+            world
+                .emulator
+                .secondary_auth_token()
+                .map(|t| t.expose_secret().to_owned()),
             secondary.map(|t| t.expose_secret().to_owned()),
             "{step}"
         );
-        assert!(world.emulator.auth_token().ct_eq(primary.expose_secret()), "{step}");
+        assert!(
+            world.emulator.auth_token().ct_eq(primary.expose_secret()),
+            "{step}"
+        );
         assert_eq!(world.version_ids().await.len(), versions, "{step}");
         assert_eq!(world.emulator.email_notifications(), mails, "{step}");
         let expected_again = match step {
@@ -121,10 +132,19 @@ async fn a_crash_between_steps_then_the_whole_rotation_again() {
             world.step(&version, *step).await.expect("before the crash");
         }
         world.assert_no_token_lost().await;
-        assert!(world.accepted(&before).await, "AWSCURRENT works mid-rotation");
+        assert!(
+            world.accepted(&before).await,
+            "AWSCURRENT works mid-rotation"
+        );
         world.run_steps(&version).await;
         world.assert_settled().await;
-        assert!(world.token("AWSPREVIOUS").await.unwrap().ct_eq(before.expose_secret()));
+        assert!(
+            world
+                .token("AWSPREVIOUS")
+                .await
+                .unwrap()
+                .ct_eq(before.expose_secret())
+        );
     }
     world.assert_no_token_in("");
 }
@@ -149,7 +169,12 @@ async fn a_crash_inside_create_secret_is_recovered_by_the_retry() {
     let current = world.token("AWSCURRENT").await.unwrap();
     let previous = world.token("AWSPREVIOUS").await.unwrap();
     world.start_rotation(&version).await;
-    twilio(current.clone()).auth_token_promotion().update().send().await.unwrap();
+    twilio(current.clone())
+        .auth_token_promotion()
+        .update()
+        .send()
+        .await
+        .unwrap();
     assert!(!world.accepted(&previous).await);
     world.run_steps(&version).await;
     world.assert_settled().await;
@@ -168,12 +193,22 @@ async fn a_crash_inside_create_secret_is_recovered_by_the_retry() {
         .unwrap()
         .secondary_auth_token
         .unwrap();
-    world.seen.lock().unwrap().push(orphan.expose_secret().to_owned());
+    world
+        .seen
+        .lock()
+        .unwrap()
+        .push(orphan.expose_secret().to_owned());
     // The same ClientRequestToken again: the orphan is replaced, not promoted.
     world.run_steps(&version).await;
     world.assert_settled().await;
-    assert!(!world.accepted(&orphan).await, "the unstored token is replaced");
-    assert!(world.accepted(&current).await, "the promoted token is AWSPREVIOUS");
+    assert!(
+        !world.accepted(&orphan).await,
+        "the unstored token is replaced"
+    );
+    assert!(
+        world.accepted(&current).await,
+        "the promoted token is AWSPREVIOUS"
+    );
 
     // 3. The same, crashed before the promotion was even due (the first steps of a retry).
     let version = version_id(4);
@@ -190,12 +225,18 @@ async fn a_failed_rotation_then_a_new_client_request_token() {
     let before = world.token("AWSCURRENT").await.unwrap();
 
     // testSecret fails: the new token never propagates within the window.
-    world.emulator.faults().set_propagation_delay(Duration::from_secs(3600));
+    world
+        .emulator
+        .faults()
+        .set_propagation_delay(Duration::from_secs(3600));
     let failed = version_id(2);
     world.start_rotation(&failed).await;
     world.step(&failed, Step::CreateSecret).await.unwrap();
     world.step(&failed, Step::SetSecret).await.unwrap();
-    let rotator = world.rotator.clone().propagation_window(Duration::from_millis(300));
+    let rotator = world
+        .rotator
+        .clone()
+        .propagation_window(Duration::from_millis(300));
     let err = rotator
         .handle(&twilio_aws_rotation::RotationEvent::new(
             &world.secret_id,
@@ -213,10 +254,19 @@ async fn a_failed_rotation_then_a_new_client_request_token() {
     world.assert_no_token_lost().await;
 
     // Secrets Manager starts over with a new ClientRequestToken.
-    world.emulator.faults().set_propagation_delay(Duration::ZERO);
+    world
+        .emulator
+        .faults()
+        .set_propagation_delay(Duration::ZERO);
     world.rotate(&version_id(3)).await;
     world.assert_settled().await;
-    assert!(world.token("AWSPREVIOUS").await.unwrap().ct_eq(before.expose_secret()));
+    assert!(
+        world
+            .token("AWSPREVIOUS")
+            .await
+            .unwrap()
+            .ct_eq(before.expose_secret())
+    );
     // The failed rotation's version is no longer staged; its token was replaced.
     let failed_token = world
         .sm
@@ -242,7 +292,11 @@ async fn a_create_refused_while_a_secondary_exists_deletes_it_and_creates_again(
     world
         .emulator
         .faults()
-        .inject(Fault::status(409).on("POST", "/v1/AuthTokens/Secondary").times(1))
+        .inject(
+            Fault::status(409)
+                .on("POST", "/v1/AuthTokens/Secondary")
+                .times(1),
+        )
         .unwrap();
     world.run_steps(&version).await;
     world.assert_settled().await;
@@ -253,7 +307,10 @@ async fn a_create_refused_while_a_secondary_exists_deletes_it_and_creates_again(
 async fn events_that_are_not_the_rotation_in_progress_are_refused() {
     let world = world!();
     // Rotation not enabled yet.
-    let err = world.step(&version_id(1), Step::CreateSecret).await.unwrap_err();
+    let err = world
+        .step(&version_id(1), Step::CreateSecret)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RotationDisabled, "{err}");
 
     world.rotate(&version_id(1)).await;
@@ -265,7 +322,10 @@ async fn events_that_are_not_the_rotation_in_progress_are_refused() {
         .find(|v| *v != current_version)
         .unwrap();
     // A token that is no version of the secret.
-    let err = world.step(&version_id(9), Step::CreateSecret).await.unwrap_err();
+    let err = world
+        .step(&version_id(9), Step::CreateSecret)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotPending, "{err}");
     assert!(err.to_string().contains("not a version"));
     // A version that is not staged AWSPENDING (AWSPREVIOUS).
@@ -297,8 +357,11 @@ async fn a_secret_changed_outside_the_rotation_is_refused_without_a_change() {
     let primary = world.token("AWSPREVIOUS").await.unwrap();
     twilio_accounts::Client::builder()
         .credentials(
-            twilio_accounts::Credentials::from_auth_token(world.emulator.account_sid(), primary.clone())
-                .unwrap(),
+            twilio_accounts::Credentials::from_auth_token(
+                world.emulator.account_sid(),
+                primary.clone(),
+            )
+            .unwrap(),
         )
         .base_url(&world.emulator.base_url())
         .build()
@@ -317,6 +380,12 @@ async fn a_secret_changed_outside_the_rotation_is_refused_without_a_change() {
     assert!(err.to_string().contains("refuses the AWSCURRENT token"));
     // Nothing changed at Twilio.
     assert!(world.emulator.auth_token().ct_eq(primary.expose_secret()));
-    assert!(world.emulator.secondary_auth_token().unwrap().ct_eq(secondary.expose_secret()));
+    assert!(
+        world
+            .emulator
+            .secondary_auth_token()
+            .unwrap()
+            .ct_eq(secondary.expose_secret())
+    );
     world.assert_no_token_in(&format!("{err} {err:?}"));
 }

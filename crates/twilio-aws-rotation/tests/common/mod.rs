@@ -81,7 +81,10 @@ impl World {
         let moto = tokio::task::spawn_blocking(Moto::start)
             .await
             .expect("moto starts")?;
-        let emulator = Emulator::builder().start().await.expect("the emulator starts");
+        let emulator = Emulator::builder()
+            .start()
+            .await
+            .expect("the emulator starts");
         let config = aws_sdk_secretsmanager::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(moto::REGION))
@@ -172,7 +175,11 @@ impl World {
             .secret_id(&self.secret_id)
             .client_request_token(version)
             .rotation_lambda_arn(Moto::function_arn())
-            .rotation_rules(RotationRulesType::builder().automatically_after_days(30).build())
+            .rotation_rules(
+                RotationRulesType::builder()
+                    .automatically_after_days(30)
+                    .build(),
+            )
             .rotate_immediately(true)
             .send()
             .await
@@ -251,9 +258,11 @@ impl World {
 
     /// Whether Twilio (the emulator) accepts `token` now.
     pub async fn accepted(&self, token: &AuthToken) -> bool {
-        let credentials =
-            twilio_accounts::Credentials::from_auth_token(self.emulator.account_sid(), token.clone())
-                .unwrap();
+        let credentials = twilio_accounts::Credentials::from_auth_token(
+            self.emulator.account_sid(),
+            token.clone(),
+        )
+        .unwrap();
         let client = Client::builder()
             .credentials(credentials)
             .base_url(&self.emulator.base_url())
