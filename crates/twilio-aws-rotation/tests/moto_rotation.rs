@@ -153,23 +153,13 @@ async fn a_crash_between_steps_then_the_whole_rotation_again() {
 async fn a_crash_inside_create_secret_is_recovered_by_the_retry() {
     let world = world!();
     world.rotate(&version_id(1)).await;
-    let twilio = |token: twilio_types::AuthToken| {
-        twilio_accounts::Client::builder()
-            .credentials(
-                twilio_accounts::Credentials::from_auth_token(world.emulator.account_sid(), token)
-                    .unwrap(),
-            )
-            .base_url(&world.emulator.base_url())
-            .build()
-            .unwrap()
-    };
-
     // 1. Crashed after the promotion, before the create.
     let version = version_id(2);
     let current = world.token("AWSCURRENT").await.unwrap();
     let previous = world.token("AWSPREVIOUS").await.unwrap();
     world.start_rotation(&version).await;
-    twilio(current.clone())
+    world
+        .twilio(&current)
         .auth_token_promotion()
         .update()
         .send()
@@ -183,7 +173,7 @@ async fn a_crash_inside_create_secret_is_recovered_by_the_retry() {
     let version = version_id(3);
     let current = world.token("AWSCURRENT").await.unwrap();
     world.start_rotation(&version).await;
-    let c = twilio(current.clone());
+    let c = world.twilio(&current);
     c.auth_token_promotion().update().send().await.unwrap();
     let orphan = c
         .secondary_auth_token()
@@ -355,17 +345,8 @@ async fn a_secret_changed_outside_the_rotation_is_refused_without_a_change() {
     // Someone replaces the secondary in the Console: AWSCURRENT no longer works, AWSPREVIOUS
     // (the primary) does. A promotion now would make an unstored token the primary.
     let primary = world.token("AWSPREVIOUS").await.unwrap();
-    twilio_accounts::Client::builder()
-        .credentials(
-            twilio_accounts::Credentials::from_auth_token(
-                world.emulator.account_sid(),
-                primary.clone(),
-            )
-            .unwrap(),
-        )
-        .base_url(&world.emulator.base_url())
-        .build()
-        .unwrap()
+    world
+        .twilio(&primary)
         .secondary_auth_token()
         .create()
         .send()

@@ -256,18 +256,23 @@ impl World {
             .collect()
     }
 
-    /// Whether Twilio (the emulator) accepts `token` now.
-    pub async fn accepted(&self, token: &AuthToken) -> bool {
+    /// A Twilio client of the emulator that authenticates with `token`.
+    pub fn twilio(&self, token: &AuthToken) -> Client {
         let credentials = twilio_accounts::Credentials::from_auth_token(
             self.emulator.account_sid(),
             token.clone(),
         )
         .unwrap();
-        let client = Client::builder()
+        Client::builder()
             .credentials(credentials)
             .base_url(&self.emulator.base_url())
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Whether Twilio (the emulator) accepts `token` now.
+    pub async fn accepted(&self, token: &AuthToken) -> bool {
+        let client = self.twilio(token);
         match client.credentials().aws().list().page_size(1).send().await {
             Ok(_) => true,
             Err(e) if e.status().is_some_and(|s| s.as_u16() == 401) => false,
