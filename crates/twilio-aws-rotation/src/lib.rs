@@ -67,8 +67,11 @@
 //!
 //! **Preconditions.** After its first version, the secret is written by this rotation only
 //! (a token changed in the Console or by hand breaks the pairing of labels and Twilio slots;
-//! the steps detect the cases they can and refuse with [`ErrorKind::Inconsistent`]). The
-//! Lambda's timeout exceeds the propagation window (2 minutes for the default 60 s).
+//! the steps detect the cases they can and refuse with [`ErrorKind::Inconsistent`]; a token
+//! Twilio promoted unexpectedly is stored before the step fails). One step runs at a time for a
+//! secret, as Secrets Manager invokes them (do not invoke the function by hand during a
+//! rotation). The Lambda's timeout exceeds the propagation window (2 minutes for the default
+//! 60 s).
 //!
 //! # Errors and secrets
 //!

@@ -363,7 +363,7 @@ impl Rotator {
                 pending: pending.fingerprint(),
             });
         }
-        let promoted = self.promote_if_due(secret_id, &current).await?;
+        let promoted = self.promote_if_due(secret_id, version, &current).await?;
         // From here `current` is Twilio's primary token, and the secondary slot holds nothing
         // any consumer depends on: an unstored token of a crashed attempt, or the pending token
         // of a failed rotation (still stored in its version).
@@ -390,6 +390,7 @@ impl Rotator {
     async fn promote_if_due(
         &self,
         secret_id: &str,
+        version: &str,
         current: &TwilioSecret,
     ) -> Result<Option<TokenFingerprint>, Error> {
         let previous = match self.secrets.value(secret_id, None, AWSPREVIOUS).await {
@@ -451,14 +452,33 @@ impl Rotator {
         if let Some(primary) = primary
             && !primary.ct_eq(current.auth_token.expose_secret())
         {
+            // The secondary was not AWSCURRENT: the secret was changed outside the rotation, or
+            // another invocation promoted and created in between. The promoted token is now
+            // the only primary: store it first (no token lost), as this rotation's pending
+            // version, from which a retry finishes the rotation.
+            let promoted = TwilioSecret {
+                account_sid: current.account_sid,
+                auth_token: primary,
+            };
+            let stored = self
+                .secrets
+                .put_pending(secret_id, version, &promoted)
+                .await;
+            let outcome = match &stored {
+                Ok(()) => format!(
+                    "it is stored as version {version} (AWSPENDING), from which a retry of the \
+                     rotation continues"
+                ),
+                Err(e) => format!("storing it as version {version} failed too: {e}"),
+            };
             return Err(Error::new(
                 ErrorKind::Inconsistent,
                 format!(
                     "Twilio promoted token {} instead of the AWSCURRENT token {fingerprint} of \
-                     secret {secret_id}: AWSCURRENT was its primary, not its secondary (the \
-                     secret was changed outside this rotation); the promoted token is the \
-                     AWSPREVIOUS one",
-                    TokenFingerprint::of(&primary)
+                     secret {secret_id}, which is revoked now: the secondary was not the \
+                     AWSCURRENT token (the secret was changed outside this rotation, or two \
+                     rotations ran at once); {outcome}",
+                    promoted.fingerprint()
                 ),
             ));
         }

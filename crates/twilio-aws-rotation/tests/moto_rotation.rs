@@ -370,3 +370,82 @@ async fn a_secret_changed_outside_the_rotation_is_refused_without_a_change() {
     );
     world.assert_no_token_in(&format!("{err} {err:?}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unexpected_promotion_stores_the_promoted_token_and_the_retry_heals() {
+    let world = world!();
+    world.rotate(&version_id(1)).await;
+    // Tampered by hand: AWSCURRENT is made Twilio's primary, and AWSPREVIOUS a new secondary
+    // (both work, in the opposite slots from the rotation's scheme).
+    let current = world.token("AWSCURRENT").await.unwrap();
+    let client = world.twilio(&current);
+    client.auth_token_promotion().update().send().await.unwrap();
+    let other = client
+        .secondary_auth_token()
+        .create()
+        .send()
+        .await
+        .unwrap()
+        .secondary_auth_token
+        .unwrap();
+    world.see_twilio();
+    let hand = version_id(50);
+    world
+        .sm
+        .put_secret_value()
+        .secret_id(&world.secret_id)
+        .client_request_token(&hand)
+        .secret_string(format!(
+            r#"{{"account_sid":"{}","auth_token":"{}"}}"#,
+            world.emulator.account_sid(),
+            other.expose_secret()
+        ))
+        .version_stages("HAND")
+        .send()
+        .await
+        .unwrap();
+    let previous_version = world
+        .sm
+        .describe_secret()
+        .secret_id(&world.secret_id)
+        .send()
+        .await
+        .unwrap()
+        .version_ids_to_stages()
+        .unwrap()
+        .iter()
+        .find(|(_, labels)| labels.iter().any(|l| l == "AWSPREVIOUS"))
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    world
+        .sm
+        .update_secret_version_stage()
+        .secret_id(&world.secret_id)
+        .version_stage("AWSPREVIOUS")
+        .move_to_version_id(&hand)
+        .remove_from_version_id(previous_version)
+        .send()
+        .await
+        .unwrap();
+
+    let version = version_id(2);
+    world.start_rotation(&version).await;
+    let err = world.step(&version, Step::CreateSecret).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Inconsistent, "{err}");
+    assert!(err.to_string().contains("stored as version"), "{err}");
+    // The promoted token is the primary now, and stored: nothing lost.
+    assert!(world.emulator.auth_token().ct_eq(other.expose_secret()));
+    world.assert_no_token_lost().await;
+    // The retry finishes from it; the next rotation is back to the scheme.
+    world.run_steps(&version).await;
+    assert!(
+        world
+            .token("AWSCURRENT")
+            .await
+            .unwrap()
+            .ct_eq(other.expose_secret())
+    );
+    world.rotate(&version_id(3)).await;
+    world.assert_settled().await;
+    world.assert_no_token_in(&format!("{err} {err:?}"));
+}
