@@ -58,6 +58,30 @@ const RULES: &[Rule] = &[
         forbidden: |name| name.starts_with("hyper") || name.starts_with("rustls"),
     },
     Rule {
+        package: "twilio-aws-rotation",
+        extra_args: &["--features", "lambda"],
+        what: "TLS by rustls on ring (no OpenSSL, no aws-lc: the AWS SDK without its default \
+               client), and nothing above twilio-accounts (not the CLI)",
+        forbidden: |name| {
+            matches!(
+                name,
+                "openssl"
+                    | "openssl-sys"
+                    | "native-tls"
+                    | "aws-lc-sys"
+                    | "aws-lc-rs"
+                    | "twilio-rotate"
+            )
+        },
+    },
+    Rule {
+        package: "twilio-aws-rotation",
+        extra_args: &["--depth", "1"],
+        what: "no direct hyper or rustls dependency (Twilio through twilio-accounts, AWS through \
+               aws-smithy-http-client)",
+        forbidden: |name| name.starts_with("hyper") || name.starts_with("rustls"),
+    },
+    Rule {
         package: "twilio-emulator",
         extra_args: &[],
         what: "no twilio-* crate other than twilio-types",
