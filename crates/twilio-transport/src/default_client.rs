@@ -38,8 +38,8 @@ use http::{Method, Request, Response, StatusCode, Version};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
+use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use pin_project_lite::pin_project;
 use tower::Service;
@@ -195,7 +195,7 @@ impl Service<Request<Bytes>> for DefaultTransport {
     }
 
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
-        let inner: BoxedFuture = match self.prepare(request) {
+        let state = match self.prepare(request) {
             Ok((mut request, plain_proxy)) => {
                 // Only a request with a body can leave its connection writing: the others skip
                 // the capture (a channel allocated per call).
@@ -206,23 +206,15 @@ impl Service<Request<Bytes>> for DefaultTransport {
                 } else {
                     &self.clients.pooled
                 };
-                let sending = client.request(request);
-                Box::pin(async move {
-                    let mut give_up = GiveUp(connection);
-                    let result = sending.await;
-                    give_up.0 = None;
-                    let response = result.map_err(error_of)?;
-                    if plain_proxy && response.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED
-                    {
-                        let refusal = ProxyRefusal::AuthRequired;
-                        return Err(TransportError::proxy(refusal.detail(), refusal));
-                    }
-                    Ok(response.map(|inner| DefaultBody { inner }))
-                })
+                Sending::Sent {
+                    response: client.request(request),
+                    give_up: GiveUp(connection),
+                    plain_proxy,
+                }
             }
-            Err(error) => Box::pin(std::future::ready(Err(error))),
+            Err(error) => Sending::Refused(Some(error)),
         };
-        DefaultFuture { inner }
+        DefaultFuture { state }
     }
 }
 
@@ -350,12 +342,22 @@ fn error_of(error: hyper_util::client::legacy::Error) -> TransportError {
     }
 }
 
-type BoxedFuture =
-    Pin<Box<dyn Future<Output = Result<Response<DefaultBody>, TransportError>> + Send>>;
-
 /// The response future of [`DefaultTransport`].
 pub struct DefaultFuture {
-    inner: BoxedFuture,
+    state: Sending,
+}
+
+/// A call of [`DefaultTransport`] (named rather than an `async` block: no box of its own).
+enum Sending {
+    /// Refused before any connection; the error until it is taken.
+    Refused(Option<TransportError>),
+    /// Given to hyper-util's client.
+    Sent {
+        response: ResponseFuture,
+        give_up: GiveUp,
+        /// The request goes to a proxy in plain HTTP: a `407` is the proxy's.
+        plain_proxy: bool,
+    },
 }
 
 impl fmt::Debug for DefaultFuture {
@@ -367,8 +369,27 @@ impl fmt::Debug for DefaultFuture {
 impl Future for DefaultFuture {
     type Output = Result<Response<DefaultBody>, TransportError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().state {
+            Sending::Refused(error) => Poll::Ready(Err(error.take().unwrap_or_else(|| {
+                TransportError::other("DefaultFuture polled after completion")
+            }))),
+            Sending::Sent {
+                response,
+                give_up,
+                plain_proxy,
+            } => {
+                let result = std::task::ready!(Pin::new(response).poll(cx));
+                // Answered: nothing is left writing on the connection.
+                give_up.0 = None;
+                let response = result.map_err(error_of)?;
+                if *plain_proxy && response.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+                    let refusal = ProxyRefusal::AuthRequired;
+                    return Poll::Ready(Err(TransportError::proxy(refusal.detail(), refusal)));
+                }
+                Poll::Ready(Ok(response.map(|inner| DefaultBody { inner })))
+            }
+        }
     }
 }
 
