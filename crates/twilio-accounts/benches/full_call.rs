@@ -125,13 +125,21 @@ async fn serve(port: u16, tx: std::sync::mpsc::Sender<SocketAddr>, seen: Arc<See
     }
 }
 
-/// The three clients, each able to make the one call.
+/// The clients, each able to make the one call.
 #[derive(Clone)]
 enum Caller {
     Sdk(Client),
     Bare(Arc<Bare>),
     Reqwest(Arc<Reqwest>),
+    /// Not a contender: a prototype of bare hyper over hyper-util's composable pool, for the
+    /// choice between it and the legacy `Client` (`BENCH_ONLY=composable`, callgrind only).
+    Composable(Arc<ComposableCall>),
 }
+
+/// One call through the composable-pool prototype. Boxed (its types cannot be named), which
+/// costs it one allocation per call that a real implementation would not pay.
+type ComposableCall =
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync;
 
 struct Bare {
     client: HyperClient<HttpConnector, Full<Bytes>>,
@@ -163,6 +171,7 @@ impl Caller {
                 let token: BareSecondaryAuthToken = serde_json::from_slice(&body).unwrap();
                 assert!(token.secondary_auth_token.is_some());
             }
+            Caller::Composable(call) => call().await,
             Caller::Reqwest(reqwest) => {
                 let response = reqwest
                     .client
@@ -185,7 +194,7 @@ const BARE: usize = 0;
 const SDK: usize = 1;
 const REQWEST: usize = 2;
 
-fn callers(addr: SocketAddr) -> [(&'static str, Caller); 3] {
+fn callers(addr: SocketAddr) -> [(&'static str, Caller); 4] {
     let base = format!("http://{addr}");
     let credentials = Credentials::from_auth_token(
         AccountSid::parse(ACCOUNT).unwrap(),
@@ -239,6 +248,7 @@ fn callers(addr: SocketAddr) -> [(&'static str, Caller); 3] {
         url: url.clone(),
         headers: headers.clone(),
     };
+    let composable = composable(addr, url.parse().unwrap(), headers.clone());
     let bare = Bare {
         client: HyperClient::builder(TokioExecutor::new()).build(connector),
         uri: url.parse().unwrap(),
@@ -248,7 +258,60 @@ fn callers(addr: SocketAddr) -> [(&'static str, Caller); 3] {
         ("bare", Caller::Bare(Arc::new(bare))),
         ("sdk", Caller::Sdk(sdk)),
         ("reqwest", Caller::Reqwest(Arc::new(reqwest))),
+        ("composable", Caller::Composable(composable)),
     ]
+}
+
+/// Bare hyper over hyper-util's composable pool: `client::pool::cache` (a list of idle
+/// HTTP/1.1 connections; a checked-out one goes back when dropped, here after the whole
+/// response), over a connector of TCP + hyper's HTTP/1.1 handshake. Only `cache`: one origin,
+/// so no `map` (which would add a lookup per call), and no `negotiate`/`singleton` (HTTP/2).
+fn composable(addr: SocketAddr, uri: http::Uri, headers: HeaderMap) -> Arc<ComposableCall> {
+    use hyper::client::conn::http1;
+    use tower::{Service as _, ServiceExt as _};
+    type Sender = http1::SendRequest<Full<Bytes>>;
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    let connect = tower::service_fn(move |_: http::Uri| {
+        Box::pin(async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await?;
+            tcp.set_nodelay(true)?;
+            let (sender, connection) =
+                http1::handshake::<_, Full<Bytes>>(hyper_util::rt::TokioIo::new(tcp)).await?;
+            tokio::spawn(connection);
+            Ok::<Sender, BoxError>(sender)
+        })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = Result<Sender, BoxError>> + Send>>
+    });
+    let cache = hyper_util::client::pool::cache::builder()
+        .executor(TokioExecutor::new())
+        .build(connect);
+    Arc::new(move || {
+        let (mut cache, uri, headers) = (cache.clone(), uri.clone(), headers.clone());
+        Box::pin(async move {
+            let mut cached = cache
+                .ready()
+                .await
+                .unwrap()
+                .call(uri.clone())
+                .await
+                .unwrap();
+            let sender = cached.inner_mut();
+            sender.ready().await.unwrap();
+            let mut request = Request::post(uri.path())
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            *request.headers_mut() = headers;
+            request.headers_mut().insert(
+                http::header::HOST,
+                HeaderValue::from_str(uri.authority().unwrap().as_str()).unwrap(),
+            );
+            let response = sender.send_request(request).await.unwrap();
+            assert!(response.status().is_success());
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let token: BareSecondaryAuthToken = serde_json::from_slice(&body).unwrap();
+            assert!(token.secondary_auth_token.is_some());
+        })
+    })
 }
 
 /// Standard base64 (the bench's only use; no dependency for it).
@@ -408,7 +471,7 @@ fn instructions_mode(server: &str) {
     let (_, caller) = callers(addr)
         .into_iter()
         .find(|(name, _)| *name == only)
-        .expect("BENCH_ONLY=sdk|bare|reqwest");
+        .expect("BENCH_ONLY=sdk|bare|reqwest|composable");
     rt.block_on(async {
         for _ in 0..100 {
             caller.call().await;
@@ -455,7 +518,7 @@ fn main() {
             callers(addr)
         };
         // Warm up: pools grown to 64 connections, allocator and caches; also the request sizes.
-        for (name, caller) in &callers {
+        for (name, caller) in &callers[..3] {
             measure(&rt, caller, 1, 500);
             println!(
                 "  {runtime_name}: {name} request head {} bytes",
