@@ -1,13 +1,15 @@
 //! The whole SDK call as a user makes it, `client.secondary_auth_token().create().send()`
 //! (request building, the tower stack, hyper, the response checks and decoding), against a bare
 //! hyper-util legacy client that sends the same request bytes and decodes the body into a
-//! `#[derive(Deserialize)]` struct with the same field types, both against one minimal
-//! keep-alive HTTP/1.1 server on 127.0.0.1 (a thread of its own, not counted in CPU per call).
+//! `#[derive(Deserialize)]` struct with the same field types, and against reqwest (rustls, no
+//! default features) sending the same request and decoding into the same struct; all against one
+//! minimal keep-alive HTTP/1.1 server on 127.0.0.1 (a thread of its own, not counted in CPU per
+//! call).
 //!
 //! Four scenarios: one call at a time and 64 in flight, each on a current-thread runtime and on
-//! a 2-worker multi-thread runtime. Every scenario runs in interleaved rounds (the two clients
-//! alternate, and alternate which goes first) so that other load on the machine hits both alike;
-//! the figures are medians over rounds. CPU per call is the client threads' on-CPU time from
+//! a 2-worker multi-thread runtime. Every scenario runs in interleaved rounds (the three clients
+//! one after the other, each round starting with the next one) so that other load on the machine
+//! hits all alike; the figures are medians over rounds, the ratios medians of per-round ratios. CPU per call is the client threads' on-CPU time from
 //! `/proc/self/task/*/schedstat` (nanoseconds; every thread but the server's).
 //!
 //! Run: `cargo bench -p twilio-accounts --bench full_call` (or `cargo xtask bench --only
@@ -16,7 +18,7 @@
 //!
 //! For instruction counts (deterministic on a loaded machine) run the server alone,
 //! `full_call --serve` (prints its address), and then one client under callgrind:
-//! `BENCH_SERVER=127.0.0.1:PORT BENCH_ONLY=sdk BENCH_CALLS=N valgrind --tool=callgrind
+//! `BENCH_SERVER=127.0.0.1:PORT BENCH_ONLY=sdk|bare|reqwest BENCH_CALLS=N valgrind --tool=callgrind
 //! full_call`; the difference between two values of `N`, divided by their difference, is the
 //! client's instructions per call without start-up (see `docs/benchmarks.md`).
 
@@ -123,16 +125,31 @@ async fn serve(port: u16, tx: std::sync::mpsc::Sender<SocketAddr>, seen: Arc<See
     }
 }
 
-/// The two clients, each able to make the one call.
+/// The clients, each able to make the one call.
 #[derive(Clone)]
 enum Caller {
     Sdk(Client),
     Bare(Arc<Bare>),
+    Reqwest(Arc<Reqwest>),
+    /// Not a contender: a prototype of bare hyper over hyper-util's composable pool, for the
+    /// choice between it and the legacy `Client` (`BENCH_ONLY=composable`, callgrind only).
+    Composable(Arc<ComposableCall>),
 }
+
+/// One call through the composable-pool prototype. Boxed (its types cannot be named), which
+/// costs it one allocation per call that a real implementation would not pay.
+type ComposableCall =
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync;
 
 struct Bare {
     client: HyperClient<HttpConnector, Full<Bytes>>,
     uri: http::Uri,
+    headers: HeaderMap,
+}
+
+struct Reqwest {
+    client: reqwest::Client,
+    url: String,
     headers: HeaderMap,
 }
 
@@ -154,11 +171,30 @@ impl Caller {
                 let token: BareSecondaryAuthToken = serde_json::from_slice(&body).unwrap();
                 assert!(token.secondary_auth_token.is_some());
             }
+            Caller::Composable(call) => call().await,
+            Caller::Reqwest(reqwest) => {
+                let response = reqwest
+                    .client
+                    .post(&reqwest.url)
+                    .headers(reqwest.headers.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success());
+                let body = response.bytes().await.unwrap();
+                let token: BareSecondaryAuthToken = serde_json::from_slice(&body).unwrap();
+                assert!(token.secondary_auth_token.is_some());
+            }
         }
     }
 }
 
-fn callers(addr: SocketAddr) -> [(&'static str, Caller); 2] {
+/// Indexes into [`callers`].
+const BARE: usize = 0;
+const SDK: usize = 1;
+const REQWEST: usize = 2;
+
+fn callers(addr: SocketAddr) -> [(&'static str, Caller); 4] {
     let base = format!("http://{addr}");
     let credentials = Credentials::from_auth_token(
         AccountSid::parse(ACCOUNT).unwrap(),
@@ -192,15 +228,90 @@ fn callers(addr: SocketAddr) -> [(&'static str, Caller); 2] {
     headers.insert(http::header::AUTHORIZATION, authorization);
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
+    let url = format!("{base}/v1/AuthTokens/Secondary");
+    // reqwest as configured for this comparison: TLS by rustls with ring (as ours; unused on
+    // plain HTTP), no proxy from the environment (the SDK's `read_environment(false)` reads
+    // none either), its defaults otherwise (its pool, `TCP_NODELAY`).
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let reqwest = Reqwest {
+        client: reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .no_proxy()
+            .build()
+            .unwrap(),
+        url: url.clone(),
+        headers: headers.clone(),
+    };
+    let composable = composable(addr, url.parse().unwrap(), headers.clone());
     let bare = Bare {
         client: HyperClient::builder(TokioExecutor::new()).build(connector),
-        uri: format!("{base}/v1/AuthTokens/Secondary").parse().unwrap(),
+        uri: url.parse().unwrap(),
         headers,
     };
     [
         ("bare", Caller::Bare(Arc::new(bare))),
         ("sdk", Caller::Sdk(sdk)),
+        ("reqwest", Caller::Reqwest(Arc::new(reqwest))),
+        ("composable", Caller::Composable(composable)),
     ]
+}
+
+/// Bare hyper over hyper-util's composable pool: `client::pool::cache` (a list of idle
+/// HTTP/1.1 connections; a checked-out one goes back when dropped, here after the whole
+/// response), over a connector of TCP + hyper's HTTP/1.1 handshake. Only `cache`: one origin,
+/// so no `map` (which would add a lookup per call), and no `negotiate`/`singleton` (HTTP/2).
+fn composable(addr: SocketAddr, uri: http::Uri, headers: HeaderMap) -> Arc<ComposableCall> {
+    use hyper::client::conn::http1;
+    use tower::{Service as _, ServiceExt as _};
+    type Sender = http1::SendRequest<Full<Bytes>>;
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    let connect = tower::service_fn(move |_: http::Uri| {
+        Box::pin(async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await?;
+            tcp.set_nodelay(true)?;
+            let (sender, connection) =
+                http1::handshake::<_, Full<Bytes>>(hyper_util::rt::TokioIo::new(tcp)).await?;
+            tokio::spawn(connection);
+            Ok::<Sender, BoxError>(sender)
+        })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = Result<Sender, BoxError>> + Send>>
+    });
+    let cache = hyper_util::client::pool::cache::builder()
+        .executor(TokioExecutor::new())
+        .build(connect);
+    Arc::new(move || {
+        let (mut cache, uri, headers) = (cache.clone(), uri.clone(), headers.clone());
+        Box::pin(async move {
+            let mut cached = cache
+                .ready()
+                .await
+                .unwrap()
+                .call(uri.clone())
+                .await
+                .unwrap();
+            let sender = cached.inner_mut();
+            sender.ready().await.unwrap();
+            let mut request = Request::post(uri.path())
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            *request.headers_mut() = headers;
+            request.headers_mut().insert(
+                http::header::HOST,
+                HeaderValue::from_str(uri.authority().unwrap().as_str()).unwrap(),
+            );
+            let response = sender.send_request(request).await.unwrap();
+            assert!(response.status().is_success());
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let token: BareSecondaryAuthToken = serde_json::from_slice(&body).unwrap();
+            assert!(token.secondary_auth_token.is_some());
+        })
+    })
 }
 
 /// Standard base64 (the bench's only use; no dependency for it).
@@ -360,7 +471,7 @@ fn instructions_mode(server: &str) {
     let (_, caller) = callers(addr)
         .into_iter()
         .find(|(name, _)| *name == only)
-        .expect("BENCH_ONLY=sdk|bare");
+        .expect("BENCH_ONLY=sdk|bare|reqwest|composable");
     rt.block_on(async {
         for _ in 0..100 {
             caller.call().await;
@@ -407,7 +518,7 @@ fn main() {
             callers(addr)
         };
         // Warm up: pools grown to 64 connections, allocator and caches; also the request sizes.
-        for (name, caller) in &callers {
+        for (name, caller) in &callers[..3] {
             measure(&rt, caller, 1, 500);
             println!(
                 "  {runtime_name}: {name} request head {} bytes",
@@ -421,23 +532,25 @@ fn main() {
             } else {
                 in_flight_calls
             };
-            let mut per_sec: [Vec<f64>; 2] = Default::default();
-            let mut p50s: [Vec<f64>; 2] = Default::default();
-            let mut cpu: [Vec<f64>; 2] = Default::default();
-            let (mut throughput_ratios, mut p50_ratios) = (Vec::new(), Vec::new());
+            let mut per_sec: [Vec<f64>; 3] = Default::default();
+            let mut p50s: [Vec<f64>; 3] = Default::default();
+            let mut cpu: [Vec<f64>; 3] = Default::default();
+            // SDK / bare and SDK / reqwest, per round.
+            let mut throughput_ratios: [Vec<f64>; 2] = Default::default();
+            let mut p50_ratios: [Vec<f64>; 2] = Default::default();
             let connections = seen.connections.load(Ordering::Relaxed);
             for round in 0..rounds {
-                let mut this_round = [None, None];
-                // Alternate which client goes first.
-                let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-                for i in order {
+                // A, B, C, then B, C, A, ...: each client goes first in turn.
+                let mut this_round: [Option<Measured>; 3] = [None, None, None];
+                for k in 0..3 {
+                    let i = (round + k) % 3;
                     this_round[i] = Some(measure(&rt, &callers[i].1, concurrency, calls));
                 }
-                let [Some(mut bare), Some(mut sdk)] = this_round else {
-                    unreachable!()
-                };
-                throughput_ratios.push(sdk.per_sec / bare.per_sec);
-                for (i, m) in [&mut bare, &mut sdk].into_iter().enumerate() {
+                let mut this_round = this_round.map(Option::unwrap);
+                for (j, other) in [BARE, REQWEST].into_iter().enumerate() {
+                    throughput_ratios[j].push(this_round[SDK].per_sec / this_round[other].per_sec);
+                }
+                for (i, m) in this_round.iter_mut().enumerate() {
                     per_sec[i].push(m.per_sec);
                     cpu[i].push(m.cpu_ns_per_call);
                     if concurrency == 1 {
@@ -445,7 +558,9 @@ fn main() {
                     }
                 }
                 if concurrency == 1 {
-                    p50_ratios.push(p50s[1][round] / p50s[0][round]);
+                    for (j, other) in [BARE, REQWEST].into_iter().enumerate() {
+                        p50_ratios[j].push(p50s[SDK][round] / p50s[other][round]);
+                    }
                 }
             }
             let label = if concurrency == 1 {
@@ -453,30 +568,36 @@ fn main() {
             } else {
                 "64 in flight"
             };
-            let (bare_cpu, sdk_cpu) = (median(&mut cpu[0]), median(&mut cpu[1]));
+            let cpu = cpu.map(|mut c| median(&mut c));
             println!(
-                "  {runtime_name:<25} {label:<13} bare {:>7.0}/s  sdk {:>7.0}/s  throughput sdk/bare {:.3}x (median of per-round ratios)",
-                median(&mut per_sec[0]),
-                median(&mut per_sec[1]),
-                median(&mut throughput_ratios),
+                "  {runtime_name:<25} {label:<13} bare {:>7.0}/s  sdk {:>7.0}/s  reqwest {:>7.0}/s  throughput sdk/bare {:.3}x  sdk/reqwest {:.3}x (medians of per-round ratios)",
+                median(&mut per_sec[BARE]),
+                median(&mut per_sec[SDK]),
+                median(&mut per_sec[REQWEST]),
+                median(&mut throughput_ratios[0]),
+                median(&mut throughput_ratios[1]),
             );
             if concurrency == 1 {
                 println!(
-                    "  {:<25} {:<13} p50 bare {:>6.1} us  sdk {:>6.1} us  ratio {:.3}x",
+                    "  {:<25} {:<13} p50 bare {:>6.1} us  sdk {:>6.1} us  reqwest {:>6.1} us  sdk/bare {:.3}x  sdk/reqwest {:.3}x",
                     "",
                     "",
-                    median(&mut p50s[0]),
-                    median(&mut p50s[1]),
-                    median(&mut p50_ratios)
+                    median(&mut p50s[BARE]),
+                    median(&mut p50s[SDK]),
+                    median(&mut p50s[REQWEST]),
+                    median(&mut p50_ratios[0]),
+                    median(&mut p50_ratios[1]),
                 );
             }
             println!(
-                "  {:<25} {:<13} CPU per call bare {:>5.1} us  sdk {:>5.1} us  ratio {:.3}x   (new connections while measuring: {})",
+                "  {:<25} {:<13} CPU per call bare {:>5.1} us  sdk {:>5.1} us  reqwest {:>5.1} us  sdk/bare {:.3}x  sdk/reqwest {:.3}x   (new connections while measuring: {})",
                 "",
                 "",
-                bare_cpu / 1e3,
-                sdk_cpu / 1e3,
-                sdk_cpu / bare_cpu,
+                cpu[BARE] / 1e3,
+                cpu[SDK] / 1e3,
+                cpu[REQWEST] / 1e3,
+                cpu[SDK] / cpu[BARE],
+                cpu[SDK] / cpu[REQWEST],
                 seen.connections.load(Ordering::Relaxed) - connections
             );
         }

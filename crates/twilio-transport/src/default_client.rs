@@ -10,7 +10,11 @@
 //! handed back unsent, `REFUSED_STREAM`, a graceful `GOAWAY` above the stream's id) only through
 //! its error's sources; [`error_of`] turns them into
 //! [`TransportErrorKind::NotProcessed`](crate::TransportErrorKind::NotProcessed), which the
-//! retry policy sends again for any method. And a call that gives up on an HTTP/1.1 connection
+//! retry policy sends again for any method, once, marked [`NewConnection`]. Such a request goes
+//! through a second client of hyper-util's with pooling off, so on a connection opened for it
+//! (the first stream there, which a server shutting down gracefully still processes), and the
+//! connection that turned it away is poisoned (hyper-util's word: the pool gives it no new
+//! request; those in flight on it finish). And a call that gives up on an HTTP/1.1 connection
 //! (its future dropped, by a timeout for instance) closes that connection, which hyper-util
 //! would leave writing the request body.
 
@@ -34,8 +38,8 @@ use http::{Method, Request, Response, StatusCode, Version};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
+use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use pin_project_lite::pin_project;
 use tower::Service;
@@ -44,6 +48,7 @@ use self::connect::{Abort, Connector};
 pub use self::proxy::Proxy;
 use self::proxy::ProxyRefusal;
 use crate::error::{ConfigError, ConfigErrorKind, TransportError};
+use crate::retry::NewConnection;
 
 /// The default transport: hyper-util's connection pool with rustls, directly or through a
 /// [`Proxy`]. Cheap to clone; clones share the connection pool. Usable on its own as the
@@ -54,9 +59,17 @@ use crate::error::{ConfigError, ConfigErrorKind, TransportError};
 /// It needs a Tokio runtime (with the I/O and time drivers) when it sends.
 #[derive(Clone)]
 pub struct DefaultTransport {
-    /// Behind one `Arc`: the client is several hundred bytes of handles, cloned per call.
-    client: Arc<Client<Connector, Full<Bytes>>>,
+    /// Behind one `Arc`: each client is several hundred bytes of handles, cloned per call.
+    clients: Arc<Clients>,
     proxy: Proxy,
+}
+
+/// hyper-util's client twice over the same connector: pooled, for every request but one marked
+/// [`NewConnection`], which goes through the unpooled one (a connection of its own, closed
+/// after it).
+struct Clients {
+    pooled: Client<Connector, Full<Bytes>>,
+    unpooled: Client<Connector, Full<Bytes>>,
 }
 
 impl DefaultTransport {
@@ -147,11 +160,18 @@ impl DefaultTransport {
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .pool_idle_timeout(pool_idle_timeout);
+        let unpooled = builder
+            .clone()
+            .pool_max_idle_per_host(0)
+            .build(connector.clone());
         if pool_idle_timeout.is_zero() {
             builder.pool_max_idle_per_host(0);
         }
         Self {
-            client: Arc::new(builder.build(connector)),
+            clients: Arc::new(Clients {
+                pooled: builder.build(connector),
+                unpooled,
+            }),
             proxy,
         }
     }
@@ -175,29 +195,26 @@ impl Service<Request<Bytes>> for DefaultTransport {
     }
 
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
-        let inner: BoxedFuture = match self.prepare(request) {
+        let state = match self.prepare(request) {
             Ok((mut request, plain_proxy)) => {
                 // Only a request with a body can leave its connection writing: the others skip
                 // the capture (a channel allocated per call).
                 let connection = (request.body().size_hint().exact().is_none_or(|n| n != 0))
                     .then(|| capture_connection(&mut request));
-                let sending = self.client.request(request);
-                Box::pin(async move {
-                    let mut give_up = GiveUp(connection);
-                    let result = sending.await;
-                    give_up.0 = None;
-                    let response = result.map_err(error_of)?;
-                    if plain_proxy && response.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED
-                    {
-                        let refusal = ProxyRefusal::AuthRequired;
-                        return Err(TransportError::proxy(refusal.detail(), refusal));
-                    }
-                    Ok(response.map(|inner| DefaultBody { inner }))
-                })
+                let client = if request.extensions().get::<NewConnection>().is_some() {
+                    &self.clients.unpooled
+                } else {
+                    &self.clients.pooled
+                };
+                Sending::Sent {
+                    response: client.request(request),
+                    give_up: GiveUp(connection),
+                    plain_proxy,
+                }
             }
-            Err(error) => Box::pin(std::future::ready(Err(error))),
+            Err(error) => Sending::Refused(Some(error)),
         };
-        DefaultFuture { inner }
+        DefaultFuture { state }
     }
 }
 
@@ -281,7 +298,8 @@ impl Drop for GiveUp {
 
 /// What a failure of hyper-util's client comes to. Not processed (safe to send again, whatever
 /// the method), as RFC 9113 §8.7 and hyper say: a request hyper handed back unsent, a stream the
-/// server refused (`REFUSED_STREAM`), a stream above the last id of a graceful `GOAWAY`. A proxy
+/// server refused (`REFUSED_STREAM`), a stream above the last id of a graceful `GOAWAY`; the
+/// connection it happened on is then poisoned, so that the pool gives it no new request. A proxy
 /// that refused: a proxy error. No connection: a connect error. Anything else may have reached
 /// the server.
 fn error_of(error: hyper_util::client::legacy::Error) -> TransportError {
@@ -312,6 +330,9 @@ fn error_of(error: hyper_util::client::legacy::Error) -> TransportError {
     } else if error.is_connect() {
         TransportError::connect(error)
     } else if not_processed {
+        if let Some(connection) = error.connect_info() {
+            connection.poison();
+        }
         TransportError::not_processed(error)
     } else if format!("{error:?}").contains("UserUnsupportedVersion") {
         // hyper-util's one way of saying it: its error kinds are private.
@@ -321,12 +342,22 @@ fn error_of(error: hyper_util::client::legacy::Error) -> TransportError {
     }
 }
 
-type BoxedFuture =
-    Pin<Box<dyn Future<Output = Result<Response<DefaultBody>, TransportError>> + Send>>;
-
 /// The response future of [`DefaultTransport`].
 pub struct DefaultFuture {
-    inner: BoxedFuture,
+    state: Sending,
+}
+
+/// A call of [`DefaultTransport`] (named rather than an `async` block: no box of its own).
+enum Sending {
+    /// Refused before any connection; the error until it is taken.
+    Refused(Option<TransportError>),
+    /// Given to hyper-util's client.
+    Sent {
+        response: ResponseFuture,
+        give_up: GiveUp,
+        /// The request goes to a proxy in plain HTTP: a `407` is the proxy's.
+        plain_proxy: bool,
+    },
 }
 
 impl fmt::Debug for DefaultFuture {
@@ -338,8 +369,27 @@ impl fmt::Debug for DefaultFuture {
 impl Future for DefaultFuture {
     type Output = Result<Response<DefaultBody>, TransportError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().state {
+            Sending::Refused(error) => Poll::Ready(Err(error.take().unwrap_or_else(|| {
+                TransportError::other("DefaultFuture polled after completion")
+            }))),
+            Sending::Sent {
+                response,
+                give_up,
+                plain_proxy,
+            } => {
+                let result = std::task::ready!(Pin::new(response).poll(cx));
+                // Answered: nothing is left writing on the connection.
+                give_up.0 = None;
+                let response = result.map_err(error_of)?;
+                if *plain_proxy && response.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+                    let refusal = ProxyRefusal::AuthRequired;
+                    return Poll::Ready(Err(TransportError::proxy(refusal.detail(), refusal)));
+                }
+                Poll::Ready(Ok(response.map(|inner| DefaultBody { inner })))
+            }
+        }
     }
 }
 
@@ -401,6 +451,14 @@ mod tests {
     pub(super) fn tls_acceptor(
         alpn: &[&[u8]],
     ) -> (tokio_rustls::TlsAcceptor, rustls::RootCertStore) {
+        let (config, roots) = tls_server_config(alpn);
+        (tokio_rustls::TlsAcceptor::from(Arc::new(config)), roots)
+    }
+
+    /// The server configuration of [`tls_acceptor`], for a test that changes it.
+    pub(super) fn tls_server_config(
+        alpn: &[&[u8]],
+    ) -> (rustls::ServerConfig, rustls::RootCertStore) {
         let ca_key = rcgen::KeyPair::generate().unwrap();
         let mut ca = rcgen::CertificateParams::new(Vec::new()).unwrap();
         ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -423,8 +481,7 @@ mod tests {
             )
             .unwrap();
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        (acceptor, roots)
+        (config, roots)
     }
 
     /// A TLS server on 127.0.0.1 for `localhost`, under a certificate authority made for the

@@ -20,7 +20,7 @@ pub enum TransportErrorKind {
     /// The server did not process the request, as it said: an HTTP/2 stream refused
     /// (`REFUSED_STREAM`) or above the last stream id of a graceful `GOAWAY`, or a request the
     /// connection handed back unwritten (RFC 9113 §8.7). Safe to send again for every method,
-    /// so the retry policy does, on another connection.
+    /// so the retry policy does, once per call, on a new connection.
     NotProcessed,
     /// A proxy did not carry the request: it refused the tunnel (`CONNECT`), asked for
     /// credentials (`407`), or is not an `http://` proxy. The request never reached the server;

@@ -114,7 +114,8 @@
 //!
 //! 429, connect errors and requests the server did not process (HTTP/2 `REFUSED_STREAM`, a
 //! graceful `GOAWAY` above the request's stream, a request the connection handed back unsent:
-//! [`TransportError::is_not_processed`]) are retried for every method; 500/502/503/504,
+//! [`TransportError::is_not_processed`]; sent again once per call, on a new connection) are
+//! retried for every method; 500/502/503/504,
 //! timeouts and I/O errors only for idempotent methods (POST and PATCH on opt-in). `Retry-After` (seconds or
 //! HTTP-date) is honoured; one beyond the maximum delay or the call's deadline ends the call
 //! with that response. Otherwise exponential back-off with full jitter. A [`RetryBudget`] shared by clones of the client caps retries during an outage.
@@ -182,7 +183,7 @@ pub use error::{
 };
 pub use headers::{HeadersLayer, HeadersService, UserAgent, VERSION};
 pub use retry::{
-    Attempts, RetryBudget, RetryConfig, RetryConfigBuilder, RetryEvent, RetryFuture, RetryLayer,
-    RetryReason, RetryService,
+    Attempts, NewConnection, RetryBudget, RetryConfig, RetryConfigBuilder, RetryEvent, RetryFuture,
+    RetryLayer, RetryReason, RetryService,
 };
 pub use trace::{TWILIO_REQUEST_ID, TraceFuture, TraceLayer, TraceService, request_id};

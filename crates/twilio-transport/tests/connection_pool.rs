@@ -107,16 +107,16 @@ async fn a_connection_the_server_closed_after_answering_is_not_used_again() {
     // The first answer closes its connection (FIN) without saying so; the POST after it must
     // reach the server once, on a new connection.
     let server = FaultServer::start(vec![
-        Action::WriteThenClose(response("200 OK", &[], b"first")),
+        Action::WriteThenCloseAndWait(response("200 OK", &[], b"first")),
         ok_json("second"),
     ])
     .await;
     let transport = transport();
     let url = format!("{}/v1/x", server.url());
     assert_eq!(call(&transport, post(&url)).await, "first");
-    // Time for the connection's task to see the close (a request racing it is the business of
-    // `whichever_way_a_close_races_a_request_it_is_sent_at_most_once`).
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // Once the client closed its side, its connection saw the close (a request racing it is the
+    // business of `whichever_way_a_close_races_a_request_it_is_sent_at_most_once`).
+    server.client_closed().await;
     assert_eq!(call(&transport, post(&url)).await, "second");
     assert_eq!(server.connections(), 2);
     assert_eq!(server.request_count(), 2);

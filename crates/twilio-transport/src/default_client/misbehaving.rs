@@ -1,20 +1,24 @@
 //! HTTP/2 servers on 127.0.0.1 that turn requests away the ways RFC 9113 §8.7 allows (a graceful
-//! `GOAWAY` every few streams, `REFUSED_STREAM`), against the transport under the public retry
-//! layer and, on the same server, hyper-util's legacy `Client` bare. Every call is numbered and
-//! the server records each one it processed: no call may fail, none may be processed twice.
+//! `GOAWAY` every few streams, `REFUSED_STREAM`, a `GOAWAY` before any stream), against the
+//! transport under the public retry layer and, on the same server, hyper-util's legacy `Client`
+//! bare. Every call is numbered and the server records each stream as it arrives, with the number
+//! of its connection, and each call it processed: no call may fail, none may be processed twice,
+//! and a call turned away is sent again once, on a new connection.
 
 use std::collections::HashSet;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, Response};
+use tokio::io::AsyncReadExt as _;
 use tower::{Service as _, ServiceExt as _};
 
-use super::tests::{client_tls, tls_acceptor};
+use super::tests::{client_tls, tls_server_config};
 use super::{DefaultTransport, Proxy};
-use crate::{BodyLimitLayer, RetryConfig, RetryLayer, TransportError};
+use crate::{Attempts, BodyLimitLayer, RetryConfig, RetryLayer, TransportError};
 
 /// How the server turns requests away.
 #[derive(Clone, Copy)]
@@ -25,6 +29,14 @@ enum Misbehaviour {
     GoAwayEvery(usize),
     /// `REFUSED_STREAM` to every `n`th call, the first time it arrives.
     RefuseEvery(usize),
+    /// `REFUSED_STREAM` to every stream.
+    RefuseAll,
+    /// On the first connection, the server's `SETTINGS` and a `GOAWAY` with last stream id 0,
+    /// sent with the TLS handshake itself (TLS 1.3 half-RTT data): the client reads them on its
+    /// connection's first read, before its request task takes any request off the queue, so
+    /// hyper hands the request back unsent (on a current-thread runtime, where the connection
+    /// task runs first, being spawned first). Every other connection is served normally.
+    HandBackOnFirstConnection,
 }
 
 #[derive(Default)]
@@ -33,8 +45,15 @@ struct Seen {
     processed: Mutex<Vec<String>>,
     /// The calls that arrived at least once.
     arrived: Mutex<HashSet<String>>,
+    /// Every stream as it arrived: its call and the number of its connection (0 for the first
+    /// the server accepted).
+    arrivals: Mutex<Vec<(String, usize)>>,
     go_aways: AtomicUsize,
     refused: AtomicUsize,
+    /// [`Misbehaviour::HandBackOnFirstConnection`]: the types of the frames the client sent on
+    /// the first connection, once the client closed it.
+    first_connection_frames: Mutex<Option<Vec<u8>>>,
+    first_connection_closed: tokio::sync::Notify,
 }
 
 struct H2Server {
@@ -45,19 +64,32 @@ struct H2Server {
 
 impl H2Server {
     async fn start(misbehaviour: Misbehaviour) -> Self {
-        let (acceptor, roots) = tls_acceptor(&[b"h2"]);
+        let (config, roots) = tls_server_config(&[b"h2"]);
+        let mut half_rtt = config.clone();
+        half_rtt.send_half_rtt_data = true;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let half_rtt = tokio_rustls::TlsAcceptor::from(Arc::new(half_rtt));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Seen::default());
         let state = Arc::clone(&seen);
         tokio::spawn(async move {
+            let mut connection = 0;
             while let Ok((tcp, _)) = listener.accept().await {
-                let (acceptor, state) = (acceptor.clone(), Arc::clone(&state));
-                tokio::spawn(async move {
-                    if let Ok(tls) = acceptor.accept(tcp).await {
-                        serve(tls, misbehaviour, state).await;
-                    }
-                });
+                let state = Arc::clone(&state);
+                if connection == 0
+                    && matches!(misbehaviour, Misbehaviour::HandBackOnFirstConnection)
+                {
+                    tokio::spawn(go_away_before_any_stream(half_rtt.clone(), tcp, state));
+                } else {
+                    let acceptor = acceptor.clone();
+                    tokio::spawn(async move {
+                        if let Ok(tls) = acceptor.accept(tcp).await {
+                            serve(tls, connection, misbehaviour, state).await;
+                        }
+                    });
+                }
+                connection += 1;
             }
         });
         Self { port, roots, seen }
@@ -78,6 +110,16 @@ impl H2Server {
             .collect()
     }
 
+    /// The connections `call` arrived on, in order.
+    fn arrivals(&self, call: &str) -> Vec<usize> {
+        let arrivals = self.seen.arrivals.lock().unwrap();
+        arrivals
+            .iter()
+            .filter(|(c, _)| c == call)
+            .map(|(_, connection)| *connection)
+            .collect()
+    }
+
     fn processed(&self, call: &str) -> bool {
         self.seen
             .processed
@@ -90,6 +132,7 @@ impl H2Server {
 
 async fn serve(
     io: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    number: usize,
     misbehaviour: Misbehaviour,
     seen: Arc<Seen>,
 ) {
@@ -100,6 +143,12 @@ async fn serve(
     while let Some(Ok((request, mut respond))) = connection.accept().await {
         streams += 1;
         let call = request.headers()["x-call"].to_str().unwrap().to_owned();
+        seen.arrivals.lock().unwrap().push((call.clone(), number));
+        if let Misbehaviour::RefuseAll = misbehaviour {
+            respond.send_reset(h2::Reason::REFUSED_STREAM);
+            seen.refused.fetch_add(1, Ordering::SeqCst);
+            continue;
+        }
         if let Misbehaviour::RefuseEvery(n) = misbehaviour {
             let mut arrived = seen.arrived.lock().unwrap();
             if arrived.insert(call.clone()) && arrived.len().is_multiple_of(n) {
@@ -125,6 +174,45 @@ async fn serve(
             seen.go_aways.fetch_add(1, Ordering::SeqCst);
         }
     }
+}
+
+/// [`Misbehaviour::HandBackOnFirstConnection`]'s connection: `SETTINGS` and `GOAWAY` (last
+/// stream id 0, `NO_ERROR`) written into the TLS session before its handshake, then whatever the
+/// client sends read until it closes the connection.
+async fn go_away_before_any_stream(
+    acceptor: tokio_rustls::TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    seen: Arc<Seen>,
+) {
+    const SETTINGS: [u8; 9] = [0, 0, 0, 0x4, 0, 0, 0, 0, 0];
+    const GOAWAY: [u8; 17] = [0, 0, 8, 0x7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let accepted = acceptor
+        .accept_with(tcp, |tls| {
+            let mut early = tls.writer();
+            early.write_all(&SETTINGS).unwrap();
+            early.write_all(&GOAWAY).unwrap();
+        })
+        .await;
+    let mut bytes = Vec::new();
+    if let Ok(mut tls) = accepted {
+        // The client may close without `close_notify`: what was read is kept either way.
+        let _ = tls.read_to_end(&mut bytes).await;
+    }
+    *seen.first_connection_frames.lock().unwrap() = Some(frame_types(&bytes));
+    seen.first_connection_closed.notify_one();
+}
+
+/// The types of the HTTP/2 frames in `bytes`, a client's side of a connection (its 24-byte
+/// preface first).
+fn frame_types(bytes: &[u8]) -> Vec<u8> {
+    let mut frames = bytes.get(24..).unwrap_or_default();
+    let mut types = Vec::new();
+    while frames.len() >= 9 {
+        let length = u32::from_be_bytes([0, frames[0], frames[1], frames[2]]) as usize;
+        types.push(frames[3]);
+        frames = frames.get(9 + length..).unwrap_or_default();
+    }
+    types
 }
 
 const CALLS: usize = 300;
@@ -172,15 +260,29 @@ where
     failed
 }
 
-/// Ours: the transport under the public retry layer, with attempts enough that a call turned
-/// away several times in a row still goes through, and no budget in the way.
-async fn ours(server: &H2Server) -> Vec<(usize, String)> {
-    let transport = DefaultTransport::with_tls(
+/// The transport alone, for `server`.
+fn transport(server: &H2Server) -> DefaultTransport {
+    DefaultTransport::with_tls(
         client_tls(server.roots.clone()),
         Duration::from_secs(5),
         Duration::from_secs(90),
         Proxy::none(),
-    );
+    )
+}
+
+/// Ours: the transport under the public retry layer, with attempts enough that a call turned
+/// away several times in a row would go through if the policy allowed it, and no budget in the
+/// way.
+fn stack(
+    server: &H2Server,
+) -> impl tower::Service<
+    Request<Bytes>,
+    Response = Response<Bytes>,
+    Error = TransportError,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static {
     let retry = RetryConfig::builder()
         .max_attempts(10)
         .initial_backoff(Duration::from_millis(1))
@@ -188,10 +290,14 @@ async fn ours(server: &H2Server) -> Vec<(usize, String)> {
         .no_budget()
         .build()
         .unwrap();
-    let stack = tower::ServiceBuilder::new()
+    tower::ServiceBuilder::new()
         .layer(RetryLayer::new(retry))
         .layer(BodyLimitLayer::default())
-        .service(transport);
+        .service(transport(server))
+}
+
+async fn ours(server: &H2Server) -> Vec<(usize, String)> {
+    let stack = stack(server);
     run(&server.url(), move |request| {
         let stack = stack.clone();
         async move {
@@ -272,12 +378,7 @@ async fn refused_streams_fail_no_call_and_duplicate_none() {
 #[tokio::test]
 async fn a_refused_stream_is_a_not_processed_error() {
     let server = H2Server::start(Misbehaviour::RefuseEvery(1)).await;
-    let mut transport = DefaultTransport::with_tls(
-        client_tls(server.roots.clone()),
-        Duration::from_secs(5),
-        Duration::from_secs(90),
-        Proxy::none(),
-    );
+    let mut transport = transport(&server);
     let error = transport
         .ready()
         .await
@@ -287,4 +388,100 @@ async fn a_refused_stream_is_a_not_processed_error() {
         .unwrap_err();
     assert!(error.is_not_processed(), "{error:?}");
     assert!(!error.is_possibly_sent());
+}
+
+/// A POST the server refused is sent exactly once more, on a connection opened for it; the
+/// connection that refused takes no new request.
+#[tokio::test]
+async fn a_refused_post_is_sent_once_more_on_a_new_connection() {
+    let server = H2Server::start(Misbehaviour::RefuseEvery(1)).await;
+    let stack = stack(&server);
+    let url = server.url();
+    // Odd calls are POSTs. Refused on the first connection, processed on the second.
+    let response = stack.clone().oneshot(request(&url, 1)).await.unwrap();
+    assert_eq!(response.extensions().get::<Attempts>(), Some(&Attempts(2)));
+    assert_eq!(server.arrivals("1"), [0, 1]);
+    // The refusing connection was dropped from the pool and the re-send's was its own: the next
+    // call opens connection 2 (refused there too), and is sent again on connection 3.
+    stack.oneshot(request(&url, 3)).await.unwrap();
+    assert_eq!(server.arrivals("3"), [2, 3]);
+    assert_eq!(server.duplicates(), Vec::<String>::new());
+    assert!(server.processed("1") && server.processed("3"));
+}
+
+/// A call refused on its new connection too is not sent a third time, however many attempts
+/// are left: it ends with the not-processed error. For a GET as for a POST.
+#[tokio::test]
+async fn a_call_refused_twice_is_not_sent_a_third_time() {
+    let server = H2Server::start(Misbehaviour::RefuseAll).await;
+    let stack = stack(&server);
+    for call in ["0", "1"] {
+        let request = request(&server.url(), call.parse().unwrap());
+        let error = stack.clone().oneshot(request).await.unwrap_err();
+        assert!(error.is_not_processed(), "{error:?}");
+        assert_eq!(error.attempts(), 2);
+        let arrivals = server.arrivals(call);
+        assert_eq!(arrivals.len(), 2, "{arrivals:?}");
+        assert_ne!(arrivals[0], arrivals[1]);
+    }
+    assert_eq!(server.seen.refused.load(Ordering::SeqCst), 4);
+    assert!(server.seen.processed.lock().unwrap().is_empty());
+}
+
+/// Whether hyper handed the request of `error` back unsent (its "canceled" error in the chain).
+fn handed_back(error: &TransportError) -> bool {
+    let mut cause = std::error::Error::source(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_canceled)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// Waits for the client to close the first connection of `server`, and checks that it sent no
+/// `HEADERS` frame there: no request left on it.
+async fn assert_no_request_on_first_connection(server: &H2Server) {
+    const HEADERS: u8 = 0x1;
+    let closed = server.seen.first_connection_closed.notified();
+    tokio::time::timeout(Duration::from_secs(10), closed)
+        .await
+        .expect("the client never closed the connection that sent GOAWAY");
+    let frames = server.seen.first_connection_frames.lock().unwrap().clone();
+    let frames = frames.unwrap();
+    assert!(!frames.contains(&HEADERS), "{frames:?}");
+}
+
+/// A request hyper hands back unsent on a new connection is not processed (not "possibly
+/// sent"): the server never saw it. Current-thread runtime: see
+/// [`Misbehaviour::HandBackOnFirstConnection`].
+#[tokio::test]
+async fn a_request_handed_back_unsent_on_a_new_connection_is_not_processed() {
+    let server = H2Server::start(Misbehaviour::HandBackOnFirstConnection).await;
+    let error = transport(&server)
+        .oneshot(request(&server.url(), 1))
+        .await
+        .unwrap_err();
+    assert!(error.is_not_processed(), "{error:?}");
+    assert!(!error.is_possibly_sent());
+    assert!(handed_back(&error), "not handed back: {error:?}");
+    assert_no_request_on_first_connection(&server).await;
+    assert!(server.seen.arrivals.lock().unwrap().is_empty());
+}
+
+/// ... and the retry layer sends it again, once, on a new connection, where it is processed.
+#[tokio::test]
+async fn a_post_handed_back_unsent_is_sent_again_on_a_new_connection() {
+    let server = H2Server::start(Misbehaviour::HandBackOnFirstConnection).await;
+    let response = stack(&server)
+        .oneshot(request(&server.url(), 1))
+        .await
+        .unwrap();
+    assert_eq!(response.extensions().get::<Attempts>(), Some(&Attempts(2)));
+    assert_no_request_on_first_connection(&server).await;
+    assert_eq!(server.arrivals("1"), [1]);
+    assert!(server.processed("1"));
 }

@@ -8,13 +8,15 @@
 //! |---|---|---|---|
 //! | `429 Too Many Requests` (Twilio did not process it) | retried | retried | retried |
 //! | connect error (the request never left) | retried | retried | retried |
-//! | not processed (`REFUSED_STREAM`, graceful `GOAWAY`, handed back unsent) | retried | retried | retried |
+//! | not processed (`REFUSED_STREAM`, graceful `GOAWAY`, handed back unsent) | retried once, on a new connection | retried once, on a new connection | retried once, on a new connection |
 //! | `500`, `502`, `503`, `504` | retried | **not** retried | retried |
 //! | attempt timeout, I/O error, other transport error (may have been processed) | retried | **not** retried | retried |
 //! | anything else (2xx, 3xx, other 4xx, body too large, proxy refusal, rejected request) | not retried | not retried | not retried |
 //!
 //! A retry also needs an attempt left, budget left, and time left before the deadline for the
-//! whole back-off. The delay is `Retry-After` when the response has one (seconds or HTTP-date),
+//! whole back-off. A request the server did not process is sent again once per call (RFC 9113
+//! §8.7 makes that safe for any method), on a connection opened for it ([`NewConnection`]): if
+//! that one turns it away too, the call ends with the not-processed error. The delay is `Retry-After` when the response has one (seconds or HTTP-date),
 //! otherwise [`backoff`]. A `Retry-After` longer than the maximum delay, or than the time left
 //! before the deadline, ends the call with that response: retrying sooner than the server
 //! allows would only earn another 429.
@@ -30,7 +32,7 @@ use tower::retry::budget::{Budget as _, TpsBudget};
 
 use crate::error::{ConfigError, ConfigErrorKind, TransportError, TransportErrorKind};
 
-pub use policy::{Attempts, RetryFuture, RetryLayer, RetryService};
+pub use policy::{Attempts, NewConnection, RetryFuture, RetryLayer, RetryService};
 
 /// Why a retry happens, as reported in [`RetryEvent`] and in tracing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,8 +3,9 @@
 //!
 //! The state of one call (when it started, its attempts, the credentials generation of the
 //! attempt under way) lives in that call's [`RetryFuture`], made in [`RetryService::call`]:
-//! nothing is handed to the layers below in the request, and nothing is kept on the service
-//! between calls.
+//! nothing is kept on the service between calls, and the one thing handed to the layers below in
+//! the request is the [`NewConnection`] marker on the re-send of a request the server did not
+//! process (an instruction to the transport, not the call's state).
 
 use std::fmt;
 use std::future::Future;
@@ -18,7 +19,10 @@ use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
-use super::{Decision, Outcome, RetryConfig, RetryEvent, classify, parse_retry_after, retry_delay};
+use super::{
+    Decision, Outcome, RetryConfig, RetryEvent, RetryReason, classify, parse_retry_after,
+    retry_delay,
+};
 use crate::credentials::SharedCredentials;
 use crate::error::TransportError;
 use crate::timeout::{AttemptTimer, TimeoutFuture};
@@ -29,11 +33,20 @@ use crate::timeout::{AttemptTimer, TimeoutFuture};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attempts(pub u32);
 
+/// In a request's extensions: send this request on a connection opened for it, not on one from
+/// the pool. The [`RetryLayer`] puts it on the one re-send of a request the server did not
+/// process ([`TransportError::is_not_processed`]): the connection that turned it away (a refused
+/// stream, a `GOAWAY`, a connection closed before the request was written) is not asked again.
+/// [`DefaultTransport`](crate::DefaultTransport) honours it; a custom transport may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NewConnection;
+
 /// A layer that sends each request, and sends it again when [`classify`](super::classify)
 /// says a retry is safe and useful and an attempt, the [`RetryBudget`](super::RetryBudget)
 /// and the time left allow it (after `Retry-After` or [`backoff`](super::backoff)). It also
 /// times each attempt, body included ([`attempt_timeout`](Self::attempt_timeout)), and ends the
-/// call at its [`deadline`](Self::deadline), with one timer per attempt.
+/// call at its [`deadline`](Self::deadline), with one timer per attempt. A request the server
+/// did not process is sent again at most once per call, marked [`NewConnection`].
 ///
 /// The last outcome is returned as it is, with the attempt count on it
 /// ([`TransportError::attempts`], or [`Attempts`] in the extensions of a response that took
@@ -161,6 +174,8 @@ where
             attempts: 0,
             generation: 0,
             resent: false,
+            not_processed_resent: false,
+            new_connection: false,
         };
         let future = call.send(settings, now, &mut self.inner, request);
         RetryFuture {
@@ -195,6 +210,11 @@ struct CallState {
     /// The credentials generation when the attempt under way was sent.
     generation: u64,
     resent: bool,
+    /// A request the server did not process was sent again (once per call, on a new
+    /// connection).
+    not_processed_resent: bool,
+    /// The next attempt goes on a new connection ([`NewConnection`]).
+    new_connection: bool,
 }
 
 /// What to do after an attempt.
@@ -260,6 +280,11 @@ impl CallState {
         let Decision::Retry(reason) = classify(copy.method(), outcome, config) else {
             return Next::Return;
         };
+        let not_processed = reason == RetryReason::NotProcessed;
+        if not_processed && self.not_processed_resent {
+            tracing::debug!(attempt = self.attempts, reason = %reason, "not retrying: a request not processed is sent again once");
+            return Next::Return;
+        }
         if self.attempts >= config.max_attempts {
             tracing::debug!(attempt = self.attempts, reason = %reason, "not retrying: no attempts left");
             return Next::Return;
@@ -293,6 +318,10 @@ impl CallState {
             delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
             "retrying request"
         );
+        if not_processed {
+            self.not_processed_resent = true;
+            self.new_connection = true;
+        }
         if let Some(hook) = &config.hook {
             hook(&RetryEvent {
                 attempt: self.attempts,
@@ -411,7 +440,10 @@ where
                             "a retry without a copy of the request",
                         )));
                     };
-                    let request = copy_request(copy);
+                    let mut request = copy_request(copy);
+                    if std::mem::take(&mut this.call.new_connection) {
+                        request.extensions_mut().insert(NewConnection);
+                    }
                     let future = this
                         .call
                         .send(this.settings, Instant::now(), this.inner, request);

@@ -582,6 +582,54 @@ async fn shared_budget_limits_retries_across_calls() {
     assert_eq!(calls.load(Ordering::SeqCst), 4 + 2);
 }
 
+/// The outcomes a POST meets in turn, and for each attempt whether it asked for a new
+/// connection; the number of attempts and the last outcome.
+async fn not_processed_script(
+    script: Vec<TransportErrorKind>,
+    config: RetryConfig,
+) -> (Vec<bool>, TransportError) {
+    let marks = Arc::new(Mutex::new(Vec::new()));
+    let seen = marks.clone();
+    let script = Arc::new(script);
+    let svc = tower::service_fn(move |request: Request<Bytes>| {
+        let mut marks = seen.lock().unwrap();
+        marks.push(request.extensions().get::<NewConnection>().is_some());
+        let kind = script[(marks.len() - 1).min(script.len() - 1)];
+        async move { Err::<Response<Bytes>, _>(err(kind)) }
+    });
+    let error = RetryLayer::new(config)
+        .layer(svc)
+        .oneshot(Request::post("/").body(Bytes::from_static(b"a=1")).unwrap())
+        .await
+        .unwrap_err();
+    let marks = marks.lock().unwrap().clone();
+    (marks, error)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_not_processed_is_sent_again_once_on_a_new_connection() {
+    use TransportErrorKind::{Connect, NotProcessed};
+    // Turned away twice: sent twice, the second time on a new connection, though attempts are
+    // left.
+    let (marks, error) = not_processed_script(vec![NotProcessed], no_budget(10)).await;
+    assert_eq!(marks, [false, true]);
+    assert!(error.is_not_processed());
+    assert_eq!(error.attempts(), 2);
+    // Other retries in between are ordinary attempts; the rule is once per call.
+    let script = vec![NotProcessed, Connect, NotProcessed];
+    let (marks, error) = not_processed_script(script, no_budget(10)).await;
+    assert_eq!(marks, [false, true, false]);
+    assert!(error.is_not_processed());
+    // An attempt like any retry: none left, no re-send.
+    let (marks, _) = not_processed_script(vec![NotProcessed], no_budget(1)).await;
+    assert_eq!(marks, [false]);
+    // Within the budget: none left, no re-send.
+    let budget = RetryBudget::new(Duration::from_secs(1), 0, 0.0).unwrap();
+    let config = RetryConfig::builder().budget(budget).build().unwrap();
+    let (marks, _) = not_processed_script(vec![NotProcessed], config).await;
+    assert_eq!(marks, [false]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn disabled_makes_one_attempt() {
     let (svc, calls) = scripted(vec![Err(TransportErrorKind::Connect)]);

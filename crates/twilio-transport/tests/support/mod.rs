@@ -22,6 +22,9 @@ pub enum Action {
     WriteThenReset(Vec<u8>),
     /// Write these bytes, then close the connection cleanly (FIN).
     WriteThenClose(Vec<u8>),
+    /// Like `WriteThenClose`, then read until the client closes its side too (which it does once
+    /// its connection saw the FIN and is out of use), and signal [`FaultServer::client_closed`].
+    WriteThenCloseAndWait(Vec<u8>),
     /// Never answer (hold the connection for this long).
     Stall(Duration),
     /// Write `head` at once, then `body` one byte at a time every `every`.
@@ -75,6 +78,7 @@ pub struct FaultServer {
     pub port: u16,
     connections: Arc<AtomicUsize>,
     received: Arc<Mutex<Vec<Received>>>,
+    client_closed: Arc<tokio::sync::Notify>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -103,8 +107,10 @@ impl FaultServer {
         let connections = Arc::new(AtomicUsize::new(0));
         let received = Arc::new(Mutex::new(Vec::new()));
         let script: Script = Arc::new(f);
+        let client_closed = Arc::new(tokio::sync::Notify::new());
         let task = {
             let (connections, received) = (connections.clone(), received.clone());
+            let client_closed = client_closed.clone();
             tokio::spawn(async move {
                 loop {
                     let Ok((stream, _)) = listener.accept().await else {
@@ -112,7 +118,8 @@ impl FaultServer {
                     };
                     let id = connections.fetch_add(1, Ordering::SeqCst);
                     let (received, script) = (received.clone(), script.clone());
-                    tokio::spawn(serve(stream, id, received, script));
+                    let client_closed = client_closed.clone();
+                    tokio::spawn(serve(stream, id, received, script, client_closed));
                 }
             })
         };
@@ -120,6 +127,7 @@ impl FaultServer {
             port,
             connections,
             received,
+            client_closed,
             task,
         }
     }
@@ -139,6 +147,12 @@ impl FaultServer {
     pub fn request_count(&self) -> usize {
         self.received.lock().unwrap().len()
     }
+
+    /// Resolves when the client closed a connection the server closed with
+    /// [`Action::WriteThenCloseAndWait`] (at once if that happened already).
+    pub async fn client_closed(&self) {
+        self.client_closed.notified().await;
+    }
 }
 
 async fn serve(
@@ -146,6 +160,7 @@ async fn serve(
     connection: usize,
     received: Arc<Mutex<Vec<Received>>>,
     script: Script,
+    client_closed: Arc<tokio::sync::Notify>,
 ) {
     let mut buf = Vec::new();
     loop {
@@ -174,6 +189,14 @@ async fn serve(
             Action::WriteThenClose(bytes) => {
                 let _ = stream.write_all(&bytes).await;
                 let _ = stream.shutdown().await;
+                return;
+            }
+            Action::WriteThenCloseAndWait(bytes) => {
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.shutdown().await;
+                let mut rest = Vec::new();
+                let _ = stream.read_to_end(&mut rest).await;
+                client_closed.notify_one();
                 return;
             }
             Action::Deferred {
