@@ -2,9 +2,11 @@
 //! outcome is printed.
 
 use std::io::Write as _;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
+use twilio_accounts::rotation::{GatePolicy, RotateAuthToken};
 
 use crate::exit;
 use crate::store_arg::StoreLocation;
@@ -41,11 +43,38 @@ pub(crate) struct Cli {
     /// authenticate, the stored tokens to tell which is the primary) before giving up.
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60)]
     pub(crate) propagation_window: u64,
+    /// Rotation commands: how long the fleet gate waits, before a promotion, for every live
+    /// follower of the store (SDK clients and webhook validators that publish heartbeats) to
+    /// report the new token; then --gate-policy decides [default: 60].
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub(crate) max_wait: Option<u64>,
+    /// Rotation commands: what the fleet gate does when --max-wait ends with live followers
+    /// still without the new token: do-not-promote (the rotation stays staged, both tokens keep
+    /// working) or promote-anyway (those followers fail until they reload)
+    /// [default: do-not-promote].
+    #[arg(long, global = true, value_name = "POLICY", value_parser = parse_gate_policy)]
+    pub(crate) gate_policy: Option<GatePolicy>,
     /// Print one JSON object on stdout instead of text.
     #[arg(long, global = true)]
     pub(crate) json: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+fn parse_gate_policy(name: &str) -> Result<GatePolicy, String> {
+    GatePolicy::parse(name).ok_or_else(|| "either do-not-promote or promote-anyway".to_owned())
+}
+
+/// The fleet gate's choices given on the command line (unset: the library's defaults, or for
+/// `resume` what the interrupted run recorded).
+pub(crate) fn with_gate(cli: &Cli, mut builder: RotateAuthToken) -> RotateAuthToken {
+    if let Some(seconds) = cli.max_wait {
+        builder = builder.max_wait(Duration::from_secs(seconds));
+    }
+    if let Some(policy) = cli.gate_policy {
+        builder = builder.gate_policy(policy);
+    }
+    builder
 }
 
 fn after_help() -> String {
