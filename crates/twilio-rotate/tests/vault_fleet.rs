@@ -382,7 +382,7 @@ fn send_webhooks(
                 };
                 send(stdin, true, &params, signature.clone());
                 genuine += 1;
-                if round % 2 == 0 {
+                if round.is_multiple_of(2) {
                     let wrong = twilio_webhooks::sign(Algorithm::HmacSha1, &nobodys, &url, &params);
                     send(stdin, false, &params, wrong);
                 } else {
@@ -625,19 +625,14 @@ async fn a_follower_that_stops_heartbeating_holds_the_promotion_until_the_policy
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a follower process of the fleet tests, which start it"]
 async fn follower_process() {
-    let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: the fleet test sets it"))
-    };
-    log_warnings();
-    let store: Arc<dyn TokenStore> = Arc::new(VaultTokenStore::from_url(&var(STORE_VAR)).unwrap());
-    let interval = Duration::from_millis(var(INTERVAL_VAR).parse().unwrap());
+    let (store, interval) = fleet_process();
     let client = Client::builder()
         .read_environment(false)
-        .base_url(&var(BASE_URL_VAR))
+        .base_url(&fleet_var(BASE_URL_VAR))
         .build_following(store, interval)
         .await
         .unwrap();
-    let tasks: usize = var(TASKS_VAR).parse().unwrap();
+    let tasks: usize = fleet_var(TASKS_VAR).parse().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let ok = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
     let failed = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -686,14 +681,9 @@ async fn follower_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a webhook validator process of the fleet test, which starts it"]
 async fn validator_process() {
-    let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: the fleet test sets it"))
-    };
-    log_warnings();
-    let store: Arc<dyn TokenStore> = Arc::new(VaultTokenStore::from_url(&var(STORE_VAR)).unwrap());
+    let (store, interval) = fleet_process();
     let record = store.load().await.unwrap().expect("the record");
     let validator = Validator::from_record(&record);
-    let interval = Duration::from_millis(var(INTERVAL_VAR).parse().unwrap());
     tokio::spawn(validator.follow(store, interval, tokio::time::sleep));
     println!("{MARK}ready");
     let checked = tokio::task::spawn_blocking(move || {
@@ -732,13 +722,22 @@ async fn validator_process() {
     println!("{MARK}{checked}");
 }
 
-/// The fleet processes log warnings (a failed reload or heartbeat) to stderr.
-fn log_warnings() {
+/// A setting the fleet test gave this process.
+fn fleet_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: the fleet test sets it"))
+}
+
+/// What every fleet process starts with: warnings (a failed reload or heartbeat) logged to
+/// stderr, the Vault store and the reload interval the test named.
+fn fleet_process() -> (Arc<dyn TokenStore>, Duration) {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_max_level(tracing::Level::WARN)
         .try_init();
+    let store = VaultTokenStore::from_url(&fleet_var(STORE_VAR)).unwrap();
+    let interval = Duration::from_millis(fleet_var(INTERVAL_VAR).parse().unwrap());
+    (Arc::new(store), interval)
 }
 
 async fn read_stdin_to_end() {

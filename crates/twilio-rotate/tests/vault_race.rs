@@ -127,6 +127,18 @@ fn assert_matches(case: &str, record: &TokenRecord, emulator: &EmulatorProcess) 
     }
 }
 
+/// `resume` succeeded and ended `Rotated` or `Unchanged` (printed with `case`).
+fn assert_resumed(case: &str, resumed: &Output) {
+    assert_eq!(resumed.status.code(), Some(0), "{case}: {}", text(resumed));
+    let json: Value = serde_json::from_slice(&resumed.stdout).unwrap();
+    let state = json["state"].as_str().unwrap_or_default();
+    assert!(
+        state == "Rotated" || state == "Unchanged",
+        "{case}: resume ended in {json}"
+    );
+    eprintln!("{case}: resume ended in {state}");
+}
+
 /// Every token the record holds.
 fn tokens_of(record: &TokenRecord) -> impl Iterator<Item = String> + '_ {
     record
@@ -372,19 +384,7 @@ async fn killed_at_every_checkpoint_resume_from_another_host_after_the_lease() {
         }
         let resumed = resume();
         outputs.push(text(&resumed));
-        assert_eq!(
-            resumed.status.code(),
-            Some(0),
-            "{checkpoint}: {}",
-            text(&resumed)
-        );
-        let json: Value = serde_json::from_slice(&resumed.stdout).unwrap();
-        let state = json["state"].as_str().unwrap_or_default();
-        assert!(
-            state == "Rotated" || state == "Unchanged",
-            "{checkpoint}: resume ended in {json}"
-        );
-        eprintln!("{checkpoint}: resume ended in {state}");
+        assert_resumed(checkpoint, &resumed);
         let after = record(&third_host).await;
         assert_matches(checkpoint, &after, &emulator);
         let again = resume();
@@ -489,14 +489,7 @@ async fn killed_at_random_instants_resume_from_another_host_after_the_lease() {
             .output()
             .unwrap();
         outputs.push(text(&resumed));
-        assert_eq!(resumed.status.code(), Some(0), "{case}: {}", text(&resumed));
-        let json: Value = serde_json::from_slice(&resumed.stdout).unwrap();
-        let state = json["state"].as_str().unwrap_or_default();
-        assert!(
-            state == "Rotated" || state == "Unchanged",
-            "{case}: resume ended in {json}"
-        );
-        eprintln!("{case}: resume ended in {state}");
+        assert_resumed(&case, &resumed);
         let after = record(&reader).await;
         assert_matches(&case, &after, &emulator);
 

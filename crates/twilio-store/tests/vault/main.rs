@@ -454,7 +454,8 @@ fn heartbeat(id: &str, n: u8) -> Heartbeat {
 /// them all without an error.
 #[tokio::test]
 async fn listing_heartbeats_removes_the_dead_followers_only() {
-    let bao = dev_server!();
+    let server = dev_server!();
+    let bao = &server;
     let keys = || {
         let (status, body) = bao.as_root("LIST", "secret/metadata/prune.followers", None);
         assert_eq!(status, 200, "{body}");
@@ -494,12 +495,15 @@ async fn listing_heartbeats_removes_the_dead_followers_only() {
         path "secret/metadata/prune.followers"  { capabilities = ["list"] }
         "#,
     );
-    let mut seen = store_with(&bao, &read_only, "prune")
-        .heartbeats()
-        .await
-        .unwrap();
-    seen.sort_by(|a, b| a.follower.as_str().cmp(b.follower.as_str()));
-    assert_eq!(seen, [expired.clone(), live.clone()]);
+    let listed = |vault_token: String| async move {
+        let mut seen = store_with(&bao, &vault_token, "prune")
+            .heartbeats()
+            .await
+            .unwrap();
+        seen.sort_by(|a, b| a.follower.as_str().cmp(b.follower.as_str()));
+        seen
+    };
+    assert_eq!(listed(read_only).await, [expired.clone(), live.clone()]);
     assert_eq!(keys().len(), 3, "nothing removed without the permission");
 
     // With it, the dead follower's key is gone, metadata and all; the others stay.
@@ -511,12 +515,7 @@ async fn listing_heartbeats_removes_the_dead_followers_only() {
         path "secret/metadata/prune.followers/*" { capabilities = ["read", "delete"] }
         "#,
     );
-    let mut seen = store_with(&bao, &rotator, "prune")
-        .heartbeats()
-        .await
-        .unwrap();
-    seen.sort_by(|a, b| a.follower.as_str().cmp(b.follower.as_str()));
-    assert_eq!(seen, [expired, live.clone()]);
+    assert_eq!(listed(rotator.clone()).await, [expired, live.clone()]);
     assert_eq!(keys(), ["expired:2:b", "live:1:a"]);
     let (status, _) = bao.as_root("GET", "secret/metadata/prune.followers/dead:3:c", None);
     assert_eq!(status, 404);
