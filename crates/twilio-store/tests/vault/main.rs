@@ -480,7 +480,7 @@ async fn listing_heartbeats_removes_the_dead_followers_only() {
     let live = at(now + time::Duration::seconds(30), "live:1:a");
     let expired = at(now - time::Duration::minutes(5), "expired:2:b");
     let dead = at(now - retention - time::Duration::minutes(1), "dead:3:c");
-    let follower = store(&bao, "prune");
+    let follower = store(bao, "prune");
     for beat in [&live, &expired, &dead] {
         follower.publish_heartbeat(beat).await.unwrap();
     }
@@ -496,7 +496,7 @@ async fn listing_heartbeats_removes_the_dead_followers_only() {
         "#,
     );
     let listed = |vault_token: String| async move {
-        let mut seen = store_with(&bao, &vault_token, "prune")
+        let mut seen = store_with(bao, &vault_token, "prune")
             .heartbeats()
             .await
             .unwrap();
@@ -523,7 +523,7 @@ async fn listing_heartbeats_removes_the_dead_followers_only() {
     // A follower that comes back publishes again, and is listed.
     let back = at(now + time::Duration::seconds(30), "dead:3:c");
     follower.publish_heartbeat(&back).await.unwrap();
-    let seen = store_with(&bao, &rotator, "prune")
+    let seen = store_with(bao, &rotator, "prune")
         .heartbeats()
         .await
         .unwrap();
