@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use twilio_accounts::rotation::{GatePolicy, RotateAuthToken};
+use twilio_store::RotationChoices;
 
 use crate::exit;
 use crate::store_arg::StoreLocation;
@@ -45,13 +46,14 @@ pub(crate) struct Cli {
     pub(crate) propagation_window: u64,
     /// Rotation commands: how long the fleet gate waits, before a promotion, for every live
     /// follower of the store (SDK clients and webhook validators that publish heartbeats) to
-    /// report the new token; then --gate-policy decides [default: 60].
+    /// report the new token; then --gate-policy decides [default: 60; for resume, what the
+    /// interrupted run recorded].
     #[arg(long, global = true, value_name = "SECONDS")]
     pub(crate) max_wait: Option<u64>,
     /// Rotation commands: what the fleet gate does when --max-wait ends with live followers
     /// still without the new token: do-not-promote (the rotation stays staged, both tokens keep
     /// working) or promote-anyway (those followers fail until they reload)
-    /// [default: do-not-promote].
+    /// [default: do-not-promote; for resume, what the interrupted run recorded].
     #[arg(long, global = true, value_name = "POLICY", value_parser = parse_gate_policy)]
     pub(crate) gate_policy: Option<GatePolicy>,
     /// Print one JSON object on stdout instead of text.
@@ -65,13 +67,22 @@ fn parse_gate_policy(name: &str) -> Result<GatePolicy, String> {
     GatePolicy::parse(name).ok_or_else(|| "either do-not-promote or promote-anyway".to_owned())
 }
 
-/// The fleet gate's choices given on the command line (unset: the library's defaults, or for
-/// `resume` what the interrupted run recorded).
-pub(crate) fn with_gate(cli: &Cli, mut builder: RotateAuthToken) -> RotateAuthToken {
-    if let Some(seconds) = cli.max_wait {
-        builder = builder.max_wait(Duration::from_secs(seconds));
+/// The fleet gate's choices: given on the command line, else for `resume` those the
+/// interrupted run `recorded`, else the library's defaults.
+pub(crate) fn with_gate(
+    cli: &Cli,
+    mut builder: RotateAuthToken,
+    recorded: &RotationChoices,
+) -> RotateAuthToken {
+    let resuming = matches!(cli.command, Command::Resume { .. });
+    let max_wait = cli.max_wait.map(Duration::from_secs);
+    if let Some(max_wait) = max_wait.or(recorded.max_wait.filter(|_| resuming)) {
+        builder = builder.max_wait(max_wait);
     }
-    if let Some(policy) = cli.gate_policy {
+    if let Some(policy) = cli
+        .gate_policy
+        .or(recorded.gate_policy.filter(|_| resuming))
+    {
         builder = builder.gate_policy(policy);
     }
     builder

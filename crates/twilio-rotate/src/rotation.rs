@@ -31,7 +31,7 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
         .rotate_auth_token()
         .store(store.clone())
         .propagation_window(Duration::from_secs(cli.propagation_window));
-    builder = crate::hooks::install(crate::cli::with_gate(cli, builder));
+    builder = crate::hooks::install(crate::cli::with_gate(cli, builder, &record.choices));
     let result = match &cli.command {
         Command::Stage => builder.stage().await,
         Command::Complete { force } => builder.force(*force).complete().await,

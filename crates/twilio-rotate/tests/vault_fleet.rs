@@ -15,8 +15,9 @@
 //!   one request fails, not one genuine webhook is rejected, not one forged one accepted, and
 //!   no output of any process holds a token.
 //! * A second case stops one follower (SIGSTOP) with a long-lived heartbeat: `rotate --max-wait`
-//!   waits for it and then, by the default policy, does not promote (nothing changed, `status`
-//!   names the follower it waits for); `complete --force --gate-policy promote-anyway` (forced
+//!   waits for it and then, by the default policy, does not promote (nothing changed, a
+//!   `resume` does the same with the recorded max-wait, `status` names the follower it waits
+//!   for); `complete --force --gate-policy promote-anyway` (forced
 //!   past the hand-off grace only) then promotes after the max-wait.
 //!
 //! Scale: the issue's, and CI's: `TWILIO_FLEET_PROCESSES` (default 20) processes ×
@@ -570,6 +571,24 @@ async fn a_follower_that_stops_heartbeating_holds_the_promotion_until_the_policy
             .token()
             .expose_secret()
             .to_owned(),
+    );
+
+    // `resume` (from a scheduled job, say) keeps the choices the rotation recorded: it waits
+    // the recorded 3 s, not the default 60 s, and refuses by the recorded policy.
+    let waited = Instant::now();
+    let resumed = fleet.rotate(&["resume"], &[]);
+    let waited = waited.elapsed();
+    assert_ne!(resumed.status.code(), Some(0), "{}", text(&resumed));
+    assert!(
+        waited >= Duration::from_secs(3) && waited < Duration::from_secs(30),
+        "resume waited {waited:?}, not the recorded max-wait: {}",
+        text(&resumed)
+    );
+    assert!(text(&resumed).contains(&stuck_id), "{}", text(&resumed));
+    assert_eq!(
+        TokenFingerprint::of(&fleet.emulator.auth_token()),
+        first,
+        "resume promoted"
     );
 
     // `status` names whom the gate waits for.
