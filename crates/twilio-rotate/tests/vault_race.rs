@@ -7,7 +7,11 @@
 //!   unfinished, and after a restart `resume` from another process finishes it, no token lost;
 //! - the crash matrix on Vault: the rotator SIGKILLed at every checkpoint, its lease then
 //!   standing for a rotator on another host (which this host cannot see die): `resume` from
-//!   another process is refused while the lease lives and restores the invariant once it expires.
+//!   another process is refused while the lease lives and restores the invariant once it expires;
+//! - the same at random instants (seeded: `CRASH_SEED`, printed; `VAULT_CRASH_RUNS` kills,
+//!   default 8): the rotator SIGKILLed anywhere in its run, its lease (if it held one) standing
+//!   for another host's until it expires, then `resume` from another process ends `Rotated` or
+//!   `Unchanged` with the store matching the emulator and no token lost.
 //!
 //! Every output is searched for every token.
 
@@ -25,7 +29,7 @@ mod temp_dir;
 use temp_dir::TempDir;
 
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use twilio_store::vault::VaultTokenStore;
@@ -121,6 +125,18 @@ fn assert_matches(case: &str, record: &TokenRecord, emulator: &EmulatorProcess) 
             "{case}: Twilio accepts {fingerprint}, the store holds {stored:?}"
         );
     }
+}
+
+/// `resume` succeeded and ended `Rotated` or `Unchanged` (printed with `case`).
+fn assert_resumed(case: &str, resumed: &Output) {
+    assert_eq!(resumed.status.code(), Some(0), "{case}: {}", text(resumed));
+    let json: Value = serde_json::from_slice(&resumed.stdout).unwrap();
+    let state = json["state"].as_str().unwrap_or_default();
+    assert!(
+        state == "Rotated" || state == "Unchanged",
+        "{case}: resume ended in {json}"
+    );
+    eprintln!("{case}: resume ended in {state}");
 }
 
 /// Every token the record holds.
@@ -368,24 +384,114 @@ async fn killed_at_every_checkpoint_resume_from_another_host_after_the_lease() {
         }
         let resumed = resume();
         outputs.push(text(&resumed));
-        assert_eq!(
-            resumed.status.code(),
-            Some(0),
-            "{checkpoint}: {}",
-            text(&resumed)
-        );
-        let json: Value = serde_json::from_slice(&resumed.stdout).unwrap();
-        let state = json["state"].as_str().unwrap_or_default();
-        assert!(
-            state == "Rotated" || state == "Unchanged",
-            "{checkpoint}: resume ended in {json}"
-        );
-        eprintln!("{checkpoint}: resume ended in {state}");
+        assert_resumed(checkpoint, &resumed);
         let after = record(&third_host).await;
         assert_matches(checkpoint, &after, &emulator);
         let again = resume();
         outputs.push(text(&again));
         assert_eq!(again.status.code(), Some(0), "{checkpoint}: second resume");
+
+        let mut secrets = vec![token.to_owned(), emulator.first_token.clone()];
+        secrets.extend(tokens_of(&killed));
+        secrets.extend(tokens_of(&after));
+        assert_no_secret(&outputs, &secrets);
+    }
+}
+
+/// The dead rotator's lease (if the kill left one), rewritten as another host's that expires
+/// `after` from now: this host could see its own process die, another host cannot. Returns the
+/// record as rewritten and when the lease expires.
+async fn as_if_from_another_host(
+    store: &VaultTokenStore,
+    after: Duration,
+) -> (TokenRecord, Option<time::OffsetDateTime>) {
+    let mut killed = record(store).await;
+    let Some(lease) = killed.lease.as_ref() else {
+        return (killed, None);
+    };
+    let expires_at = time::OffsetDateTime::now_utc() + after;
+    killed.lease = Some(Lease {
+        owner: LeaseOwner::new("another-host:4242:00000000feedf00d"),
+        expires_at,
+        fence: lease.fence,
+    });
+    killed.revision = store.save(&killed).await.expect("rewrite the lease");
+    (killed, Some(expires_at))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_instants_resume_from_another_host_after_the_lease() {
+    let Some(binary) = bao::binary() else { return };
+    let bao = Bao::dev(&binary);
+    let token = bao.root_token.as_str();
+    let (a, b) = (Host::new("a"), Host::new("b"));
+    let latency = Duration::from_millis(15);
+    let store_of =
+        |name: &str| format!("vault+http://127.0.0.1:{}/secret/twilio/{name}", bao.port());
+    let third_host = |store: &str| {
+        VaultTokenStore::from_url_and_env(store, |name| {
+            (name == "VAULT_TOKEN").then(|| token.to_owned())
+        })
+        .unwrap()
+    };
+
+    // How long a whole rotation takes here: the kills are spread over it.
+    let whole = {
+        let emulator = EmulatorProcess::start(latency);
+        let store = store_of("timing");
+        init(&a, &store, &emulator, token);
+        let started = Instant::now();
+        let (code, stdout, stderr) =
+            Running::spawn(a.command(&store, &emulator, token, &["rotate", "--grace", "0"], &[]))
+                .wait();
+        assert_eq!(code, Some(0), "an uninterrupted rotation: {stdout}{stderr}");
+        started.elapsed()
+    };
+
+    let seed = std::env::var("CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x7717_2026_u64);
+    let runs: usize = std::env::var("VAULT_CRASH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    eprintln!("random kills on Vault: CRASH_SEED={seed}, {runs} runs over {whole:?}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let window = u64::try_from(whole.as_micros()).unwrap_or(u64::MAX);
+    for run in 0..runs {
+        let emulator = EmulatorProcess::start(latency);
+        let store = store_of(&format!("random-{run}"));
+        let reader = third_host(&store);
+        let mut outputs = vec![text(&init(&a, &store, &emulator, token))];
+        let delay = Duration::from_micros(rng.u64(0..=window));
+        let rotating =
+            Running::spawn(a.command(&store, &emulator, token, &["rotate", "--grace", "0"], &[]));
+        std::thread::sleep(delay);
+        outputs.push(rotating.kill());
+        emulator.set_latency(Duration::ZERO);
+        // Let a request the killed process left in flight finish on the server.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (killed, expires_at) = as_if_from_another_host(&reader, Duration::from_secs(1)).await;
+        let case = format!(
+            "CRASH_SEED={seed} run {run}: killed after {delay:?} of {whole:?} in phase {:?}, lease {}",
+            killed.phase,
+            if expires_at.is_some() { "held" } else { "free" }
+        );
+        if let Some(expires_at) = expires_at {
+            while time::OffsetDateTime::now_utc() <= expires_at {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+
+        let resumed = b
+            .command(&store, &emulator, token, &["resume", "--grace", "0"], &[])
+            .output()
+            .unwrap();
+        outputs.push(text(&resumed));
+        assert_resumed(&case, &resumed);
+        let after = record(&reader).await;
+        assert_matches(&case, &after, &emulator);
 
         let mut secrets = vec![token.to_owned(), emulator.first_token.clone()];
         secrets.extend(tokens_of(&killed));

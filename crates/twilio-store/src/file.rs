@@ -34,7 +34,10 @@ const MAX_FILE_LEN: u64 = 64 * 1024;
 ///   operating system releases it when its holder exits, even if it is killed.
 /// * **Heartbeats.** [`publish_heartbeat`](TokenStore::publish_heartbeat) writes one file per
 ///   follower, `PATH.followers/ID.json` (`0600`, atomically), and
-///   [`heartbeats`](TokenStore::heartbeats) lists them.
+///   [`heartbeats`](TokenStore::heartbeats) lists them, removing those expired longer than
+///   [`HEARTBEAT_RETENTION`](crate::HEARTBEAT_RETENTION): each is renamed aside (atomically),
+///   read again, and put back by hard link (which never replaces a newer file) if its follower
+///   published again meanwhile.
 /// * **Cheap to follow.** [`change_stamp`](TokenStore::change_stamp) costs one `stat`, so a
 ///   follower can notice a new record long before its next full reload.
 ///
@@ -306,7 +309,9 @@ impl FileTokenStore {
 
     /// Every heartbeat in `PATH.followers/`; a file that is not one is skipped with a warning
     /// in its place (a follower that wrote garbage does not count, and does not stop the gate).
+    /// Heartbeats expired longer than the retention are removed instead.
     fn read_heartbeats(&self) -> Result<Vec<Heartbeat>, StoreError> {
+        let now = time::OffsetDateTime::now_utc();
         let entries = match fs::read_dir(&self.followers_dir) {
             Ok(entries) => entries,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -327,12 +332,34 @@ impl FileTokenStore {
             let Ok(text) = fs::read_to_string(&path) else {
                 continue; // removed or being replaced meanwhile
             };
-            if let Ok(heartbeat) = Heartbeat::decode(&text) {
-                heartbeats.push(heartbeat);
+            match Heartbeat::decode(&text) {
+                Ok(heartbeat) if heartbeat.is_prunable_at(now) => self.prune(&path, now),
+                Ok(heartbeat) => heartbeats.push(heartbeat),
+                Err(_) => {}
             }
         }
         heartbeats.sort_by(|a, b| a.follower.cmp(&b.follower));
         Ok(heartbeats)
+    }
+
+    /// Removes the heartbeat file at `path`, read as prunable at `now`, unless its follower
+    /// replaced it meanwhile. The file is renamed aside to a hidden name (atomic: a follower's
+    /// new file, renamed in after, is untouched) and read again; if what was moved aside is no
+    /// longer prunable (replaced between the read and the rename), it goes back by hard link,
+    /// which fails rather than replace an even newer one. Best effort: a failure leaves the file.
+    fn prune(&self, path: &Path, now: time::OffsetDateTime) {
+        let aside = self.temp_path(path);
+        if fs::rename(path, &aside).is_err() {
+            return; // gone, or the directory is read-only for us
+        }
+        let dead = fs::read_to_string(&aside)
+            .ok()
+            .and_then(|text| Heartbeat::decode(&text).ok())
+            .is_some_and(|beat| beat.is_prunable_at(now));
+        if !dead {
+            let _ = fs::hard_link(&aside, path);
+        }
+        let _ = fs::remove_file(&aside);
     }
 
     /// Takes the write lock on `PATH.lock`, waiting for another writer's single write.

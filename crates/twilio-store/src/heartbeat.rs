@@ -3,6 +3,7 @@
 //! (the fleet acknowledgement gate, issue 17 §4). Fingerprints only, never a token.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -12,6 +13,14 @@ use crate::{StoreError, StoreErrorKind, TokenFingerprint, TokenLabel};
 
 /// The format tag of a heartbeat's JSON form.
 const FORMAT: &str = "twilio-token-store-heartbeat/1";
+
+/// How long a heartbeat stays in the store after it expired: one hour. Until then `status`
+/// shows the follower as expired (a process that died or hung, worth a look); after that the
+/// stores that keep heartbeats remove it when they list them (see
+/// [`TokenStore::heartbeats`](crate::TokenStore::heartbeats)), so the followers of a fleet whose
+/// processes come and go do not pile up. A live heartbeat is never removed: only one whose
+/// follower has not published for its whole lifetime plus this long.
+pub const HEARTBEAT_RETENTION: Duration = Duration::from_secs(60 * 60);
 
 /// A follower's name: 1 to 128 characters of `A-Z a-z 0-9 . _ : -`, not starting with `.`
 /// (it names a file or a key in some stores).
@@ -121,6 +130,12 @@ impl Heartbeat {
     /// Whether the heartbeat still counts at `now`.
     pub fn is_live_at(&self, now: OffsetDateTime) -> bool {
         now < self.expires_at
+    }
+
+    /// Whether the heartbeat expired more than [`HEARTBEAT_RETENTION`] before `now`: a
+    /// follower gone for good, whose heartbeat the store removes when it lists them.
+    pub fn is_prunable_at(&self, now: OffsetDateTime) -> bool {
+        now - self.expires_at > HEARTBEAT_RETENTION
     }
 
     /// Whether the follower holds a token with `fingerprint` (under any label).

@@ -78,7 +78,7 @@ use std::pin::Pin;
 pub use file::FileTokenStore;
 pub use fingerprint::{ParseFingerprintError, TokenFingerprint};
 pub use follower::{CHANGE_CHECK_INTERVAL, Follower, Holds, MIN_RELOAD_INTERVAL};
-pub use heartbeat::{FollowerId, FollowerRole, Heartbeat};
+pub use heartbeat::{FollowerId, FollowerRole, HEARTBEAT_RETENTION, Heartbeat};
 pub use kubernetes::{DEFAULT_SECRET_KEY, KubernetesSecretStore};
 pub use label::TokenLabel;
 pub use lease::{Lease, LeaseOwner, LeasedRecord};
@@ -110,7 +110,10 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 ///   record) when what is stored cannot be read.
 /// * [`publish_heartbeat`](Self::publish_heartbeat) and [`heartbeats`](Self::heartbeats) keep one
 ///   [`Heartbeat`] per follower (the last one published wins); a store that cannot keep them
-///   answers [`StoreErrorKind::Unsupported`] (the default).
+///   answers [`StoreErrorKind::Unsupported`] (the default). A store may remove, as it lists
+///   them, heartbeats expired longer than [`HEARTBEAT_RETENTION`]
+///   ([`Heartbeat::is_prunable_at`]), never a live one, and never one a follower replaced
+///   meanwhile.
 pub trait TokenStore: Send + Sync + fmt::Debug {
     /// Reads the record (its `revision` is the stored revision), or `None` if the store is
     /// empty.
@@ -140,7 +143,11 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     }
 
     /// Every heartbeat published, expired ones included (the caller filters by
-    /// [`expires_at`](Heartbeat::expires_at)). Default: [`StoreErrorKind::Unsupported`].
+    /// [`expires_at`](Heartbeat::expires_at)), except those expired longer than
+    /// [`HEARTBEAT_RETENTION`], which the file, memory and Vault stores remove as they list
+    /// them (best effort): the rotator, which reads heartbeats at its fleet gate and in
+    /// `status`, is what prunes the heartbeats of followers gone for good. Default:
+    /// [`StoreErrorKind::Unsupported`].
     fn heartbeats(&self) -> StoreFuture<'_, Vec<Heartbeat>> {
         Box::pin(std::future::ready(Err(unsupported("heartbeats"))))
     }

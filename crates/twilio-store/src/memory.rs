@@ -77,7 +77,10 @@ impl TokenStore for MemoryTokenStore {
     }
 
     fn heartbeats(&self) -> StoreFuture<'_, Vec<Heartbeat>> {
-        let all = self.inner().heartbeats.values().cloned().collect();
+        let now = time::OffsetDateTime::now_utc();
+        let mut inner = self.inner();
+        inner.heartbeats.retain(|_, beat| !beat.is_prunable_at(now));
+        let all = inner.heartbeats.values().cloned().collect();
         Box::pin(std::future::ready(Ok(all)))
     }
 }
@@ -87,6 +90,31 @@ mod tests {
     use super::*;
     use crate::test_util::now;
     use twilio_types::AuthToken;
+
+    #[test]
+    fn listing_heartbeats_forgets_those_expired_longer_than_the_retention() {
+        use crate::{FollowerId, FollowerRole, HEARTBEAT_RETENTION, TokenLabel};
+
+        let store = MemoryTokenStore::new();
+        let at = time::OffsetDateTime::now_utc();
+        let beat = |id: &str, expires_at| Heartbeat {
+            follower: FollowerId::new(id).unwrap(),
+            role: FollowerRole::Client,
+            holds: vec![(TokenLabel::Current, "00000001".parse().unwrap())],
+            published_at: at,
+            expires_at,
+        };
+        let live = beat("live", at + time::Duration::seconds(30));
+        let expired = beat("expired", at - time::Duration::seconds(30));
+        let dead = beat(
+            "dead",
+            at - HEARTBEAT_RETENTION - std::time::Duration::from_secs(60),
+        );
+        for heartbeat in [&live, &expired, &dead] {
+            now(store.publish_heartbeat(heartbeat)).unwrap();
+        }
+        assert_eq!(now(store.heartbeats()).unwrap(), [expired, live]);
+    }
 
     #[test]
     fn save_is_a_compare_and_swap() {

@@ -529,6 +529,60 @@ fn heartbeats_are_one_private_file_per_follower() {
 }
 
 #[test]
+fn listing_heartbeats_removes_those_expired_longer_than_the_retention_only() {
+    use crate::{FollowerId, FollowerRole, HEARTBEAT_RETENTION, Heartbeat, TokenLabel};
+
+    let dir = TempDir::new("pruning");
+    let store = FileTokenStore::create(dir.file("tokens.json"), &record()).unwrap();
+    let at = OffsetDateTime::now_utc();
+    let beat = |id: &str, expired_for: time::Duration| Heartbeat {
+        follower: FollowerId::new(id).unwrap(),
+        role: FollowerRole::Client,
+        holds: vec![(TokenLabel::Current, "00000001".parse().unwrap())],
+        published_at: at - expired_for - time::Duration::seconds(30),
+        expires_at: at - expired_for,
+    };
+    let retention = time::Duration::try_from(HEARTBEAT_RETENTION).unwrap();
+    let live = beat("live:1:x", time::Duration::seconds(-30));
+    let expired = beat("expired:2:x", retention - time::Duration::minutes(1));
+    let dead = beat("dead:3:x", retention + time::Duration::minutes(1));
+    for heartbeat in [&live, &expired, &dead] {
+        now(store.publish_heartbeat(heartbeat)).unwrap();
+    }
+    let followers = || {
+        let mut names: Vec<String> = fs::read_dir(dir.file("tokens.json.followers"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(followers().len(), 3);
+
+    // Expired within the retention: listed (status shows it), kept. Beyond: removed, with
+    // nothing left beside it.
+    let all = now(store.heartbeats()).unwrap();
+    assert_eq!(all, [expired.clone(), live.clone()]);
+    assert_eq!(
+        followers(),
+        ["expired:2:x.json", "live:1:x.json"],
+        "the dead follower's file is gone, and nothing else"
+    );
+
+    // A file read as dead but replaced by its follower before the pruning moved it aside
+    // (the race the rename-aside guards against) is put back, not removed.
+    let path = dir.file("tokens.json.followers/dead:3:x.json");
+    let revived = beat("dead:3:x", time::Duration::seconds(-30));
+    now(store.publish_heartbeat(&revived)).unwrap();
+    store.prune(&path, at);
+    assert_eq!(
+        Heartbeat::decode(&fs::read_to_string(&path).unwrap()).unwrap(),
+        revived
+    );
+    assert!(now(store.heartbeats()).unwrap().contains(&revived));
+}
+
+#[test]
 fn the_change_stamp_moves_with_every_save() {
     let dir = TempDir::new("stamp");
     let store = FileTokenStore::create(dir.file("tokens.json"), &record()).unwrap();

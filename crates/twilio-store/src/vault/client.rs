@@ -323,6 +323,38 @@ impl KvClient {
         }
     }
 
+    /// Removes the secret at `path`, every version and its metadata (`DELETE
+    /// MOUNT/metadata/PATH`), if its latest version is still `version` (checked with `GET
+    /// MOUNT/metadata/PATH` just before: KV v2 has no conditional delete, so a write landing
+    /// between the two calls is removed too). Returns whether it deleted.
+    pub(crate) async fn delete_if_latest(&self, path: &str, version: u64) -> Result<bool, KvError> {
+        let call = self.call("GET", "metadata", path);
+        let metadata = match self.send(&call, Method::GET, "metadata", path, None).await {
+            Ok(body) => body,
+            Err(e) if e.is_missing() => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let latest = metadata
+            .pointer("/data/current_version")
+            .and_then(Value::as_u64)
+            .ok_or(KvError::Unexpected {
+                call,
+                what: "no `data.current_version` number",
+            })?;
+        if latest != version {
+            return Ok(false);
+        }
+        let call = self.call("DELETE", "metadata", path);
+        match self
+            .send(&call, Method::DELETE, "metadata", path, None)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_missing() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `"GET kv/data/path"`: how errors name a call.
     fn call(&self, method: &str, kind: &str, path: &str) -> String {
         format!("{method} {}/{kind}/{path} on {}", self.mount, self.address)

@@ -8,7 +8,13 @@
 //!   `options.cas = revision`; Vault refuses a write against any other version, which is a
 //!   [`StoreErrorKind::Conflict`]. Two hosts therefore never overwrite each other.
 //! * **Heartbeats** of followers are the secrets `MOUNT/data/PATH.followers/ID` (last writer
-//!   wins), listed with `LIST MOUNT/metadata/PATH.followers`.
+//!   wins), listed with `LIST MOUNT/metadata/PATH.followers`. Listing them removes those
+//!   expired longer than [`HEARTBEAT_RETENTION`](crate::HEARTBEAT_RETENTION) (`DELETE
+//!   MOUNT/metadata/PATH.followers/ID`, after checking that the version read is still the
+//!   latest: KV v2 has no conditional delete, so a follower gone for over an hour that
+//!   publishes in the instant between the two calls loses that one heartbeat and publishes it
+//!   again at its next reload). Without the rotator policy's `delete` there, nothing is
+//!   removed (one warning per process).
 //! * **Followers poll** [`load`](TokenStore::load): one `GET` per poll, as cheap as a metadata
 //!   read would be, so the store has no separate change stamp.
 //! * **Auth** is a token ([`VaultToken`]), from `VAULT_TOKEN` with [`VaultTokenStore::from_url`];
@@ -25,6 +31,7 @@
 //! path "secret/data/twilio/prod"                { capabilities = ["read", "create", "update"] }
 //! path "secret/data/twilio/prod.followers/*"    { capabilities = ["read"] }
 //! path "secret/metadata/twilio/prod.followers"  { capabilities = ["list"] }
+//! path "secret/metadata/twilio/prod.followers/*" { capabilities = ["read", "delete"] }
 //! # twilio-follower
 //! path "secret/data/twilio/prod"                { capabilities = ["read"] }
 //! path "secret/data/twilio/prod.followers/*"    { capabilities = ["create", "update"] }
@@ -38,6 +45,8 @@ mod location;
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::{HeaderValue, StatusCode};
 use rustls::pki_types::CertificateDer;
@@ -79,6 +88,9 @@ pub struct VaultTokenStore {
     namespace: Option<String>,
     token: VaultToken,
     client: KvClient,
+    /// Vault refused to delete a dead follower's heartbeat (no `delete` in the policy): this
+    /// store stops trying (and has warned once).
+    pruning_refused: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for VaultTokenStore {
@@ -110,6 +122,7 @@ impl VaultTokenStore {
             namespace,
             token,
             client,
+            pruning_refused: Arc::default(),
         })
     }
 
@@ -327,9 +340,34 @@ impl VaultTokenStore {
                 )
                 .with_source(e)
             })?;
-            heartbeats.push(heartbeat);
+            if heartbeat.is_prunable_at(time::OffsetDateTime::now_utc()) {
+                self.prune(&path, found.version).await;
+            } else {
+                heartbeats.push(heartbeat);
+            }
         }
         Ok(heartbeats)
+    }
+
+    /// Removes the heartbeat at `path` of a follower gone for good, if `version` is still its
+    /// latest. Best effort: a failure leaves it, and a refusal stops this store trying.
+    async fn prune(&self, path: &str, version: u64) {
+        if self.pruning_refused.load(Ordering::Relaxed) {
+            return;
+        }
+        match self.client.delete_if_latest(path, version).await {
+            Ok(_) => {}
+            Err(e) if e.status() == Some(StatusCode::FORBIDDEN) => {
+                if !self.pruning_refused.swap(true, Ordering::Relaxed) {
+                    let error = self.error(e, "removing a dead follower's heartbeat");
+                    tracing::warn!(%error, "heartbeats of followers gone for good are not removed: the token may not delete MOUNT/metadata/PATH.followers/*");
+                }
+            }
+            Err(e) => {
+                let error = self.error(e, "removing a dead follower's heartbeat");
+                tracing::debug!(%error, "a dead follower's heartbeat stays until the next listing");
+            }
+        }
     }
 
     /// The store error for a failed KV call made while `doing`, with the call in `source()`.

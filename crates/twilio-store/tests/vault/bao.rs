@@ -3,6 +3,11 @@
 //!
 //! `cargo xtask ci` installs the pinned `bao` into `.tools/openbao` and names it in
 //! `TWILIO_TEST_BAO`. Without it a test fails under `CI=true` and is skipped loudly elsewhere.
+//!
+//! A free port is found by binding port 0 and releasing it, so another process may take it
+//! before `bao` binds it. While a server starts, the wait checks that the process is alive;
+//! one that died saying "address already in use" is started again on a new port (a few times),
+//! any other death fails the test with what the server printed.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -10,6 +15,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -18,6 +24,8 @@ use serde_json::{Value, json};
 const ENV: &str = "TWILIO_TEST_BAO";
 /// How long a server may take to answer on a loaded machine.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many ports a server start tries when another process takes the free port first.
+const PORT_ATTEMPTS: usize = 5;
 
 /// The `bao` binary, or `None` (after a loud message) when it is not installed outside CI.
 ///
@@ -68,6 +76,8 @@ fn free_port() -> u16 {
 pub(crate) struct Bao {
     binary: PathBuf,
     child: Option<Child>,
+    /// What the running server printed (stdout and stderr), to tell why it died.
+    printed: Arc<Mutex<String>>,
     port: u16,
     /// The root token (the dev token this test picked, or the one `init` returned).
     pub(crate) root_token: String,
@@ -85,64 +95,142 @@ struct Persistent {
 impl Bao {
     /// `bao server -dev` with a root token of the test's own; KV v2 is mounted at `secret/`.
     pub(crate) fn dev(binary: &Path) -> Self {
-        let port = free_port();
         let root_token = format!("dev-{}", random_id());
-        let child = Command::new(binary)
-            .args(["server", "-dev", "-dev-no-store-token"])
-            .arg(format!("-dev-root-token-id={root_token}"))
-            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .env_remove("VAULT_TOKEN")
-            .env_remove("BAO_TOKEN")
-            .spawn()
-            .expect("start bao server -dev");
-        let bao = Self {
-            binary: binary.to_owned(),
-            child: Some(child),
-            port,
-            root_token,
-            persistent: None,
-        };
-        bao.wait_for_health(&[200]);
+        let mut bao = Self::new(binary, root_token.clone(), None);
+        bao.start_on_a_free_port(
+            |_, port| {
+                let mut command = Command::new(binary);
+                command
+                    .args(["server", "-dev", "-dev-no-store-token"])
+                    .arg(format!("-dev-root-token-id={root_token}"))
+                    .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+                    .env_remove("VAULT_TOKEN")
+                    .env_remove("BAO_TOKEN");
+                command
+            },
+            |bao| bao.wait_for_health(&[200]),
+        );
         bao
+    }
+
+    fn new(binary: &Path, root_token: String, persistent: Option<Persistent>) -> Self {
+        Self {
+            binary: binary.to_owned(),
+            child: None,
+            printed: Arc::default(),
+            port: 0,
+            root_token,
+            persistent,
+        }
+    }
+
+    /// Starts `command(port)` on a free port and waits with `ready`; on a new port again when
+    /// the server died because another process took the port in between.
+    fn start_on_a_free_port(
+        &mut self,
+        command: impl Fn(&Self, u16) -> Command,
+        ready: impl Fn(&mut Self) -> Result<(), Died>,
+    ) {
+        for _ in 0..PORT_ATTEMPTS {
+            self.port = free_port();
+            self.spawn(command(self, self.port));
+            match ready(self) {
+                Ok(()) => return,
+                Err(died) if died.address_in_use() => {
+                    eprintln!(
+                        "bao: port {} was taken before it bound it; another port",
+                        self.port
+                    );
+                }
+                Err(died) => panic!("{died}"),
+            }
+        }
+        panic!("bao: {PORT_ATTEMPTS} ports in a row were taken before it could bind them");
+    }
+
+    /// Spawns the server with its output collected into `printed`.
+    fn spawn(&mut self, mut command: Command) {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start bao server");
+        self.printed = Arc::default();
+        let readers: [Box<dyn Read + Send>; 2] = [
+            Box::new(child.stdout.take().expect("stdout")),
+            Box::new(child.stderr.take().expect("stderr")),
+        ];
+        for mut reader in readers {
+            let printed = Arc::clone(&self.printed);
+            std::thread::spawn(move || {
+                let mut buffer = [0; 4096];
+                while let Ok(n @ 1..) = reader.read(&mut buffer) {
+                    printed
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buffer[..n]));
+                }
+            });
+        }
+        self.child = Some(child);
+    }
+
+    /// `Err` if the server process has exited (with what it printed).
+    fn check_alive(&mut self) -> Result<(), Died> {
+        let Some(child) = self.child.as_mut() else {
+            return Ok(());
+        };
+        match child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => {
+                self.child = None;
+                // Let the readers take the last of its output.
+                std::thread::sleep(Duration::from_millis(100));
+                Err(Died {
+                    port: self.port,
+                    status: status.to_string(),
+                    printed: self.printed.lock().unwrap().clone(),
+                })
+            }
+            Err(e) => panic!("bao: cannot check the server process: {e}"),
+        }
     }
 
     /// `bao server -dev -dev-tls`: https with a certificate from a CA it makes, whose PEM
     /// file this returns. Ready once the port accepts connections (the tests' raw client speaks
     /// no TLS; a test retries its first call).
     pub(crate) fn dev_tls(binary: &Path) -> (Self, PathBuf) {
-        let port = free_port();
         let root_token = format!("dev-{}", random_id());
         let dir = std::env::temp_dir().join(format!("twilio-store-bao-tls-{}", random_id()));
         std::fs::create_dir_all(&dir).expect("create the certificate directory");
-        let child = Command::new(binary)
-            .args(["server", "-dev", "-dev-tls", "-dev-no-store-token"])
-            .arg(format!("-dev-tls-cert-dir={}", dir.display()))
-            .arg(format!("-dev-root-token-id={root_token}"))
-            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start bao server -dev -dev-tls");
-        let bao = Self {
-            binary: binary.to_owned(),
-            child: Some(child),
-            port,
-            root_token,
-            persistent: Some(Persistent {
-                dir: dir.clone(),
-                unseal_key: String::new(),
-            }),
+        let persistent = Persistent {
+            dir: dir.clone(),
+            unseal_key: String::new(),
         };
+        let mut bao = Self::new(binary, root_token.clone(), Some(persistent));
         let ca = dir.join("vault-ca.pem");
-        let started = Instant::now();
-        while !(ca.is_file() && TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok()) {
-            assert!(started.elapsed() < START_TIMEOUT, "bao -dev-tls not ready");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        bao.start_on_a_free_port(
+            |_, port| {
+                let mut command = Command::new(binary);
+                command
+                    .args(["server", "-dev", "-dev-tls", "-dev-no-store-token"])
+                    .arg(format!("-dev-tls-cert-dir={}", dir.display()))
+                    .arg(format!("-dev-root-token-id={root_token}"))
+                    .arg(format!("-dev-listen-address=127.0.0.1:{port}"));
+                command
+            },
+            |bao| {
+                let started = Instant::now();
+                while !(ca.is_file() && TcpStream::connect((Ipv4Addr::LOCALHOST, bao.port)).is_ok())
+                {
+                    bao.check_alive()?;
+                    assert!(started.elapsed() < START_TIMEOUT, "bao -dev-tls not ready");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Ok(())
+            },
+        );
         (bao, ca)
     }
 
@@ -151,18 +239,12 @@ impl Bao {
     pub(crate) fn persistent(binary: &Path) -> Self {
         let dir = std::env::temp_dir().join(format!("twilio-store-bao-{}", random_id()));
         std::fs::create_dir_all(dir.join("data")).expect("create the raft directory");
-        let mut bao = Self {
-            binary: binary.to_owned(),
-            child: None,
-            port: free_port(),
-            root_token: String::new(),
-            persistent: Some(Persistent {
-                dir,
-                unseal_key: String::new(),
-            }),
+        let persistent = Persistent {
+            dir,
+            unseal_key: String::new(),
         };
-        bao.start_persistent();
-        bao.wait_for_health(&[501]);
+        let mut bao = Self::new(binary, String::new(), Some(persistent));
+        bao.start_on_a_free_port(Self::persistent_command, |bao| bao.wait_for_health(&[501]));
         let (status, init) = bao.call(
             "PUT",
             "sys/init",
@@ -190,7 +272,8 @@ impl Bao {
         bao
     }
 
-    fn start_persistent(&mut self) {
+    /// `bao server` with a configuration for `port` (and a fresh cluster port) on the raft data.
+    fn persistent_command(&self, port: u16) -> Command {
         let persistent = self.persistent.as_ref().expect("a persistent server");
         let config = persistent.dir.join("config.hcl");
         let cluster_port = free_port();
@@ -203,23 +286,18 @@ impl Bao {
                  api_addr = \"http://127.0.0.1:{port}\"\n\
                  cluster_addr = \"http://127.0.0.1:{cluster_port}\"\n",
                 data = persistent.dir.join("data").display(),
-                port = self.port,
             ),
         )
         .expect("write config.hcl");
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        command
             .arg("server")
-            .arg(format!("-config={}", config.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start bao server");
-        self.child = Some(child);
+            .arg(format!("-config={}", config.display()));
+        command
     }
 
     /// Unseals the persistent server and waits until it is active.
-    pub(crate) fn unseal(&self) {
+    pub(crate) fn unseal(&mut self) {
         let key = &self
             .persistent
             .as_ref()
@@ -227,14 +305,16 @@ impl Bao {
             .unseal_key;
         let (status, body) = self.call("PUT", "sys/unseal", None, Some(&json!({"key": key})));
         assert_eq!(status, 200, "unseal: {body}");
-        self.wait_for_health(&[200]);
+        self.wait_for_health(&[200])
+            .unwrap_or_else(|died| panic!("{died}"));
     }
 
     /// Starts the persistent server again on the same port and data (still sealed).
     pub(crate) fn restart(&mut self) {
         self.kill();
-        self.start_persistent();
-        self.wait_for_health(&[503]);
+        self.spawn(self.persistent_command(self.port));
+        self.wait_for_health(&[503])
+            .unwrap_or_else(|died| panic!("{died} (restarted on the port its data names)"));
     }
 
     /// SIGKILLs the server (the tests' "server goes away").
@@ -295,11 +375,22 @@ impl Bao {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> (u16, Value) {
-        let mut stream =
-            TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).expect("connect to bao");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("set a read timeout");
+        self.try_call(method, path, token, body, Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{method} {path} to bao: {e}"))
+    }
+
+    /// [`call`](Self::call), with an error instead of a panic when no answer comes within
+    /// `timeout`.
+    fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> std::io::Result<(u16, Value)> {
+        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))?;
+        stream.set_read_timeout(Some(timeout))?;
         let body = body.map(Value::to_string).unwrap_or_default();
         let token = token
             .map(|t| format!("X-Vault-Token: {t}\r\n"))
@@ -309,15 +400,14 @@ impl Bao {
             "{method} /v1/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{token}\
              Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
-        )
-        .expect("send to bao");
+        )?;
         let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read from bao");
+        stream.read_to_string(&mut answer)?;
         let status = answer
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
-            .expect("a status line");
+            .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {answer:?}")))?;
         let (_, text) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
         // Chunked bodies: the JSON object sits between the first `{` and the last `}`.
         let json = match (text.find('{'), text.rfind('}')) {
@@ -326,27 +416,56 @@ impl Bao {
             }
             _ => Value::Null,
         };
-        (status, json)
+        Ok((status, json))
     }
 
     /// Polls `sys/health` until it answers one of `statuses` (200 active, 429 standby,
     /// 501 not initialised, 503 sealed).
-    fn wait_for_health(&self, statuses: &[u16]) {
+    fn wait_for_health(&mut self, statuses: &[u16]) -> Result<(), Died> {
         let started = Instant::now();
         loop {
-            if TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok() {
-                let (status, _) = self.call("GET", "sys/health", None, None);
-                if statuses.contains(&status) {
-                    return;
-                }
+            // Alive first: a server that died left the port to whoever took it.
+            self.check_alive()?;
+            // A short timeout: what listens may be another process that took the port.
+            let health = self.try_call("GET", "sys/health", None, None, Duration::from_secs(2));
+            if let Ok((status, _)) = health
+                && statuses.contains(&status)
+            {
+                return self.check_alive();
             }
             assert!(
                 started.elapsed() < START_TIMEOUT,
-                "bao on port {} not ready ({statuses:?}) within {START_TIMEOUT:?}",
-                self.port
+                "bao on port {} not ready ({statuses:?}) within {START_TIMEOUT:?}; it printed:\n{}",
+                self.port,
+                self.printed.lock().unwrap()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+/// A server process that exited while it should have been starting.
+#[derive(Debug)]
+struct Died {
+    port: u16,
+    status: String,
+    printed: String,
+}
+
+impl Died {
+    /// Whether it died because the port was taken (Go's `bind: address already in use`).
+    fn address_in_use(&self) -> bool {
+        self.printed.contains("address already in use")
+    }
+}
+
+impl std::fmt::Display for Died {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "bao on port {} exited ({}) while starting; it printed:\n{}",
+            self.port, self.status, self.printed
+        )
     }
 }
 

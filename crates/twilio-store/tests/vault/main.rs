@@ -432,11 +432,14 @@ async fn https_with_the_servers_own_ca() {
     assert!(err.to_string().contains("VAULT_CACERT"), "{err}");
 }
 
-/// A heartbeat of follower `id` holding `token(n)` as current (whole seconds: the JSON form
-/// keeps no more).
+/// A heartbeat of follower `id` holding `token(n)` as current, published `n` seconds after
+/// this test binary first asked (whole seconds: the JSON form keeps no more), live for 30 s: a
+/// date in the past would be pruned.
 fn heartbeat(id: &str, n: u8) -> Heartbeat {
+    static START: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| time::OffsetDateTime::now_utc().unix_timestamp());
     let published_at =
-        time::OffsetDateTime::from_unix_timestamp(1_800_000_000 + i64::from(n)).expect("a time");
+        time::OffsetDateTime::from_unix_timestamp(start + i64::from(n)).expect("a time");
     Heartbeat {
         follower: FollowerId::new(id).expect("a valid id"),
         role: FollowerRole::Client,
@@ -444,6 +447,87 @@ fn heartbeat(id: &str, n: u8) -> Heartbeat {
         published_at,
         expires_at: published_at + time::Duration::seconds(30),
     }
+}
+
+/// Listing the heartbeats removes those expired longer than the retention (followers gone for
+/// good), keys and all, and keeps the others; a token whose policy may not delete them keeps
+/// them all without an error.
+#[tokio::test]
+async fn listing_heartbeats_removes_the_dead_followers_only() {
+    let server = dev_server!();
+    let bao = &server;
+    let keys = || {
+        let (status, body) = bao.as_root("LIST", "secret/metadata/prune.followers", None);
+        assert_eq!(status, 200, "{body}");
+        let mut keys: Vec<String> = body["data"]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect();
+        keys.sort();
+        keys
+    };
+    let at = |expires_at: time::OffsetDateTime, id: &str| Heartbeat {
+        published_at: expires_at - time::Duration::seconds(30),
+        expires_at,
+        ..heartbeat(id, 1)
+    };
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    let retention = time::Duration::try_from(twilio_store::HEARTBEAT_RETENTION).unwrap();
+    let live = at(now + time::Duration::seconds(30), "live:1:a");
+    let expired = at(now - time::Duration::minutes(5), "expired:2:b");
+    let dead = at(now - retention - time::Duration::minutes(1), "dead:3:c");
+    let follower = store(bao, "prune");
+    for beat in [&live, &expired, &dead] {
+        follower.publish_heartbeat(beat).await.unwrap();
+    }
+    assert_eq!(keys(), ["dead:3:c", "expired:2:b", "live:1:a"]);
+
+    // The rotator of the guide's policy without `delete` on the heartbeats' metadata: it
+    // lists them (the dead one filtered out), and removes nothing.
+    let read_only = bao.token_with_policy(
+        "prune-read-only",
+        r#"
+        path "secret/data/prune.followers/*"    { capabilities = ["read"] }
+        path "secret/metadata/prune.followers"  { capabilities = ["list"] }
+        "#,
+    );
+    let listed = |vault_token: String| async move {
+        let mut seen = store_with(bao, &vault_token, "prune")
+            .heartbeats()
+            .await
+            .unwrap();
+        seen.sort_by(|a, b| a.follower.as_str().cmp(b.follower.as_str()));
+        seen
+    };
+    assert_eq!(listed(read_only).await, [expired.clone(), live.clone()]);
+    assert_eq!(keys().len(), 3, "nothing removed without the permission");
+
+    // With it, the dead follower's key is gone, metadata and all; the others stay.
+    let rotator = bao.token_with_policy(
+        "prune-rotator",
+        r#"
+        path "secret/data/prune.followers/*"     { capabilities = ["read"] }
+        path "secret/metadata/prune.followers"   { capabilities = ["list"] }
+        path "secret/metadata/prune.followers/*" { capabilities = ["read", "delete"] }
+        "#,
+    );
+    assert_eq!(listed(rotator.clone()).await, [expired, live.clone()]);
+    assert_eq!(keys(), ["expired:2:b", "live:1:a"]);
+    let (status, _) = bao.as_root("GET", "secret/metadata/prune.followers/dead:3:c", None);
+    assert_eq!(status, 404);
+
+    // A follower that comes back publishes again, and is listed.
+    let back = at(now + time::Duration::seconds(30), "dead:3:c");
+    follower.publish_heartbeat(&back).await.unwrap();
+    let seen = store_with(bao, &rotator, "prune")
+        .heartbeats()
+        .await
+        .unwrap();
+    assert!(seen.contains(&back) && seen.contains(&live));
 }
 
 #[tokio::test]
