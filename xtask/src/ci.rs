@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::{
-    Result, cmd, contract, guides, hygiene, layering, msrv, openbao, package, tinyproxy,
+    Result, cmd, contract, guides, hygiene, layering, moto, msrv, openbao, package, tinyproxy,
     twilio_node,
 };
 
@@ -86,12 +86,15 @@ fn run_one(name: &str, options: &Options) -> Result<()> {
         )
         .map(drop),
         "test" => {
-            // Tests start real servers: OpenBao for the Vault store, tinyproxy for the
-            // transport's proxy tests. Installed first (pinned, into .tools/), found by path.
+            // Tests start real servers: OpenBao for the Vault store, moto for the AWS Secrets
+            // Manager store, tinyproxy for the transport's proxy tests. Installed first
+            // (pinned, into .tools/), found by path.
             let bao = openbao::ensure_installed()?;
+            let moto = moto::ensure_installed()?;
             let proxy = tinyproxy::ensure_installed()?;
             let mut test = cmd::cargo(["test", "--workspace", "--all-features"]);
             test.env(openbao::ENV, bao);
+            test.env(moto::ENV, moto);
             test.env(tinyproxy::ENV, proxy);
             cmd::run_step(name, &mut test).map(drop)
         }

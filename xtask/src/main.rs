@@ -4,7 +4,7 @@
 //! cargo xtask ci [--skip STEP]... [--skip-contract] [--dynamic-runs N]
 //! cargo xtask contract [--dynamic-runs N] [--verbose]
 //! cargo xtask bench [--only NAME] [-- ARGS...]
-//! cargo xtask layering | guides | package | msrv | twilio-node | openbao | tinyproxy
+//! cargo xtask layering | guides | package | msrv | twilio-node | openbao | moto | tinyproxy
 //! ```
 //!
 //! * `ci` runs exactly what CI runs, in order, and stops at the first failing step
@@ -35,6 +35,7 @@ mod guides;
 mod hygiene;
 mod layering;
 mod metadata;
+mod moto;
 mod msrv;
 mod openbao;
 mod package;
@@ -83,6 +84,9 @@ commands:
   openbao    install the pinned OpenBao server for the Vault store's tests into
              .tools/openbao (as `ci` does) and print the TWILIO_TEST_BAO=... line that
              `cargo test -p twilio-store --features vault --test vault` needs
+  moto       install the pinned moto[server] (an AWS emulator) for the AWS Secrets Manager
+             tests into .tools/moto (as `ci` does) and print the TWILIO_TEST_MOTO=... line
+             (the path of a `moto_server` launcher) that those tests need
   tinyproxy  unpack the pinned Debian tinyproxy the transport's proxy tests run (into
              .tools/tinyproxy; `test` and `package` do it themselves) and print the
              `export TWILIO_TEST_TINYPROXY=...` line that points the tests at it
@@ -116,6 +120,9 @@ fn run(args: &[String]) -> Result<()> {
         "twilio-node" if rest.is_empty() => twilio_node::run(),
         "openbao" if rest.is_empty() => openbao::ensure_installed().map(|bao| {
             println!("{}={}", openbao::ENV, bao.display());
+        }),
+        "moto" if rest.is_empty() => moto::ensure_installed().map(|launcher| {
+            println!("{}={}", moto::ENV, launcher.display());
         }),
         "tinyproxy" if rest.is_empty() => tinyproxy::run(),
         "help" | "--help" | "-h" => {

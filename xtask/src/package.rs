@@ -86,9 +86,11 @@ pub(crate) fn run() -> Result<()> {
 
     let lock = root.join("Cargo.lock");
     // Tests start real servers, as in the `test` step: the transport's proxy tests a proxy (see
-    // `tinyproxy`), the Vault store's tests OpenBao (see `openbao`).
+    // `tinyproxy`), the Vault store's tests OpenBao (see `openbao`), the AWS Secrets Manager
+    // store's tests moto (see `moto`).
     let proxy = crate::tinyproxy::ensure_installed()?;
     let bao = crate::openbao::ensure_installed()?;
+    let moto = crate::moto::ensure_installed()?;
     for (package, dir) in &unpacked {
         // A package without a lock file resolves as the workspace did.
         if !dir.join("Cargo.lock").exists() {
@@ -100,6 +102,7 @@ pub(crate) fn run() -> Result<()> {
         test.env("CARGO_TARGET_DIR", &meta.target_directory)
             .env(crate::tinyproxy::ENV, &proxy)
             .env(crate::openbao::ENV, &bao)
+            .env(crate::moto::ENV, &moto)
             .current_dir(dir);
         cmd::run_step(&format!("package: {}", package.name), &mut test)?;
     }
