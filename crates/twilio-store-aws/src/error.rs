@@ -2,6 +2,7 @@
 //! again), misconfigured (`Permissions`, `NotFound`, `Invalid`), or a lost race (`Conflict`,
 //! decided by the caller).
 
+use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use twilio_store::{StoreError, StoreErrorKind};
 
@@ -15,10 +16,13 @@ pub(crate) fn code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option
 
 /// The store error for `error`, raised while `doing` on the secret `secret`; the SDK's error
 /// stays reachable through `source()` (it never holds a secret value: the SDK redacts them).
-pub(crate) fn store_error<E, R>(error: SdkError<E, R>, doing: &str, secret: &str) -> StoreError
+pub(crate) fn store_error<E>(
+    error: SdkError<E, HttpResponse>,
+    doing: &str,
+    secret: &str,
+) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let (kind, message) = match &error {
         SdkError::ConstructionFailure(_) => (
@@ -44,9 +48,17 @@ where
             format!("{doing}: Secrets Manager answered in a form its API does not document"),
         ),
         SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or("an unnamed error");
             let said = service.err().message().unwrap_or("");
-            classify(code, said, doing, secret)
+            match service.err().code() {
+                Some(code) => classify(code, said, doing, secret),
+                // No AWS error code (an answer not in the JSON protocol): the status decides.
+                None => classify(
+                    by_status(service.raw().status().as_u16()),
+                    said,
+                    doing,
+                    secret,
+                ),
+            }
         }
         _ => (
             StoreErrorKind::Io,
@@ -54,6 +66,16 @@ where
         ),
     };
     StoreError::new(kind, message).with_source(error)
+}
+
+/// A stand-in error code for an answer that named none.
+fn by_status(status: u16) -> &'static str {
+    match status {
+        401 | 403 => "AccessDenied",
+        429 => "Throttling",
+        500..=599 => "ServiceUnavailable",
+        _ => "an unnamed error",
+    }
 }
 
 /// The kind and message for an AWS error `code` (with the service's `said` message).
@@ -127,6 +149,13 @@ mod tests {
             assert_eq!(got, kind, "{code}");
             assert!(message.starts_with("reading: "), "{message}");
         }
+        assert_eq!(by_status(403), "AccessDenied");
+        assert_eq!(by_status(429), "Throttling");
+        assert_eq!(by_status(503), "ServiceUnavailable");
+        assert_eq!(
+            classify(by_status(418), "", "x", "y").0,
+            StoreErrorKind::Invalid
+        );
         let (_, message) = classify("AccessDeniedException", "", "reading", "twilio/prod");
         assert!(message.contains("(AccessDeniedException)"), "{message}");
     }

@@ -6,6 +6,8 @@ use std::sync::Mutex;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -129,18 +131,9 @@ impl SecretsManagerStore {
             .await
     }
 
-    fn fail<E, R>(
-        &self,
-        error: aws_sdk_secretsmanager::error::SdkError<E, R>,
-        doing: &str,
-    ) -> StoreError
+    fn fail<E>(&self, error: SdkError<E, HttpResponse>, doing: &str) -> StoreError
     where
-        E: aws_sdk_secretsmanager::error::ProvideErrorMetadata
-            + std::error::Error
-            + Send
-            + Sync
-            + 'static,
-        R: fmt::Debug + Send + Sync + 'static,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         store_error(error, doing, &self.secret_id)
     }

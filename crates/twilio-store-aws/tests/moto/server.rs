@@ -68,12 +68,23 @@ impl Moto {
     ///
     /// When no server answers within the start timeout.
     pub(crate) fn start(launcher: &Path) -> Self {
+        Self::start_with(launcher, &[])
+    }
+
+    /// [`start`](Self::start) with more environment for the server (moto's settings, such
+    /// as `INITIAL_NO_AUTH_ACTION_COUNT`).
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub(crate) fn start_with(launcher: &Path, env: &[(&str, &str)]) -> Self {
         let started = Instant::now();
         loop {
             let port = free_port();
             let mut child = Command::new(launcher)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .envs(FAKE_ENV)
+                .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -149,9 +160,8 @@ fn answers(port: u16) -> bool {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = format!(
-        "GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    );
+    let request =
+        format!("GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
