@@ -76,7 +76,7 @@ mod tests {
     fn refusals_name_the_field_and_never_the_value() {
         for (text, field) in [
             (format!("\"{TOKEN}\""), "not a JSON object"),
-            (format!("{TOKEN}"), "not a JSON object"),
+            (TOKEN.to_owned(), "not a JSON object"),
             (format!(r#"{{"auth_token":"{TOKEN}"}}"#), "`account_sid`"),
             (
                 format!(r#"{{"account_sid":"AC1","auth_token":"{TOKEN}"}}"#),
