@@ -3,6 +3,9 @@
 //! own clients), the lease, versions written by the AWS rotation Lambda, and the failures an
 //! operator meets, each a typed error whose messages never hold a token.
 
+// The store contract every shared backend keeps (the Vault tests run it too).
+#[path = "../../../twilio-store/tests/contract/mod.rs"]
+mod contract;
 mod server;
 
 use std::error::Error as StdError;
@@ -10,12 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-use twilio_store::{
-    LeaseOwner, LeasedRecord, RotationPhase, StoreError, StoreErrorKind, StoredToken, TokenRecord,
-    TokenStore,
-};
+use twilio_store::{RotationPhase, StoreErrorKind, StoredToken, TokenStore};
 use twilio_store_aws::{Client, SecretsManagerStore};
-use twilio_types::{AccountSid, AuthToken};
 
 use server::Moto;
 
@@ -29,22 +28,7 @@ macro_rules! moto {
     };
 }
 
-const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
-
-fn token_text(n: u8) -> String {
-    format!(
-        "{:032x}",
-        u128::from(n) * 0x0101_0101_0101_0101_0101_0101_0101_0101
-    )
-}
-
-fn token(n: u8) -> AuthToken {
-    AuthToken::new(token_text(n)).expect("a valid token")
-}
-
-fn record(n: u8) -> TokenRecord {
-    TokenRecord::new(ACCOUNT.parse::<AccountSid>().expect("sid"), token(n))
-}
+use contract::{ACCOUNT, all_text, record, token, token_text};
 
 /// An SDK client of its own for `endpoint` (another host's), with the fake credentials.
 fn client_for(endpoint: &str, key_id: &str) -> Client {
@@ -64,17 +48,6 @@ fn client(moto: &Moto) -> Client {
 
 fn store(moto: &Moto, secret: &str) -> SecretsManagerStore {
     SecretsManagerStore::with_client(secret, client(moto)).expect("a store")
-}
-
-/// Every text an error shows: its Display, Debug and those of each cause.
-fn all_text(error: &StoreError) -> String {
-    let mut text = format!("{error}\n{error:?}\n");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(&format!("{cause}\n{cause:?}\n"));
-        source = cause.source();
-    }
-    text
 }
 
 fn assert_no_token(text: &str) {
@@ -204,35 +177,9 @@ async fn of_eight_concurrent_writers_at_one_revision_exactly_one_wins_each_round
     let moto = moto!();
     store(&moto, "race").save(&record(1)).await.unwrap();
     for round in 0..4u8 {
-        let hosts: Vec<_> = (0..8).map(|_| Arc::new(store(&moto, "race"))).collect();
-        let base = hosts[0].load().await.unwrap().unwrap();
-        let tasks: Vec<_> = hosts
-            .iter()
-            .enumerate()
-            .map(|(i, host)| {
-                let host = Arc::clone(host);
-                let mut mine = base.clone();
-                let n = 10 + round * 8 + u8::try_from(i).unwrap();
-                mine.pending = Some(StoredToken::new(token(n), time::OffsetDateTime::now_utc()));
-                tokio::spawn(async move { (host.save(&mine).await, n) })
-            })
-            .collect();
-        let mut winners = Vec::new();
-        for task in tasks {
-            match task.await.unwrap() {
-                (Ok(revision), n) => winners.push((revision, n)),
-                (Err(e), _) => assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}"),
-            }
-        }
-        assert_eq!(winners.len(), 1, "round {round}: exactly one writer wins");
-        let (revision, n) = winners[0];
-        assert_eq!(revision, base.revision + 1);
-        let stored = self::store(&moto, "race").load().await.unwrap().unwrap();
-        assert_eq!(stored.revision, revision);
-        assert_eq!(
-            stored.pending.unwrap().token().expose_secret(),
-            token_text(n)
-        );
+        let host = || -> Arc<dyn TokenStore> { Arc::new(store(&moto, "race")) };
+        let n = contract::of_eight_writers_exactly_one_wins(host, round).await;
+        // What AWS-native readers see follows the winner.
         assert_eq!(
             under_label(&client(&moto), "race", "AWSPENDING").await,
             Some(native(n))
@@ -244,56 +191,18 @@ async fn of_eight_concurrent_writers_at_one_revision_exactly_one_wins_each_round
 async fn the_lease_is_taken_over_after_expiry_and_the_lost_holder_writes_nothing() {
     let moto = moto!();
     store(&moto, "lease").save(&record(1)).await.unwrap();
-    let host_a: Arc<dyn TokenStore> = Arc::new(store(&moto, "lease"));
-    let host_b: Arc<dyn TokenStore> = Arc::new(store(&moto, "lease"));
-    let owner_a = LeaseOwner::new("host-a:101:aaaa");
-    let owner_b = LeaseOwner::new("host-b:202:bbbb");
     // Long enough for the calls of a save to a loaded emulator to fit inside it.
-    let short = Duration::from_secs(5);
-
-    let mut held_a = LeasedRecord::acquire(Arc::clone(&host_a), owner_a.clone(), short)
-        .await
-        .unwrap()
-        .expect("a record");
-    let mut next = held_a.record().clone();
-    next.phase = RotationPhase::Creating;
-    held_a.save(next).await.unwrap();
-    let revision_a = held_a.record().revision;
-
-    let err = LeasedRecord::acquire(Arc::clone(&host_b), owner_b.clone(), short)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), StoreErrorKind::Locked, "{err}");
-    assert_eq!(host_b.load().await.unwrap().unwrap().revision, revision_a);
-
-    // A dies (stops renewing); once its lease expires, B takes over.
-    tokio::time::sleep(short + Duration::from_millis(200)).await;
-    let held_b = LeasedRecord::acquire(Arc::clone(&host_b), owner_b.clone(), short * 20)
-        .await
-        .unwrap()
-        .expect("a record");
-    let stored = host_a.load().await.unwrap().unwrap();
-    assert_eq!(
-        stored.lease.as_ref().map(|l| l.owner.clone()),
-        Some(owner_b)
-    );
-
-    // A comes back: it can write nothing.
-    let mut late = held_a.record().clone();
-    late.phase = RotationPhase::Staged;
-    late.pending = Some(StoredToken::new(token(7), time::OffsetDateTime::now_utc()));
-    let err = held_a.save(late).await.unwrap_err();
-    assert_eq!(err.kind(), StoreErrorKind::Conflict, "{err}");
-    let after = host_a.load().await.unwrap().unwrap();
-    assert_eq!(after.revision, held_b.record().revision);
-    assert_eq!(after.phase, RotationPhase::Creating);
-    assert!(after.pending.is_none());
+    contract::the_lease_is_taken_over_and_the_lost_holder_writes_nothing(
+        Arc::new(store(&moto, "lease")),
+        Arc::new(store(&moto, "lease")),
+        Duration::from_secs(5),
+    )
+    .await;
+    // The lost holder's staged token never reached AWSPENDING either.
     assert_eq!(
         under_label(&client(&moto), "lease", "AWSPENDING").await,
         None
     );
-    held_b.release().await.unwrap();
-    assert!(host_a.load().await.unwrap().unwrap().lease.is_none());
 }
 
 #[tokio::test]
