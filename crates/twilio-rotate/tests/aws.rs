@@ -7,8 +7,6 @@
 #[path = "../../twilio-store-aws/tests/moto/server.rs"]
 mod server;
 
-use std::process::Output;
-
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use serde_json::{Value, json};
 use twilio_emulator::Emulator;
@@ -18,63 +16,7 @@ use twilio_store_aws::{Client, SecretsManagerStore};
 use server::Moto;
 
 mod support;
-use support::{command, text};
-
-/// The AWS variables of the developer's own environment, never inherited by the runs.
-const AWS_VARS: [&str; 9] = [
-    "AWS_PROFILE",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-];
-
-/// Every output so far (searched for secrets at the end).
-#[derive(Default)]
-struct Runs {
-    outputs: Vec<String>,
-}
-
-impl Runs {
-    /// Runs `args` with `env`: asserts the exit code and that each of `must` is in the output.
-    fn run(&mut self, args: &[&str], env: &[(String, String)], code: i32, must: &[&str]) -> Output {
-        let mut cmd = command(args, &[]);
-        for name in AWS_VARS {
-            cmd.env_remove(name);
-        }
-        // No shared config files of the developer's: the chain reads the environment only.
-        cmd.env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/aws-credentials",
-            )
-            .env("AWS_EC2_METADATA_DISABLED", "true");
-        cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let output = cmd.output().expect("run twilio-rotate");
-        let all = text(&output);
-        assert_eq!(output.status.code(), Some(code), "{args:?}: {all}");
-        for word in must {
-            assert!(
-                all.contains(word),
-                "{args:?}: `{word}` missing from:\n{all}"
-            );
-        }
-        self.outputs.push(all);
-        output
-    }
-
-    fn assert_none_holds(&self, secrets: &[String]) {
-        for output in &self.outputs {
-            for secret in secrets {
-                assert!(!output.contains(secret.as_str()), "a secret in:\n{output}");
-            }
-        }
-    }
-}
+use support::Runs;
 
 fn at<'a>(store: &'a str, base_url: &'a str, args: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec!["--store", store, "--base-url", base_url];
@@ -118,10 +60,14 @@ async fn init_stage_complete_status_on_secrets_manager() {
     let first = emulator.auth_token();
     let native = |token: &str| json!({"account_sid": sid.as_str(), "auth_token": token});
     let store = "aws-sm://twilio/prod";
-    let env: Vec<(String, String)> = moto.env();
+    let owned = moto.env();
+    let env: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let mut init_env = env.clone();
-    init_env.push(("TWILIO_ACCOUNT_SID".into(), sid.as_str().into()));
-    init_env.push(("TWILIO_AUTH_TOKEN".into(), first.expose_secret().into()));
+    init_env.push(("TWILIO_ACCOUNT_SID", sid.as_str()));
+    init_env.push(("TWILIO_AUTH_TOKEN", first.expose_secret()));
     let raw = client(&moto);
     let other_host = SecretsManagerStore::with_client("twilio/prod", client(&moto)).unwrap();
     let mut secrets = vec![first.expose_secret().to_owned()];
@@ -223,11 +169,9 @@ async fn init_stage_complete_status_on_secrets_manager() {
         .local_addr()
         .unwrap()
         .port();
-    down.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
-    down.push((
-        "AWS_ENDPOINT_URL".into(),
-        format!("http://127.0.0.1:{closed}"),
-    ));
+    let nowhere = format!("http://127.0.0.1:{closed}");
+    down.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    down.push(("AWS_ENDPOINT_URL", nowhere.as_str()));
     runs.run(
         &at(store, &url, &["status"]),
         &down,
