@@ -16,8 +16,6 @@
 //!     // Fingerprints only: a token is never printed.
 //!     println!("current {} (revision {})", record.current.fingerprint(), record.revision);
 //! }
-//! // Against moto_server (as in tests/moto.rs) this printed:
-//! // current 3f2a9c1e (revision 4)
 //! # Ok(())
 //! # }
 //! ```
