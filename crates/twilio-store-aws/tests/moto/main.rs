@@ -351,3 +351,58 @@ async fn heartbeats_are_unsupported_on_secrets_manager() {
     let err = store.heartbeats().await.unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::Unsupported);
 }
+
+/// A writer that died between its compare-and-swap and the label moves: the record is
+/// committed (every host reads it), AWS-native readers see the old labels, and the next write
+/// by another host moves them.
+#[tokio::test]
+async fn labels_left_behind_by_a_dead_writer_are_moved_by_the_next_write() {
+    let moto = moto!();
+    let raw = client(&moto);
+    let a = store(&moto, "behind");
+    a.save(&record(1)).await.unwrap();
+    let mut staged = a.load().await.unwrap().unwrap();
+    staged.pending = Some(StoredToken::new(token(2), time::OffsetDateTime::now_utc()));
+    a.save(&staged).await.unwrap();
+    // Undo the label move, as if the writer had died right after its compare-and-swap.
+    let described = raw
+        .describe_secret()
+        .secret_id("behind")
+        .send()
+        .await
+        .unwrap();
+    let pending = described
+        .version_ids_to_stages()
+        .unwrap()
+        .iter()
+        .find(|(_, labels)| labels.iter().any(|l| l == "AWSPENDING"))
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    raw.update_secret_version_stage()
+        .secret_id("behind")
+        .version_stage("AWSPENDING")
+        .remove_from_version_id(pending)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(under_label(&raw, "behind", "AWSPENDING").await, None);
+
+    // Another host reads the committed record, and its next write moves the labels.
+    let b = store(&moto, "behind");
+    let mut read = b.load().await.unwrap().unwrap();
+    assert_eq!(read.revision, 2);
+    assert_eq!(
+        read.pending.as_ref().unwrap().token().expose_secret(),
+        token_text(2)
+    );
+    read.phase = RotationPhase::Staged;
+    assert_eq!(b.save(&read).await.unwrap(), 3);
+    assert_eq!(
+        under_label(&raw, "behind", "AWSPENDING").await,
+        Some(native(2))
+    );
+    assert_eq!(
+        under_label(&raw, "behind", "AWSCURRENT").await,
+        Some(native(1))
+    );
+}
