@@ -406,3 +406,45 @@ async fn labels_left_behind_by_a_dead_writer_are_moved_by_the_next_write() {
         Some(native(1))
     );
 }
+
+/// Hosts that share nothing but the Secrets Manager endpoint: three processes of this test
+/// binary, each in a working directory of its own with the store from its own environment
+/// (`aws-sm://hosts`, the default credential chain reading fake keys, the region and
+/// `AWS_ENDPOINT_URL`), each make 8 increments of a counter in the record (read, modify,
+/// compare-and-swap; a Conflict is retried). The counter ends at 1 + 3 × 8: none lost.
+#[tokio::test]
+async fn processes_sharing_only_the_endpoint_lose_no_write() {
+    if let Ok(spec) = std::env::var(contract::CHILD_ENV) {
+        let (writes, url) = spec.split_once(' ').expect("WRITES URL");
+        let store = SecretsManagerStore::from_url(url).unwrap();
+        return contract::child_writer(&store, writes.parse().unwrap()).await;
+    }
+    let moto = moto!();
+    store(&moto, "hosts").save(&record(1)).await.unwrap();
+    const WRITERS: u8 = 3;
+    const WRITES: u64 = 8;
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (conflicts, outputs) = contract::spawn_writers(
+        "processes_sharing_only_the_endpoint_lose_no_write",
+        WRITERS,
+        WRITES,
+        "aws-sm://hosts",
+        &env,
+    );
+    for output in &outputs {
+        assert_no_token(output);
+    }
+    let stored = store(&moto, "hosts").load().await.unwrap().unwrap();
+    let total = 1 + u64::from(WRITERS) * WRITES;
+    assert_eq!(stored.revision, total);
+    assert_eq!(u64::from(contract::counter_of(&stored)), total);
+    assert_eq!(
+        under_label(&client(&moto), "hosts", "AWSCURRENT").await,
+        Some(native(u8::try_from(total).unwrap()))
+    );
+    eprintln!(
+        "{WRITERS} processes, {} writes, {conflicts} conflicts retried",
+        total - 1
+    );
+}

@@ -134,3 +134,85 @@ pub(crate) async fn the_lease_is_taken_over_and_the_lost_holder_writes_nothing(
     held_b.release().await.unwrap();
     assert!(host_a.load().await.unwrap().unwrap().lease.is_none());
 }
+
+/// Set in the child processes of [`processes_sharing_only_the_server_lose_no_write`]:
+/// `WRITES URL`.
+pub(crate) const CHILD_ENV: &str = "TWILIO_STORE_TEST_CHILD";
+
+/// `n` of a record whose current token is `token(n)`.
+pub(crate) fn counter_of(record: &TokenRecord) -> u8 {
+    let value = u128::from_str_radix(record.current.token().expose_secret(), 16).unwrap();
+    u8::try_from(value / 0x0101_0101_0101_0101_0101_0101_0101_0101).unwrap()
+}
+
+/// Hosts that share nothing but the store's server: `writers` processes of the running test
+/// binary (re-run as test `test`, which calls [`child_writer`] when [`CHILD_ENV`] is set), each
+/// in a working directory of its own with only `env` and `url`, make `writes` increments of a
+/// counter in the record (read, modify, compare-and-swap; a Conflict is retried). The record
+/// at `url` must hold `record(1)`. Returns the conflicts retried and every child's output
+/// (for the caller's secret search); asserts that each child made its writes.
+pub(crate) fn spawn_writers(
+    test: &str,
+    writers: u8,
+    writes: u64,
+    url: &str,
+    env: &[(&str, &str)],
+) -> (u64, Vec<String>) {
+    let children: Vec<_> = (0..writers)
+        .map(|id| {
+            let dir = std::env::temp_dir().join(format!(
+                "twilio-store-host-{}-{id}-{}",
+                std::process::id(),
+                time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let child = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", test, "--nocapture", "--test-threads=1"])
+                .current_dir(&dir)
+                .env_clear()
+                .env(CHILD_ENV, format!("{writes} {url}"))
+                .envs(env.iter().copied())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (dir, child)
+        })
+        .collect();
+    let mut conflicts = 0;
+    let mut outputs = Vec::new();
+    for (dir, child) in children {
+        let out = child.wait_with_output().unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "a child failed:\n{stdout}\n{stderr}");
+        let report = stdout
+            .lines()
+            .find_map(|l| l.split_once("child wrote ").map(|(_, report)| report))
+            .unwrap_or_else(|| panic!("no report in:\n{stdout}"));
+        let (done, retried) = report.split_once(" conflicts ").expect("the report's form");
+        assert_eq!(done.parse::<u64>().unwrap(), writes);
+        conflicts += retried.trim().parse::<u64>().unwrap();
+        outputs.push(format!("{stdout}{stderr}"));
+    }
+    (conflicts, outputs)
+}
+
+/// One "host" (the child side of [`spawn_writers`]): `writes` acknowledged increments of the
+/// record's counter through `store`, then the report line.
+pub(crate) async fn child_writer(store: &dyn TokenStore, writes: u64) {
+    let (mut done, mut conflicts) = (0, 0);
+    while done < writes {
+        let mut next = store.load().await.unwrap().expect("the record is stored");
+        // The record counts the writes: `current` is token(n), the next write token(n + 1).
+        let n = counter_of(&next) + 1;
+        next.current = StoredToken::new(token(n), time::OffsetDateTime::now_utc());
+        match store.save(&next).await {
+            Ok(_) => done += 1,
+            Err(e) if e.kind() == StoreErrorKind::Conflict => conflicts += 1,
+            Err(e) => panic!("child: {e}"),
+        }
+    }
+    println!("child wrote {done} conflicts {conflicts}");
+}

@@ -14,7 +14,7 @@ use serde_json::json;
 use twilio_store::vault::{VaultLocation, VaultToken, VaultTokenStore};
 use twilio_store::{
     FollowerId, FollowerRole, Heartbeat, LeaseOwner, LeasedRecord, StoreErrorKind, StoredToken,
-    TokenFingerprint, TokenLabel, TokenRecord, TokenStore,
+    TokenFingerprint, TokenLabel, TokenStore,
 };
 
 use bao::Bao;
@@ -567,104 +567,46 @@ async fn a_mount_requiring_cas_takes_the_record_and_names_the_setting_for_heartb
     assert!(err.to_string().contains("cas_required"), "{err}");
 }
 
-/// Set in the child processes of the cross-process test: `ID WRITES URL`.
-const CHILD_ENV: &str = "TWILIO_STORE_VAULT_TEST_CHILD";
-
 /// Hosts that share nothing but the Vault server: four processes of this test binary, each in
 /// a working directory of its own and with the store from its own environment, each make 15
 /// increments of a counter in the record (read, modify, compare-and-swap; a Conflict is
 /// retried). The counter ends at 1 + 4 × 15: no increment lost, none doubled.
 #[tokio::test]
 async fn processes_sharing_only_the_server_lose_no_write() {
-    if let Ok(spec) = std::env::var(CHILD_ENV) {
-        return child_writer(&spec).await;
+    if let Ok(spec) = std::env::var(contract::CHILD_ENV) {
+        let (writes, url) = spec.split_once(' ').expect("WRITES URL");
+        let store = VaultTokenStore::from_url(url).unwrap();
+        return contract::child_writer(&store, writes.parse().unwrap()).await;
     }
     let bao = dev_server!();
     let url = format!("vault+http://127.0.0.1:{}/secret/hosts", bao.port());
     store(&bao, "hosts").save(&record(1)).await.unwrap();
     const WRITERS: u8 = 4;
     const WRITES: u64 = 15;
-    let children: Vec<_> = (0..WRITERS)
-        .map(|id| {
-            let dir = std::env::temp_dir().join(format!("twilio-store-host-{}", bao::random_id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let child = std::process::Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "processes_sharing_only_the_server_lose_no_write",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .current_dir(&dir)
-                .env_clear()
-                .env(CHILD_ENV, format!("{id} {WRITES} {url}"))
-                .env("VAULT_TOKEN", &bao.root_token)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            (dir, child)
-        })
-        .collect();
-    let mut conflicts = 0;
-    for (dir, child) in children {
-        let out = child.wait_with_output().unwrap();
-        let _ = std::fs::remove_dir_all(dir);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "a child failed:\n{stdout}\n{stderr}");
-        let report = stdout
-            .lines()
-            .find_map(|l| l.split_once("child wrote ").map(|(_, report)| report))
-            .unwrap_or_else(|| panic!("no report in:\n{stdout}"));
-        let (writes, retried) = report.split_once(" conflicts ").expect("the report's form");
-        assert_eq!(writes.parse::<u64>().unwrap(), WRITES);
-        conflicts += retried.trim().parse::<u64>().unwrap();
-        assert_no_secret(&format!("{stdout}{stderr}"), &[&bao.root_token]);
+    let (conflicts, outputs) = contract::spawn_writers(
+        "processes_sharing_only_the_server_lose_no_write",
+        WRITERS,
+        WRITES,
+        &url,
+        &[("VAULT_TOKEN", &bao.root_token)],
+    );
+    for output in &outputs {
+        assert_no_secret(output, &[&bao.root_token]);
         for n in 0..=u8::MAX {
-            assert_no_secret(&format!("{stdout}{stderr}"), &[token(n).expose_secret()]);
+            assert_no_secret(output, &[token(n).expose_secret()]);
         }
     }
     let stored = store(&bao, "hosts").load().await.unwrap().unwrap();
     assert_eq!(stored.revision, 1 + u64::from(WRITERS) * WRITES);
     // No increment was lost: a write that did not see the one before it was refused.
     assert_eq!(
-        u64::from(counter_of(&stored)),
+        u64::from(contract::counter_of(&stored)),
         1 + u64::from(WRITERS) * WRITES
     );
     eprintln!(
         "{WRITERS} processes, {} writes, {conflicts} conflicts retried",
         stored.revision - 1
     );
-}
-
-/// `n` of a record whose current token is `token(n)`.
-fn counter_of(record: &TokenRecord) -> u8 {
-    let value = u128::from_str_radix(record.current.token().expose_secret(), 16).unwrap();
-    u8::try_from(value / 0x0101_0101_0101_0101_0101_0101_0101_0101).unwrap()
-}
-
-/// One "host": its store from the URL and `VAULT_TOKEN`, `WRITES` acknowledged writes, each
-/// incrementing the record's counter.
-async fn child_writer(spec: &str) {
-    let mut parts = spec.splitn(3, ' ');
-    let id: u32 = parts.next().unwrap().parse().unwrap();
-    let writes: u64 = parts.next().unwrap().parse().unwrap();
-    let url = parts.next().unwrap();
-    let store = VaultTokenStore::from_url(url).unwrap();
-    let (mut done, mut conflicts) = (0, 0);
-    while done < writes {
-        let mut next = store.load().await.unwrap().expect("the record is stored");
-        // The record counts the writes: `current` is token(n), the next write token(n + 1).
-        let n = counter_of(&next) + 1;
-        next.current = StoredToken::new(token(n), time::OffsetDateTime::now_utc());
-        match store.save(&next).await {
-            Ok(_) => done += 1,
-            Err(e) if e.kind() == StoreErrorKind::Conflict => conflicts += 1,
-            Err(e) => panic!("child {id}: {e}"),
-        }
-    }
-    println!("child wrote {done} conflicts {conflicts}");
 }
 
 /// The one follower on Vault: a follower on another "host" picks up a pending token written by
