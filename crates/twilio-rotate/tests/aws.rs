@@ -178,6 +178,17 @@ async fn init_stage_complete_status_on_secrets_manager() {
         4,
         &["could not be reached"],
     );
+    // No credentials anywhere in the chain: a person must act (2), and the message says what.
+    let endpoint = moto.endpoint();
+    runs.run(
+        &at(store, &url, &["status"]),
+        &[("AWS_REGION", "us-east-1"), ("AWS_ENDPOINT_URL", &endpoint)],
+        2,
+        &[
+            "could not be sent",
+            "no providers in chain provided credentials",
+        ],
+    );
     // A bad secret id is a usage error, refused before anything runs.
     runs.run(
         &at("aws-sm://has space", &url, &["status"]),

@@ -36,11 +36,21 @@ where
             StoreErrorKind::Io,
             format!("{doing}: Secrets Manager did not answer in time"),
         ),
-        SdkError::DispatchFailure(_) => (
+        SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_timeout() => (
             StoreErrorKind::Io,
+            format!("{doing}: Secrets Manager could not be reached"),
+        ),
+        // Not sent: no region, no credentials found by the chain, a bad endpoint URL.
+        SdkError::DispatchFailure(failure) => (
+            StoreErrorKind::Invalid,
             format!(
-                "{doing}: Secrets Manager could not be reached, or the credentials could not \
-                 be loaded (see the cause)"
+                "{doing}: the request to Secrets Manager could not be sent ({}): set AWS_REGION, \
+                 and credentials the AWS default chain finds",
+                causes(
+                    failure
+                        .as_connector_error()
+                        .map(|e| e as &(dyn std::error::Error + 'static))
+                )
             ),
         ),
         SdkError::ResponseError(_) => (
@@ -66,6 +76,22 @@ where
         ),
     };
     StoreError::new(kind, message).with_source(error)
+}
+
+/// The messages of `error`'s causes (not its own, which says only "dispatch failure"), joined;
+/// none of them holds a secret (the SDK's errors carry no request or response body here).
+fn causes(error: Option<&(dyn std::error::Error + 'static)>) -> String {
+    let mut messages = Vec::new();
+    let mut next = error.and_then(std::error::Error::source);
+    while let Some(cause) = next {
+        messages.push(cause.to_string());
+        next = cause.source();
+    }
+    if messages.is_empty() {
+        "no cause given".to_owned()
+    } else {
+        messages.join(": ")
+    }
 }
 
 /// A stand-in error code for an answer that named none.

@@ -78,7 +78,8 @@
 //! (try again); refused credentials or permissions (including the KMS key) are
 //! [`Permissions`](twilio_store::StoreErrorKind::Permissions); a missing secret is
 //! [`NotFound`](twilio_store::StoreErrorKind::NotFound) (or `Ok(None)` from `load`); a request
-//! the service refuses is [`Invalid`](twilio_store::StoreErrorKind::Invalid). The SDK's error
+//! that could not be sent (no region, no credentials the chain finds) or that the service
+//! refuses is [`Invalid`](twilio_store::StoreErrorKind::Invalid). The SDK's error
 //! is the [`source`](std::error::Error::source). No error, `Debug` or log line holds a token.
 //!
 //! The store's futures need a Tokio runtime.
