@@ -40,6 +40,19 @@ const RULES: &[Rule] = &[
         },
     },
     Rule {
+        package: "twilio-store-aws",
+        extra_args: &[],
+        what: "TLS by rustls with ring (no OpenSSL, no aws-lc, no s2n) and no twilio-* crate \
+               other than twilio-store and twilio-types",
+        forbidden: |name| {
+            matches!(
+                name,
+                "openssl" | "openssl-sys" | "native-tls" | "aws-lc-sys" | "aws-lc-rs" | "s2n-tls"
+            ) || (name.starts_with("twilio-")
+                && !matches!(name, "twilio-store-aws" | "twilio-store" | "twilio-types"))
+        },
+    },
+    Rule {
         package: "twilio-transport",
         extra_args: &["--no-default-features"],
         what: "no hyper or rustls without default features",
@@ -289,6 +302,23 @@ serde v1.0.228
         let f = rule("twilio-store").forbidden;
         assert!(!f("twilio-store") && !f("twilio-types") && !f("sha2") && !f("serde_json"));
         assert!(f("twilio-transport") && f("twilio-accounts") && f("tokio") && f("hyper"));
+    }
+
+    #[test]
+    fn aws_store_rule_allows_ring_and_refuses_aws_lc() {
+        let f = rule("twilio-store-aws").forbidden;
+        for name in [
+            "twilio-store",
+            "twilio-types",
+            "ring",
+            "rustls",
+            "aws-sdk-secretsmanager",
+        ] {
+            assert!(!f(name), "{name}");
+        }
+        for name in ["aws-lc-sys", "aws-lc-rs", "openssl-sys", "twilio-accounts"] {
+            assert!(f(name), "{name}");
+        }
     }
 
     #[test]

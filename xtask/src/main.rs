@@ -39,6 +39,7 @@ mod moto;
 mod msrv;
 mod openbao;
 mod package;
+mod pip;
 mod prism;
 mod spec_extension;
 mod spec_patch;

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::{Result, cmd};
+use crate::{Result, cmd, pip};
 
 /// The pinned moto release (newest 5.x on 2026-12-03).
 pub(crate) const MOTO_VERSION: &str = "5.2.5";
@@ -105,7 +105,7 @@ pub(crate) fn ensure_installed() -> Result<PathBuf> {
         );
         return Ok(launcher);
     }
-    let python = crate::openbao::find_python(&format!(
+    let python = pip::find_python(&format!(
         "the AWS Secrets Manager tests install moto[server]=={MOTO_VERSION} from PyPI with it"
     ))?;
     // A half-finished install (or another version) is removed whole: pip --target does not
@@ -118,16 +118,9 @@ pub(crate) fn ensure_installed() -> Result<PathBuf> {
     let constraints = dir.join("constraints.txt");
     std::fs::write(&constraints, CONSTRAINTS)
         .map_err(|e| format!("cannot write {}: {e}", constraints.display()))?;
-    let mut install = Command::new(python);
+    let mut install = pip::install(python);
     install
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--constraint",
-        ])
+        .arg("--constraint")
         .arg(&constraints)
         .arg("--target")
         .arg(dir.join("site"))

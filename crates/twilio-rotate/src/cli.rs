@@ -17,7 +17,8 @@ pub(crate) struct Cli {
     /// The token store: a file path or a file:///path URL (created by `init`, owner-only), or a
     /// Vault/OpenBao KV v2 secret: vault://HOST/MOUNT/PATH (https, port 8200 unless
     /// HOST:PORT), vault+http://127.0.0.1:PORT/MOUNT/PATH (a loopback dev server),
-    /// vault:///MOUNT/PATH (the server in VAULT_ADDR).
+    /// vault:///MOUNT/PATH (the server in VAULT_ADDR), or an AWS Secrets Manager secret:
+    /// aws-sm://SECRET-ID (its name or ARN).
     #[arg(
         long,
         global = true,
@@ -74,7 +75,9 @@ fn after_help() -> String {
          command reads the account and its tokens from the store only.\n\
          --store and --base-url may also come from TWILIO_ROTATE_STORE and TWILIO_ROTATE_BASE_URL.\n\
          A vault:// store authenticates with VAULT_TOKEN (never printed), with VAULT_ADDR,\n\
-         VAULT_NAMESPACE and VAULT_CACERT read as Vault's own CLI reads them.",
+         VAULT_NAMESPACE and VAULT_CACERT read as Vault's own CLI reads them.\n\
+         An aws-sm:// store takes its region, credentials and endpoint from the AWS default chain\n\
+         (AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID..., web identity, ECS, EC2 metadata).",
         exit::HELP
     )
 }

@@ -61,27 +61,37 @@ fn already_exists(cli: &Cli) -> Outcome {
 }
 
 /// Whether the store exists: for a file, whether anything is at its path (a malformed file is
-/// never overwritten); for Vault, whether the secret holds a record.
+/// never overwritten); for Vault and AWS Secrets Manager, whether the secret holds a record.
 async fn exists(cli: &Cli) -> Result<bool, Outcome> {
     match &cli.store {
         StoreLocation::File(path) => Ok(path.symlink_metadata().is_ok()),
         #[cfg(feature = "vault")]
-        StoreLocation::Vault(_) => twilio::open_store(cli)?
-            .load()
-            .await
-            .map(|record| record.is_some())
-            .map_err(|e| twilio::store_failure(cli, &e)),
+        StoreLocation::Vault(_) => shared_exists(cli).await,
+        #[cfg(feature = "aws")]
+        StoreLocation::Aws(_) => shared_exists(cli).await,
     }
 }
 
-/// Writes a new store: a new file, or a Vault record written with check-and-set against
-/// "nothing stored" (revision 0). Either way, a store that appeared meanwhile is never
+/// Whether a store shared through a server (Vault, AWS Secrets Manager) holds a record.
+#[cfg(any(feature = "vault", feature = "aws"))]
+async fn shared_exists(cli: &Cli) -> Result<bool, Outcome> {
+    twilio::open_store(cli)?
+        .load()
+        .await
+        .map(|record| record.is_some())
+        .map_err(|e| twilio::store_failure(cli, &e))
+}
+
+/// Writes a new store: a new file, a Vault record written with check-and-set against
+/// "nothing stored" (revision 0), or a new AWS Secrets Manager secret (`CreateSecret`). Either way, a store that appeared meanwhile is never
 /// overwritten.
 async fn create(cli: &Cli, record: TokenRecord) -> Result<TokenRecord, Outcome> {
     let created = match &cli.store {
         StoreLocation::File(path) => FileTokenStore::create(path, &record).map(|_| record.revision),
         #[cfg(feature = "vault")]
         StoreLocation::Vault(_) => twilio::open_store(cli)?.save(&record).await,
+        #[cfg(feature = "aws")]
+        StoreLocation::Aws(_) => twilio::open_store(cli)?.save(&record).await,
     };
     match created {
         Ok(revision) => {

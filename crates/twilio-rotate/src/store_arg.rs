@@ -5,8 +5,10 @@
 //! `vault+http://LOOPBACK[:PORT]/MOUNT/PATH` and `vault:///MOUNT/PATH` (the server in
 //! `VAULT_ADDR`) are a [`VaultTokenStore`](twilio_store::vault::VaultTokenStore) (feature
 //! `vault`, on by default), authenticated by `VAULT_TOKEN` from the environment as Vault's own
-//! CLI reads it. The URL is checked when the flag is parsed; the credentials when the store is
-//! opened.
+//! CLI reads it; `aws-sm://SECRET-ID` (a secret's name or ARN) is a
+//! [`SecretsManagerStore`](twilio_store_aws::SecretsManagerStore) (feature `aws`, on by
+//! default), with region, credentials and endpoint from the AWS default chain. The URL is
+//! checked when the flag is parsed; the credentials when the store is first used.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -22,6 +24,9 @@ pub(crate) enum StoreLocation {
     /// A Vault/OpenBao KV v2 secret.
     #[cfg(feature = "vault")]
     Vault(twilio_store::vault::VaultLocation),
+    /// An AWS Secrets Manager secret, by name or ARN.
+    #[cfg(feature = "aws")]
+    Aws(String),
 }
 
 impl StoreLocation {
@@ -42,9 +47,10 @@ impl StoreLocation {
         match scheme.as_str() {
             "file" => parse_file_url(rest),
             "vault" | "vault+http" => parse_vault_url(&format!("{scheme}://{rest}"), vault_addr),
+            "aws-sm" => parse_aws_url(rest),
             _ => Err(format!(
-                "`{scheme}://` stores are not supported: give a file path, a file:///path URL \
-                 or a vault://HOST/MOUNT/PATH URL"
+                "`{scheme}://` stores are not supported: give a file path, a file:///path URL, \
+                 a vault://HOST/MOUNT/PATH URL or an aws-sm://SECRET-ID URL"
             )),
         }
     }
@@ -57,6 +63,10 @@ impl StoreLocation {
             #[cfg(feature = "vault")]
             Self::Vault(location) => Ok(Arc::new(twilio_store::vault::VaultTokenStore::from_url(
                 &location.to_string(),
+            )?)),
+            #[cfg(feature = "aws")]
+            Self::Aws(secret_id) => Ok(Arc::new(twilio_store_aws::SecretsManagerStore::new(
+                secret_id.as_str(),
             )?)),
         }
     }
@@ -109,12 +119,32 @@ fn parse_vault_url(url: &str, _vault_addr: Option<&str>) -> Result<StoreLocation
     ))
 }
 
+/// `aws-sm://NAME` or `aws-sm://arn:aws:secretsmanager:…`: the secret's name or ARN, as the
+/// AWS CLI's `--secret-id` takes it.
+#[cfg(feature = "aws")]
+fn parse_aws_url(secret_id: &str) -> Result<StoreLocation, String> {
+    twilio_store_aws::SecretsManagerStore::new(secret_id)
+        .map(|_| StoreLocation::Aws(secret_id.to_owned()))
+        .map_err(|e| format!("aws-sm://SECRET-ID: {}", e.message()))
+}
+
+#[cfg(not(feature = "aws"))]
+fn parse_aws_url(_secret_id: &str) -> Result<StoreLocation, String> {
+    Err(
+        "`aws-sm://` stores need the `aws` feature, and this twilio-rotate was built without \
+         it (it is on by default: `cargo install twilio-rotate`)"
+            .to_owned(),
+    )
+}
+
 impl fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::File(path) => write!(f, "{}", path.display()),
             #[cfg(feature = "vault")]
             Self::Vault(location) => write!(f, "{location}"),
+            #[cfg(feature = "aws")]
+            Self::Aws(secret_id) => write!(f, "aws-sm://{secret_id}"),
         }
     }
 }
@@ -207,6 +237,32 @@ mod tests {
             let err = shown(value, None).unwrap_err();
             assert!(err.contains(why), "{value}: {err}");
         }
+    }
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn aws_urls_name_a_secret_by_name_or_arn() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio/prod-AbCdEf";
+        for (value, id) in [
+            ("aws-sm://twilio/prod", "twilio/prod"),
+            ("AWS-SM://twilio/prod", "twilio/prod"),
+            (&format!("aws-sm://{arn}"), arn),
+        ] {
+            let location = StoreLocation::parse_with(value, None).unwrap();
+            assert_eq!(location, StoreLocation::Aws(id.to_owned()), "{value}");
+            assert_eq!(location.to_string(), format!("aws-sm://{id}"));
+        }
+        for value in ["aws-sm://", "aws-sm://has space", "aws-sm://a?b"] {
+            let err = StoreLocation::parse_with(value, None).unwrap_err();
+            assert!(err.contains("SECRET-ID"), "{value}: {err}");
+        }
+    }
+
+    #[cfg(not(feature = "aws"))]
+    #[test]
+    fn aws_urls_need_the_feature() {
+        let err = StoreLocation::parse_with("aws-sm://twilio/prod", None).unwrap_err();
+        assert!(err.contains("`aws` feature"), "{err}");
     }
 
     #[cfg(not(feature = "vault"))]

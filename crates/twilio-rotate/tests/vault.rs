@@ -9,7 +9,7 @@
 #[path = "../../twilio-store/tests/vault/bao.rs"]
 mod bao;
 
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -20,39 +20,7 @@ use twilio_store::{RotationPhase, TokenFingerprint, TokenRecord, TokenStore};
 use bao::Bao;
 
 mod support;
-use support::{command, text};
-
-/// Every output so far (searched for secrets at the end).
-#[derive(Default)]
-struct Runs {
-    outputs: Vec<String>,
-}
-
-impl Runs {
-    /// Runs `args`: asserts the exit code and that each of `must` is in the output.
-    fn run(&mut self, args: &[&str], env: &[(&str, &str)], code: i32, must: &[&str]) -> Output {
-        let output = command(args, env).output().expect("run twilio-rotate");
-        let all = text(&output);
-        assert_eq!(output.status.code(), Some(code), "{args:?}: {all}");
-        for word in must {
-            assert!(
-                all.contains(word),
-                "{args:?}: `{word}` missing from:\n{all}"
-            );
-        }
-        self.outputs.push(all);
-        output
-    }
-
-    /// Asserts that no output holds any of `secrets`.
-    fn assert_none_holds(&self, secrets: &[String]) {
-        for output in &self.outputs {
-            for secret in secrets {
-                assert!(!output.contains(secret.as_str()), "a secret in:\n{output}");
-            }
-        }
-    }
-}
+use support::{Runs, command, text};
 
 /// `--store STORE --base-url URL ARGS`.
 fn at<'a>(store: &'a str, base_url: &'a str, args: &[&'a str]) -> Vec<&'a str> {

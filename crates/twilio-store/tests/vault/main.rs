@@ -4,6 +4,8 @@
 //! goes away, a malformed record), each a typed error whose messages never hold a token.
 
 mod bao;
+#[path = "../contract/mod.rs"]
+mod contract;
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -11,10 +13,9 @@ use std::sync::Arc;
 use serde_json::json;
 use twilio_store::vault::{VaultLocation, VaultToken, VaultTokenStore};
 use twilio_store::{
-    FollowerId, FollowerRole, Heartbeat, LeaseOwner, LeasedRecord, RotationPhase, StoreError,
-    StoreErrorKind, StoredToken, TokenFingerprint, TokenLabel, TokenRecord, TokenStore,
+    FollowerId, FollowerRole, Heartbeat, LeaseOwner, LeasedRecord, StoreErrorKind, StoredToken,
+    TokenFingerprint, TokenLabel, TokenStore,
 };
-use twilio_types::{AccountSid, AuthToken};
 
 use bao::Bao;
 
@@ -29,19 +30,7 @@ macro_rules! dev_server {
     };
 }
 
-const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
-
-fn token(n: u8) -> AuthToken {
-    AuthToken::new(format!(
-        "{:032x}",
-        u128::from(n) * 0x0101_0101_0101_0101_0101_0101_0101_0101
-    ))
-    .expect("a valid token")
-}
-
-fn record(n: u8) -> TokenRecord {
-    TokenRecord::new(ACCOUNT.parse::<AccountSid>().expect("sid"), token(n))
-}
+use contract::{all_text, record, token};
 
 /// A store handle of its own, as another host would have: its own client and connections.
 fn store_with(bao: &Bao, vault_token: &str, path: &str) -> VaultTokenStore {
@@ -60,17 +49,6 @@ fn store_at(url: &str, vault_token: &str) -> VaultTokenStore {
 
 fn store(bao: &Bao, path: &str) -> VaultTokenStore {
     store_with(bao, &bao.root_token, path)
-}
-
-/// Every text an error shows: its Display, Debug and those of each cause.
-fn all_text(error: &StoreError) -> String {
-    let mut text = format!("{error}\n{error:?}\n");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(&format!("{cause}\n{cause:?}\n"));
-        source = cause.source();
-    }
-    text
 }
 
 fn assert_no_secret(text: &str, secrets: &[&str]) {
@@ -154,32 +132,8 @@ async fn of_concurrent_writers_at_one_revision_exactly_one_wins() {
     let bao = dev_server!();
     store(&bao, "race").save(&record(1)).await.unwrap();
     for round in 0..5u8 {
-        let hosts: Vec<_> = (0..8).map(|_| Arc::new(store(&bao, "race"))).collect();
-        let base = hosts[0].load().await.unwrap().unwrap();
-        let tasks: Vec<_> = hosts
-            .iter()
-            .enumerate()
-            .map(|(i, host)| {
-                let host = Arc::clone(host);
-                let mut mine = base.clone();
-                let n = 10 + round * 8 + u8::try_from(i).unwrap();
-                mine.current = StoredToken::new(token(n), time::OffsetDateTime::now_utc());
-                tokio::spawn(async move { (host.save(&mine).await, mine) })
-            })
-            .collect();
-        let mut winners = Vec::new();
-        for task in tasks {
-            match task.await.unwrap() {
-                (Ok(revision), mine) => winners.push((revision, mine)),
-                (Err(e), _) => assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}"),
-            }
-        }
-        assert_eq!(winners.len(), 1, "round {round}: exactly one writer wins");
-        let (revision, winner) = &winners[0];
-        assert_eq!(*revision, base.revision + 1);
-        let stored = hosts[0].load().await.unwrap().unwrap();
-        assert_eq!(stored.revision, *revision);
-        assert_eq!(stored.current.fingerprint(), winner.current.fingerprint());
+        let host = || -> Arc<dyn TokenStore> { Arc::new(store(&bao, "race")) };
+        contract::of_eight_writers_exactly_one_wins(host, round).await;
     }
 }
 
@@ -588,52 +542,13 @@ async fn heartbeats_are_published_listed_and_replaced() {
 async fn the_lease_holds_expires_and_is_taken_over_between_hosts() {
     let bao = dev_server!();
     store(&bao, "lease").save(&record(1)).await.unwrap();
-    let host_a: Arc<dyn TokenStore> = Arc::new(store(&bao, "lease"));
-    let host_b: Arc<dyn TokenStore> = Arc::new(store(&bao, "lease"));
-    let owner_a = LeaseOwner::new("host-a:101:aaaa");
-    let owner_b = LeaseOwner::new("host-b:202:bbbb");
     // Long enough for three calls to a real server on a loaded machine to fit inside it.
-    let short = std::time::Duration::from_secs(4);
-
-    let mut held_a = LeasedRecord::acquire(Arc::clone(&host_a), owner_a.clone(), short)
-        .await
-        .unwrap()
-        .expect("a record");
-    let mut next = held_a.record().clone();
-    next.phase = RotationPhase::Creating;
-    held_a.save(next).await.unwrap();
-    let revision_a = held_a.record().revision;
-
-    let err = LeasedRecord::acquire(Arc::clone(&host_b), owner_b.clone(), short)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), StoreErrorKind::Locked, "{err}");
-    assert!(err.to_string().contains("host-a:101:aaaa"), "{err}");
-    assert_eq!(host_b.load().await.unwrap().unwrap().revision, revision_a);
-
-    // A dies (stops renewing); once its lease expires, B takes over.
-    tokio::time::sleep(short + std::time::Duration::from_millis(200)).await;
-    let held_b = LeasedRecord::acquire(Arc::clone(&host_b), owner_b.clone(), short * 20)
-        .await
-        .unwrap()
-        .expect("a record");
-    let stored = host_a.load().await.unwrap().unwrap();
-    assert_eq!(
-        stored.lease.as_ref().map(|l| l.owner.clone()),
-        Some(owner_b)
-    );
-    assert_eq!(stored.phase, RotationPhase::Creating);
-
-    // A comes back: it can write nothing.
-    let mut late = held_a.record().clone();
-    late.phase = RotationPhase::Staged;
-    let err = held_a.save(late).await.unwrap_err();
-    assert_eq!(err.kind(), StoreErrorKind::Conflict, "{err}");
-    let after = host_a.load().await.unwrap().unwrap();
-    assert_eq!(after.revision, held_b.record().revision);
-    assert_eq!(after.phase, RotationPhase::Creating);
-    held_b.release().await.unwrap();
-    assert!(host_a.load().await.unwrap().unwrap().lease.is_none());
+    contract::the_lease_is_taken_over_and_the_lost_holder_writes_nothing(
+        Arc::new(store(&bao, "lease")),
+        Arc::new(store(&bao, "lease")),
+        std::time::Duration::from_secs(4),
+    )
+    .await;
 }
 
 /// Two hosts acquiring a free lease at once: exactly one holds it (Vault's check-and-set
@@ -736,104 +651,46 @@ async fn a_mount_requiring_cas_takes_the_record_and_names_the_setting_for_heartb
     assert!(err.to_string().contains("cas_required"), "{err}");
 }
 
-/// Set in the child processes of the cross-process test: `ID WRITES URL`.
-const CHILD_ENV: &str = "TWILIO_STORE_VAULT_TEST_CHILD";
-
 /// Hosts that share nothing but the Vault server: four processes of this test binary, each in
 /// a working directory of its own and with the store from its own environment, each make 15
 /// increments of a counter in the record (read, modify, compare-and-swap; a Conflict is
 /// retried). The counter ends at 1 + 4 × 15: no increment lost, none doubled.
 #[tokio::test]
 async fn processes_sharing_only_the_server_lose_no_write() {
-    if let Ok(spec) = std::env::var(CHILD_ENV) {
-        return child_writer(&spec).await;
+    if let Ok(spec) = std::env::var(contract::CHILD_ENV) {
+        let (writes, url) = spec.split_once(' ').expect("WRITES URL");
+        let store = VaultTokenStore::from_url(url).unwrap();
+        return contract::child_writer(&store, writes.parse().unwrap()).await;
     }
     let bao = dev_server!();
     let url = format!("vault+http://127.0.0.1:{}/secret/hosts", bao.port());
     store(&bao, "hosts").save(&record(1)).await.unwrap();
     const WRITERS: u8 = 4;
     const WRITES: u64 = 15;
-    let children: Vec<_> = (0..WRITERS)
-        .map(|id| {
-            let dir = std::env::temp_dir().join(format!("twilio-store-host-{}", bao::random_id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let child = std::process::Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "processes_sharing_only_the_server_lose_no_write",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .current_dir(&dir)
-                .env_clear()
-                .env(CHILD_ENV, format!("{id} {WRITES} {url}"))
-                .env("VAULT_TOKEN", &bao.root_token)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            (dir, child)
-        })
-        .collect();
-    let mut conflicts = 0;
-    for (dir, child) in children {
-        let out = child.wait_with_output().unwrap();
-        let _ = std::fs::remove_dir_all(dir);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "a child failed:\n{stdout}\n{stderr}");
-        let report = stdout
-            .lines()
-            .find_map(|l| l.split_once("child wrote ").map(|(_, report)| report))
-            .unwrap_or_else(|| panic!("no report in:\n{stdout}"));
-        let (writes, retried) = report.split_once(" conflicts ").expect("the report's form");
-        assert_eq!(writes.parse::<u64>().unwrap(), WRITES);
-        conflicts += retried.trim().parse::<u64>().unwrap();
-        assert_no_secret(&format!("{stdout}{stderr}"), &[&bao.root_token]);
+    let (conflicts, outputs) = contract::spawn_writers(
+        "processes_sharing_only_the_server_lose_no_write",
+        WRITERS,
+        WRITES,
+        &url,
+        &[("VAULT_TOKEN", &bao.root_token)],
+    );
+    for output in &outputs {
+        assert_no_secret(output, &[&bao.root_token]);
         for n in 0..=u8::MAX {
-            assert_no_secret(&format!("{stdout}{stderr}"), &[token(n).expose_secret()]);
+            assert_no_secret(output, &[token(n).expose_secret()]);
         }
     }
     let stored = store(&bao, "hosts").load().await.unwrap().unwrap();
     assert_eq!(stored.revision, 1 + u64::from(WRITERS) * WRITES);
     // No increment was lost: a write that did not see the one before it was refused.
     assert_eq!(
-        u64::from(counter_of(&stored)),
+        u64::from(contract::counter_of(&stored)),
         1 + u64::from(WRITERS) * WRITES
     );
     eprintln!(
         "{WRITERS} processes, {} writes, {conflicts} conflicts retried",
         stored.revision - 1
     );
-}
-
-/// `n` of a record whose current token is `token(n)`.
-fn counter_of(record: &TokenRecord) -> u8 {
-    let value = u128::from_str_radix(record.current.token().expose_secret(), 16).unwrap();
-    u8::try_from(value / 0x0101_0101_0101_0101_0101_0101_0101_0101).unwrap()
-}
-
-/// One "host": its store from the URL and `VAULT_TOKEN`, `WRITES` acknowledged writes, each
-/// incrementing the record's counter.
-async fn child_writer(spec: &str) {
-    let mut parts = spec.splitn(3, ' ');
-    let id: u32 = parts.next().unwrap().parse().unwrap();
-    let writes: u64 = parts.next().unwrap().parse().unwrap();
-    let url = parts.next().unwrap();
-    let store = VaultTokenStore::from_url(url).unwrap();
-    let (mut done, mut conflicts) = (0, 0);
-    while done < writes {
-        let mut next = store.load().await.unwrap().expect("the record is stored");
-        // The record counts the writes: `current` is token(n), the next write token(n + 1).
-        let n = counter_of(&next) + 1;
-        next.current = StoredToken::new(token(n), time::OffsetDateTime::now_utc());
-        match store.save(&next).await {
-            Ok(_) => done += 1,
-            Err(e) if e.kind() == StoreErrorKind::Conflict => conflicts += 1,
-            Err(e) => panic!("child {id}: {e}"),
-        }
-    }
-    println!("child wrote {done} conflicts {conflicts}");
 }
 
 /// The one follower on Vault: a follower on another "host" picks up a pending token written by
