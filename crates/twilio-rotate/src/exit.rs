@@ -108,11 +108,11 @@ pub(crate) fn deepest(error: &(dyn StdError + 'static)) -> String {
 }
 
 /// What to do about a store error, for the operator: the message plus a possible order of
-/// steps where the store's own message cannot give one. (A Vault store's messages say it
-/// themselves: which policy, which mount, which version to undelete.)
+/// steps where the store's own message cannot give one. (The Vault and AWS stores' messages
+/// say it themselves: which policy, which mount or secret; the file advice, `chmod 600`,
+/// would be false for them.)
 pub(crate) fn store_advice(error: &StoreError, location: &StoreLocation) -> String {
-    #[cfg(feature = "vault")]
-    if let StoreLocation::Vault(_) = location {
+    if !matches!(location, StoreLocation::File(_)) {
         return error.to_string();
     }
     let store = location.to_string();
@@ -155,6 +155,23 @@ pub(crate) fn heartbeat_advice(error: &StoreError, location: &StoreLocation) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_file_store_gets_the_file_advice() {
+        let refused = StoreError::new(StoreErrorKind::Permissions, "refused");
+        let file = StoreLocation::parse("/srv/twilio/store.json").unwrap();
+        assert!(store_advice(&refused, &file).contains("chmod 600"));
+        #[cfg(feature = "aws")]
+        {
+            let aws = StoreLocation::parse("aws-sm://twilio/prod").unwrap();
+            assert_eq!(store_advice(&refused, &aws), refused.to_string());
+        }
+        #[cfg(feature = "vault")]
+        {
+            let vault = StoreLocation::parse("vault://vault.example.com/secret/twilio").unwrap();
+            assert_eq!(store_advice(&refused, &vault), refused.to_string());
+        }
+    }
 
     #[derive(Debug)]
     struct Wrapper(Box<dyn StdError + Send + Sync>);
