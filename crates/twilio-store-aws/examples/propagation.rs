@@ -62,14 +62,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             Ok(record.fingerprints())
         });
-        tasks.push(tokio::spawn(Arc::new(follower).run(interval, tokio::time::sleep)));
+        tasks.push(tokio::spawn(
+            Arc::new(follower).run(interval, tokio::time::sleep),
+        ));
     }
     for round in 1..=rounds {
         let offset = interval.mul_f64(((round * 37) % 100) as f64 / 100.0);
         tokio::time::sleep(interval + offset).await;
         let mut record = store.load().await?.expect("a record");
         let next = token(round);
-        record.pending = Some(StoredToken::new(next.clone(), time::OffsetDateTime::now_utc()));
+        record.pending = Some(StoredToken::new(
+            next.clone(),
+            time::OffsetDateTime::now_utc(),
+        ));
         record.phase = RotationPhase::Staged;
         *wanted.lock().unwrap() = Some((TokenFingerprint::of(&next), Instant::now()));
         store.save(&record).await?;
