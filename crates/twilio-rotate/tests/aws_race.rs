@@ -1,0 +1,54 @@
+//! Issue 17's multi-host proof on an AWS Secrets Manager store (`aws-sm://…`), on a real
+//! `moto_server` (`cargo xtask moto` installs it): the cases of `support/race.rs` (two rotators
+//! race; the server stopped mid-promotion; the crash matrix at every checkpoint and at random
+//! instants), each `resume` checked against the emulator and against the `AWSCURRENT` /
+//! `AWSPENDING` / `AWSPREVIOUS` labels an AWS-native reader sees.
+//!
+//! moto keeps its data in memory, so a killed moto comes back empty: "the store goes away" is
+//! moto stopped (SIGSTOP) and continued (SIGCONT), which keeps it.
+
+#[path = "support/backend.rs"]
+mod backend;
+#[path = "support/emulator.rs"]
+mod emulator;
+#[path = "support/race.rs"]
+mod race;
+#[path = "support/running.rs"]
+mod running;
+#[allow(dead_code)]
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
+
+use backend::Backend;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_rotators_race_exactly_one_rotates() {
+    let Some(backend) = Backend::aws() else {
+        return;
+    };
+    race::two_rotators_race_exactly_one_rotates(backend).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_stopped_mid_promotion_leaves_a_resumable_rotation() {
+    let Some(backend) = Backend::aws() else {
+        return;
+    };
+    race::a_store_gone_mid_promotion_leaves_a_resumable_rotation(backend).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_every_checkpoint_resume_from_another_host_after_the_lease() {
+    let Some(backend) = Backend::aws() else {
+        return;
+    };
+    race::killed_at_every_checkpoint_resume_from_another_host_after_the_lease(backend).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_instants_resume_from_another_host_after_the_lease() {
+    let Some(backend) = Backend::aws() else {
+        return;
+    };
+    race::killed_at_random_instants_resume_from_another_host_after_the_lease(backend, 6).await;
+}
