@@ -22,14 +22,4 @@ async fn a_fleet_with_webhook_validators_follows_rotations_through_the_grace() {
     fleet::a_fleet_with_webhook_validators_follows_rotations(backend).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a follower process of the fleet tests, which start it"]
-async fn follower_process() {
-    fleet::follower_process().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a webhook validator process of the fleet test, which starts it"]
-async fn validator_process() {
-    fleet::validator_process().await;
-}
+fleet::fleet_processes!();

@@ -21,34 +21,4 @@ mod temp_dir;
 
 use backend::Backend;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_rotators_race_exactly_one_rotates() {
-    let Some(backend) = Backend::aws() else {
-        return;
-    };
-    race::two_rotators_race_exactly_one_rotates(backend).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_stopped_mid_promotion_leaves_a_resumable_rotation() {
-    let Some(backend) = Backend::aws() else {
-        return;
-    };
-    race::a_store_gone_mid_promotion_leaves_a_resumable_rotation(backend).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_at_every_checkpoint_resume_from_another_host_after_the_lease() {
-    let Some(backend) = Backend::aws() else {
-        return;
-    };
-    race::killed_at_every_checkpoint_resume_from_another_host_after_the_lease(backend).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_at_random_instants_resume_from_another_host_after_the_lease() {
-    let Some(backend) = Backend::aws() else {
-        return;
-    };
-    race::killed_at_random_instants_resume_from_another_host_after_the_lease(backend, 6).await;
-}
+race::race_tests!(Backend::aws(), Backend::aws(), 6);

@@ -158,14 +158,4 @@ async fn a_follower_that_stops_heartbeating_holds_the_promotion_until_the_policy
     fleet.assert_no_secret(&[&follower, &stuck]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a follower process of the fleet tests, which start it"]
-async fn follower_process() {
-    fleet::follower_process().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a webhook validator process of the fleet test, which starts it"]
-async fn validator_process() {
-    fleet::validator_process().await;
-}
+fleet::fleet_processes!();

@@ -9,7 +9,7 @@
 #[allow(dead_code)]
 #[path = "../../../twilio-store/tests/vault/bao.rs"]
 mod bao;
-#[allow(dead_code)]
+// (allows its own dead code)
 #[path = "../../../twilio-store-aws/tests/moto/server.rs"]
 mod moto;
 

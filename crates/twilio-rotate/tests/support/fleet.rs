@@ -83,6 +83,25 @@ path "secret/data/twilio/prod"                { capabilities = ["read"] }
 path "secret/data/twilio/prod.followers/*"    { capabilities = ["create", "update"] }
 "#;
 
+/// The tests the fleet's processes run as (this binary started again, `--exact --ignored`):
+/// every fleet test binary declares them with this macro.
+macro_rules! fleet_processes {
+    () => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "a follower process of the fleet tests, which start it"]
+        async fn follower_process() {
+            fleet::follower_process().await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "a webhook validator process of the fleet test, which starts it"]
+        async fn validator_process() {
+            fleet::validator_process().await;
+        }
+    };
+}
+pub(crate) use fleet_processes;
+
 pub(crate) fn setting(name: &str, default: usize) -> usize {
     match std::env::var(name) {
         Ok(value) => value

@@ -34,6 +34,43 @@ use super::temp_dir::TempDir;
 
 const ROTATE: &str = env!("CARGO_BIN_EXE_twilio-rotate");
 
+/// The cases below as the tests of one binary: each on a fresh server from `$backend`
+/// (`$persistent` for the store that goes away: its data must survive that), `$random_runs`
+/// random kills by default.
+macro_rules! race_tests {
+    ($backend:expr, $persistent:expr, $random_runs:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn two_rotators_race_exactly_one_rotates() {
+            let Some(backend) = $backend else { return };
+            race::two_rotators_race_exactly_one_rotates(backend).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_store_gone_mid_promotion_leaves_a_resumable_rotation() {
+            let Some(backend) = $persistent else { return };
+            race::a_store_gone_mid_promotion_leaves_a_resumable_rotation(backend).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn killed_at_every_checkpoint_resume_from_another_host_after_the_lease() {
+            let Some(backend) = $backend else { return };
+            race::killed_at_every_checkpoint_resume_from_another_host_after_the_lease(backend)
+                .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn killed_at_random_instants_resume_from_another_host_after_the_lease() {
+            let Some(backend) = $backend else { return };
+            race::killed_at_random_instants_resume_from_another_host_after_the_lease(
+                backend,
+                $random_runs,
+            )
+            .await;
+        }
+    };
+}
+pub(crate) use race_tests;
+
 /// One "host": a working directory of its own, removed when dropped.
 struct Host(TempDir);
 
