@@ -117,6 +117,11 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Its process id (to stop and continue it with signals).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The port it listens on.
     pub(crate) fn port(&self) -> u16 {
         self.port
