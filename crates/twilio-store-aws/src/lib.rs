@@ -89,7 +89,7 @@ mod labels;
 mod store;
 mod value;
 
-pub use store::SecretsManagerStore;
+pub use store::{DEFAULT_OPERATION_TIMEOUT, SecretsManagerStore};
 
 /// The AWS SDK client type [`SecretsManagerStore::with_client`] takes.
 pub use aws_sdk_secretsmanager::Client;

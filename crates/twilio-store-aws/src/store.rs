@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
@@ -25,10 +27,16 @@ use crate::value;
 /// writer may be moving them at the same moment).
 const PROJECTION_ROUNDS: usize = 3;
 
+/// The default bound on one Secrets Manager call, retries included: the SDK bounds only the
+/// connect (3.1 s), so an endpoint that accepts and never answers would stall a rotator or a
+/// follower for ever.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A [`TokenStore`] in one AWS Secrets Manager secret; see the [crate docs](crate).
 pub struct SecretsManagerStore {
     secret_id: String,
     client: OnceCell<Client>,
+    operation_timeout: Duration,
     cache: Mutex<Cache>,
 }
 
@@ -71,8 +79,19 @@ impl SecretsManagerStore {
         Ok(Self {
             secret_id,
             client: OnceCell::new(),
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
             cache: Mutex::default(),
         })
+    }
+
+    /// Bounds each Secrets Manager call of the default client, its retries included
+    /// ([`DEFAULT_OPERATION_TIMEOUT`] unless set); each attempt gets a third of it. A call
+    /// past it fails with [`StoreErrorKind::Io`] ("did not answer in time"). A client given to
+    /// [`with_client`](Self::with_client) keeps its own timeouts.
+    #[must_use]
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
+        self
     }
 
     /// The store in `secret_id`, through a client the caller configured.
@@ -122,8 +141,10 @@ impl SecretsManagerStore {
                 let http = aws_smithy_http_client::Builder::new()
                     .tls_provider(Provider::Rustls(CryptoMode::Ring))
                     .build_https();
+                let timeouts = timeouts(self.operation_timeout);
                 let config = aws_config::defaults(BehaviorVersion::latest())
                     .http_client(http)
+                    .timeout_config(timeouts)
                     .load()
                     .await;
                 Client::new(&config)
@@ -669,11 +690,43 @@ fn decode_record(text: &str) -> Result<Committed, StoreError> {
     Ok(Committed { record, versions })
 }
 
+/// The default client's timeouts: the whole call, retries included, within `operation`; each
+/// attempt within a third of it (so a stalled attempt leaves time for a retry).
+fn timeouts(operation: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_timeout(operation)
+        .operation_attempt_timeout(operation / 3)
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const TOKEN: &str = "aaaabbbbccccddddeeeeffff00001111";
+
+    /// An endpoint that accepts connections and never answers is an `Io` error once the
+    /// operation timeout has passed, not a call that waits for ever.
+    #[tokio::test]
+    async fn a_silent_endpoint_is_io_after_the_operation_timeout() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", silent.local_addr().unwrap());
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .timeout_config(timeouts(Duration::from_millis(600)))
+            .build();
+        let store = SecretsManagerStore::with_client("silent", Client::from_conf(config)).unwrap();
+        let err = store.load().await.unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Io, "{err}");
+        assert!(err.to_string().contains("did not answer in time"), "{err}");
+        drop(silent);
+    }
 
     #[test]
     fn version_ids_are_fresh_uuids() {
