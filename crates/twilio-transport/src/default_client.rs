@@ -68,11 +68,13 @@ pub struct DefaultTransport {
 /// The request body hyper's connections are given.
 type Body0 = Full<Bytes>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+/// A checkout of the pool for a URI.
+type Checkout = Box<dyn Fn(&Uri) -> BoxFuture<Result<Lease, BoxError>> + Send + Sync>;
 
 /// hyper-util's pool parts composed per origin, behind one type-erased checkout (their types
 /// cannot be named), and the connector for a connection of a request's own.
 struct Pool {
-    checkout: Box<dyn Fn(&Uri) -> BoxFuture<Result<Lease, BoxError>> + Send + Sync>,
+    checkout: Checkout,
     connector: Connector,
     idle_timeout: Duration,
 }
@@ -388,7 +390,7 @@ impl Pool {
                     return Ok(response);
                 }
                 Err(Failed::HandedBack(unsent, _)) if reused_h1 && !fresh => {
-                    request = unsent;
+                    request = *unsent;
                     // Back to the absolute URI the connector needs.
                     *request.uri_mut() = uri;
                     fresh = true;
@@ -483,8 +485,8 @@ enum Lease {
 
 /// How a call failed on its connection.
 enum Failed {
-    /// hyper handed the request back unsent: not processed.
-    HandedBack(Request<Body0>, TransportError),
+    /// hyper handed the request back unsent: not processed (boxed: a request is large).
+    HandedBack(Box<Request<Body0>>, TransportError),
     Other(TransportError),
 }
 
@@ -515,7 +517,7 @@ fn failed(mut error: TrySendError<Request<Body0>>, poison: impl FnOnce()) -> Fai
     poison();
     let error = TransportError::not_processed(error);
     match unsent {
-        Some(request) => Failed::HandedBack(request, error),
+        Some(request) => Failed::HandedBack(Box::new(request), error),
         None => Failed::Other(error),
     }
 }
