@@ -291,6 +291,18 @@ impl Pool {
                     .retain(|connection: &mut Http1| connection.is_fresh(idle_timeout));
             }
             let uri = uri.clone();
+            if !origin.fallback_mut().is_empty() {
+                // An idle HTTP/1.1 connection: the origin speaks HTTP/1.1, so the cache is asked
+                // straight away. Through negotiate every call would first try the singleton
+                // (about 10,000 instructions a call, measured, for a batch that fails at once).
+                let checking_out = origin.fallback_mut().call(uri);
+                return Box::pin(async move {
+                    let mut cached = checking_out.await?;
+                    std::future::poll_fn(|cx| cached.poll_ready(cx)).await?;
+                    let held = hold(cached, |cached| cached.inner_mut());
+                    Ok(Lease::Http1(H1Lease(Some(H1Conn::Pooled(held)))))
+                });
+            }
             Box::pin(async move {
                 let mut negotiated = origin.call(uri).await?;
                 if let Some(shared) = negotiated.upgraded_mut() {
@@ -464,16 +476,22 @@ fn to_http1_form(request: &mut Request<Body0>, proxied: bool) {
 
 /// `host[:port]`, the port left out when it is the scheme's default.
 fn host_header(uri: &Uri) -> HeaderValue {
-    let host = uri.host().unwrap_or_default();
+    let Some(authority) = uri.authority() else {
+        return HeaderValue::from_static("");
+    };
     let default_port = match uri.scheme_str() {
         Some("https") => 443,
         _ => 80,
     };
-    let value = match uri.port_u16() {
-        Some(port) if port != default_port => format!("{host}:{port}"),
-        _ => host.to_owned(),
+    let value = match authority.port_u16() {
+        Some(port) if port == default_port => authority.host(),
+        // The authority without its user info (which `prepare` never lets through anyway).
+        _ => authority
+            .as_str()
+            .rsplit_once('@')
+            .map_or(authority.as_str(), |(_, host)| host),
     };
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// The connection a call holds.
