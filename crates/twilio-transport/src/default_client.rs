@@ -384,7 +384,9 @@ impl Pool {
         loop {
             let uri = request.uri().clone();
             let mut lease = if fresh {
-                self.connect_fresh(&uri).await?
+                // Boxed: the connect and handshake futures are large, and a copy of this whole
+                // future's size is made per call (its box), on the path that seldom connects.
+                Box::pin(self.connect_fresh(&uri)).await?
             } else {
                 self.checkout(&uri).await?
             };
