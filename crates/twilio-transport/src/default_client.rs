@@ -1,22 +1,28 @@
-//! The default transport: hyper-util's legacy `Client` (its pool: HTTP/1.1 connections kept
-//! idle up to a timeout, one HTTP/2 connection per origin shared, HTTP/1.1 or HTTP/2 chosen by
-//! ALPN, a request a reused connection never wrote sent again on another) over the connector of
-//! [`connect`]: TCP by hyper-util's `HttpConnector`, directly or through a [`Proxy`], TLS by
-//! rustls with the `ring` provider passed explicitly (nothing process-global is installed). No
-//! file of ours implements connection pooling. Only this module names hyper, hyper-util or
-//! rustls; none of their types is public.
+//! The default transport: hyper's HTTP/1.1 and HTTP/2 connections pooled by hyper-util's
+//! composable pool (`client::pool`): per origin (`map`, keyed by scheme and authority; the proxy
+//! route follows from them) a `negotiate` that inspects each new connection after TLS and gives
+//! an `h2` one to a `singleton` (one multiplexed HTTP/2 connection, shared) and any other to a
+//! `cache` of idle HTTP/1.1 connections. The connector is [`connect`]'s: TCP by hyper-util's
+//! `HttpConnector`, directly or through a [`Proxy`], TLS by rustls with the `ring` provider
+//! passed explicitly (nothing process-global is installed). No file of ours implements
+//! connection pooling: we say when a connection goes back (after its whole answer, once it can
+//! take a request), which ones the pool drops (`retain`: closed, idle longer than the idle
+//! timeout, poisoned) and nothing else. Only this module names hyper, hyper-util or rustls; none
+//! of their types is public.
 //!
-//! What is ours: the errors. hyper says which failures the server never processed (a request
-//! handed back unsent, `REFUSED_STREAM`, a graceful `GOAWAY` above the stream's id) only through
-//! its error's sources; [`error_of`] turns them into
+//! What is ours besides: what hyper-util's legacy `Client` did on top of hyper's connections
+//! (the `Host` header, the origin-form or, to a proxy in plain HTTP, absolute-form target; a
+//! request a reused HTTP/1.1 connection handed back unwritten sent once more on a new one), and
+//! the errors. hyper says which failures the server never processed (a request handed back
+//! unsent, `REFUSED_STREAM`, a graceful `GOAWAY` above the stream's id) only through its
+//! error's sources; [`failed`] turns them into
 //! [`TransportErrorKind::NotProcessed`](crate::TransportErrorKind::NotProcessed), which the
-//! retry policy sends again for any method, once, marked [`NewConnection`]. Such a request goes
-//! through a second client of hyper-util's with pooling off, so on a connection opened for it
-//! (the first stream there, which a server shutting down gracefully still processes), and the
-//! connection that turned it away is poisoned (hyper-util's word: the pool gives it no new
-//! request; those in flight on it finish). And a call that gives up on an HTTP/1.1 connection
-//! (its future dropped, by a timeout for instance) closes that connection, which hyper-util
-//! would leave writing the request body.
+//! retry policy sends again for any method, once, marked [`NewConnection`]: such a request goes
+//! on a connection opened for it outside the pool (the first stream there, which a server
+//! shutting down gracefully still processes), and the connection that turned it away is
+//! poisoned (the singleton drops it; those in flight on it finish). A call that gives up on an
+//! HTTP/1.1 connection (its future dropped, by a timeout for instance, or its answer's body
+//! dropped unread) closes that connection instead of returning it to the cache.
 
 mod connect;
 #[cfg(test)]
@@ -294,7 +300,7 @@ impl Pool {
             if !origin.fallback_mut().is_empty() {
                 // An idle HTTP/1.1 connection: the origin speaks HTTP/1.1, so the cache is asked
                 // straight away. Through negotiate every call would first try the singleton
-                // (about 10,000 instructions a call, measured, for a batch that fails at once).
+                // (about 11,000 instructions a call, measured, for a batch that fails at once).
                 let checking_out = origin.fallback_mut().call(uri);
                 return Box::pin(async move {
                     let mut cached = checking_out.await?;
