@@ -882,16 +882,25 @@ async fn http1_over(stream: Stream) -> Result<Http1, BoxError> {
     })
 }
 
-/// hyper's HTTP/2 client connection over `stream`, driven by a task of its own.
+/// hyper's HTTP/2 client connection over `stream`, driven by a task of its own: see
+/// [`OneTask`].
 async fn http2_over(stream: Stream) -> Result<Http2, BoxError> {
-    let (send, connection) = http2::Builder::new(TokioExecutor::new())
+    let executor = OneTask::default();
+    let (send, dispatch) = http2::Builder::new(executor.clone())
         .timer(TokioTimer::new())
         .handshake(stream)
         .await
         .map_err(|e| ConnectFailed(e.into()))?;
+    let connection = executor.take_connection();
     tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::debug!(%error, "HTTP/2 connection ended");
+        let dispatch = async move {
+            if let Err(error) = dispatch.await {
+                tracing::debug!(%error, "HTTP/2 connection ended");
+            }
+        };
+        match connection {
+            Some(connection) => drop(futures_util::future::join(connection, dispatch).await),
+            None => dispatch.await,
         }
     });
     tracing::debug!("HTTP/2 connection opened");
@@ -899,6 +908,58 @@ async fn http2_over(stream: Stream) -> Result<Http2, BoxError> {
         send,
         poisoned: Arc::new(AtomicBool::new(false)),
     })
+}
+
+/// The executor of hyper's HTTP/2 client connection. hyper splits the connection in two
+/// futures: h2's connection (reads and writes the frames; hyper gives it to the executor during
+/// the handshake, the first future it gives) and the dispatch (returned by the handshake: takes
+/// each request off the queue, opens its stream, then checks the connection is still usable).
+/// Driven by two tasks, they run in parallel on a multi-threaded runtime, and a `GOAWAY` the
+/// connection reads between the dispatch's opening of a stream and its check fails that stream
+/// with the `GOAWAY`'s error, the request not handed back, although its `HEADERS` may already
+/// be on the wire below the last stream id (processed: a GET with its end-of-stream flag is);
+/// that error is the one a stream above the last id gets (not processed), so [`failed`] would
+/// have a processed GET sent again. Here the connection's future is kept and driven in the
+/// dispatch's task (`http2_over`): never in parallel, so a `GOAWAY` fails a stream only as
+/// h2 says (above the last id) and a request taken after it is handed back unsent. Every other
+/// future (a request's body, its response) is spawned.
+#[derive(Clone, Default)]
+struct OneTask {
+    connection: Arc<Mutex<Captured>>,
+}
+
+/// What became of the first future hyper gave [`OneTask`].
+#[derive(Default)]
+enum Captured {
+    #[default]
+    Waiting,
+    Held(BoxFuture<()>),
+    Taken,
+}
+
+impl OneTask {
+    /// The connection's future, once the handshake gave it (`None` if it gave none).
+    fn take_connection(&self) -> Option<BoxFuture<()>> {
+        let mut captured = self.connection.lock().unwrap_or_else(|e| e.into_inner());
+        match std::mem::replace(&mut *captured, Captured::Taken) {
+            Captured::Held(connection) => Some(connection),
+            Captured::Waiting | Captured::Taken => None,
+        }
+    }
+}
+
+impl<F> hyper::rt::Executor<F> for OneTask
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn execute(&self, future: F) {
+        let mut captured = self.connection.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(*captured, Captured::Waiting) {
+            *captured = Captured::Held(Box::pin(future));
+        } else {
+            tokio::spawn(future);
+        }
+    }
 }
 
 /// A connection checked out of the cache (hyper-util's `Cached` within its `Negotiated`, whose
@@ -1269,6 +1330,43 @@ mod tests {
             assert_eq!(version, http::Version::HTTP_2);
             assert_eq!(uri, url.as_str());
         }
+    }
+
+    /// The HTTP/2 connection is driven by one task (see [`OneTask`]): its h2 connection and
+    /// hyper's dispatch never run in parallel. Counted on a runtime of the client's own (the
+    /// server runs on another); fails when the connection's future is spawned apart.
+    #[tokio::test]
+    async fn an_http2_connection_is_driven_by_one_task() {
+        let (started, port_and_roots) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async move {
+                let server = TlsServer::start(&[b"h2"]).await;
+                started.send((server.port, server.roots.clone())).unwrap();
+                let _ = stopped.await;
+            });
+        });
+        let (port, roots) = port_and_roots.recv().unwrap();
+        let uri: Uri = format!("https://localhost:{port}/v1/AuthTokens")
+            .parse()
+            .unwrap();
+        let mut connector =
+            Connector::new(client_tls(roots), Proxy::none(), Duration::from_secs(5));
+        let stream = connector.call(uri.clone()).await.unwrap();
+        assert!(stream.connected().is_negotiated_h2());
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let before = metrics.num_alive_tasks();
+        let mut connection = http2_over(stream).await.unwrap();
+        assert_eq!(metrics.num_alive_tasks() - before, 1);
+        let response = connection
+            .send
+            .send_request(Request::get(uri).body(Full::new(Bytes::new())).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        stop.send(()).unwrap();
+        server.join().unwrap();
     }
 
     #[tokio::test]
