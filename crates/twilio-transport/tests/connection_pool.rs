@@ -171,6 +171,22 @@ async fn an_empty_answer_frees_its_connection_at_once() {
     assert_eq!(server.connections(), 1);
 }
 
+/// The pool idle timeout: a connection idle longer is not used again (the cache drops it at the
+/// next checkout of its origin), one used sooner is.
+#[tokio::test]
+async fn a_connection_idle_longer_than_the_pool_idle_timeout_is_not_used_again() {
+    let server = FaultServer::start(vec![ok_json("ok")]).await;
+    let transport = DefaultTransport::new(Duration::from_secs(5), Duration::from_secs(1)).unwrap();
+    let url = format!("{}/v1/x", server.url());
+    call(&transport, post(&url)).await;
+    call(&transport, post(&url)).await;
+    assert_eq!(server.connections(), 1);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    call(&transport, post(&url)).await;
+    assert_eq!(server.connections(), 2);
+    assert_eq!(server.request_count(), 3);
+}
+
 #[tokio::test]
 async fn only_absolute_http_uris_are_sent() {
     let mut transport = transport();

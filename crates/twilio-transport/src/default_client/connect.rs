@@ -20,6 +20,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tower::Service;
 
+use super::ConnectFailed;
 use super::proxy::{Proxy, ProxyRefusal};
 use crate::error::BoxError;
 
@@ -51,7 +52,8 @@ impl Connector {
     }
 }
 
-type Stream = <Https as Service<Uri>>::Response;
+/// A connection the connector made: plain or TLS, perhaps through a proxy.
+pub(super) type Stream = <Https as Service<Uri>>::Response;
 
 impl Service<Uri> for Connector {
     type Response = Stream;
@@ -68,10 +70,13 @@ impl Service<Uri> for Connector {
         let timeout = self.timeout;
         Box::pin(async move {
             match tokio::time::timeout(timeout, connect).await {
-                Ok(result) => result,
-                Err(_) => Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "connect and TLS handshake timed out",
+                Ok(result) => result.map_err(|e| ConnectFailed(e).into()),
+                Err(_) => Err(ConnectFailed(
+                    io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "connect and TLS handshake timed out",
+                    )
+                    .into(),
                 )
                 .into()),
             }
