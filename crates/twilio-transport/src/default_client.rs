@@ -35,7 +35,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -96,8 +96,8 @@ impl DefaultTransport {
 
     /// A transport with the given connect timeout (TCP connect, proxy tunnel and TLS handshake
     /// together; a connection that is not ready in time is a
-    /// [connect](TransportError::is_connect) error) and pool idle timeout (an HTTP/1.1
-    /// connection unused that long is not used again; zero keeps none), through the proxies of
+    /// [connect](TransportError::is_connect) error) and pool idle timeout (a connection,
+    /// HTTP/1.1 or HTTP/2, unused that long is not used again; zero keeps none), through the proxies of
     /// the environment ([`Proxy::from_env`]; see [`with_proxy`](Self::with_proxy)).
     ///
     /// # Errors
@@ -279,29 +279,25 @@ impl Pool {
             .build();
         let map: Mutex<Map<_, Uri>> = Mutex::new(map);
         let checkout = move |uri: &Uri| -> BoxFuture<Result<Lease, BoxError>> {
-            let mut origin = map
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .service(uri)
-                .clone();
-            // The origin's HTTP/2 connection once poisoned or closed is dropped from its
-            // singleton here (through `retain`, never by failing the shared handle's
-            // `poll_ready`, which would race a connection being made).
-            origin
-                .upgrade_mut()
-                .retain(|connection: &mut Http2| connection.is_usable());
-            if !idle_timeout.is_zero() {
-                // Expiry: the cache drops the connections idle too long (or closed meanwhile).
-                origin
-                    .fallback_mut()
-                    .retain(|connection: &mut Http1| connection.is_fresh(idle_timeout));
-            }
-            let uri = uri.clone();
-            if !origin.fallback_mut().is_empty() {
+            // One clock reading for every expiry check of this checkout.
+            let now = Instant::now();
+            let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+            let origin = map.service(uri);
+            // Expiry: the cache drops the connections closed meanwhile or idle too long.
+            let mut cached_any = false;
+            origin.fallback_mut().retain(|connection: &mut Http1| {
+                let keep = connection.is_fresh(idle_timeout, now);
+                cached_any |= keep;
+                keep
+            });
+            if cached_any {
                 // An idle HTTP/1.1 connection: the origin speaks HTTP/1.1, so the cache is asked
-                // straight away. Through negotiate every call would first try the singleton
-                // (about 11,000 instructions a call, measured, for a batch that fails at once).
-                let checking_out = origin.fallback_mut().call(uri);
+                // straight away, under the map's lock (taking an idle connection never waits),
+                // without a copy of the origin's services. Through negotiate every call would
+                // first try the singleton (about 11,000 instructions a call, measured, for a
+                // batch that fails at once).
+                let checking_out = origin.fallback_mut().call(uri.clone());
+                drop(map);
                 return Box::pin(async move {
                     let mut cached = checking_out.await?;
                     std::future::poll_fn(|cx| cached.poll_ready(cx)).await?;
@@ -309,14 +305,25 @@ impl Pool {
                     Ok(Lease::Http1(H1Lease(Some(H1Conn::Pooled(held)))))
                 });
             }
+            // The origin's HTTP/2 connection once poisoned, closed or idle too long is dropped
+            // from its singleton here (through `retain`, never by failing the shared handle's
+            // `poll_ready`, which would race a connection being made). Calls still holding it
+            // finish on it; hyper closes it after them.
+            origin.upgrade_mut().retain(|connection: &mut Http2| {
+                connection.is_open() && connection.is_fresh(idle_timeout, now)
+            });
+            let mut origin = origin.clone();
+            drop(map);
+            let uri = uri.clone();
             Box::pin(async move {
                 let mut negotiated = origin.call(uri).await?;
                 if let Some(shared) = negotiated.upgraded_mut() {
                     let connection = shared.call(()).await?;
-                    if !connection.is_usable() {
+                    if !connection.is_open() {
                         // Turned away meanwhile: the next checkout drops it and connects.
                         return Err("the HTTP/2 connection is no longer usable".into());
                     }
+                    connection.used(Instant::now());
                     return Ok(Lease::Http2(connection));
                 }
                 // An idle HTTP/1.1 connection the server closed meanwhile fails here, and the
@@ -599,9 +606,9 @@ struct Http1 {
 }
 
 impl Http1 {
-    /// Whether the cache may keep it: open, and idle less than `idle_timeout`.
-    fn is_fresh(&self, idle_timeout: Duration) -> bool {
-        !self.send.is_closed() && self.idle_since.elapsed() < idle_timeout
+    /// Whether the cache may keep it at `now`: open, and idle less than `idle_timeout`.
+    fn is_fresh(&self, idle_timeout: Duration, now: Instant) -> bool {
+        !self.send.is_closed() && now.saturating_duration_since(self.idle_since) < idle_timeout
     }
 }
 
@@ -622,22 +629,65 @@ impl Service<Probe> for Http1 {
     }
 }
 
-/// The origin's HTTP/2 connection as the singleton keeps it.
+/// The origin's HTTP/2 connection as the singleton keeps it (each call a clone).
 #[derive(Clone)]
 struct Http2 {
     send: http2::SendRequest<Body0>,
+    state: Arc<Http2State>,
+}
+
+/// What every clone of an [`Http2`] shares.
+struct Http2State {
     /// Set when the connection turned a request away: the singleton drops it.
-    poisoned: Arc<AtomicBool>,
+    poisoned: AtomicBool,
+    opened: Instant,
+    /// When a call last took it, in milliseconds after `opened` (the pool idle timeout counts
+    /// from there, as it does for an HTTP/1.1 connection from the end of its last answer).
+    used_ms: AtomicU64,
 }
 
 impl Http2 {
+    fn new(send: http2::SendRequest<Body0>) -> Self {
+        Self {
+            send,
+            state: Arc::new(Http2State {
+                poisoned: AtomicBool::new(false),
+                opened: Instant::now(),
+                used_ms: AtomicU64::new(0),
+            }),
+        }
+    }
+
     fn poison(&self) {
-        self.poisoned.store(true, Ordering::Release);
+        self.state.poisoned.store(true, Ordering::Release);
+    }
+
+    /// Taken by a call at `now`. Written only when the millisecond changed: every call of the
+    /// origin shares this word, and a read of it stays cheap on other cores.
+    fn used(&self, now: Instant) {
+        let ms = self.ms_at(now);
+        if self.state.used_ms.load(Ordering::Relaxed) < ms {
+            self.state.used_ms.fetch_max(ms, Ordering::Relaxed);
+        }
     }
 
     /// Neither poisoned nor closed.
-    fn is_usable(&self) -> bool {
-        !self.poisoned.load(Ordering::Acquire) && !self.send.is_closed()
+    fn is_open(&self) -> bool {
+        !self.state.poisoned.load(Ordering::Acquire) && !self.send.is_closed()
+    }
+
+    /// Whether the singleton may keep it at `now`: unused for less than `idle_timeout` (zero
+    /// keeps none: every checkout then gets a connection of its own making).
+    fn is_fresh(&self, idle_timeout: Duration, now: Instant) -> bool {
+        let idle_ms = self
+            .ms_at(now)
+            .saturating_sub(self.state.used_ms.load(Ordering::Relaxed));
+        u128::from(idle_ms) < idle_timeout.as_millis()
+    }
+
+    fn ms_at(&self, now: Instant) -> u64 {
+        let since = now.saturating_duration_since(self.state.opened);
+        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
     }
 }
 
@@ -664,7 +714,7 @@ impl Service<()> for Http2 {
     type Future = std::future::Ready<Result<Http2, BoxError>>;
 
     /// Always ready: whether the connection is usable is the checkout's business (see
-    /// [`Http2::is_usable`]).
+    /// [`Http2::is_open`]).
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         Poll::Ready(Ok(()))
     }
@@ -904,10 +954,7 @@ async fn http2_over(stream: Stream) -> Result<Http2, BoxError> {
         }
     });
     tracing::debug!("HTTP/2 connection opened");
-    Ok(Http2 {
-        send,
-        poisoned: Arc::new(AtomicBool::new(false)),
-    })
+    Ok(Http2::new(send))
 }
 
 /// The executor of hyper's HTTP/2 client connection. hyper splits the connection in two
@@ -1329,6 +1376,48 @@ mod tests {
             // HTTP/2 carries the scheme and authority in the request itself.
             assert_eq!(version, http::Version::HTTP_2);
             assert_eq!(uri, url.as_str());
+        }
+    }
+
+    /// The pool idle timeout holds for the HTTP/2 connection too: unused that long, it is not
+    /// used again (the singleton drops it at the next checkout); used sooner, it is. Fails when
+    /// the singleton's `retain` ignores idleness.
+    #[tokio::test]
+    async fn an_http2_connection_idle_longer_than_the_pool_idle_timeout_is_not_used_again() {
+        let server = TlsServer::start(&[b"h2"]).await;
+        let idle = Duration::from_millis(400);
+        let transport = DefaultTransport::with_tls(
+            client_tls(server.roots.clone()),
+            Duration::from_secs(5),
+            idle,
+            Proxy::none(),
+        );
+        let url = server.url();
+        assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
+        assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
+        assert_eq!(server.connections(), 1);
+        tokio::time::sleep(idle + Duration::from_millis(200)).await;
+        assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
+        assert_eq!(server.connections(), 2);
+        assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
+        assert_eq!(server.connections(), 2);
+    }
+
+    /// A zero pool idle timeout keeps no HTTP/2 connection either: each call in turn gets one
+    /// of its own.
+    #[tokio::test]
+    async fn with_a_zero_pool_idle_timeout_no_http2_connection_is_kept() {
+        let server = TlsServer::start(&[b"h2"]).await;
+        let transport = DefaultTransport::with_tls(
+            client_tls(server.roots.clone()),
+            Duration::from_secs(5),
+            Duration::ZERO,
+            Proxy::none(),
+        );
+        let url = server.url();
+        for n in 1..=3 {
+            assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
+            assert_eq!(server.connections(), n);
         }
     }
 
