@@ -7,10 +7,24 @@ use time::{Duration, OffsetDateTime};
 use twilio_store::{Heartbeat, StoreErrorKind, TokenFingerprint, TokenStore};
 use twilio_types::timestamp;
 
-/// What `status` prints about the followers, as text lines and as JSON.
+/// What `status` prints about the followers, as text lines and as JSON, and what `complete`'s
+/// fleet gate would find, from the same heartbeats.
 pub(crate) struct Fleet {
     pub(crate) text: String,
     pub(crate) json: Value,
+    pub(crate) gate: Gate,
+}
+
+/// What `complete`'s fleet gate would find now.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Gate {
+    /// Nobody to wait for (every live follower holds the pending token, no token is pending,
+    /// or the store keeps no heartbeats).
+    Open,
+    /// These live followers do not hold the pending token.
+    Lagging(Vec<String>),
+    /// The heartbeats cannot be read: the gate cannot tell who holds what.
+    Unreadable(String),
 }
 
 /// Reads the store's heartbeats and describes them as of the moment they were read; `pending`
@@ -25,6 +39,7 @@ pub(crate) async fn describe(store: &dyn TokenStore, pending: Option<TokenFinger
         Err(error) if error.kind() == StoreErrorKind::Unsupported => Fleet {
             text: "followers: this store keeps no heartbeats".into(),
             json: json!({ "kept": false, "error": null, "heartbeats": [], "lagging": null }),
+            gate: Gate::Open,
         },
         Err(error) => Fleet {
             text: format!("followers: the heartbeats cannot be read: {error}"),
@@ -34,6 +49,7 @@ pub(crate) async fn describe(store: &dyn TokenStore, pending: Option<TokenFinger
                 "heartbeats": [],
                 "lagging": null,
             }),
+            gate: Gate::Unreadable(error.to_string()),
         },
     }
 }
@@ -99,12 +115,17 @@ fn listed(beats: &[Heartbeat], pending: Option<TokenFingerprint>, now: OffsetDat
         });
         lagging
             .iter()
-            .map(|b| b.follower.as_str())
+            .map(|b| b.follower.as_str().to_owned())
             .collect::<Vec<_>>()
     });
+    let gate = match &lagging {
+        Some(who) if !who.is_empty() => Gate::Lagging(who.clone()),
+        _ => Gate::Open,
+    };
     Fleet {
         text,
         json: json!({ "kept": true, "error": null, "heartbeats": listed, "lagging": lagging }),
+        gate,
     }
 }
 
@@ -153,6 +174,41 @@ mod tests {
         assert_eq!(fleet.text, "followers: this store keeps no heartbeats");
         assert_eq!(fleet.json["kept"], false);
         assert_eq!(fleet.json["error"], Value::Null);
+        assert_eq!(fleet.gate, Gate::Open);
+    }
+
+    /// The gate `status` reports is the one the listed heartbeats show: a live follower
+    /// without the pending token holds it shut; an expired one, or no pending token, does not.
+    #[test]
+    fn the_gate_follows_the_listed_heartbeats() {
+        use twilio_store::{FollowerId, FollowerRole, TokenLabel};
+        use twilio_types::AuthToken;
+
+        let now = OffsetDateTime::now_utc();
+        let old =
+            TokenFingerprint::of(&AuthToken::new("0123456789abcdef0123456789abcdef").unwrap());
+        let new =
+            TokenFingerprint::of(&AuthToken::new("fedcba9876543210fedcba9876543210").unwrap());
+        let beat = |name: &str, holds: TokenFingerprint, expires_in: i64| Heartbeat {
+            follower: FollowerId::new(name).unwrap(),
+            role: FollowerRole::Client,
+            holds: vec![(TokenLabel::Current, holds)],
+            published_at: now - Duration::seconds(5),
+            expires_at: now + Duration::seconds(expires_in),
+        };
+        let beats = [beat("a", new, 30), beat("b", old, 30), beat("c", old, -30)];
+        let fleet = listed(&beats, Some(new), now);
+        assert_eq!(fleet.gate, Gate::Lagging(vec!["b".to_owned()]));
+        assert_eq!(fleet.json["lagging"], json!(["b"]));
+        assert!(
+            fleet
+                .text
+                .contains("(`complete` waits for them): b (client)"),
+            "{}",
+            fleet.text
+        );
+        assert_eq!(listed(&beats[..1], Some(new), now).gate, Gate::Open);
+        assert_eq!(listed(&beats, None, now).gate, Gate::Open);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use twilio_store::{RotationPhase, TokenLabel, TokenRecord};
 
 use crate::cli::{Cli, Outcome};
 use crate::exit;
-use crate::followers;
+use crate::followers::{self, Gate};
 use crate::output::record_json;
 use crate::twilio::{self, Answer};
 
@@ -61,7 +61,7 @@ pub(crate) async fn run(cli: &Cli) -> Outcome {
         pending: pending.as_ref(),
         in_flight,
         held,
-        gate: gate_of(&fleet.json),
+        gate: fleet.gate,
     };
     let (code, line, state) = match verdict(cli, &record, &found) {
         Ok(verdict) => verdict,
@@ -94,36 +94,6 @@ struct Found<'a> {
     /// A live run holds the rotation's lease.
     held: bool,
     gate: Gate,
-}
-
-/// What `complete`'s fleet gate would find now, from the fleet section's JSON.
-enum Gate {
-    /// Nobody to wait for (every live follower holds the pending token, no token is pending,
-    /// or the store keeps no heartbeats).
-    Open,
-    /// These live followers do not hold the pending token.
-    Lagging(Vec<String>),
-    /// The heartbeats cannot be read: the gate cannot tell who holds what.
-    Unreadable(String),
-}
-
-fn gate_of(fleet: &serde_json::Value) -> Gate {
-    if let Some(error) = fleet["error"].as_str() {
-        return Gate::Unreadable(error.to_owned());
-    }
-    let lagging: Vec<String> = fleet["lagging"]
-        .as_array()
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|id| id.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    if lagging.is_empty() {
-        Gate::Open
-    } else {
-        Gate::Lagging(lagging)
-    }
 }
 
 /// The exit code, the verdict line and the state name; `Err` for an outcome of its own (a
