@@ -459,14 +459,18 @@ fn runtime(workers: Option<usize>) -> tokio::runtime::Runtime {
 }
 
 /// The callgrind mode: `BENCH_CALLS` calls of one client (`BENCH_ONLY=sdk|bare`) against the
-/// server at `BENCH_SERVER`, on a current-thread runtime, after 100 warm-up calls; one at a time,
+/// server at `BENCH_SERVER`, on a current-thread runtime (or one of `BENCH_WORKERS` workers, for
+/// `strace -f -c` or CPU time of the multi-thread case), after 100 warm-up calls; one at a time,
 /// or `BENCH_CONCURRENCY` in flight.
 fn instructions_mode(server: &str) {
     let addr: SocketAddr = server.parse().expect("BENCH_SERVER=127.0.0.1:PORT");
     let only = std::env::var("BENCH_ONLY").unwrap_or_else(|_| "sdk".into());
     let calls = env_usize("BENCH_CALLS", 1000);
     let concurrency = env_usize("BENCH_CONCURRENCY", 1);
-    let rt = runtime(None);
+    let workers = std::env::var("BENCH_WORKERS")
+        .ok()
+        .map(|w| w.parse().expect("BENCH_WORKERS=N"));
+    let rt = runtime(workers);
     let _enter = rt.enter(); // the SDK client spawns nothing at build, but hyper may
     let (_, caller) = callers(addr)
         .into_iter()
