@@ -374,6 +374,9 @@ async fn ours(server: &H2Server) -> Vec<(usize, String)> {
 }
 
 /// hyper-util's legacy `Client` on the same TLS configuration, bare (it has no retry policy).
+/// Each call is bounded: the legacy `Client` holds its connection's handle while it awaits the
+/// answer, so a request a racing send left in hyper's queue as the dispatch ended waits for ever
+/// (see `SharedSend` in the transport); such a call counts as failed.
 async fn hyper_util(server: &H2Server) -> Vec<(usize, String)> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(client_tls(server.roots.clone()))
@@ -386,8 +389,11 @@ async fn hyper_util(server: &H2Server) -> Vec<(usize, String)> {
     run(&server.url(), move |request| {
         let mut client = client.clone();
         async move {
-            let response = client.call(request.map(http_body_util::Full::new)).await;
-            response.map(drop).map_err(|e| format!("{e:?}"))
+            let calling = client.call(request.map(http_body_util::Full::new));
+            match tokio::time::timeout(Duration::from_secs(10), calling).await {
+                Ok(response) => response.map(drop).map_err(|e| format!("{e:?}")),
+                Err(_) => Err("no answer in 10 s".to_owned()),
+            }
         }
     })
     .await
