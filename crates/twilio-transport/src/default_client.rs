@@ -435,11 +435,27 @@ impl Pool {
         mut request: Request<Body0>,
     ) -> Result<Response<DefaultBody>, Failed> {
         match lease {
-            Lease::Http2(mut connection) => {
-                let result = connection.send.try_send_request(request).await;
-                match result {
+            Lease::Http2(connection) => {
+                // Only the response is awaited: the handle is not held meanwhile (see
+                // [`SharedSend`]).
+                let sending = match connection.send.try_send_request(request) {
+                    Ok(sending) => sending,
+                    Err(unsent) => {
+                        connection.poison();
+                        let error = TransportError::not_processed(
+                            "the HTTP/2 connection ended before the request was handed to it",
+                        );
+                        return Err(Failed::HandedBack(unsent, error));
+                    }
+                };
+                // Its shared state only: the call holds no handle while it waits.
+                let state = Arc::clone(&connection.state);
+                drop(connection);
+                match sending.await {
                     Ok(response) => Ok(response.map(|inner| DefaultBody { inner, lease: None })),
-                    Err(error) => Err(failed(error, || connection.poison())),
+                    Err(error) => Err(failed(error, || {
+                        state.poisoned.store(true, Ordering::Release);
+                    })),
                 }
             }
             Lease::Http1(mut lease) => {
@@ -632,7 +648,7 @@ impl Service<Probe> for Http1 {
 /// The origin's HTTP/2 connection as the singleton keeps it (each call a clone).
 #[derive(Clone)]
 struct Http2 {
-    send: http2::SendRequest<Body0>,
+    send: SharedSend,
     state: Arc<Http2State>,
 }
 
@@ -647,7 +663,7 @@ struct Http2State {
 }
 
 impl Http2 {
-    fn new(send: http2::SendRequest<Body0>) -> Self {
+    fn new(send: SharedSend) -> Self {
         Self {
             send,
             state: Arc::new(Http2State {
@@ -942,9 +958,14 @@ async fn http2_over(stream: Stream) -> Result<Http2, BoxError> {
         .await
         .map_err(|e| ConnectFailed(e.into()))?;
     let connection = executor.take_connection();
+    let send = SharedSend::new(send);
+    let ended = send.clone();
     tokio::spawn(async move {
         let dispatch = async move {
-            if let Err(error) = dispatch.await {
+            let dispatched = dispatch.await;
+            // The dispatch (and its queue) is gone: the handle goes too, see [`SharedSend`].
+            ended.close();
+            if let Err(error) = dispatched {
                 tracing::debug!(%error, "HTTP/2 connection ended");
             }
         };
@@ -955,6 +976,57 @@ async fn http2_over(stream: Stream) -> Result<Http2, BoxError> {
     });
     tracing::debug!("HTTP/2 connection opened");
     Ok(Http2::new(send))
+}
+
+/// The one handle of hyper's HTTP/2 connection, shared by every clone of [`Http2`], and dropped
+/// by the connection's task as soon as hyper's dispatch has ended. hyper's dispatch takes
+/// requests off a tokio unbounded queue; when it ends (a graceful `GOAWAY`, the connection
+/// closed) it drops the queue's receiver, which hands back every request queued, unsent. But a
+/// send racing that drop (tokio 1.54 `mpsc::chan`: the sender counts its message in before the
+/// receiver closes the queue, and writes it after the receiver has emptied it) leaves the
+/// request in the queue, neither sent nor handed back, until the last handle of the queue is
+/// dropped; a call holding a handle while it awaits its answer (as hyper-util's legacy
+/// `Client` does, and we did) then waits for ever (seen: about 1 run in 150 of the graceful
+/// `GOAWAY` stress, a call leased the connection, no stream opened for it, the connection
+/// ended). Here no call holds a handle while it waits, and the connection's task drops the one
+/// handle once the dispatch ended (under the lock every send takes, so after any send that
+/// started): the queue is then freed, and a request left in it handed back, not processed.
+#[derive(Clone)]
+struct SharedSend(Arc<Mutex<Option<http2::SendRequest<Body0>>>>);
+
+/// What hyper's HTTP/2 connection answers a request.
+type Answer = Result<Response<Incoming>, TrySendError<Request<Body0>>>;
+
+impl SharedSend {
+    fn new(send: http2::SendRequest<Body0>) -> Self {
+        Self(Arc::new(Mutex::new(Some(send))))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<http2::SendRequest<Body0>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.lock()
+            .as_ref()
+            .is_none_or(http2::SendRequest::is_closed)
+    }
+
+    /// Queues `request` on the connection; the request back when the connection has ended.
+    fn try_send_request(
+        &self,
+        request: Request<Body0>,
+    ) -> Result<impl Future<Output = Answer> + use<>, Box<Request<Body0>>> {
+        match self.lock().as_mut() {
+            Some(send) => Ok(send.try_send_request(request)),
+            None => Err(Box::new(request)),
+        }
+    }
+
+    /// Drops the handle (the connection's task, once the dispatch ended).
+    fn close(&self) {
+        drop(self.lock().take());
+    }
 }
 
 /// The executor of hyper's HTTP/2 client connection. hyper splits the connection in two
@@ -1421,41 +1493,104 @@ mod tests {
         }
     }
 
+    /// A [`TlsServer`] offering `h2` on a runtime of its own (so that the client's runtime counts
+    /// only the client's tasks), stopped, with its connections, by [`ServerThread::stop`].
+    struct ServerThread {
+        uri: Uri,
+        roots: rustls::RootCertStore,
+        stop: tokio::sync::oneshot::Sender<()>,
+        thread: std::thread::JoinHandle<()>,
+    }
+
+    impl ServerThread {
+        fn start() -> Self {
+            let (started, port_and_roots) = std::sync::mpsc::channel();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let thread = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Runtime::new().unwrap();
+                runtime.block_on(async move {
+                    let server = TlsServer::start(&[b"h2"]).await;
+                    started.send((server.port, server.roots.clone())).unwrap();
+                    let _ = stopped.await;
+                });
+            });
+            let (port, roots) = port_and_roots.recv().unwrap();
+            let uri = format!("https://localhost:{port}/v1/AuthTokens")
+                .parse()
+                .unwrap();
+            Self {
+                uri,
+                roots,
+                stop,
+                thread,
+            }
+        }
+
+        /// A connection to the server, TLS and `h2` negotiated, no HTTP/2 yet.
+        async fn connect(&self) -> Stream {
+            let mut connector = Connector::new(
+                client_tls(self.roots.clone()),
+                Proxy::none(),
+                Duration::from_secs(5),
+            );
+            let stream = connector.call(self.uri.clone()).await.unwrap();
+            assert!(stream.connected().is_negotiated_h2());
+            stream
+        }
+
+        fn get(&self) -> Request<Body0> {
+            Request::get(self.uri.clone())
+                .body(Full::new(Bytes::new()))
+                .unwrap()
+        }
+
+        /// Stops the server's runtime: its connections close.
+        fn stop(self) {
+            self.stop.send(()).unwrap();
+            self.thread.join().unwrap();
+        }
+    }
+
     /// The HTTP/2 connection is driven by one task (see [`OneTask`]): its h2 connection and
     /// hyper's dispatch never run in parallel. Counted on a runtime of the client's own (the
     /// server runs on another); fails when the connection's future is spawned apart.
     #[tokio::test]
     async fn an_http2_connection_is_driven_by_one_task() {
-        let (started, port_and_roots) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            runtime.block_on(async move {
-                let server = TlsServer::start(&[b"h2"]).await;
-                started.send((server.port, server.roots.clone())).unwrap();
-                let _ = stopped.await;
-            });
-        });
-        let (port, roots) = port_and_roots.recv().unwrap();
-        let uri: Uri = format!("https://localhost:{port}/v1/AuthTokens")
-            .parse()
-            .unwrap();
-        let mut connector =
-            Connector::new(client_tls(roots), Proxy::none(), Duration::from_secs(5));
-        let stream = connector.call(uri.clone()).await.unwrap();
-        assert!(stream.connected().is_negotiated_h2());
+        let server = ServerThread::start();
+        let stream = server.connect().await;
         let metrics = tokio::runtime::Handle::current().metrics();
         let before = metrics.num_alive_tasks();
-        let mut connection = http2_over(stream).await.unwrap();
+        let connection = http2_over(stream).await.unwrap();
         assert_eq!(metrics.num_alive_tasks() - before, 1);
-        let response = connection
-            .send
-            .send_request(Request::get(uri).body(Full::new(Bytes::new())).unwrap())
+        let sending = connection.send.try_send_request(server.get()).ok().unwrap();
+        assert_eq!(sending.await.unwrap().status(), StatusCode::OK);
+        server.stop();
+    }
+
+    /// Once hyper's dispatch has ended (here the server went away), the connection's task drops
+    /// the one handle of its queue ([`SharedSend`]), which frees the queue and hands back a
+    /// request a racing send left in it; a request sent after is handed back at once. Fails when
+    /// the task keeps the handle. (The race itself, a send preempted inside tokio's queue while
+    /// the dispatch ends, cannot be staged from outside.)
+    #[tokio::test]
+    async fn an_ended_http2_connection_drops_its_handle_and_hands_requests_back() {
+        let server = ServerThread::start();
+        let connection = http2_over(server.connect().await).await.unwrap();
+        let sending = connection.send.try_send_request(server.get()).ok().unwrap();
+        assert_eq!(sending.await.unwrap().status(), StatusCode::OK);
+        let request = server.get();
+        server.stop();
+        let dropped = async {
+            while connection.send.lock().is_some() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), dropped)
             .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        stop.send(()).unwrap();
-        server.join().unwrap();
+            .expect("the handle outlived the dispatch");
+        assert!(connection.send.is_closed());
+        let unsent = connection.send.try_send_request(request).err();
+        assert!(unsent.is_some(), "not handed back");
     }
 
     #[tokio::test]
