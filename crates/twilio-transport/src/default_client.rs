@@ -959,12 +959,15 @@ async fn http2_over(stream: Stream) -> Result<Http2, BoxError> {
         .map_err(|e| ConnectFailed(e.into()))?;
     let connection = executor.take_connection();
     let send = SharedSend::new(send);
-    let ended = send.clone();
+    // Weak: the handle must go when the pool and the calls have dropped the connection (hyper's
+    // dispatch ends when its last handle is dropped, and the connection closes after its
+    // streams), not live as long as the dispatch it keeps going.
+    let ended = send.downgrade();
     tokio::spawn(async move {
         let dispatch = async move {
             let dispatched = dispatch.await;
             // The dispatch (and its queue) is gone: the handle goes too, see [`SharedSend`].
-            ended.close();
+            SharedSend::close(&ended);
             if let Err(error) = dispatched {
                 tracing::debug!(%error, "HTTP/2 connection ended");
             }
@@ -990,7 +993,9 @@ async fn http2_over(stream: Stream) -> Result<Http2, BoxError> {
 /// `GOAWAY` stress, a call leased the connection, no stream opened for it, the connection
 /// ended). Here no call holds a handle while it waits, and the connection's task drops the one
 /// handle once the dispatch ended (under the lock every send takes, so after any send that
-/// started): the queue is then freed, and a request left in it handed back, not processed.
+/// started): the queue is then freed, and a request left in it handed back, not processed. The
+/// task holds it weakly: once the pool drops the connection (idle, poisoned) and no call holds
+/// it, the handle goes, hyper's dispatch ends, and the connection closes after its streams.
 #[derive(Clone)]
 struct SharedSend(Arc<Mutex<Option<http2::SendRequest<Body0>>>>);
 
@@ -1023,9 +1028,17 @@ impl SharedSend {
         }
     }
 
-    /// Drops the handle (the connection's task, once the dispatch ended).
-    fn close(&self) {
-        drop(self.lock().take());
+    /// What the connection's task keeps: it holds the handle only while something else does.
+    fn downgrade(&self) -> std::sync::Weak<Mutex<Option<http2::SendRequest<Body0>>>> {
+        Arc::downgrade(&self.0)
+    }
+
+    /// Drops the handle, if any `Http2` still holds it (the connection's task, once the
+    /// dispatch ended).
+    fn close(shared: &std::sync::Weak<Mutex<Option<http2::SendRequest<Body0>>>>) {
+        if let Some(shared) = shared.upgrade() {
+            drop(SharedSend(shared).lock().take());
+        }
     }
 }
 
@@ -1315,11 +1328,12 @@ mod tests {
 
     /// A TLS server on 127.0.0.1 for `localhost`, under a certificate authority made for the
     /// test, offering `alpn` and answering every request with its HTTP version. It counts
-    /// connections and requests.
+    /// connections, those the client ended, and requests.
     struct TlsServer {
         port: u16,
         roots: rustls::RootCertStore,
         connections: Arc<std::sync::atomic::AtomicUsize>,
+        ended: Arc<std::sync::atomic::AtomicUsize>,
         requests: Arc<Mutex<Vec<Seen>>>,
     }
 
@@ -1334,12 +1348,15 @@ mod tests {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = listener.local_addr().unwrap().port();
             let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let ended = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let requests = Arc::new(Mutex::new(Vec::new()));
             let (counted, seen) = (connections.clone(), requests.clone());
+            let ended_here = ended.clone();
             tokio::spawn(async move {
                 while let Ok((tcp, _)) = listener.accept().await {
                     counted.fetch_add(1, Ordering::SeqCst);
                     let (acceptor, seen) = (acceptor.clone(), seen.clone());
+                    let ended = ended_here.clone();
                     tokio::spawn(async move {
                         let Ok(tls) = acceptor.accept(tcp).await else {
                             return;
@@ -1372,6 +1389,7 @@ mod tests {
                                 .serve_connection(io, answer)
                                 .await
                         };
+                        ended.fetch_add(1, Ordering::SeqCst);
                     });
                 }
             });
@@ -1379,8 +1397,21 @@ mod tests {
                 port,
                 roots,
                 connections,
+                ended,
                 requests,
             }
+        }
+
+        /// Waits (5 s at most) until the client has ended `n` connections.
+        async fn ended(&self, n: usize) -> usize {
+            let ended = || self.ended.load(std::sync::atomic::Ordering::SeqCst);
+            for _ in 0..500 {
+                if ended() >= n {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            ended()
         }
 
         fn transport(&self) -> DefaultTransport {
@@ -1473,6 +1504,8 @@ mod tests {
         assert_eq!(server.connections(), 2);
         assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
         assert_eq!(server.connections(), 2);
+        // The expired connection is closed, not only left unused.
+        assert_eq!(server.ended(1).await, 1);
     }
 
     /// A zero pool idle timeout keeps no HTTP/2 connection either: each call in turn gets one
@@ -1491,6 +1524,8 @@ mod tests {
             assert_eq!(body_of(&transport, &url).await, "HTTP/2.0");
             assert_eq!(server.connections(), n);
         }
+        // Each dropped from the pool at the next checkout, then closed.
+        assert_eq!(server.ended(2).await, 2);
     }
 
     /// A [`TlsServer`] offering `h2` on a runtime of its own (so that the client's runtime counts
